@@ -1,0 +1,51 @@
+export {
+  type ClickHouseClient,
+  type ClickHouseOptions,
+  clickHouseErrorCode,
+  createClickHouse,
+  waitForClickHouse,
+} from './clickhouse.ts';
+export {
+  type ConfigOf,
+  type ConfigSpec,
+  commonSettings,
+  describeConfig,
+  type Env,
+  loadConfig,
+  type ParseResult,
+  parseDuration,
+  type Setting,
+  setting,
+} from './config.ts';
+export {
+  type BatchConsumer,
+  type BatchConsumerOptions,
+  type BatchControls,
+  type ConsumerBatch,
+  createBatchConsumer,
+} from './consumer.ts';
+export {
+  ConfigError,
+  type ConfigProblem,
+  ConnectTimeoutError,
+  describeError,
+  ShutdownTimeoutError,
+  SpamgateError,
+  type SpamgateErrorOptions,
+  SqlValueError,
+} from './errors.ts';
+export { createKafka, type KafkaOptions, waitForKafka } from './kafka.ts';
+export { createLifecycle, type Lifecycle, type LifecycleOptions } from './lifecycle.ts';
+export { createLogger, type Logger, type LoggerOptions, REDACTED_PATHS, REDACTION_CENSOR } from './logger.ts';
+export { Counter, createMetricsRegistry, Gauge, Histogram, instrumentConsumer, Registry } from './metrics.ts';
+export { createOpsServer, type OpsServer, type OpsServerOptions, type ReadinessCheck } from './ops-server.ts';
+export { backoffDelay, type RetryOptions, retry } from './retry.ts';
+export {
+  type CommonConfig,
+  createServiceContext,
+  EXIT_CONFIG,
+  runMain,
+  type ServiceContext,
+  type ServiceOptions,
+} from './service.ts';
+export { SqlFragment, type SqlValue, sql, sqlIdentifier, sqlLiteral, sqlString, sqlTable } from './sql.ts';

@@ -1,0 +1,100 @@
+/**
+ * kafkajs wired to spamgate's logger, with retries sized for start-up against a broker that
+ * may still be booting, and a readiness probe that proves the group and transaction
+ * coordinators answer (a listening port is not enough on a fresh KRaft node).
+ */
+import { Kafka, type KafkaConfig, type logCreator, logLevel } from 'kafkajs';
+import { ConnectTimeoutError } from './errors.ts';
+import type { Logger } from './logger.ts';
+import { retry } from './retry.ts';
+
+export interface KafkaOptions {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  readonly logger: Logger;
+  /** Per-connection timeout; default 5 s. */
+  readonly connectionTimeoutMs?: number;
+  /** Per-request timeout; default 30 s. */
+  readonly requestTimeoutMs?: number;
+  readonly retry?: KafkaConfig['retry'];
+}
+
+const LEVELS: Readonly<Record<number, 'error' | 'warn' | 'info' | 'debug'>> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+};
+
+function kafkaLogCreator(logger: Logger): logCreator {
+  return () =>
+    ({ namespace, level, log }) => {
+      const { message, timestamp: _timestamp, logger: _l, ...extra } = log;
+      const method = LEVELS[level] ?? 'info';
+      logger[method]({ component: 'kafkajs', namespace, ...extra }, message);
+    };
+}
+
+function toKafkaLevel(logger: Logger): logLevel {
+  switch (logger.level) {
+    case 'trace':
+    case 'debug':
+      return logLevel.DEBUG;
+    case 'info':
+      return logLevel.INFO;
+    case 'warn':
+      return logLevel.WARN;
+    case 'silent':
+      return logLevel.NOTHING;
+    default:
+      return logLevel.ERROR;
+  }
+}
+
+export function createKafka(options: KafkaOptions): Kafka {
+  return new Kafka({
+    clientId: options.clientId,
+    brokers: [...options.brokers],
+    connectionTimeout: options.connectionTimeoutMs ?? 5_000,
+    requestTimeout: options.requestTimeoutMs ?? 30_000,
+    // kafkajs logs a retried error at ERROR before it retries; WARN keeps the noise down
+    // while start-up waits, and our own code logs what finally fails.
+    logLevel: Math.min(toKafkaLevel(options.logger), logLevel.WARN),
+    logCreator: kafkaLogCreator(options.logger.child({ component: 'kafkajs' })),
+    retry: options.retry ?? { initialRetryTime: 300, retries: 8, maxRetryTime: 10_000 },
+  });
+}
+
+/**
+ * Waits until the cluster answers metadata, the group coordinator serves a group, and the
+ * transaction coordinator hands out a producer id. Throws ConnectTimeoutError after timeoutMs.
+ */
+export async function waitForKafka(
+  kafka: Kafka,
+  options: { timeoutMs: number; logger?: Logger },
+): Promise<void> {
+  const deadline = Date.now() + options.timeoutMs;
+  await retry(
+    async () => {
+      const admin = kafka.admin();
+      const probe = `spamgate-readiness-${process.pid}-${Date.now()}`;
+      const producer = kafka.producer({ transactionalId: probe, idempotent: true, maxInFlightRequests: 1 });
+      try {
+        await admin.connect();
+        await admin.describeCluster();
+        await admin.describeGroups([probe]);
+        await producer.connect();
+      } finally {
+        await producer.disconnect().catch(() => {});
+        await admin.disconnect().catch(() => {});
+      }
+    },
+    {
+      deadline,
+      initialDelayMs: 250,
+      maxDelayMs: 2_000,
+      onRetry: (err, attempt) => options.logger?.info({ attempt, err: String(err) }, 'kafka not ready yet'),
+      onGiveUp: (err) => new ConnectTimeoutError('Kafka', options.timeoutMs, err),
+    },
+  );
+}

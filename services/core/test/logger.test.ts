@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { test } from 'node:test';
+import { createLogger } from '../src/index.ts';
+
+function capture(): { stream: Writable; lines: () => Record<string, unknown>[] } {
+  let text = '';
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      text += String(chunk);
+      cb();
+    },
+  });
+  return {
+    stream,
+    lines: () =>
+      text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
+}
+
+test('log lines are JSON with service, instance and a string level', () => {
+  const out = capture();
+  const logger = createLogger({ service: 'feature-engine', instanceId: 'fe-1', destination: out.stream });
+  logger.info({ partition: 3 }, 'assigned');
+  const [line] = out.lines();
+  assert.equal(line?.service, 'feature-engine');
+  assert.equal(line?.instance, 'fe-1');
+  assert.equal(line?.level, 'info');
+  assert.equal(line?.msg, 'assigned');
+  assert.equal(line?.partition, 3);
+  assert.match(String(line?.time), /^\d{4}-\d\d-\d\dT/);
+});
+
+test('message bodies and subscriber numbers are censored even when a caller logs them', () => {
+  const out = capture();
+  const logger = createLogger({ service: 's', instanceId: 'i', destination: out.stream });
+  logger.warn(
+    { body: 'your code is 1234', recipient: '+15551234567', event: { body: 'x', msisdn: '+1555' } },
+    'bad',
+  );
+  const text = JSON.stringify(out.lines());
+  assert.doesNotMatch(text, /1234|\+1555/);
+  assert.match(text, /\[redacted\]/);
+});
+
+test('the level setting filters lower levels', () => {
+  const out = capture();
+  const logger = createLogger({ service: 's', instanceId: 'i', level: 'warn', destination: out.stream });
+  logger.info('hidden');
+  logger.warn('shown');
+  assert.deepEqual(
+    out.lines().map((l) => l.msg),
+    ['shown'],
+  );
+});
