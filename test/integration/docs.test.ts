@@ -1,0 +1,29 @@
+// The docs a user reads first must stay true: the settings table and the commands CI runs.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { commonSettings, describeConfig } from '@spamgate/core';
+import { REPO_ROOT } from '@spamgate/test';
+
+const readme = readFileSync(`${REPO_ROOT}README.md`, 'utf8');
+
+test("README's table of common settings matches the code", () => {
+  const m = /<!-- common-settings:start[^>]*-->\n([\s\S]*?)<!-- common-settings:end -->/.exec(readme);
+  assert.ok(m?.[1], 'README has the common-settings block');
+  const rows = m[1]
+    .trim()
+    .split('\n')
+    .slice(2)
+    .map((line) => {
+      const cells = line.split(' | ').map((c) => c.replace(/^\|?\s*`?|`?\s*\|?$/g, ''));
+      return { variable: cells[0], default: cells[1], doc: cells[2] };
+    });
+  assert.deepEqual(rows, describeConfig(commonSettings));
+});
+
+test('CI runs exactly the test command README gives', () => {
+  const ci = readFileSync(`${REPO_ROOT}.ci/run`, 'utf8');
+  const m = /^(npm ci && npm test)\s+#/m.exec(readme);
+  assert.ok(m?.[1], 'README names the test command');
+  assert.match(ci, new RegExp(`^${m[1].replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
+});

@@ -1,0 +1,12 @@
+export {
+  createTestDatabase,
+  createTestTopic,
+  eventually,
+  type TestDatabase,
+  testKafka,
+  testLogger,
+  uniqueName,
+} from './helpers.ts';
+export { getInfra, type Infra, type InfraSource, InfraUnavailableError, resolveInfra } from './infra.ts';
+export { type LogLine, type ServiceProcess, spawnService } from './process.ts';
+export { REPO_ROOT, readVersions } from './versions.ts';

@@ -1,0 +1,191 @@
+/**
+ * Where the integration tests find Kafka and ClickHouse, in this order:
+ *   1. KAFKA_BROKERS and CLICKHOUSE_URL, when the user points the tests at existing servers;
+ *   2. testcontainers, when a Docker engine is reachable (apache/kafka and clickhouse images
+ *      pinned in infra/versions.env);
+ *   3. the infra/local servers, started if they are not running.
+ * SPAMGATE_TEST_INFRA=env|testcontainers|local forces one. It says which it used, and if the
+ * servers cannot be had the run fails with the reason: tests never skip for want of servers.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { promisify } from 'node:util';
+import {
+  createClickHouse,
+  createKafka,
+  createLogger,
+  type Logger,
+  waitForClickHouse,
+  waitForKafka,
+} from '@spamgate/core';
+import { REPO_ROOT, readVersions } from './versions.ts';
+
+const run = promisify(execFile);
+
+export type InfraSource = 'env' | 'testcontainers' | 'local';
+
+export interface Infra {
+  readonly source: InfraSource;
+  readonly kafkaBrokers: readonly string[];
+  readonly clickhouseUrl: string;
+  /** Stops what this process started (containers); local servers are left running. */
+  stop(): Promise<void>;
+}
+
+export class InfraUnavailableError extends Error {
+  override name = 'InfraUnavailableError';
+}
+
+function note(message: string): void {
+  process.stderr.write(`[spamgate test infra] ${message}\n`);
+}
+
+async function dockerReachable(): Promise<boolean> {
+  if (
+    !process.env.DOCKER_HOST &&
+    !existsSync('/var/run/docker.sock') &&
+    !existsSync(`${process.env.HOME}/.docker/run/docker.sock`)
+  ) {
+    return false;
+  }
+  try {
+    const { getContainerRuntimeClient } = await import('testcontainers');
+    await getContainerRuntimeClient();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function startContainers(): Promise<Infra> {
+  const versions = readVersions();
+  const { GenericContainer, Wait } = await import('testcontainers');
+  const kafkaPort = await freePort();
+  const kafka = await new GenericContainer(versions.KAFKA_IMAGE ?? 'apache/kafka')
+    .withExposedPorts({ container: 9092, host: kafkaPort })
+    .withEnvironment({
+      KAFKA_NODE_ID: '1',
+      KAFKA_PROCESS_ROLES: 'broker,controller',
+      KAFKA_LISTENERS: 'PLAINTEXT://:9092,CONTROLLER://:9093',
+      KAFKA_ADVERTISED_LISTENERS: `PLAINTEXT://127.0.0.1:${kafkaPort}`,
+      KAFKA_CONTROLLER_LISTENER_NAMES: 'CONTROLLER',
+      KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+      KAFKA_CONTROLLER_QUORUM_VOTERS: '1@localhost:9093',
+      KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: '1',
+      KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR: '1',
+      KAFKA_TRANSACTION_STATE_LOG_MIN_ISR: '1',
+      KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
+      KAFKA_AUTO_CREATE_TOPICS_ENABLE: 'false',
+    })
+    .withWaitStrategy(Wait.forLogMessage(/Kafka Server started/))
+    .start();
+  const clickhouse = await new GenericContainer(versions.CLICKHOUSE_IMAGE ?? 'clickhouse/clickhouse-server')
+    .withExposedPorts(8123)
+    .withEnvironment({ CLICKHOUSE_SKIP_USER_SETUP: '1' })
+    .withWaitStrategy(Wait.forHttp('/ping', 8123).forStatusCode(200))
+    .start();
+  return {
+    source: 'testcontainers',
+    kafkaBrokers: [`127.0.0.1:${kafkaPort}`],
+    clickhouseUrl: `http://${clickhouse.getHost()}:${clickhouse.getMappedPort(8123)}`,
+    async stop() {
+      await Promise.allSettled([kafka.stop(), clickhouse.stop()]);
+    },
+  };
+}
+
+async function startLocal(): Promise<Infra> {
+  const script = `${REPO_ROOT}infra/local/spamgate-local`;
+  try {
+    await run('bash', [script, 'up'], { maxBuffer: 16 * 1024 * 1024, timeout: 15 * 60_000 });
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new InfraUnavailableError(
+      `could not start the local Kafka and ClickHouse with ${script} up:\n${e.stderr ?? e.message}\n` +
+        'Fix the cause above, or point the tests at running servers with KAFKA_BROKERS and CLICKHOUSE_URL.',
+    );
+  }
+  return {
+    source: 'local',
+    kafkaBrokers: [`127.0.0.1:${process.env.SPAMGATE_KAFKA_PORT || '9092'}`],
+    clickhouseUrl: `http://127.0.0.1:${process.env.SPAMGATE_CLICKHOUSE_HTTP_PORT || '8123'}`,
+    async stop() {},
+  };
+}
+
+function fromEnv(): Infra | undefined {
+  const brokers = process.env.KAFKA_BROKERS;
+  const url = process.env.CLICKHOUSE_URL;
+  if (!brokers || !url) return undefined;
+  return {
+    source: 'env',
+    kafkaBrokers: brokers.split(',').map((b) => b.trim()),
+    clickhouseUrl: url,
+    async stop() {},
+  };
+}
+
+/** Proves both servers answer (coordinators included) before any test runs. */
+async function verify(infra: Infra, logger: Logger): Promise<void> {
+  const timeoutMs = 120_000;
+  const kafka = createKafka({ brokers: infra.kafkaBrokers, clientId: 'spamgate-test-probe', logger });
+  const clickhouse = createClickHouse({ url: infra.clickhouseUrl, logger });
+  try {
+    await waitForKafka(kafka, { timeoutMs });
+    const version = await waitForClickHouse(clickhouse, { timeoutMs });
+    note(
+      `using ${infra.source} servers: Kafka ${infra.kafkaBrokers.join(',')}, ClickHouse ${version} at ${infra.clickhouseUrl}`,
+    );
+  } catch (err) {
+    throw new InfraUnavailableError(
+      `${infra.source} servers (Kafka ${infra.kafkaBrokers.join(',')}, ClickHouse ${infra.clickhouseUrl}) did not answer: ${
+        err instanceof Error ? err.message : String(err)
+      }`,
+    );
+  } finally {
+    await clickhouse.close();
+  }
+}
+
+/** Finds or starts the servers, following the order above, and checks that they answer. */
+export async function resolveInfra(): Promise<Infra> {
+  const forced = process.env.SPAMGATE_TEST_INFRA as InfraSource | undefined;
+  const logger = createLogger({ service: 'test-infra', instanceId: String(process.pid), level: 'error' });
+  let infra: Infra | undefined;
+  if (forced === 'env' || (!forced && fromEnv())) {
+    infra = fromEnv();
+    if (!infra)
+      throw new InfraUnavailableError('SPAMGATE_TEST_INFRA=env needs KAFKA_BROKERS and CLICKHOUSE_URL');
+  } else if (forced === 'testcontainers' || (!forced && (await dockerReachable()))) {
+    note('a Docker engine is reachable: starting Kafka and ClickHouse with testcontainers');
+    infra = await startContainers();
+  } else {
+    if (!forced) note('no KAFKA_BROKERS/CLICKHOUSE_URL and no Docker engine: using infra/local servers');
+    infra = await startLocal();
+  }
+  await verify(infra, logger);
+  return infra;
+}
+
+let shared: Promise<Infra> | undefined;
+
+/**
+ * The servers for this test process. Under `npm test` the global setup resolved them once and
+ * exported KAFKA_BROKERS and CLICKHOUSE_URL, so this returns at once.
+ */
+export function getInfra(): Promise<Infra> {
+  shared ??= resolveInfra();
+  return shared;
+}
