@@ -31,7 +31,7 @@ function kafkaLogCreator(logger: Logger): logCreator {
     ({ namespace, level, log }) => {
       const { message, timestamp: _timestamp, logger: _l, ...extra } = log;
       const method = LEVELS[level] ?? 'info';
-      logger[method]({ component: 'kafkajs', namespace, ...extra }, message);
+      logger[method]({ namespace, ...extra }, message);
     };
 }
 
