@@ -1,0 +1,178 @@
+// Generated from schemas/avro/*.avsc by schemas/scripts/generate-types.ts. Do not edit.
+
+/** A record a service could not process, kept with the reason so that nothing acknowledged is lost. Topic sms.dead-letters, key = the original key. */
+export interface DeadLetter {
+  /** Topic the record was read from. */
+  originalTopic: string;
+  /** Its partition. */
+  originalPartition: number;
+  /** Its offset. */
+  originalOffset: number;
+  /** The original key bytes. */
+  key: null | Buffer;
+  /** The original value bytes. May hold a message body: readable only by whoever may read the input topics. */
+  value: null | Buffer;
+  /** Name of the error, e.g. SchemaDecodeError. */
+  errorClass: string;
+  /** Machine-readable code, e.g. UNKNOWN_FINGERPRINT. */
+  errorCode: string;
+  /** Human-readable reason; never contains a message body. */
+  errorMessage: string;
+  /** Service and instance that gave up on the record. */
+  service: string;
+  /** When, ms since the epoch. */
+  failedAt: number;
+}
+
+/** What the carrier's SMSC and SMS firewall should do with a sender's traffic, and why. Topic sms.decisions (compacted), key = sender (UTF-8): the latest record per sender is the one in force. */
+export interface Decision {
+  /** Deterministic id: the same sender, inputs and policy version give the same id, so replays and duplicates are harmless. */
+  decisionId: string;
+  /** The sender the decision applies to. */
+  sender: string;
+  /** The action to enforce. */
+  action: Action;
+  /** For THROTTLE: messages per minute to let through (a registered sender's cap, or the policy's rate); null otherwise. */
+  throttleRatePerMinute: null | number;
+  /** Combined evidence score from the policy, 0 (clean) to 1 (certain spam). */
+  score: number;
+  /** Evidence, strongest first. */
+  reasons: Reason[];
+  /** Version of the policy that decided. */
+  policyVersion: string;
+  /** The operator override that decided, if one applied. */
+  overrideId: null | string;
+  /** Event time of the features the decision is based on, ms since the epoch. */
+  basedOnEventTime: number;
+  /** Wall-clock time of the decision, ms since the epoch. */
+  decidedAt: number;
+  /** When the decision lapses unless re-issued (every BLOCK expires), ms since the epoch; null for no expiry. */
+  expiresAt: null | number;
+}
+
+/** ALLOW: deliver; MONITOR: deliver and watch; THROTTLE: deliver at most throttleRatePerMinute; BLOCK: do not deliver until expiresAt. A reader that does not know a newer symbol reads MONITOR (deliver, no enforcement). */
+export type Action = 'ALLOW' | 'MONITOR' | 'THROTTLE' | 'BLOCK';
+
+/** One piece of evidence behind the decision. */
+export interface Reason {
+  /** Stable rule code, e.g. POST_OPT_OUT_SENDS, VOLUME_OVER_CAP, OPERATOR_BLOCK. */
+  code: string;
+  /** Feature the rule looked at; null for rules that use no feature (an operator override). */
+  feature: null | string;
+  /** Window of the feature, e.g. 1m, 10m, 1h, 24h; null if none. */
+  window: null | string;
+  /** The feature's value. */
+  observed: null | number;
+  /** The threshold it was compared with. */
+  threshold: null | number;
+}
+
+/** Something the network or a subscriber reported about a sender: a delivery failure, a spam report forwarded to 7726, or a subscriber blocking the sender. Topic sms.feedback-events, key = the sender concerned (UTF-8). */
+export interface FeedbackEvent {
+  /** Unique id of this feedback event; the same id on a redelivered event. */
+  feedbackId: string;
+  /** When the feedback happened (the failure, the report, the block), milliseconds since the Unix epoch, UTC. */
+  eventTime: number;
+  /** DELIVERY_FAILURE: the message could not be delivered; SPAM_REPORT: the recipient forwarded it to 7726; SUBSCRIBER_BLOCK: the recipient blocked the sender. */
+  kind: FeedbackKind;
+  /** The sender the feedback is about, in the same form as MessageEvent.sender. */
+  sender: string;
+  /** The subscriber concerned, E.164, if known. Read in-stream only; stored only as a keyed hash. */
+  recipient: null | string;
+  /** The message the feedback is about, if known. */
+  messageId: null | string;
+  /** Delivery failure error code as the network reported it (for DELIVERY_FAILURE); null otherwise. */
+  errorCode: null | string;
+}
+
+/** What happened. Readers map symbols they do not know to UNKNOWN. */
+export type FeedbackKind = 'UNKNOWN' | 'DELIVERY_FAILURE' | 'SPAM_REPORT' | 'SUBSCRIBER_BLOCK';
+
+/** One mobile-originated or application-originated SMS as the SMSC or SMS firewall saw it. Topic sms.message-events, key = sender address (UTF-8). */
+export interface MessageEvent {
+  /** Unique id of the message assigned by the SMSC; the same id on a redelivered event. */
+  messageId: string;
+  /** When the SMSC accepted the message, milliseconds since the Unix epoch, UTC. */
+  eventTime: number;
+  /** Sender address as routed: E.164 with leading + for long codes and toll-free numbers, digits for short codes, text for alphanumeric senders. */
+  sender: string;
+  /** Kind of the sender address: E.164 long code, short code, toll-free number or alphanumeric sender id. */
+  senderKind: AddressKind;
+  /** Recipient address, E.164. Read in-stream only: spamgate stores and forwards it only as a keyed hash. */
+  recipient: string;
+  /** Message text, if the feed carries it. Read in-stream only (fingerprints, URL domains, opt-out keywords); never stored, logged or forwarded. */
+  body: null | string;
+  /** Registration of the sender: 10DLC campaign id or toll-free verification id; null for unregistered senders. */
+  campaignId: null | string;
+  /** Id of the network (carrier, aggregator or interconnect) the message came from; null if unknown. */
+  originNetwork: null | string;
+}
+
+/** Kind of sender address. Readers map symbols they do not know to UNKNOWN. */
+export type AddressKind = 'UNKNOWN' | 'LONG_CODE' | 'SHORT_CODE' | 'TOLL_FREE' | 'ALPHANUMERIC';
+
+/** An operator's allow or block of a sender or a whole registered campaign. Topic sms.policy-overrides (compacted), key = sender address or campaign id (UTF-8); a tombstone (null value) removes the override. */
+export interface PolicyOverride {
+  /** Unique id of the override, quoted by the decisions it changes. */
+  overrideId: string;
+  /** What the target names. */
+  scope: OverrideScope;
+  /** The sender address or campaign id; equals the record key. */
+  target: string;
+  /** What the override forces. */
+  action: OverrideAction;
+  /** Why, in the operator's words (appeal ticket, complaint reference). */
+  reason: string;
+  /** Who created it. */
+  author: string;
+  /** When it was created, ms since the epoch. */
+  createdAt: number;
+  /** When it lapses, ms since the epoch; null for never. */
+  expiresAt: null | number;
+}
+
+/** SENDER: target is a sender address; CAMPAIGN: target is a registered campaign id. */
+export type OverrideScope = 'SENDER' | 'CAMPAIGN';
+
+/** ALLOW: never throttle or block; BLOCK: always block. */
+export type OverrideAction = 'ALLOW' | 'BLOCK';
+
+/** A sender's feature vector at a point in event time, over several sliding windows. Topic sms.sender-features, key = sender (UTF-8). New features are added as fields with defaults, so older and newer readers keep working. */
+export interface SenderFeatures {
+  /** The sender the features describe. */
+  sender: string;
+  /** Kind of the sender address. */
+  senderKind: AddressKind;
+  /** Registered campaign seen on the sender's latest message; null when unregistered. */
+  campaignId: null | string;
+  /** Event time the features are computed at (the partition's watermark or the latest event), ms since the epoch. */
+  asOf: number;
+  /** Wall-clock time the feature engine emitted this record, ms since the epoch. */
+  emittedAt: number;
+  /** One entry per configured window, shortest first. */
+  windows: WindowFeatures[];
+}
+
+/** Features over one sliding window ending at asOf. */
+export interface WindowFeatures {
+  /** Window length in milliseconds (60000, 600000, 3600000, 86400000 by default). */
+  windowMs: number;
+  /** Messages sent by the sender in the window. */
+  messages: number;
+  /** Distinct recipients in the window (estimate; exact below a small count). */
+  distinctRecipients: number;
+}
+
+/** Every top-level record, by name. */
+export interface Records {
+  DeadLetter: DeadLetter;
+  Decision: Decision;
+  FeedbackEvent: FeedbackEvent;
+  MessageEvent: MessageEvent;
+  PolicyOverride: PolicyOverride;
+  SenderFeatures: SenderFeatures;
+}
+
+export type RecordName = keyof Records;
+
+export const RECORD_NAMES: readonly RecordName[] = ['DeadLetter', 'Decision', 'FeedbackEvent', 'MessageEvent', 'PolicyOverride', 'SenderFeatures'];
