@@ -1,0 +1,251 @@
+/**
+ * spamgate's Kafka topic catalog: every topic the pipeline reads or writes, declared once.
+ * `npm run topics` (provision.ts) creates what is missing and reports what differs; services
+ * and docs read names, keys and schemas from here. Adding a topic (a changelog, a repartition
+ * topic) is adding one entry to TOPICS.
+ */
+import { setting } from '@spamgate/core';
+
+/** Kafka's cleanup.policy values. */
+export type CleanupPolicy = 'delete' | 'compact' | 'compact,delete';
+
+export interface TopicSpec {
+  /** Topic name without the deployment prefix (see SPAMGATE_TOPIC_PREFIX). */
+  readonly name: string;
+  /** One line: what flows through it, who writes, who reads. */
+  readonly purpose: string;
+  /** What the record key is; null when records are unkeyed (then the topic cannot be compacted). */
+  readonly key: string | null;
+  /** Avro record name of the value, as in schemas/avro/<name>.avsc. */
+  readonly valueSchema: string;
+  readonly partitions: number;
+  /** Production replication factor; the provisioner caps it at the cluster's broker count. */
+  readonly replicationFactor: number;
+  /** min.insync.replicas: an acks=all write needs this many replicas; capped with the replication factor. */
+  readonly minInSyncReplicas: number;
+  readonly cleanupPolicy: CleanupPolicy;
+  /** retention.ms; -1 keeps records forever (what a compact-only topic wants). */
+  readonly retentionMs: number;
+  /** Other topic configs, as Kafka names them (min.compaction.lag.ms, delete.retention.ms, ...). */
+  readonly configs: Readonly<Record<string, string>>;
+  /**
+   * Topics in one group are joined by key inside one consumer (partition p of each goes to the
+   * same instance), so they must share key and partition count. null: joined with nothing.
+   */
+  readonly copartitionGroup: string | null;
+}
+
+/** The one setting every tool that names topics shares. */
+export const topicPrefixSetting = setting.string({
+  variable: 'SPAMGATE_TOPIC_PREFIX',
+  doc: 'Prefix of every topic name (tests, tenants sharing a cluster); joined with "." unless it ends in . _ or -',
+  default: '',
+  pattern: /^[A-Za-z0-9._-]{0,100}$/,
+  expected: 'up to 100 characters from A-Z a-z 0-9 . _ -',
+});
+
+/** The name a catalog topic has on the broker under `prefix`. */
+export function topicName(prefix: string, name: string): string {
+  if (prefix === '') return name;
+  return /[._-]$/.test(prefix) ? `${prefix}${name}` : `${prefix}.${name}`;
+}
+
+/** The catalog with every name prefixed, for a deployment that shares its cluster. */
+export function prefixCatalog(catalog: readonly TopicSpec[], prefix: string): readonly TopicSpec[] {
+  return freezeCatalog(catalog.map((t) => ({ ...t, name: topicName(prefix, t.name) })));
+}
+
+/** Deep-freezes a catalog so no caller can change the contract in place. */
+export function freezeCatalog(catalog: readonly TopicSpec[]): readonly TopicSpec[] {
+  return Object.freeze(catalog.map((t) => Object.freeze({ ...t, configs: Object.freeze({ ...t.configs }) })));
+}
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+
+/** Partition count of every topic keyed and joined by sender. */
+const SENDER_PARTITIONS = 12;
+
+export const TOPICS: readonly TopicSpec[] = freezeCatalog([
+  {
+    name: 'sms.message-events',
+    purpose: 'Every SMS the SMSC or SMS firewall saw (input); the feature engine reads it.',
+    key: 'sender address (UTF-8)',
+    valueSchema: 'MessageEvent',
+    // 12 spreads evenly over 1, 2, 3, 4, 6 or 12 feature-engine instances; generous because
+    // raising it later moves senders to other partitions.
+    partitions: SENDER_PARTITIONS,
+    // 3 replicas with min ISR 2: an acknowledged event survives the loss of any one broker.
+    replicationFactor: 3,
+    minInSyncReplicas: 2,
+    cleanupPolicy: 'delete',
+    // 7 days: the longest feature window is 24 h; the rest is room to rebuild or replay after an outage.
+    retentionMs: 7 * DAY_MS,
+    configs: {},
+    copartitionGroup: 'sender',
+  },
+  {
+    name: 'sms.feedback-events',
+    purpose:
+      'Delivery failures, 7726 spam reports and subscriber blocks of a sender (input); the feature engine reads it.',
+    key: 'the sender concerned (UTF-8)',
+    valueSchema: 'FeedbackEvent',
+    // Joined with sms.message-events per sender, so it has the same 12 partitions.
+    partitions: SENDER_PARTITIONS,
+    replicationFactor: 3,
+    minInSyncReplicas: 2,
+    cleanupPolicy: 'delete',
+    // 7 days, as sms.message-events: both are replayed together.
+    retentionMs: 7 * DAY_MS,
+    configs: {},
+    copartitionGroup: 'sender',
+  },
+  {
+    name: 'sms.sender-features',
+    purpose:
+      "Each sender's sliding-window features; from the feature engine to the decision engine and ClickHouse sink.",
+    key: 'sender address (UTF-8)',
+    valueSchema: 'SenderFeatures',
+    // The decision engine joins features with decisions per sender: same 12 partitions.
+    partitions: SENDER_PARTITIONS,
+    replicationFactor: 3,
+    minInSyncReplicas: 2,
+    // Compacted so the decision engine restores the latest vector per sender; delete drops
+    // senders quiet for a week.
+    cleanupPolicy: 'compact,delete',
+    // 7 days: a sender silent that long has empty windows, so its last vector is worthless.
+    retentionMs: 7 * DAY_MS,
+    configs: {
+      // 6 h uncompacted: the ClickHouse sink sees every update unless it falls more than 6 h behind.
+      'min.compaction.lag.ms': String(6 * HOUR_MS),
+    },
+    copartitionGroup: 'sender',
+  },
+  {
+    name: 'sms.decisions',
+    purpose:
+      'The ALLOW/MONITOR/THROTTLE/BLOCK in force per sender; from the decision engine to the SMSC and firewall.',
+    key: 'sender address (UTF-8)',
+    valueSchema: 'Decision',
+    // Read back by the decision engine next to sms.sender-features: same 12 partitions.
+    partitions: SENDER_PARTITIONS,
+    replicationFactor: 3,
+    minInSyncReplicas: 2,
+    // Compacted: a restarting SMSC reads the latest decision per sender, however old.
+    cleanupPolicy: 'compact',
+    // Forever: a BLOCK must not lapse because time passed; only a newer decision replaces it.
+    retentionMs: -1,
+    configs: {
+      // Decisions are rare; a day uncompacted lets the ClickHouse audit trail catch every one.
+      'min.compaction.lag.ms': String(DAY_MS),
+    },
+    copartitionGroup: 'sender',
+  },
+  {
+    name: 'sms.policy-overrides',
+    purpose:
+      "Operators' allow/block of a sender or a registered campaign; from the CLI to every decision engine.",
+    key: 'sender address or campaign id (UTF-8); a tombstone removes the override',
+    valueSchema: 'PolicyOverride',
+    // 1: operator writes are rare, every decision-engine instance reads all of it (a campaign
+    // spans senders), and one partition keeps operators' actions in order.
+    partitions: 1,
+    replicationFactor: 3,
+    minInSyncReplicas: 2,
+    // Compacted: the latest override per key is the one in force.
+    cleanupPolicy: 'compact',
+    // Forever: an override lasts until an operator removes it.
+    retentionMs: -1,
+    configs: {
+      // Tombstones stay 7 days so an instance that was down up to a week still sees the removal.
+      'delete.retention.ms': String(7 * DAY_MS),
+    },
+    copartitionGroup: null,
+  },
+  {
+    name: 'sms.dead-letters',
+    purpose: 'Records a service could not process, with the reason; for people to inspect and replay.',
+    key: "the original record's key",
+    valueSchema: 'DeadLetter',
+    // 3: low volume; nothing joins with it.
+    partitions: 3,
+    replicationFactor: 3,
+    minInSyncReplicas: 2,
+    cleanupPolicy: 'delete',
+    // 30 days: time for someone to notice, fix the cause and replay.
+    retentionMs: 30 * DAY_MS,
+    configs: {},
+    copartitionGroup: null,
+  },
+]);
+
+/** Configs the catalog sets through dedicated fields; `configs` must not repeat them. */
+const DEDICATED_CONFIGS = ['cleanup.policy', 'retention.ms', 'min.insync.replicas'] as const;
+
+/** Kafka's rule for topic names (and its length limit). */
+const LEGAL_TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/;
+
+/**
+ * Everything wrong with a catalog, one sentence each; empty when it is sound. Pure: the
+ * provisioner refuses a catalog with problems, and a test holds the real one to it.
+ */
+export function validateCatalog(catalog: readonly TopicSpec[]): string[] {
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  for (const t of catalog) {
+    const at = `topic ${JSON.stringify(t.name)}`;
+    if (seen.has(t.name)) problems.push(`${at} is declared more than once`);
+    seen.add(t.name);
+    if (!LEGAL_TOPIC_NAME.test(t.name) || t.name === '.' || t.name === '..') {
+      problems.push(
+        `${at}: a topic name is 1 to 249 characters from A-Z a-z 0-9 . _ - (and not "." or "..")`,
+      );
+    }
+    if (t.purpose.trim() === '') problems.push(`${at} has no purpose`);
+    if (t.valueSchema.trim() === '') problems.push(`${at} has no value schema`);
+    if (!Number.isInteger(t.partitions) || t.partitions < 1) {
+      problems.push(`${at} has ${t.partitions} partitions; it needs at least 1`);
+    }
+    if (!Number.isInteger(t.replicationFactor) || t.replicationFactor < 1) {
+      problems.push(`${at} has replication factor ${t.replicationFactor}; it needs at least 1`);
+    }
+    if (
+      !Number.isInteger(t.minInSyncReplicas) ||
+      t.minInSyncReplicas < 1 ||
+      t.minInSyncReplicas > t.replicationFactor
+    ) {
+      problems.push(
+        `${at} has min.insync.replicas ${t.minInSyncReplicas}; it must be from 1 to ` +
+          `its replication factor ${t.replicationFactor}`,
+      );
+    }
+    if (!Number.isInteger(t.retentionMs) || t.retentionMs < -1) {
+      problems.push(`${at} has retention.ms ${t.retentionMs}; it must be -1 (forever) or a number of ms`);
+    }
+    if (t.cleanupPolicy !== 'delete' && t.key === null) {
+      problems.push(`${at} is compacted but its records have no key (compaction keeps the latest per key)`);
+    }
+    if (t.copartitionGroup !== null && t.key === null) {
+      problems.push(`${at} is in copartition group "${t.copartitionGroup}" but its records have no key`);
+    }
+    for (const name of DEDICATED_CONFIGS) {
+      if (name in t.configs) problems.push(`${at} sets ${name} in configs; use its dedicated field`);
+    }
+  }
+
+  const groups = new Map<string, TopicSpec[]>();
+  for (const t of catalog) {
+    if (t.copartitionGroup === null) continue;
+    groups.set(t.copartitionGroup, [...(groups.get(t.copartitionGroup) ?? []), t]);
+  }
+  for (const [group, members] of groups) {
+    const counts = new Set(members.map((t) => t.partitions));
+    if (counts.size > 1) {
+      const list = members.map((t) => `${t.name} ${t.partitions}`).join(', ');
+      problems.push(
+        `copartition group "${group}" mixes partition counts (${list}); joined topics need the same`,
+      );
+    }
+  }
+  return problems;
+}
