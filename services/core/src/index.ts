@@ -39,6 +39,12 @@ export { createLifecycle, type Lifecycle, type LifecycleOptions } from './lifecy
 export { createLogger, type Logger, type LoggerOptions, REDACTED_PATHS, REDACTION_CENSOR } from './logger.ts';
 export { Counter, createMetricsRegistry, Gauge, Histogram, instrumentConsumer, Registry } from './metrics.ts';
 export { createOpsServer, type OpsServer, type OpsServerOptions, type ReadinessCheck } from './ops-server.ts';
+export {
+  createSubscriberHasher,
+  MIN_HASH_KEY_BYTES,
+  normaliseAddress,
+  type SubscriberHasher,
+} from './privacy.ts';
 export { backoffDelay, type RetryOptions, retry } from './retry.ts';
 export {
   type CommonConfig,

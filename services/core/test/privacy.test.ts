@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createSubscriberHasher, normaliseAddress, SpamgateError } from '../src/index.ts';
+
+const KEY = 'test-key-0123456789abcdef';
+
+test('a subscriber number hashes to a stable unsigned 64-bit value under one key', () => {
+  const h = createSubscriberHasher(KEY);
+  const a = h.hash('+12025550100');
+  assert.match(a, /^\d{1,20}$/);
+  assert.equal(h.hash('+12025550100'), a);
+  assert.ok(h.hashBigInt('+12025550100') < 2n ** 64n);
+  assert.equal(h.hash(' +1 (202) 555-0100 '), a, 'formatting does not change the hash');
+  assert.notEqual(h.hash('+12025550101'), a);
+});
+
+test('another key gives unrelated hashes, and the number never appears in the output', () => {
+  const a = createSubscriberHasher(KEY).hash('+12025550100');
+  const b = createSubscriberHasher(`${KEY}-rotated`).hash('+12025550100');
+  assert.notEqual(a, b);
+  assert.ok(!a.includes('2025550100'));
+});
+
+test('hashes of many numbers do not collide', () => {
+  const h = createSubscriberHasher(KEY);
+  const seen = new Set<string>();
+  for (let i = 0; i < 100_000; i++) seen.add(h.hash(`+1202${String(i).padStart(7, '0')}`));
+  assert.equal(seen.size, 100_000);
+});
+
+test('a short key is refused', () => {
+  assert.throws(
+    () => createSubscriberHasher('short'),
+    (e: unknown) => e instanceof SpamgateError && e.code === 'HASH_KEY_TOO_SHORT',
+  );
+});
+
+test('non-numeric addresses are lower-cased, numeric ones lose formatting', () => {
+  assert.equal(normaliseAddress('+1 202.555-0100'), '+12025550100');
+  assert.equal(normaliseAddress('  MyBank '), 'mybank');
+});
