@@ -1,0 +1,350 @@
+// Runs every query of docs/queries.md, as written there, against a database migrated with the
+// real migrations and filled with a small scenario that includes replayed duplicates: each query
+// must give the collapsed answer before any merge.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, test } from 'node:test';
+import { createTestDatabase, REPO_ROOT, type TestDatabase, testLogger } from '@spamgate/test';
+import { loadMigrations, migrate } from '../../infra/clickhouse/migrate.ts';
+
+const doc = readFileSync(`${REPO_ROOT}docs/queries.md`, 'utf8');
+const QUERIES = new Map(
+  [...doc.matchAll(/<!-- query: ([a-z0-9-]+) -->\n```sql\n([\s\S]*?)```/g)].map((m) => [m[1]!, m[2]!]),
+);
+
+const SPAMMER = '+12025550100';
+const VOLUNTEER = '+13035550111';
+const ORDINARY = '+14155550123';
+
+// All data sits a few minutes before now, but never before today's midnight (UTC), so the
+// "today" and "last hour" queries both see it whenever the test runs.
+const todayStart = Math.floor(Date.now() / 86_400_000) * 86_400_000;
+const T = Math.floor(Math.max(Date.now() - 10 * 60_000, todayStart + 60_000) / 60_000) * 60_000;
+const at = (offsetMs: number): string => new Date(T + offsetMs).toISOString().slice(0, 19).replace('T', ' ');
+const EPOCH = '1970-01-01 00:00:00';
+
+let db: TestDatabase;
+
+async function insert(table: string, rows: Record<string, unknown>[]): Promise<void> {
+  await db.client.insert({ table, values: rows, format: 'JSONEachRow' });
+}
+
+async function run(id: string): Promise<Record<string, unknown>[]> {
+  const query = QUERIES.get(id);
+  assert.ok(query, `docs/queries.md has query ${id}`);
+  const rs = await db.client.query({ query, format: 'JSONEachRow' });
+  return rs.json<Record<string, unknown>>();
+}
+
+before(async () => {
+  db = await createTestDatabase('queries');
+  await migrate({
+    client: db.client,
+    database: db.database,
+    migrations: loadMigrations(`${REPO_ROOT}infra/clickhouse/migrations`),
+    logger: testLogger('migrate'),
+  });
+
+  const minute = (
+    sender: string,
+    offsetMin: number,
+    messages: number,
+    extra: Record<string, unknown> = {},
+  ) => ({
+    minute: at(offsetMin * 60_000),
+    sender,
+    sender_kind: 'LONG_CODE',
+    campaign_id: '',
+    messages,
+    distinct_recipients: messages,
+    url_messages: 0,
+    delivery_failures: 0,
+    spam_reports: 0,
+    subscriber_blocks: 0,
+    late_events: 0,
+    version: 1,
+    ...extra,
+  });
+  const spammerMinute0 = minute(SPAMMER, 0, 300, { url_messages: 300, spam_reports: 2 });
+  await insert('sender_minute', [
+    spammerMinute0,
+    minute(SPAMMER, 1, 280, { url_messages: 280, spam_reports: 5 }),
+    minute(VOLUNTEER, 0, 40, { campaign_id: 'CPOL2026' }),
+    minute(ORDINARY, 0, 3),
+  ]);
+  // A replay of minute 0, then a re-emission with a late event (higher version wins).
+  await insert('sender_minute', [spammerMinute0]);
+  await insert('sender_minute', [
+    { ...spammerMinute0, messages: 310, url_messages: 310, late_events: 10, version: 2 },
+  ]);
+
+  const decision = (id: string, sender: string, action: string, o: Record<string, unknown>) => ({
+    decision_id: id,
+    sender,
+    action,
+    throttle_rate_per_minute: action === 'THROTTLE' ? 75 : 0,
+    score: 0.5,
+    'reasons.code': [],
+    'reasons.feature': [],
+    'reasons.window': [],
+    'reasons.observed': [],
+    'reasons.threshold': [],
+    policy_version: 'p1',
+    shadow: 0,
+    override_id: '',
+    expires_at: EPOCH,
+    ...o,
+  });
+  const block = decision('d1', SPAMMER, 'BLOCK', {
+    'reasons.code': ['POST_OPT_OUT_SENDS', 'VOLUME_OVER_CAP'],
+    'reasons.feature': ['postOptOutSends', 'messages'],
+    'reasons.window': ['1h', '1m'],
+    'reasons.observed': [4, 310],
+    'reasons.threshold': [1, 60],
+    based_on_event_time: at(20_000),
+    based_on_event_ms: T + 20_000,
+    decided_at: at(30_000),
+  });
+  await insert('decisions', [
+    decision('d0', SPAMMER, 'THROTTLE', {
+      based_on_event_time: at(5_000),
+      based_on_event_ms: T + 5_000,
+      decided_at: at(10_000),
+    }),
+    block,
+    decision('d2', VOLUNTEER, 'THROTTLE', {
+      'reasons.code': ['VOLUME_OVER_CAP'],
+      'reasons.feature': ['messages'],
+      'reasons.window': ['1m'],
+      'reasons.observed': [40],
+      'reasons.threshold': [30],
+      based_on_event_time: at(40_000),
+      based_on_event_ms: T + 40_000,
+      decided_at: at(41_000),
+    }),
+    decision('d3', VOLUNTEER, 'BLOCK', {
+      policy_version: 'p2',
+      shadow: 1,
+      based_on_event_time: at(40_000),
+      based_on_event_ms: T + 40_000,
+      decided_at: at(41_000),
+    }),
+    decision('d4', ORDINARY, 'ALLOW', {
+      based_on_event_time: at(0),
+      based_on_event_ms: T,
+      decided_at: at(1_000),
+    }),
+  ]);
+  await insert('decisions', [block]); // a retried write
+
+  const override = (offset: number, target: string, o: Record<string, unknown>) => ({
+    recorded_at: at(offset * 1_000),
+    kafka_partition: 0,
+    kafka_offset: offset,
+    target,
+    removed: 0,
+    override_id: `o-${offset}`,
+    scope: 'SENDER',
+    action: 'BLOCK',
+    reason: 'ticket',
+    author: 'noc@carrier',
+    created_at: at(offset * 1_000),
+    expires_at: EPOCH,
+    ...o,
+  });
+  const campaignAllow = override(0, 'CPOL2026', {
+    scope: 'CAMPAIGN',
+    action: 'ALLOW',
+    reason: 'registered P2P campaign',
+  });
+  await insert('policy_overrides', [
+    campaignAllow,
+    override(1, '+15555550000', {}),
+    override(2, '+15555550000', {
+      removed: 1,
+      override_id: '',
+      scope: '',
+      action: '',
+      reason: '',
+      author: '',
+    }),
+    override(3, '+16665550000', { action: 'ALLOW', expires_at: at(-86_400_000) }),
+    override(4, '+17775550000', { expires_at: at(86_400_000) }),
+  ]);
+  await insert('policy_overrides', [campaignAllow]);
+
+  const dead = (offset: number, code: string) => ({
+    failed_at: at(offset * 1_000),
+    service: 'feature-engine',
+    original_topic: 'sms.message-events',
+    original_partition: 1,
+    original_offset: offset,
+    key_base64: Buffer.from(SPAMMER).toString('base64'),
+    value_bytes: 11,
+    value_sha256: '00',
+    error_class: 'SchemaDecodeError',
+    error_code: code,
+    error_message: 'x',
+  });
+  await insert('dead_letters', [
+    dead(5, 'UNKNOWN_FINGERPRINT'),
+    dead(6, 'UNKNOWN_FINGERPRINT'),
+    dead(7, 'BAD_MARKER'),
+  ]);
+  await insert('dead_letters', [dead(5, 'UNKNOWN_FINGERPRINT')]);
+
+  let n = 0;
+  const fact = (sender: string, offsetMs: number, recipient: number, fingerprint: number, campaign = '') => ({
+    event_time: at(offsetMs),
+    event_ms: T + offsetMs,
+    message_id: `m-${n++}`,
+    sender,
+    sender_kind: 'LONG_CODE',
+    campaign_id: campaign,
+    recipient_hash: String(recipient),
+    content_fingerprint: String(fingerprint),
+    url_domains: [],
+    opt_out: 0,
+    origin_network: '',
+  });
+  const facts = [];
+  for (let i = 0; i < 50; i++) facts.push(fact(SPAMMER, i * 1_000, 1_000 + i, 111));
+  for (let s = 0; s < 12; s++) {
+    for (let j = 0; j < 2; j++)
+      facts.push(fact(`+1999555${String(s).padStart(4, '0')}`, 60_000 + j, 2_000 + s * 2 + j, 222));
+  }
+  for (let s = 0; s < 10; s++) {
+    const sender = s === 0 ? VOLUNTEER : `+1303555${String(2000 + s)}`;
+    facts.push(fact(sender, 30_000 + s, 3_000 + s, 333, 'CPOL2026'));
+  }
+  facts.push(
+    fact(ORDINARY, 0, 4_000, 444),
+    fact(ORDINARY, 1_000, 4_001, 445),
+    fact(ORDINARY, 2_000, 4_000, 446),
+  );
+  await insert('message_facts', facts);
+  await insert('message_facts', [facts[0]!]);
+});
+
+after(async () => {
+  await db?.drop();
+});
+
+test('docs/queries.md holds the ten queries this test runs', () => {
+  assert.deepEqual(
+    [...QUERIES.keys()],
+    [
+      'top-senders-last-hour',
+      'blocked-today',
+      'sender-history',
+      'decisions-per-policy',
+      'allow-listed-campaign-review',
+      'active-overrides',
+      'dead-letters-by-cause',
+      'widest-fan-out-today',
+      'templates-across-senders',
+      'time-to-first-action',
+    ],
+  );
+});
+
+test('1. top senders by volume count a replayed minute once and take the re-emitted version', async () => {
+  assert.deepEqual(await run('top-senders-last-hour'), [
+    { sender: SPAMMER, messages: '590', url_messages: '590', spam_reports: '7', campaign_id: '' },
+    { sender: VOLUNTEER, messages: '40', url_messages: '0', spam_reports: '0', campaign_id: 'CPOL2026' },
+    { sender: ORDINARY, messages: '3', url_messages: '0', spam_reports: '0', campaign_id: '' },
+  ]);
+});
+
+test('2. senders blocked today lists the spammer with its reasons, not a shadow block', async () => {
+  assert.deepEqual(await run('blocked-today'), [
+    {
+      sender: SPAMMER,
+      last_action: 'BLOCK',
+      reason_codes: ['POST_OPT_OUT_SENDS', 'VOLUME_OVER_CAP'],
+      policy: 'p1',
+      last_decided_at: at(30_000),
+    },
+  ]);
+});
+
+test("3. a sender's minute-by-minute history", async () => {
+  const rows = await run('sender-history');
+  assert.deepEqual(
+    rows.map((r) => [r.minute, r.messages, r.late_events]),
+    [
+      [at(0), '310', '10'],
+      [at(60_000), '280', '0'],
+    ],
+  );
+});
+
+test('4. decisions per policy version separate enforced from shadow and count a retried write once', async () => {
+  assert.deepEqual(await run('decisions-per-policy'), [
+    { policy_version: 'p1', shadow: 0, action: 'ALLOW', decisions: '1', senders: '1' },
+    { policy_version: 'p1', shadow: 0, action: 'BLOCK', decisions: '1', senders: '1' },
+    { policy_version: 'p1', shadow: 0, action: 'THROTTLE', decisions: '2', senders: '2' },
+    { policy_version: 'p2', shadow: 1, action: 'BLOCK', decisions: '1', senders: '1' },
+  ]);
+});
+
+test('5. the false-positive review finds the throttled volunteer of the allow-listed campaign', async () => {
+  assert.deepEqual(await run('allow-listed-campaign-review'), [
+    {
+      sender: VOLUNTEER,
+      campaign_id: 'CPOL2026',
+      action: 'THROTTLE',
+      decided_at: at(41_000),
+      reason_codes: ['VOLUME_OVER_CAP'],
+    },
+  ]);
+});
+
+test('6. overrides in force leave out removed and expired ones', async () => {
+  const rows = await run('active-overrides');
+  assert.deepEqual(
+    rows.map((r) => [r.target, r.override_scope, r.override_action]),
+    [
+      ['+17775550000', 'SENDER', 'BLOCK'],
+      ['CPOL2026', 'CAMPAIGN', 'ALLOW'],
+    ],
+  );
+});
+
+test('7. dead letters by cause count each original record once', async () => {
+  const rows = await run('dead-letters-by-cause');
+  assert.deepEqual(
+    rows.map((r) => [r.service, r.original_topic, r.error_code, r.records]),
+    [
+      ['feature-engine', 'sms.message-events', 'UNKNOWN_FINGERPRINT', '2'],
+      ['feature-engine', 'sms.message-events', 'BAD_MARKER', '1'],
+    ],
+  );
+});
+
+test('8. widest fan-out today puts the spammer first and counts repeated recipients once', async () => {
+  const rows = await run('widest-fan-out-today');
+  assert.deepEqual(rows[0], { sender: SPAMMER, recipients: '50', messages: '50', fan_out: 1 });
+  assert.deepEqual(
+    rows.find((r) => r.sender === ORDINARY),
+    { sender: ORDINARY, recipients: '2', messages: '3', fan_out: 0.667 },
+  );
+});
+
+test('9. templates across senders show the snowshoe template and the registered script apart', async () => {
+  assert.deepEqual(await run('templates-across-senders'), [
+    { content_fingerprint: '222', senders: '12', messages: '24', recipients: '24', campaigns: [''] },
+    { content_fingerprint: '333', senders: '10', messages: '10', recipients: '10', campaigns: ['CPOL2026'] },
+  ]);
+});
+
+test("10. time to first action measures from a sender's first message to its first throttle or block", async () => {
+  const rows = await run('time-to-first-action');
+  assert.deepEqual(
+    rows.map((r) => [r.sender, Number(r.seconds_to_action)]),
+    [
+      [SPAMMER, 5],
+      [VOLUNTEER, 10],
+    ],
+  );
+});
