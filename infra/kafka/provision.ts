@@ -5,7 +5,7 @@
  * changing a cleanup policy, retention or replication of a live topic is a decision for a
  * person, not for a start-up script.
  */
-import { type Logger, SpamgateError } from '@spamgate/core';
+import { type Logger, SpamgateError, waitForTopicLeaders } from '@spamgate/core';
 import kafkajs, { type Admin, type Kafka } from 'kafkajs';
 import { prefixCatalog, type TopicSpec, validateCatalog } from './topics.ts';
 
@@ -277,7 +277,7 @@ async function apply(admin: Admin, p: TopicPlan, logger: Logger): Promise<TopicO
       // One topic per request: createTopics reports "already exists" as a whole-batch false,
       // and a concurrent run (several instances provisioning at start-up) must not fail us.
       const created = await admin.createTopics({
-        waitForLeaders: true,
+        waitForLeaders: false,
         topics: [
           {
             topic: p.topic,
@@ -287,6 +287,7 @@ async function apply(admin: Admin, p: TopicPlan, logger: Logger): Promise<TopicO
           },
         ],
       });
+      await waitForTopicLeaders(admin, [p.topic]);
       if (!created) {
         logger.info({ topic: p.topic }, 'topic was created by another run meanwhile');
         return { kind: 'createdElsewhere' };

@@ -8,6 +8,7 @@ import {
   type Logger,
   sql,
   sqlIdentifier,
+  waitForTopicLeaders,
 } from '@spamgate/core';
 import type { Kafka } from 'kafkajs';
 import { getInfra } from './infra.ts';
@@ -50,9 +51,10 @@ export async function createTestTopic(
           configEntries: Object.entries(options.config ?? {}).map(([name, value]) => ({ name, value })),
         },
       ],
-      waitForLeaders: true,
+      waitForLeaders: false,
     });
     if (!created) throw new Error(`topic ${topic} already existed`);
+    await waitForTopicLeaders(admin, [topic]);
   } finally {
     await admin.disconnect();
   }

@@ -34,7 +34,7 @@ export {
   type SpamgateErrorOptions,
   SqlValueError,
 } from './errors.ts';
-export { createKafka, type KafkaOptions, waitForKafka } from './kafka.ts';
+export { createKafka, type KafkaOptions, waitForKafka, waitForTopicLeaders } from './kafka.ts';
 export { createLifecycle, type Lifecycle, type LifecycleOptions } from './lifecycle.ts';
 export { createLogger, type Logger, type LoggerOptions, REDACTED_PATHS, REDACTION_CENSOR } from './logger.ts';
 export { Counter, createMetricsRegistry, Gauge, Histogram, instrumentConsumer, Registry } from './metrics.ts';

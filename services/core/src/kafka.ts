@@ -3,7 +3,7 @@
  * may still be booting, and a readiness probe that proves the group and transaction
  * coordinators answer (a listening port is not enough on a fresh KRaft node).
  */
-import { Kafka, type KafkaConfig, type logCreator, logLevel } from 'kafkajs';
+import { type Admin, Kafka, type KafkaConfig, type logCreator, logLevel } from 'kafkajs';
 import { ConnectTimeoutError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { retry } from './retry.ts';
@@ -95,6 +95,34 @@ export async function waitForKafka(
       maxDelayMs: 2_000,
       onRetry: (err, attempt) => options.logger?.info({ attempt, err: String(err) }, 'kafka not ready yet'),
       onGiveUp: (err) => new ConnectTimeoutError('Kafka', options.timeoutMs, err),
+    },
+  );
+}
+
+/**
+ * Waits until every partition of the topics has a leader. kafkajs' own `waitForLeaders` gives
+ * up on the first UNKNOWN_TOPIC_OR_PARTITION, which a freshly started KRaft broker answers for a
+ * moment after creating a topic; this retries through it, bounded by timeoutMs.
+ */
+export async function waitForTopicLeaders(
+  admin: Admin,
+  topics: readonly string[],
+  options: { timeoutMs?: number } = {},
+): Promise<void> {
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  await retry(
+    async () => {
+      const { topics: metadata } = await admin.fetchTopicMetadata({ topics: [...topics] });
+      const leaderless = metadata.flatMap((t) =>
+        t.partitions.filter((p) => p.leader < 0).map((p) => `${t.name}/${p.partitionId}`),
+      );
+      if (leaderless.length > 0) throw new Error(`no leader yet for ${leaderless.slice(0, 5).join(', ')}`);
+    },
+    {
+      deadline: Date.now() + timeoutMs,
+      initialDelayMs: 50,
+      maxDelayMs: 1_000,
+      onGiveUp: (err) => new ConnectTimeoutError(`leaders of ${topics.join(', ')}`, timeoutMs, err),
     },
   );
 }
