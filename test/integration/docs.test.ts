@@ -27,3 +27,11 @@ test('CI runs exactly the test command README gives', () => {
   assert.ok(m?.[1], 'README names the test command');
   assert.match(ci, new RegExp(`^${m[1].replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
 });
+
+test("the contract's retention table matches the retention settings", async () => {
+  const { RETENTION_DOCS } = await import('../../infra/clickhouse/retention.ts');
+  const contract = readFileSync(`${REPO_ROOT}docs/contract.md`, 'utf8');
+  for (const row of RETENTION_DOCS) {
+    assert.match(contract, new RegExp(`\\| \`${row.variable}\` \\| ${row.default} \\|`), row.variable);
+  }
+});
