@@ -86,7 +86,7 @@ before(async () => {
     score: 0.5,
     'reasons.code': [],
     'reasons.feature': [],
-    'reasons.window': [],
+    'reasons.time_window': [],
     'reasons.observed': [],
     'reasons.threshold': [],
     policy_version: 'p1',
@@ -98,7 +98,7 @@ before(async () => {
   const block = decision('d1', SPAMMER, 'BLOCK', {
     'reasons.code': ['POST_OPT_OUT_SENDS', 'VOLUME_OVER_CAP'],
     'reasons.feature': ['postOptOutSends', 'messages'],
-    'reasons.window': ['1h', '1m'],
+    'reasons.time_window': ['1h', '1m'],
     'reasons.observed': [4, 310],
     'reasons.threshold': [1, 60],
     based_on_event_time: at(20_000),
@@ -115,7 +115,7 @@ before(async () => {
     decision('d2', VOLUNTEER, 'THROTTLE', {
       'reasons.code': ['VOLUME_OVER_CAP'],
       'reasons.feature': ['messages'],
-      'reasons.window': ['1m'],
+      'reasons.time_window': ['1m'],
       'reasons.observed': [40],
       'reasons.threshold': [30],
       based_on_event_time: at(40_000),

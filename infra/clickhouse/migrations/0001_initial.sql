@@ -61,7 +61,8 @@ CREATE TABLE IF NOT EXISTS decisions
     (
         code String,
         feature String,
-        window String,
+        -- The feature's window (1m, 1h, ...); not named `window`, a keyword in current ClickHouse.
+        time_window String,
         observed Float64,
         threshold Float64
     ),
