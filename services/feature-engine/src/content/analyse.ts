@@ -1,0 +1,53 @@
+/**
+ * Everything the feature engine keeps of a message body, computed in one scan. The body itself is
+ * not part of the result and must be dropped by the caller once this returns.
+ */
+import { otherThanSender } from './callback-numbers.ts';
+import { registrableDomain } from './domains.ts';
+import type { ContentKey } from './fingerprint.ts';
+import { scanBody } from './normalise.ts';
+import { isOptOutNormalised } from './opt-out.ts';
+
+/** The content features of one message. */
+export interface ContentAnalysis {
+  /** Keyed simhash of the normalised body (see `contentFingerprint`); 0n when there is no content. */
+  readonly fingerprint: bigint;
+  /** Registrable domains of the links (see `registrableDomain`), each once, in order of appearance. */
+  readonly urlDomains: readonly string[];
+  /** The body contains a link, even one whose host could not be read. */
+  readonly hasUrl: boolean;
+  /** The body contains a phone number other than the sender's (see `callbackNumbers`). */
+  readonly hasCallbackNumber: boolean;
+  /** The body is an opt-out request (see `isOptOut`). */
+  readonly isOptOut: boolean;
+}
+
+const NO_CONTENT: ContentAnalysis = Object.freeze({
+  fingerprint: 0n,
+  urlDomains: Object.freeze([]),
+  hasUrl: false,
+  hasCallbackNumber: false,
+  isOptOut: false,
+});
+
+/**
+ * The content features of a message from `sender`, with the same definitions as
+ * `contentFingerprint`, `extractUrls` and `registrableDomain`, `hasCallbackOtherThanSender` and
+ * `isOptOut`, from a single scan of the body. A null or empty body gives fingerprint 0n and
+ * everything else empty or false.
+ */
+export function analyseContent(
+  body: string | null | undefined,
+  sender: string,
+  key: ContentKey,
+): ContentAnalysis {
+  if (!body) return NO_CONTENT;
+  const scan = scanBody(body);
+  return {
+    fingerprint: key.fingerprintNormalised(scan.normalised),
+    urlDomains: [...new Set(scan.hosts.map(registrableDomain))],
+    hasUrl: scan.linkCount > 0,
+    hasCallbackNumber: otherThanSender(scan.phoneNumbers, sender).length > 0,
+    isOptOut: isOptOutNormalised(scan.normalised),
+  };
+}
