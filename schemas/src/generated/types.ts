@@ -155,12 +155,48 @@ export interface SenderFeatures {
 
 /** Features over one sliding window ending at asOf. */
 export interface WindowFeatures {
+  /** Window name: 1m, 10m, 1h, 24h. */
+  window: string;
   /** Window length in milliseconds (60000, 600000, 3600000, 86400000 by default). */
   windowMs: number;
   /** Messages sent by the sender in the window. */
   messages: number;
   /** Distinct recipients in the window (estimate; exact below a small count). */
   distinctRecipients: number;
+  /** Most messages the sender sent within one clock second that starts in the window. (messages) */
+  peak1s: number;
+  /** Most messages the sender sent within one 10-second bucket (aligned to the clock) that starts in the window. (messages) */
+  peak10s: number;
+  /** distinctRecipients / messages; 0 when there are no messages. (0-1) */
+  fanOut: number;
+  /** Share of messages whose recipient the sender had not messaged in the 24 h before (up to 10,000 recipients remembered per sender). (0-1) */
+  newContactShare: number;
+  /** Share of consecutive message pairs (arrival order) whose recipients are different numbers at most 10 apart: number walking. (0-1) */
+  sequentialShare: number;
+  /** Shannon entropy of the recipients’ 6-digit national prefixes over the window’s messages (up to 64 prefixes per slice, the rest pooled). (bits) */
+  prefixEntropy: number;
+  /** Share of messages with a body that belong to the sender’s most used content template (fingerprints within the near-duplicate distance). (0-1) */
+  topTemplateShare: number;
+  /** Content templates seen in the window (the sender’s 16 most recently used templates are tracked). (count) */
+  distinctTemplates: number;
+  /** Share of messages containing a URL. (0-1) */
+  urlShare: number;
+  /** Distinct registrable domains of URLs in the window’s messages (exact up to 128, then HyperLogLog). (count) */
+  distinctUrlDomains: number;
+  /** Share of messages containing a phone number other than the sender’s (a call-back number). (0-1) */
+  callbackShare: number;
+  /** Coefficient of variation (standard deviation / mean) of the gaps between consecutive messages; near 0 for metronomic scripts, 0 with fewer than two gaps. (ratio) */
+  timingCv: number;
+  /** Share of messages sent between 21:00 and 08:00 at the recipient (time zone approximated by configuration). (0-1) */
+  quietHourShare: number;
+  /** Delivery failures reported for the sender’s messages in the window. (count) */
+  deliveryFailures: number;
+  /** deliveryFailures / messages; can exceed 1 when failures arrive for messages sent before the window. (ratio) */
+  deliveryFailureRate: number;
+  /** Spam reports (forwarded to 7726) about the sender received in the window. (count) */
+  spamReports: number;
+  /** Subscribers who blocked the sender in the window. (count) */
+  subscriberBlocks: number;
 }
 
 /** Every top-level record, by name. */

@@ -1,0 +1,436 @@
+/**
+ * One sender's sliding-window state: for each window a ring of slices (window-spec.ts), plus the
+ * little running state some features need (the previous message's time and recipient, the
+ * current 1 s and 10 s buckets, the sender's content templates, recent recipients). Pure: events
+ * and times in, feature values out; no I/O, no clock. The Kafka shell around it owns watermarks,
+ * emission and the changelog.
+ */
+import { hammingDistance, NEAR_DUPLICATE_DISTANCE } from '../content/index.ts';
+import { createDistinctCounter, type DistinctCounter } from '../sketches/distinct-counter.ts';
+import { sliceStart, type WindowSpec } from './window-spec.ts';
+
+/** What the feature engine keeps of one message: no body, no recipient number. */
+export interface MessageFacts {
+  /** Event time, ms since the epoch. */
+  readonly timeMs: number;
+  /** Keyed 64-bit hash of the recipient as two unsigned 32-bit halves. */
+  readonly recipientHi: number;
+  readonly recipientLo: number;
+  /**
+   * The recipient's number shifted by a secret offset (distances between numbers survive, the
+   * numbers do not), for the sequential-recipient score; NaN when the recipient is not numeric.
+   */
+  readonly recipientPosition: number;
+  /** The recipient's exchange-level prefix (first 6 national digits), -1 when unknown. */
+  readonly recipientPrefix: number;
+  /** Keyed locality-sensitive fingerprint of the body; 0n for no body. */
+  readonly fingerprint: bigint;
+  /** 32-bit hashes of the URL registrable domains in the body. */
+  readonly urlDomainHashes: readonly number[];
+  readonly hasUrl: boolean;
+  readonly hasCallbackNumber: boolean;
+  /** Hour of day at the recipient (0-23), for the quiet-hours share. */
+  readonly localHour: number;
+}
+
+export type FeedbackKind = 'DELIVERY_FAILURE' | 'SPAM_REPORT' | 'SUBSCRIBER_BLOCK' | 'UNKNOWN';
+
+/** Tunables of the features; defaults in DEFAULT_FEATURE_OPTIONS. */
+export interface FeatureOptions {
+  /** Two consecutive recipients at most this far apart (and not equal) count as sequential. */
+  readonly sequentialDistance: number;
+  /** Local hours counted as quiet: from quietFrom (inclusive) to quietTo (exclusive), wrapping midnight. */
+  readonly quietFrom: number;
+  readonly quietTo: number;
+  /** A recipient not messaged by the sender within this look-back is a new contact. */
+  readonly newContactLookbackMs: number;
+  /** Most recipients remembered per sender for the new-contact share (least recent forgotten first). */
+  readonly maxRememberedRecipients: number;
+  /** Most content templates tracked per sender. */
+  readonly maxTemplates: number;
+  /** Most distinct recipient prefixes counted per slice; the rest share one overflow bucket. */
+  readonly maxPrefixesPerSlice: number;
+}
+
+export const DEFAULT_FEATURE_OPTIONS: FeatureOptions = Object.freeze({
+  sequentialDistance: 10,
+  quietFrom: 21,
+  quietTo: 8,
+  newContactLookbackMs: 86_400_000,
+  maxRememberedRecipients: 10_000,
+  maxTemplates: 16,
+  maxPrefixesPerSlice: 64,
+});
+
+const OVERFLOW_PREFIX = -2;
+
+export interface Slice {
+  start: number;
+  messages: number;
+  /** Messages with a body (a fingerprint), the denominator of template shares. */
+  bodied: number;
+  urlMessages: number;
+  callbackMessages: number;
+  quietHourMessages: number;
+  newContactMessages: number;
+  /** Highest count of messages in one 1 s / 10 s bucket that started in this slice. */
+  peak1s: number;
+  peak10s: number;
+  /** Inter-message gaps ending in this slice: count, sum and sum of squares, in seconds. */
+  gaps: number;
+  gapSum: number;
+  gapSumSq: number;
+  /** Consecutive-recipient pairs ending in this slice, and how many were sequential. */
+  recipientPairs: number;
+  sequentialPairs: number;
+  deliveryFailures: number;
+  spamReports: number;
+  subscriberBlocks: number;
+  recipients: DistinctCounter | null;
+  urlDomains: DistinctCounter | null;
+  /** Messages per content template id. */
+  templates: Map<number, number> | null;
+  /** Messages per recipient prefix (OVERFLOW_PREFIX collects the rest). */
+  prefixes: Map<number, number> | null;
+}
+
+export function emptySlice(start: number): Slice {
+  return {
+    start,
+    messages: 0,
+    bodied: 0,
+    urlMessages: 0,
+    callbackMessages: 0,
+    quietHourMessages: 0,
+    newContactMessages: 0,
+    peak1s: 0,
+    peak10s: 0,
+    gaps: 0,
+    gapSum: 0,
+    gapSumSq: 0,
+    recipientPairs: 0,
+    sequentialPairs: 0,
+    deliveryFailures: 0,
+    spamReports: 0,
+    subscriberBlocks: 0,
+    recipients: null,
+    urlDomains: null,
+    templates: null,
+    prefixes: null,
+  };
+}
+
+/** A window's ring: slot i holds the slice whose index (start / sliceMs) is i modulo the slot count. */
+interface Ring {
+  readonly spec: WindowSpec;
+  readonly slots: (Slice | undefined)[];
+}
+
+/** The features of one window, as published in SenderFeatures and documented in FEATURES.md. */
+export interface WindowFeatures {
+  readonly window: string;
+  readonly windowMs: number;
+  readonly messages: number;
+  readonly peak1s: number;
+  readonly peak10s: number;
+  readonly distinctRecipients: number;
+  readonly fanOut: number;
+  readonly newContactShare: number;
+  readonly sequentialShare: number;
+  readonly prefixEntropy: number;
+  readonly topTemplateShare: number;
+  readonly distinctTemplates: number;
+  readonly urlShare: number;
+  readonly distinctUrlDomains: number;
+  readonly callbackShare: number;
+  readonly timingCv: number;
+  readonly quietHourShare: number;
+  readonly deliveryFailures: number;
+  readonly deliveryFailureRate: number;
+  readonly spamReports: number;
+  readonly subscriberBlocks: number;
+}
+
+export interface SenderState {
+  readonly rings: Ring[];
+  lastMessageMs: number;
+  lastRecipientPosition: number;
+  /** Current 1 s and 10 s buckets (start ms) and their counts, for peak rates. */
+  bucket1s: number;
+  count1s: number;
+  bucket10s: number;
+  count10s: number;
+  /** Content templates: representative fingerprint and id, most recently matched last. */
+  templates: { fingerprint: bigint; id: number }[];
+  nextTemplateId: number;
+  /** Recipient (low 32 bits of its hash) -> last time messaged; insertion order is recency. */
+  recentRecipients: Map<number, number>;
+  /** Latest event time seen for this sender. */
+  latestMs: number;
+}
+
+export function createSenderState(windows: readonly WindowSpec[]): SenderState {
+  return {
+    rings: windows.map((spec) => ({ spec, slots: new Array(spec.lengthMs / spec.sliceMs) })),
+    lastMessageMs: Number.NaN,
+    lastRecipientPosition: Number.NaN,
+    bucket1s: Number.NaN,
+    count1s: 0,
+    bucket10s: Number.NaN,
+    count10s: 0,
+    templates: [],
+    nextTemplateId: 1,
+    recentRecipients: new Map(),
+    latestMs: Number.NEGATIVE_INFINITY,
+  };
+}
+
+/**
+ * The slice of `ring` for time t, created if needed; undefined when t is older than every slice
+ * the ring still holds (the event is outside this window at any time from now on).
+ */
+function sliceFor(ring: Ring, t: number, latestMs: number): Slice | undefined {
+  const { sliceMs, lengthMs } = ring.spec;
+  const start = sliceStart(t, sliceMs);
+  if (start <= sliceStart(latestMs, sliceMs) - lengthMs) return undefined;
+  const n = ring.slots.length;
+  const slot = (((start / sliceMs) % n) + n) % n;
+  const current = ring.slots[slot];
+  if (current && current.start === start) return current;
+  if (current && current.start > start) return undefined; // the slot already holds a newer slice
+  const fresh = emptySlice(start);
+  ring.slots[slot] = fresh;
+  return fresh;
+}
+
+function isQuiet(hour: number, o: FeatureOptions): boolean {
+  return o.quietFrom <= o.quietTo
+    ? hour >= o.quietFrom && hour < o.quietTo
+    : hour >= o.quietFrom || hour < o.quietTo;
+}
+
+/** Which template a fingerprint belongs to: the first representative within the near-duplicate distance. */
+function templateOf(state: SenderState, fingerprint: bigint, o: FeatureOptions): number {
+  const reps = state.templates;
+  for (let i = reps.length - 1; i >= 0; i--) {
+    const rep = reps[i]!;
+    if (hammingDistance(rep.fingerprint, fingerprint) <= NEAR_DUPLICATE_DISTANCE) {
+      if (i !== reps.length - 1) {
+        reps.splice(i, 1);
+        reps.push(rep);
+      }
+      return rep.id;
+    }
+  }
+  const id = state.nextTemplateId++;
+  reps.push({ fingerprint, id });
+  if (reps.length > o.maxTemplates) reps.shift(); // forget the least recently matched template
+  return id;
+}
+
+/** Adds a message to every window's slice for its time. */
+export function addMessage(
+  state: SenderState,
+  m: MessageFacts,
+  o: FeatureOptions = DEFAULT_FEATURE_OPTIONS,
+): void {
+  const t = m.timeMs;
+  if (t > state.latestMs) state.latestMs = t;
+
+  // Running state, in arrival order: gaps, sequential pairs, peak buckets, new contacts.
+  let gap = Number.NaN;
+  if (!Number.isNaN(state.lastMessageMs)) gap = Math.abs(t - state.lastMessageMs) / 1000;
+  state.lastMessageMs = t;
+  let pairSequential = -1;
+  if (!Number.isNaN(state.lastRecipientPosition) && !Number.isNaN(m.recipientPosition)) {
+    const d = Math.abs(m.recipientPosition - state.lastRecipientPosition);
+    pairSequential = d > 0 && d <= o.sequentialDistance ? 1 : 0;
+  }
+  state.lastRecipientPosition = m.recipientPosition;
+  const b1 = sliceStart(t, 1_000);
+  if (b1 === state.bucket1s) state.count1s++;
+  else {
+    state.bucket1s = b1;
+    state.count1s = 1;
+  }
+  const b10 = sliceStart(t, 10_000);
+  if (b10 === state.bucket10s) state.count10s++;
+  else {
+    state.bucket10s = b10;
+    state.count10s = 1;
+  }
+  const key = m.recipientLo >>> 0;
+  const lastSeen = state.recentRecipients.get(key);
+  const newContact = lastSeen === undefined || t - lastSeen > o.newContactLookbackMs;
+  state.recentRecipients.delete(key);
+  state.recentRecipients.set(key, lastSeen === undefined ? t : Math.max(t, lastSeen));
+  if (state.recentRecipients.size > o.maxRememberedRecipients) {
+    const oldest = state.recentRecipients.keys().next().value as number;
+    state.recentRecipients.delete(oldest);
+  }
+  const template = m.fingerprint === 0n ? 0 : templateOf(state, m.fingerprint, o);
+  const quiet = isQuiet(m.localHour, o);
+
+  for (const ring of state.rings) {
+    const s = sliceFor(ring, t, state.latestMs);
+    if (!s) continue;
+    s.messages++;
+    if (m.hasUrl) s.urlMessages++;
+    if (m.hasCallbackNumber) s.callbackMessages++;
+    if (quiet) s.quietHourMessages++;
+    if (newContact) s.newContactMessages++;
+    // A bucket belongs to the slice it starts in; slices are multiples of 10 s, so it fits.
+    if (state.count1s > s.peak1s && sliceStart(b1, ring.spec.sliceMs) === s.start) s.peak1s = state.count1s;
+    if (state.count10s > s.peak10s && sliceStart(b10, ring.spec.sliceMs) === s.start)
+      s.peak10s = state.count10s;
+    if (!Number.isNaN(gap)) {
+      s.gaps++;
+      s.gapSum += gap;
+      s.gapSumSq += gap * gap;
+    }
+    if (pairSequential >= 0) {
+      s.recipientPairs++;
+      s.sequentialPairs += pairSequential;
+    }
+    s.recipients ??= createDistinctCounter();
+    s.recipients.add(m.recipientHi, m.recipientLo);
+    for (const h of m.urlDomainHashes) {
+      s.urlDomains ??= createDistinctCounter();
+      s.urlDomains.add(h, Math.imul(h, 0x9e3779b1));
+    }
+    if (template !== 0) {
+      s.bodied++;
+      s.templates ??= new Map();
+      s.templates.set(template, (s.templates.get(template) ?? 0) + 1);
+    }
+    if (m.recipientPrefix >= 0) {
+      s.prefixes ??= new Map();
+      const p =
+        s.prefixes.has(m.recipientPrefix) || s.prefixes.size < o.maxPrefixesPerSlice
+          ? m.recipientPrefix
+          : OVERFLOW_PREFIX;
+      s.prefixes.set(p, (s.prefixes.get(p) ?? 0) + 1);
+    }
+  }
+}
+
+/** Adds feedback about the sender (a delivery failure, a spam report, a block) at its event time. */
+export function addFeedback(state: SenderState, timeMs: number, kind: FeedbackKind): void {
+  if (timeMs > state.latestMs) state.latestMs = timeMs;
+  for (const ring of state.rings) {
+    const s = sliceFor(ring, timeMs, state.latestMs);
+    if (!s) continue;
+    if (kind === 'DELIVERY_FAILURE') s.deliveryFailures++;
+    else if (kind === 'SPAM_REPORT') s.spamReports++;
+    else if (kind === 'SUBSCRIBER_BLOCK') s.subscriberBlocks++;
+  }
+}
+
+/** The slices of a ring that belong to the window evaluated at time t. */
+function slicesAt(ring: Ring, t: number): Slice[] {
+  const { sliceMs, lengthMs } = ring.spec;
+  const end = sliceStart(t, sliceMs);
+  const out: Slice[] = [];
+  for (const s of ring.slots) if (s && s.start <= end && s.start > end - lengthMs) out.push(s);
+  return out;
+}
+
+const ratio = (a: number, b: number): number => (b > 0 ? a / b : 0);
+
+function entropyBits(counts: Map<number, number>): number {
+  let total = 0;
+  for (const c of counts.values()) total += c;
+  if (total === 0) return 0;
+  let h = 0;
+  for (const c of counts.values()) {
+    const p = c / total;
+    h -= p * Math.log2(p);
+  }
+  return h;
+}
+
+/** Every window's features at event time t (usually the partition's watermark or the latest event). */
+export function featuresAt(state: SenderState, t: number): WindowFeatures[] {
+  return state.rings.map((ring) => {
+    const slices = slicesAt(ring, t);
+    let messages = 0;
+    let bodied = 0;
+    let url = 0;
+    let callback = 0;
+    let quiet = 0;
+    let fresh = 0;
+    let peak1s = 0;
+    let peak10s = 0;
+    let gaps = 0;
+    let gapSum = 0;
+    let gapSumSq = 0;
+    let pairs = 0;
+    let sequential = 0;
+    let failures = 0;
+    let reports = 0;
+    let blocks = 0;
+    const recipients = createDistinctCounter();
+    const domains = createDistinctCounter();
+    const templates = new Map<number, number>();
+    const prefixes = new Map<number, number>();
+    for (const s of slices) {
+      messages += s.messages;
+      bodied += s.bodied;
+      url += s.urlMessages;
+      callback += s.callbackMessages;
+      quiet += s.quietHourMessages;
+      fresh += s.newContactMessages;
+      peak1s = Math.max(peak1s, s.peak1s);
+      peak10s = Math.max(peak10s, s.peak10s);
+      gaps += s.gaps;
+      gapSum += s.gapSum;
+      gapSumSq += s.gapSumSq;
+      pairs += s.recipientPairs;
+      sequential += s.sequentialPairs;
+      failures += s.deliveryFailures;
+      reports += s.spamReports;
+      blocks += s.subscriberBlocks;
+      if (s.recipients) recipients.merge(s.recipients);
+      if (s.urlDomains) domains.merge(s.urlDomains);
+      if (s.templates) for (const [id, c] of s.templates) templates.set(id, (templates.get(id) ?? 0) + c);
+      if (s.prefixes) for (const [p, c] of s.prefixes) prefixes.set(p, (prefixes.get(p) ?? 0) + c);
+    }
+    const distinctRecipients = recipients.estimate();
+    let topTemplate = 0;
+    for (const c of templates.values()) topTemplate = Math.max(topTemplate, c);
+    const meanGap = ratio(gapSum, gaps);
+    const variance = gaps > 1 ? Math.max(0, gapSumSq / gaps - meanGap * meanGap) : 0;
+    return {
+      window: ring.spec.name,
+      windowMs: ring.spec.lengthMs,
+      messages,
+      peak1s,
+      peak10s,
+      distinctRecipients,
+      fanOut: ratio(distinctRecipients, messages),
+      newContactShare: ratio(fresh, messages),
+      sequentialShare: ratio(sequential, pairs),
+      prefixEntropy: entropyBits(prefixes),
+      topTemplateShare: ratio(topTemplate, bodied),
+      distinctTemplates: templates.size,
+      urlShare: ratio(url, messages),
+      distinctUrlDomains: domains.estimate(),
+      callbackShare: ratio(callback, messages),
+      timingCv: meanGap > 0 && gaps > 1 ? Math.sqrt(variance) / meanGap : 0,
+      quietHourShare: ratio(quiet, messages),
+      deliveryFailures: failures,
+      deliveryFailureRate: ratio(failures, messages),
+      spamReports: reports,
+      subscriberBlocks: blocks,
+    };
+  });
+}
+
+/** True when every window is empty at time t: the sender can be evicted. */
+export function isIdle(state: SenderState, t: number): boolean {
+  const longest = state.rings[state.rings.length - 1];
+  if (!longest) return true;
+  return slicesAt(longest, t).every(
+    (s) => s.messages === 0 && s.deliveryFailures + s.spamReports + s.subscriberBlocks === 0,
+  );
+}

@@ -1,0 +1,270 @@
+/**
+ * Binary form of a SenderState, for the changelog that a partition's next owner restores from.
+ * Restoring gives a state whose features, and whose behaviour on every later event, equal the
+ * original's. Layout (little-endian), version 1:
+ *   u8 version | running state | templates | recent recipients | rings (each: spec, slices)
+ * The windows are part of the bytes; a state written under other windows is refused, since its
+ * slices mean something else.
+ */
+import { SpamgateError } from '@spamgate/core';
+import { type DistinctCounter, deserializeDistinctCounter } from '../sketches/distinct-counter.ts';
+import { emptySlice, type SenderState, type Slice } from './sender-state.ts';
+import type { WindowSpec } from './window-spec.ts';
+
+export const STATE_CODEC_VERSION = 1;
+
+export class StateCodecError extends SpamgateError {
+  override name = 'StateCodecError';
+  constructor(message: string, cause?: unknown) {
+    super(message, { code: 'STATE_BYTES_INVALID', retriable: false, cause });
+  }
+}
+
+class Writer {
+  #buf = new Uint8Array(256);
+  #view = new DataView(this.#buf.buffer);
+  #pos = 0;
+  #ensure(n: number): void {
+    if (this.#pos + n <= this.#buf.length) return;
+    let size = this.#buf.length * 2;
+    while (size < this.#pos + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.#buf.subarray(0, this.#pos));
+    this.#buf = next;
+    this.#view = new DataView(next.buffer);
+  }
+  u8(v: number): void {
+    this.#ensure(1);
+    this.#view.setUint8(this.#pos, v);
+    this.#pos += 1;
+  }
+  u32(v: number): void {
+    this.#ensure(4);
+    this.#view.setUint32(this.#pos, v, true);
+    this.#pos += 4;
+  }
+  i32(v: number): void {
+    this.#ensure(4);
+    this.#view.setInt32(this.#pos, v, true);
+    this.#pos += 4;
+  }
+  f64(v: number): void {
+    this.#ensure(8);
+    this.#view.setFloat64(this.#pos, v, true);
+    this.#pos += 8;
+  }
+  u64(v: bigint): void {
+    this.#ensure(8);
+    this.#view.setBigUint64(this.#pos, BigInt.asUintN(64, v), true);
+    this.#pos += 8;
+  }
+  bytes(b: Uint8Array): void {
+    this.u32(b.length);
+    this.#ensure(b.length);
+    this.#buf.set(b, this.#pos);
+    this.#pos += b.length;
+  }
+  done(): Buffer {
+    return Buffer.from(this.#buf.buffer, 0, this.#pos);
+  }
+}
+
+class Reader {
+  readonly #view: DataView;
+  readonly #bytes: Uint8Array;
+  #pos = 0;
+  constructor(bytes: Uint8Array) {
+    this.#bytes = bytes;
+    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+  #need(n: number): void {
+    if (this.#pos + n > this.#bytes.length) throw new StateCodecError('state bytes end early');
+  }
+  u8(): number {
+    this.#need(1);
+    return this.#view.getUint8(this.#pos++);
+  }
+  u32(): number {
+    this.#need(4);
+    const v = this.#view.getUint32(this.#pos, true);
+    this.#pos += 4;
+    return v;
+  }
+  i32(): number {
+    this.#need(4);
+    const v = this.#view.getInt32(this.#pos, true);
+    this.#pos += 4;
+    return v;
+  }
+  f64(): number {
+    this.#need(8);
+    const v = this.#view.getFloat64(this.#pos, true);
+    this.#pos += 8;
+    return v;
+  }
+  u64(): bigint {
+    this.#need(8);
+    const v = this.#view.getBigUint64(this.#pos, true);
+    this.#pos += 8;
+    return v;
+  }
+  bytes(): Uint8Array {
+    const n = this.u32();
+    this.#need(n);
+    const out = this.#bytes.subarray(this.#pos, this.#pos + n);
+    this.#pos += n;
+    return out;
+  }
+  end(): void {
+    if (this.#pos !== this.#bytes.length)
+      throw new StateCodecError(`${this.#bytes.length - this.#pos} bytes after the state`);
+  }
+}
+
+const SLICE_COUNTERS = [
+  'messages',
+  'bodied',
+  'urlMessages',
+  'callbackMessages',
+  'quietHourMessages',
+  'newContactMessages',
+  'peak1s',
+  'peak10s',
+  'gaps',
+  'recipientPairs',
+  'sequentialPairs',
+  'deliveryFailures',
+  'spamReports',
+  'subscriberBlocks',
+] as const satisfies readonly (keyof Slice)[];
+
+function writeCounter(w: Writer, c: DistinctCounter | null): void {
+  w.bytes(c ? c.serialize() : new Uint8Array(0));
+}
+
+function readCounter(r: Reader): DistinctCounter | null {
+  const b = r.bytes();
+  return b.length === 0 ? null : deserializeDistinctCounter(b);
+}
+
+function writeMap(w: Writer, m: Map<number, number> | null): void {
+  if (!m) {
+    w.u32(0);
+    return;
+  }
+  w.u32(m.size);
+  for (const [k, v] of m) {
+    w.i32(k);
+    w.u32(v);
+  }
+}
+
+function readMap(r: Reader): Map<number, number> | null {
+  const n = r.u32();
+  if (n === 0) return null;
+  const m = new Map<number, number>();
+  for (let i = 0; i < n; i++) m.set(r.i32(), r.u32());
+  return m;
+}
+
+export function encodeSenderState(state: SenderState): Buffer {
+  const w = new Writer();
+  w.u8(STATE_CODEC_VERSION);
+  w.f64(state.latestMs);
+  w.f64(state.lastMessageMs);
+  w.f64(state.lastRecipientPosition);
+  w.f64(state.bucket1s);
+  w.u32(state.count1s);
+  w.f64(state.bucket10s);
+  w.u32(state.count10s);
+  w.u32(state.nextTemplateId);
+  w.u32(state.templates.length);
+  for (const t of state.templates) {
+    w.u64(t.fingerprint);
+    w.u32(t.id);
+  }
+  w.u32(state.recentRecipients.size);
+  for (const [k, t] of state.recentRecipients) {
+    w.u32(k);
+    w.f64(t);
+  }
+  w.u8(state.rings.length);
+  for (const ring of state.rings) {
+    w.f64(ring.spec.lengthMs);
+    w.f64(ring.spec.sliceMs);
+    const present = ring.slots.flatMap((s, slot) => (s ? [[slot, s] as const] : []));
+    w.u32(present.length);
+    for (const [slot, s] of present) {
+      w.u32(slot);
+      w.f64(s.start);
+      for (const k of SLICE_COUNTERS) w.u32(s[k]);
+      w.f64(s.gapSum);
+      w.f64(s.gapSumSq);
+      writeCounter(w, s.recipients);
+      writeCounter(w, s.urlDomains);
+      writeMap(w, s.templates);
+      writeMap(w, s.prefixes);
+    }
+  }
+  return w.done();
+}
+
+/** Rebuilds a state from its bytes; `windows` must be the windows it was written with. */
+export function decodeSenderState(bytes: Uint8Array, windows: readonly WindowSpec[]): SenderState {
+  try {
+    const r = new Reader(bytes);
+    const version = r.u8();
+    if (version !== STATE_CODEC_VERSION) throw new StateCodecError(`unknown state version ${version}`);
+    const state: SenderState = {
+      latestMs: r.f64(),
+      lastMessageMs: r.f64(),
+      lastRecipientPosition: r.f64(),
+      bucket1s: r.f64(),
+      count1s: r.u32(),
+      bucket10s: r.f64(),
+      count10s: r.u32(),
+      nextTemplateId: r.u32(),
+      templates: [],
+      recentRecipients: new Map(),
+      rings: [],
+    };
+    const templates = r.u32();
+    for (let i = 0; i < templates; i++) state.templates.push({ fingerprint: r.u64(), id: r.u32() });
+    const recent = r.u32();
+    for (let i = 0; i < recent; i++) state.recentRecipients.set(r.u32(), r.f64());
+    const rings = r.u8();
+    if (rings !== windows.length)
+      throw new StateCodecError(`state has ${rings} windows, the engine ${windows.length}`);
+    for (const spec of windows) {
+      const lengthMs = r.f64();
+      const sliceMs = r.f64();
+      if (lengthMs !== spec.lengthMs || sliceMs !== spec.sliceMs) {
+        throw new StateCodecError(`state window ${lengthMs}/${sliceMs} ms differs from ${spec.name}`);
+      }
+      const slots: (Slice | undefined)[] = new Array(lengthMs / sliceMs);
+      const present = r.u32();
+      for (let i = 0; i < present; i++) {
+        const slot = r.u32();
+        if (slot >= slots.length) throw new StateCodecError(`slice slot ${slot} out of range`);
+        const slice = emptySlice(r.f64());
+        for (const k of SLICE_COUNTERS) slice[k] = r.u32();
+        slice.gapSum = r.f64();
+        slice.gapSumSq = r.f64();
+        slice.recipients = readCounter(r);
+        slice.urlDomains = readCounter(r);
+        slice.templates = readMap(r);
+        slice.prefixes = readMap(r);
+        slots[slot] = slice;
+      }
+      state.rings.push({ spec, slots });
+    }
+    r.end();
+    return state;
+  } catch (err) {
+    if (err instanceof StateCodecError) throw err;
+    throw new StateCodecError(
+      `state bytes are invalid: ${err instanceof Error ? err.message : String(err)}`,
+      err,
+    );
+  }
+}
