@@ -122,6 +122,22 @@ export const TOPICS: readonly TopicSpec[] = freezeCatalog([
     copartitionGroup: 'sender',
   },
   {
+    name: 'sms.sender-minutes',
+    purpose:
+      "Each sender's aggregates per closed minute of event time; from the feature engine to the ClickHouse sink.",
+    key: 'sender address (UTF-8)',
+    valueSchema: 'SenderMinute',
+    // Written in the feature engine's transactions next to sms.sender-features: same 12 partitions.
+    partitions: SENDER_PARTITIONS,
+    replicationFactor: 3,
+    minInSyncReplicas: 2,
+    cleanupPolicy: 'delete',
+    // 7 days: room for the ClickHouse sink to catch up after an outage.
+    retentionMs: 7 * DAY_MS,
+    configs: {},
+    copartitionGroup: 'sender',
+  },
+  {
     name: 'sms.decisions',
     purpose:
       'The ALLOW/MONITOR/THROTTLE/BLOCK in force per sender; from the decision engine to the SMSC and firewall.',

@@ -59,13 +59,14 @@ describe('the catalog', () => {
     assert.deepEqual(validateCatalog(TOPICS), []);
   });
 
-  test('declares the six topics of the event contract', () => {
+  test('declares the topics of the event contract', () => {
     assert.deepEqual(
       TOPICS.map((t) => t.name),
       [
         'sms.message-events',
         'sms.feedback-events',
         'sms.sender-features',
+        'sms.sender-minutes',
         'sms.decisions',
         'sms.policy-overrides',
         'sms.dead-letters',
@@ -77,7 +78,13 @@ describe('the catalog', () => {
     const sender = TOPICS.filter((t) => t.copartitionGroup === 'sender');
     assert.deepEqual(
       sender.map((t) => t.name),
-      ['sms.message-events', 'sms.feedback-events', 'sms.sender-features', 'sms.decisions'],
+      [
+        'sms.message-events',
+        'sms.feedback-events',
+        'sms.sender-features',
+        'sms.sender-minutes',
+        'sms.decisions',
+      ],
     );
     assert.deepEqual(new Set(sender.map((t) => t.partitions)), new Set([12]));
   });

@@ -199,6 +199,34 @@ export interface WindowFeatures {
   subscriberBlocks: number;
 }
 
+/** A sender's aggregates over one closed minute of event time, emitted once when the partition's watermark passes the minute's end. Topic sms.sender-minutes, key = sender (UTF-8); the ClickHouse sink writes them to sender_minute. */
+export interface SenderMinute {
+  /** The sender. */
+  sender: string;
+  /** Kind of the sender address. */
+  senderKind: AddressKind;
+  /** Registered campaign on the sender's latest message in the minute; null when unregistered. */
+  campaignId: null | string;
+  /** Start of the minute, ms since the epoch (a multiple of 60000). */
+  minute: number;
+  /** Messages sent in the minute (on time). */
+  messages: number;
+  /** Distinct recipients in the minute (exact up to 128, then HyperLogLog). */
+  distinctRecipients: number;
+  /** Messages containing a URL. */
+  urlMessages: number;
+  /** Delivery failures with event time in the minute. */
+  deliveryFailures: number;
+  /** Spam reports with event time in the minute. */
+  spamReports: number;
+  /** Subscriber blocks with event time in the minute. */
+  subscriberBlocks: number;
+  /** Events of this sender that arrived while this minute was open at the watermark but belonged to an already closed minute (counted here, never dropped). */
+  lateEvents: number;
+  /** Emission version of this sender-minute; a re-emission carries a higher one and replaces the row. */
+  version: number;
+}
+
 /** Every top-level record, by name. */
 export interface Records {
   DeadLetter: DeadLetter;
@@ -207,8 +235,9 @@ export interface Records {
   MessageEvent: MessageEvent;
   PolicyOverride: PolicyOverride;
   SenderFeatures: SenderFeatures;
+  SenderMinute: SenderMinute;
 }
 
 export type RecordName = keyof Records;
 
-export const RECORD_NAMES: readonly RecordName[] = ['DeadLetter', 'Decision', 'FeedbackEvent', 'MessageEvent', 'PolicyOverride', 'SenderFeatures'];
+export const RECORD_NAMES: readonly RecordName[] = ['DeadLetter', 'Decision', 'FeedbackEvent', 'MessageEvent', 'PolicyOverride', 'SenderFeatures', 'SenderMinute'];

@@ -20,7 +20,8 @@ export class StateCodecError extends SpamgateError {
   }
 }
 
-class Writer {
+/** Little-endian binary writer that grows as needed. */
+export class Writer {
   #buf = new Uint8Array(256);
   #view = new DataView(this.#buf.buffer);
   #pos = 0;
@@ -69,7 +70,8 @@ class Writer {
   }
 }
 
-class Reader {
+/** Reads what Writer wrote; throws StateCodecError past the end. */
+export class Reader {
   readonly #view: DataView;
   readonly #bytes: Uint8Array;
   #pos = 0;
@@ -138,11 +140,11 @@ const SLICE_COUNTERS = [
   'subscriberBlocks',
 ] as const satisfies readonly (keyof Slice)[];
 
-function writeCounter(w: Writer, c: DistinctCounter | null): void {
+export function writeCounter(w: Writer, c: DistinctCounter | null): void {
   w.bytes(c ? c.serialize() : new Uint8Array(0));
 }
 
-function readCounter(r: Reader): DistinctCounter | null {
+export function readCounter(r: Reader): DistinctCounter | null {
   const b = r.bytes();
   return b.length === 0 ? null : deserializeDistinctCounter(b);
 }
@@ -169,6 +171,12 @@ function readMap(r: Reader): Map<number, number> | null {
 
 export function encodeSenderState(state: SenderState): Buffer {
   const w = new Writer();
+  writeSenderState(w, state);
+  return w.done();
+}
+
+/** Appends a state to a writer (for records that carry more than the state). */
+export function writeSenderState(w: Writer, state: SenderState): void {
   w.u8(STATE_CODEC_VERSION);
   w.f64(state.latestMs);
   w.f64(state.lastMessageMs);
@@ -206,13 +214,19 @@ export function encodeSenderState(state: SenderState): Buffer {
       writeMap(w, s.prefixes);
     }
   }
-  return w.done();
 }
 
 /** Rebuilds a state from its bytes; `windows` must be the windows it was written with. */
 export function decodeSenderState(bytes: Uint8Array, windows: readonly WindowSpec[]): SenderState {
+  const r = new Reader(bytes);
+  const state = readSenderState(r, windows);
+  r.end();
+  return state;
+}
+
+/** Reads a state written by writeSenderState. */
+export function readSenderState(r: Reader, windows: readonly WindowSpec[]): SenderState {
   try {
-    const r = new Reader(bytes);
     const version = r.u8();
     if (version !== STATE_CODEC_VERSION) throw new StateCodecError(`unknown state version ${version}`);
     const state: SenderState = {
@@ -258,7 +272,6 @@ export function decodeSenderState(bytes: Uint8Array, windows: readonly WindowSpe
       }
       state.rings.push({ spec, slots });
     }
-    r.end();
     return state;
   } catch (err) {
     if (err instanceof StateCodecError) throw err;

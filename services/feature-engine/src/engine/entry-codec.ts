@@ -1,0 +1,120 @@
+/**
+ * Changelog records of the feature engine. Key = sender (UTF-8), value = the sender's entry
+ * (window state, registration, emission bookkeeping, open minutes), or a tombstone when the
+ * sender was evicted. One more key, PARTITION_META_KEY, carries the partition's watermark.
+ */
+import type { AddressKind } from '@spamgate/schemas';
+import {
+  Reader,
+  readCounter,
+  readSenderState,
+  StateCodecError,
+  Writer,
+  writeCounter,
+  writeSenderState,
+} from '../windows/state-codec.ts';
+import type { WindowSpec } from '../windows/window-spec.ts';
+import type { MinuteAggregate, SenderEntry } from './partition-processor.ts';
+
+/** Not a valid sender address (senders never contain NUL), so it cannot collide with one. */
+export const PARTITION_META_KEY = '\u0000partition';
+
+const ENTRY_VERSION = 1;
+const KINDS: readonly AddressKind[] = ['UNKNOWN', 'LONG_CODE', 'SHORT_CODE', 'TOLL_FREE', 'ALPHANUMERIC'];
+
+export function encodeSenderEntry(entry: SenderEntry): Buffer {
+  const w = new Writer();
+  w.u8(ENTRY_VERSION);
+  w.u8(KINDS.indexOf(entry.kind));
+  w.bytes(Buffer.from(entry.campaignId ?? '', 'utf8'));
+  w.u8(entry.campaignId === null ? 0 : 1);
+  w.f64(entry.lastEmittedAsOf);
+  w.u8(entry.dirty ? 1 : 0);
+  w.u32(entry.minutes.size);
+  for (const [start, m] of entry.minutes) {
+    w.f64(start);
+    w.u8(KINDS.indexOf(m.kind));
+    w.bytes(Buffer.from(m.campaignId ?? '', 'utf8'));
+    w.u8(m.campaignId === null ? 0 : 1);
+    w.u32(m.messages);
+    w.u32(m.urlMessages);
+    w.u32(m.deliveryFailures);
+    w.u32(m.spamReports);
+    w.u32(m.subscriberBlocks);
+    w.u32(m.lateEvents);
+    writeCounter(w, m.recipients);
+  }
+  writeSenderState(w, entry.state);
+  return w.done();
+}
+
+export function decodeSenderEntry(
+  sender: string,
+  bytes: Uint8Array,
+  windows: readonly WindowSpec[],
+): SenderEntry {
+  const r = new Reader(bytes);
+  try {
+    const version = r.u8();
+    if (version !== ENTRY_VERSION) throw new StateCodecError(`unknown entry version ${version}`);
+    const kind = KINDS[r.u8()];
+    if (!kind) throw new StateCodecError('unknown sender kind');
+    const campaign = Buffer.from(r.bytes()).toString('utf8');
+    const hasCampaign = r.u8() === 1;
+    const lastEmittedAsOf = r.f64();
+    const dirty = r.u8() === 1;
+    const minutes = new Map<number, MinuteAggregate>();
+    const n = r.u32();
+    for (let i = 0; i < n; i++) {
+      const start = r.f64();
+      const minuteKind = KINDS[r.u8()];
+      if (!minuteKind) throw new StateCodecError('unknown sender kind in a minute');
+      const minuteCampaign = Buffer.from(r.bytes()).toString('utf8');
+      const minuteHasCampaign = r.u8() === 1;
+      minutes.set(start, {
+        kind: minuteKind,
+        campaignId: minuteHasCampaign ? minuteCampaign : null,
+        messages: r.u32(),
+        urlMessages: r.u32(),
+        deliveryFailures: r.u32(),
+        spamReports: r.u32(),
+        subscriberBlocks: r.u32(),
+        lateEvents: r.u32(),
+        recipients: readCounter(r),
+      });
+    }
+    const state = readSenderState(r, windows);
+    r.end();
+    return {
+      sender,
+      kind,
+      campaignId: hasCampaign ? campaign : null,
+      lastEmittedAsOf,
+      dirty,
+      minutes,
+      state,
+    };
+  } catch (err) {
+    if (err instanceof StateCodecError) throw err;
+    throw new StateCodecError(
+      `entry bytes are invalid: ${err instanceof Error ? err.message : String(err)}`,
+      err,
+    );
+  }
+}
+
+export function encodePartitionMeta(watermark: number): Buffer {
+  const w = new Writer();
+  w.u8(ENTRY_VERSION);
+  w.f64(watermark);
+  return w.done();
+}
+
+export function decodePartitionMeta(bytes: Uint8Array): { watermark: number } {
+  const r = new Reader(bytes);
+  const version = r.u8();
+  if (version !== ENTRY_VERSION) throw new StateCodecError(`unknown partition meta version ${version}`);
+  const watermark = r.f64();
+  r.end();
+  return { watermark };
+}

@@ -1,0 +1,77 @@
+/**
+ * Turns a MessageEvent into the MessageFacts the windows keep: the body is analysed here and
+ * goes no further; the recipient becomes a keyed hash, an exchange-level prefix, and a position
+ * shifted by a secret offset. Everything keyed derives from one secret so a key rotation rotates
+ * all of it.
+ */
+import { createHmac } from 'node:crypto';
+import { createSubscriberHasher, normaliseAddress } from '@spamgate/core';
+import type { MessageEvent } from '@spamgate/schemas';
+import { analyseContent, type ContentAnalysis, type ContentKey, createContentKey } from '../content/index.ts';
+import type { MessageFacts } from '../windows/sender-state.ts';
+
+export interface FactKeys {
+  readonly recipientHash: (address: string) => { hi: number; lo: number };
+  readonly positionOffset: number;
+  readonly content: ContentKey;
+}
+
+/** Derives every keyed transform from one secret (at least 16 bytes). */
+export function createFactKeys(secret: string): FactKeys {
+  const hasher = createSubscriberHasher(secret);
+  const offset = createHmac('sha256', secret).update('recipient-position-offset').digest().readUIntBE(0, 5);
+  return {
+    recipientHash: (address) => {
+      const h = hasher.hashBigInt(address);
+      return { hi: Number(h >> 32n), lo: Number(h & 0xffffffffn) };
+    },
+    positionOffset: offset,
+    content: createContentKey(`${secret}/content`),
+  };
+}
+
+/** FNV-1a, 32 bits: domains only need spreading, the counter hashes them again. */
+export function hash32(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/** The national significant number's first six digits (NANP: after the leading 1). */
+export function recipientPrefix(address: string): number {
+  const n = normaliseAddress(address);
+  if (!/^\+?\d{7,15}$/.test(n)) return -1;
+  const digits = n.replace(/^\+/, '');
+  const national = digits.length === 11 && digits.startsWith('1') ? digits.slice(1) : digits;
+  return Number(national.slice(0, 6));
+}
+
+export function messageFacts(
+  event: MessageEvent,
+  keys: FactKeys,
+  utcOffsetHours: number,
+): { facts: MessageFacts; content: ContentAnalysis } {
+  const content = analyseContent(event.body, event.sender, keys.content);
+  const { hi, lo } = keys.recipientHash(event.recipient);
+  const normalised = normaliseAddress(event.recipient);
+  const numeric = /^\+?\d{1,15}$/.test(normalised) ? Number(normalised.replace(/^\+/, '')) : Number.NaN;
+  const hour = Math.floor(event.eventTime / 3_600_000) % 24;
+  return {
+    content,
+    facts: {
+      timeMs: event.eventTime,
+      recipientHi: hi,
+      recipientLo: lo,
+      recipientPosition: numeric + keys.positionOffset,
+      recipientPrefix: recipientPrefix(event.recipient),
+      fingerprint: content.fingerprint,
+      urlDomainHashes: content.urlDomains.map(hash32),
+      hasUrl: content.hasUrl,
+      hasCallbackNumber: content.hasCallbackNumber,
+      localHour: (((hour + utcOffsetHours) % 24) + 24) % 24,
+    },
+  };
+}
