@@ -138,6 +138,27 @@ export const TOPICS: readonly TopicSpec[] = freezeCatalog([
     copartitionGroup: 'sender',
   },
   {
+    name: 'spamgate.feature-engine.changelog',
+    purpose:
+      "The feature engine's state per sender (and each partition's watermark), written in the same transaction as its outputs; a new owner restores from it.",
+    key: 'sender address (UTF-8); a tombstone when the sender was evicted',
+    // Not Avro: an internal binary format only the feature engine reads (src/engine/entry-codec.ts).
+    valueSchema: 'internal:feature-engine-state',
+    // Partition p holds the state of input partition p: same 12 partitions.
+    partitions: SENDER_PARTITIONS,
+    replicationFactor: 3,
+    minInSyncReplicas: 2,
+    // Compacted: only the latest state per sender matters; restore reads what is left.
+    cleanupPolicy: 'compact',
+    retentionMs: -1,
+    configs: {
+      // Small segments and a low dirty ratio keep restore (reading the whole partition) short.
+      'segment.ms': String(HOUR_MS),
+      'min.cleanable.dirty.ratio': '0.1',
+    },
+    copartitionGroup: 'sender',
+  },
+  {
     name: 'sms.decisions',
     purpose:
       'The ALLOW/MONITOR/THROTTLE/BLOCK in force per sender; from the decision engine to the SMSC and firewall.',

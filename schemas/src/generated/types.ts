@@ -203,9 +203,9 @@ export interface WindowFeatures {
 export interface SenderMinute {
   /** The sender. */
   sender: string;
-  /** Kind of the sender address. */
+  /** Kind of the sender address, from the minute's messages; UNKNOWN for a minute with only feedback. */
   senderKind: AddressKind;
-  /** Registered campaign on the sender's latest message in the minute; null when unregistered. */
+  /** Registered campaign on the sender's latest message in the minute; null when unregistered or when the minute has only feedback. */
   campaignId: null | string;
   /** Start of the minute, ms since the epoch (a multiple of 60000). */
   minute: number;

@@ -59,7 +59,7 @@ export class EventTimeSkewError extends SpamgateError {
 }
 
 export interface MinuteAggregate {
-  /** Sender kind and registration as of the minute's latest message (or first event). */
+  /** Sender kind and registration of the minute's latest message; UNKNOWN and null when it has none. */
   kind: AddressKind;
   campaignId: string | null;
   messages: number;
@@ -167,7 +167,9 @@ export function createPartitionProcessor(
     const start = late ? sliceStart(watermark, MINUTE_MS) : sliceStart(t, MINUTE_MS);
     let agg = e.minutes.get(start);
     if (!agg) {
-      agg = emptyMinute(e.kind, e.campaignId);
+      // Kind and registration come from the minute's messages only: taking them from the sender
+      // would make a feedback-only minute depend on how the two input topics interleave.
+      agg = emptyMinute('UNKNOWN', null);
       e.minutes.set(start, agg);
     }
     return { agg, late };
@@ -267,7 +269,7 @@ export function createPartitionProcessor(
               campaignId: agg.campaignId,
               minute: start,
               messages: agg.messages,
-              distinctRecipients: agg.recipients?.estimate() ?? 0,
+              distinctRecipients: Math.round(agg.recipients?.estimate() ?? 0),
               urlMessages: agg.urlMessages,
               deliveryFailures: agg.deliveryFailures,
               spamReports: agg.spamReports,

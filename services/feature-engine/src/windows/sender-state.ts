@@ -395,7 +395,8 @@ export function featuresAt(state: SenderState, t: number): WindowFeatures[] {
       if (s.templates) for (const [id, c] of s.templates) templates.set(id, (templates.get(id) ?? 0) + c);
       if (s.prefixes) for (const [p, c] of s.prefixes) prefixes.set(p, (prefixes.get(p) ?? 0) + c);
     }
-    const distinctRecipients = recipients.estimate();
+    // Counts are published as integers; a HyperLogLog estimate is rounded.
+    const distinctRecipients = Math.round(recipients.estimate());
     let topTemplate = 0;
     for (const c of templates.values()) topTemplate = Math.max(topTemplate, c);
     const meanGap = ratio(gapSum, gaps);
@@ -414,7 +415,7 @@ export function featuresAt(state: SenderState, t: number): WindowFeatures[] {
       topTemplateShare: ratio(topTemplate, bodied),
       distinctTemplates: templates.size,
       urlShare: ratio(url, messages),
-      distinctUrlDomains: domains.estimate(),
+      distinctUrlDomains: Math.round(domains.estimate()),
       callbackShare: ratio(callback, messages),
       timingCv: meanGap > 0 && gaps > 1 ? Math.sqrt(variance) / meanGap : 0,
       quietHourShare: ratio(quiet, messages),

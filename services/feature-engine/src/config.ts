@@ -1,0 +1,84 @@
+/** The feature engine's settings, beyond the common ones (services/core commonSettings). */
+import { type ConfigOf, setting } from '@spamgate/core';
+
+export const featureEngineSettings = {
+  topicPrefix: setting.string({
+    variable: 'SPAMGATE_TOPIC_PREFIX',
+    doc: 'Prefix of every topic name (tests, tenants sharing a cluster); joined with "." unless it ends in . _ or -',
+    default: '',
+    pattern: /^[A-Za-z0-9._-]{0,100}$/,
+  }),
+  groupId: setting.string({
+    variable: 'SPAMGATE_FEATURE_ENGINE_GROUP',
+    doc: 'Consumer group of the feature engine; also the prefix of its transactional ids.',
+    default: 'spamgate-feature-engine',
+    pattern: /^[A-Za-z0-9._-]{1,200}$/,
+  }),
+  hashKey: setting.string({
+    variable: 'SPAMGATE_HASH_KEY',
+    doc: 'Secret for keyed hashes of recipients and content fingerprints (16 bytes or more); rotate to re-key.',
+    pattern: /^.{16,}$/,
+    expected: 'a secret of at least 16 characters',
+    secret: true,
+  }),
+  allowedLatenessMs: setting.duration({
+    variable: 'SPAMGATE_ALLOWED_LATENESS',
+    doc: 'How far behind the newest event an event may be and still count on time (watermark lag).',
+    default: '30s',
+    maxMs: 86_400_000,
+  }),
+  emitIntervalMs: setting.duration({
+    variable: 'SPAMGATE_EMIT_INTERVAL',
+    doc: 'Least event time between two SenderFeatures of one sender.',
+    default: '1s',
+    minMs: 100,
+    maxMs: 3_600_000,
+  }),
+  maxFutureSkewMs: setting.duration({
+    variable: 'SPAMGATE_MAX_FUTURE_SKEW',
+    doc: 'Events further ahead of the wall clock than this are dead-lettered.',
+    default: '5m',
+    minMs: 1_000,
+  }),
+  idleAdvanceMs: setting.duration({
+    variable: 'SPAMGATE_IDLE_ADVANCE',
+    doc: 'A partition with no input for this long moves its watermark with the wall clock, so windows close.',
+    default: '10s',
+    minMs: 100,
+  }),
+  utcOffsetHours: setting.integer({
+    variable: 'SPAMGATE_RECIPIENT_UTC_OFFSET',
+    doc: "Recipients' UTC offset in hours, for the quiet-hours share.",
+    default: '0',
+    min: -12,
+    max: 14,
+  }),
+} as const;
+
+export type FeatureEngineConfig = ConfigOf<typeof featureEngineSettings>;
+
+/** The name a catalog topic has under the prefix (same rule as infra/kafka/topics.ts). */
+export function topicName(prefix: string, name: string): string {
+  if (prefix === '') return name;
+  return /[._-]$/.test(prefix) ? `${prefix}${name}` : `${prefix}.${name}`;
+}
+
+export interface FeatureEngineTopics {
+  readonly messages: string;
+  readonly feedback: string;
+  readonly features: string;
+  readonly minutes: string;
+  readonly changelog: string;
+  readonly deadLetters: string;
+}
+
+export function featureEngineTopics(prefix: string): FeatureEngineTopics {
+  return {
+    messages: topicName(prefix, 'sms.message-events'),
+    feedback: topicName(prefix, 'sms.feedback-events'),
+    features: topicName(prefix, 'sms.sender-features'),
+    minutes: topicName(prefix, 'sms.sender-minutes'),
+    changelog: topicName(prefix, 'spamgate.feature-engine.changelog'),
+    deadLetters: topicName(prefix, 'sms.dead-letters'),
+  };
+}

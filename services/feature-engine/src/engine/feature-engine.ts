@@ -1,0 +1,486 @@
+/**
+ * The feature engine's Kafka shell around the partition processors.
+ *
+ * Exactly once, the way Kafka Streams does it: every input partition p has its own
+ * transactional producer (transactional id <group>-<p>), and each batch of p ends in one
+ * transaction that writes p's outputs (SenderFeatures, SenderMinute, dead letters), p's changed
+ * state to partition p of the compacted changelog, and the consumed offsets of p. A new owner of p
+ * first initialises the same transactional id, which fences the previous owner and aborts its
+ * open transaction, then restores p's state from the changelog, and only then processes input
+ * from the committed offsets. Consumers read with read_committed, so nothing from an aborted
+ * transaction is ever seen.
+ */
+import {
+  type Counter,
+  describeError,
+  type Gauge,
+  type Histogram,
+  type Lifecycle,
+  type Logger,
+  type Registry,
+} from '@spamgate/core';
+import { type Codec, createCodec, type DeadLetter, SchemaDecodeError } from '@spamgate/schemas';
+import type {
+  Consumer,
+  EachBatchPayload,
+  Kafka,
+  KafkaMessage,
+  Message,
+  PartitionAssigner,
+  Producer,
+} from 'kafkajs';
+import { type FeatureEngineConfig, type FeatureEngineTopics, featureEngineTopics } from '../config.ts';
+import { createCopartitionAssigner } from '../kafka/copartition-assigner.ts';
+import {
+  decodePartitionMeta,
+  decodeSenderEntry,
+  encodePartitionMeta,
+  encodeSenderEntry,
+  PARTITION_META_KEY,
+} from './entry-codec.ts';
+import { createFactKeys, type FactKeys, messageFacts } from './facts.ts';
+import {
+  createPartitionProcessor,
+  DEFAULT_PROCESSOR_OPTIONS,
+  EventTimeSkewError,
+  type PartitionProcessor,
+  type ProcessorOptions,
+} from './partition-processor.ts';
+
+export interface FeatureEngineDeps {
+  readonly kafka: Kafka;
+  readonly logger: Logger;
+  readonly registry: Registry;
+  readonly lifecycle: Lifecycle;
+  readonly config: FeatureEngineConfig & { readonly instanceId: string };
+  /** Wall clock, ms; tests may pass another. */
+  readonly now?: () => number;
+  readonly metrics: FeatureEngineMetrics;
+}
+
+export interface FeatureEngineMetrics {
+  readonly events: Counter;
+  readonly deadLetters: Counter;
+  readonly lateEvents: Counter;
+  readonly commits: Counter;
+  readonly restoreSeconds: Histogram;
+  readonly ownedPartitions: Gauge;
+  readonly senders: Gauge;
+}
+
+interface Task {
+  readonly partition: number;
+  readonly processor: PartitionProcessor;
+  readonly producer: Producer;
+  /** Next offset to consume, per input topic, as committed in the last transaction or pending. */
+  readonly offsets: Map<string, string>;
+  readonly deadLetters: Message[];
+  /** The changelog partition's end offset after our last commit (to skip a needless restore). */
+  changelogEnd: number;
+  lastInputAt: number;
+  lastWatermarkAtInput: number;
+  /** Serialises batch processing and idle commits of this partition. */
+  chain: Promise<unknown>;
+}
+
+export interface FeatureEngine {
+  start(): Promise<void>;
+  isReady(): boolean;
+  ownedPartitions(): number[];
+}
+
+export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
+  const { kafka, logger, config, metrics } = deps;
+  const now = deps.now ?? Date.now;
+  const codec: Codec = createCodec();
+  const keys: FactKeys = createFactKeys(config.hashKey);
+  const topics: FeatureEngineTopics = featureEngineTopics(config.topicPrefix);
+  const options: ProcessorOptions = {
+    ...DEFAULT_PROCESSOR_OPTIONS,
+    allowedLatenessMs: config.allowedLatenessMs,
+    emitIntervalMs: config.emitIntervalMs,
+    maxFutureSkewMs: config.maxFutureSkewMs,
+  };
+  const tasks = new Map<number, Task>();
+  const opening = new Map<number, Promise<Task>>();
+  let assigned = new Set<number>();
+  let joined = false;
+  let restoreSeq = 0;
+  const service = `feature-engine/${config.instanceId}`;
+
+  // Partition p of both input topics must go to one member: it owns p's sender state.
+  const copartition = createCopartitionAssigner();
+  const consumer: Consumer = kafka.consumer({
+    groupId: config.groupId,
+    readUncommitted: false,
+    sessionTimeout: 30_000,
+    heartbeatInterval: 3_000,
+    maxBytesPerPartition: 1_048_576,
+    partitionAssigners: [copartition.assigner],
+  });
+
+  /** Reads partitions' changelogs into fresh processors; returns each partition's end offset. */
+  async function restore(
+    partitions: readonly number[],
+  ): Promise<Map<number, { processor: PartitionProcessor; end: number }>> {
+    const started = now();
+    const admin = kafka.admin();
+    await admin.connect();
+    let ends: Map<number, { low: number; high: number }>;
+    try {
+      ends = new Map(
+        (await admin.fetchTopicOffsets(topics.changelog)).map((o) => [
+          o.partition,
+          { low: Number(o.low), high: Number(o.high) },
+        ]),
+      );
+    } finally {
+      await admin.disconnect();
+    }
+    const out = new Map<number, { processor: PartitionProcessor; end: number }>();
+    const latest = new Map<number, Map<string, Buffer | null>>();
+    const pending = new Set<number>();
+    for (const p of partitions) {
+      out.set(p, { processor: createPartitionProcessor(options), end: ends.get(p)?.high ?? 0 });
+      latest.set(p, new Map());
+      const e = ends.get(p);
+      if (e && e.high > e.low) pending.add(p);
+    }
+    if (pending.size > 0) {
+      const groupId = `${config.groupId}-restore-${config.instanceId}-${++restoreSeq}`;
+      const reader = kafka.consumer({ groupId, readUncommitted: false, maxBytesPerPartition: 8 * 1_048_576 });
+      await reader.connect();
+      try {
+        await reader.subscribe({ topic: topics.changelog, fromBeginning: true });
+        await new Promise<void>((resolve, reject) => {
+          reader.on(reader.events.CRASH, ({ payload }) => reject(payload.error));
+          void reader.run({
+            autoCommit: false,
+            eachBatch: async ({ batch }) => {
+              const p = batch.partition;
+              if (!pending.has(p)) {
+                reader.pause([{ topic: topics.changelog, partitions: [p] }]);
+                return;
+              }
+              const records = latest.get(p)!;
+              for (const m of batch.messages) records.set(m.key?.toString('utf8') ?? '', m.value);
+              if (Number(batch.lastOffset()) >= ends.get(p)!.high - 1) {
+                pending.delete(p);
+                reader.pause([{ topic: topics.changelog, partitions: [p] }]);
+                if (pending.size === 0) resolve();
+              }
+            },
+          });
+        });
+      } finally {
+        await reader.disconnect();
+        const admin2 = kafka.admin();
+        await admin2.connect();
+        await admin2.deleteGroups([groupId]).catch(() => {});
+        await admin2.disconnect();
+      }
+    }
+    for (const [p, records] of latest) {
+      const { processor } = out.get(p)!;
+      let senders = 0;
+      for (const [key, value] of records) {
+        if (value === null) continue;
+        if (key === PARTITION_META_KEY) processor.restoreWatermark(decodePartitionMeta(value).watermark);
+        else {
+          processor.restore(decodeSenderEntry(key, value, options.windows));
+          senders++;
+        }
+      }
+      logger.info({ partition: p, senders, watermark: processor.watermark }, 'partition state restored');
+    }
+    metrics.restoreSeconds.observe((now() - started) / 1000);
+    return out;
+  }
+
+  async function openTask(p: number): Promise<Task> {
+    const producer = kafka.producer({
+      transactionalId: `${config.groupId}-${p}`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      transactionTimeout: 60_000,
+    });
+    await producer.connect();
+    // Initialising the transactional id fences the previous owner of p and makes the broker
+    // abort its open transaction, so the changelog read below is final.
+    await (await producer.transaction()).abort();
+    const restored = (await restore([p])).get(p)!;
+    // The offsets committed with the state just restored: records below them are already in it.
+    const offsets = new Map<string, string>();
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      for (const topic of [topics.messages, topics.feedback]) {
+        const [committed] = await admin.fetchOffsets({ groupId: config.groupId, topics: [topic] });
+        const o = committed?.partitions.find((x) => x.partition === p)?.offset;
+        if (o !== undefined && Number(o) >= 0) offsets.set(topic, o);
+      }
+    } finally {
+      await admin.disconnect();
+    }
+    const t = now();
+    return {
+      partition: p,
+      processor: restored.processor,
+      producer,
+      offsets,
+      deadLetters: [],
+      changelogEnd: restored.end,
+      lastInputAt: t,
+      lastWatermarkAtInput: restored.processor.watermark,
+      chain: Promise.resolve(),
+    };
+  }
+
+  function taskFor(p: number): Promise<Task> {
+    const held = tasks.get(p);
+    if (held) return Promise.resolve(held);
+    let pending = opening.get(p);
+    if (!pending) {
+      pending = openTask(p).then(
+        (task) => {
+          tasks.set(p, task);
+          opening.delete(p);
+          metrics.ownedPartitions.set(tasks.size);
+          return task;
+        },
+        (err: unknown) => {
+          opening.delete(p);
+          throw err;
+        },
+      );
+      opening.set(p, pending);
+    }
+    return pending;
+  }
+
+  /** Forgets a partition's in-memory state (it is behind or ahead of what was committed, or no longer ours). */
+  async function dropTask(p: number, reason: string): Promise<void> {
+    const task = tasks.get(p);
+    if (!task) return;
+    tasks.delete(p);
+    metrics.ownedPartitions.set(tasks.size);
+    logger.info({ partition: p, reason }, 'partition state dropped');
+    await task.producer.disconnect().catch(() => {});
+  }
+
+  function deadLetter(task: Task, topic: string, partition: number, m: KafkaMessage, err: unknown): void {
+    const e = describeError(err);
+    const record: DeadLetter = {
+      originalTopic: topic,
+      originalPartition: partition,
+      originalOffset: Number(m.offset),
+      key: m.key ?? null,
+      value: m.value ?? null,
+      errorClass: e.name,
+      errorCode: e.code ?? 'UNKNOWN',
+      errorMessage: e.message.slice(0, 2_000),
+      service,
+      failedAt: now(),
+    };
+    task.deadLetters.push({ key: m.key ?? null, value: codec.encode('DeadLetter', record) });
+    metrics.deadLetters.inc({ code: record.errorCode });
+    logger.warn({ topic, partition, offset: m.offset, code: record.errorCode }, 'record dead-lettered');
+  }
+
+  function handle(task: Task, topic: string, m: KafkaMessage): void {
+    const wall = now();
+    try {
+      if (!m.value)
+        throw new SchemaDecodeError(
+          topic === topics.messages ? 'MessageEvent' : 'FeedbackEvent',
+          'EMPTY',
+          'null value',
+        );
+      if (topic === topics.messages) {
+        const event = codec.decode('MessageEvent', m.value);
+        const { facts } = messageFacts(event, keys, config.utcOffsetHours);
+        task.processor.message(event.sender, event.senderKind, event.campaignId, facts, wall);
+      } else {
+        const event = codec.decode('FeedbackEvent', m.value);
+        task.processor.feedback(event.sender, event.eventTime, event.kind, wall);
+      }
+      metrics.events.inc({ topic });
+    } catch (err) {
+      if (err instanceof SchemaDecodeError || err instanceof EventTimeSkewError)
+        deadLetter(task, topic, task.partition, m, err);
+      else throw err;
+    }
+  }
+
+  /** One transaction: outputs, changed state and offsets of one partition. */
+  async function commit(task: Task): Promise<void> {
+    const p = task.partition;
+    const lateBefore = task.processor.stats.lateEvents;
+    const outputs = task.processor.drain(now());
+    const changed = task.processor.takeChanged();
+    const features: Message[] = [];
+    const minutes: Message[] = [];
+    for (const o of outputs) {
+      if (o.kind === 'features')
+        features.push({ key: o.sender, value: codec.encode('SenderFeatures', o.value), partition: p });
+      else minutes.push({ key: o.sender, value: codec.encode('SenderMinute', o.value), partition: p });
+    }
+    const changelog: Message[] = changed.map(({ sender, entry }) => ({
+      key: sender,
+      value: entry ? encodeSenderEntry(entry) : null,
+      partition: p,
+    }));
+    // Always written, so every transaction touches the changelog and its end offset is known.
+    changelog.push({
+      key: PARTITION_META_KEY,
+      value: encodePartitionMeta(task.processor.watermark),
+      partition: p,
+    });
+    const topicMessages = [
+      { topic: topics.features, messages: features },
+      { topic: topics.minutes, messages: minutes },
+      { topic: topics.deadLetters, messages: task.deadLetters.splice(0) },
+      { topic: topics.changelog, messages: changelog },
+    ].filter((t) => t.messages.length > 0);
+    const txn = await task.producer.transaction();
+    try {
+      const metadata = await txn.sendBatch({ topicMessages, acks: -1 });
+      if (task.offsets.size > 0) {
+        await txn.sendOffsets({
+          consumerGroupId: config.groupId,
+          topics: [...task.offsets].map(([topic, offset]) => ({
+            topic,
+            partitions: [{ partition: p, offset }],
+          })),
+        });
+      }
+      await txn.commit();
+      const cl = metadata.find((m) => m.topicName === topics.changelog && m.partition === p);
+      // The last record's offset plus one, plus one more for the commit marker.
+      if (cl) task.changelogEnd = Number(cl.baseOffset) + changelog.length + 1;
+      metrics.commits.inc();
+      metrics.lateEvents.inc(task.processor.stats.lateEvents - lateBefore);
+    } catch (err) {
+      await txn.abort().catch(() => {});
+      throw err;
+    }
+  }
+
+  async function eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, heartbeat, isStale, isRunning, resolveOffset } = payload;
+    if (!isRunning() || isStale()) return;
+    const p = batch.partition;
+    const task = await taskFor(p);
+    const run = task.chain.then(async () => {
+      if (isStale() || tasks.get(p) !== task) return;
+      let i = 0;
+      // kafkajs may hand over a batch fetched before the previous one was resolved: skip what
+      // this task already applied (and committed), or the same record would count twice.
+      const next = BigInt(task.offsets.get(batch.topic) ?? '0');
+      for (const m of batch.messages) {
+        if (BigInt(m.offset) < next) continue;
+        handle(task, batch.topic, m);
+        if (++i % 1_000 === 0) await heartbeat();
+      }
+      const after = BigInt(batch.lastOffset()) + 1n;
+      if (after > next) task.offsets.set(batch.topic, String(after));
+      if (batch.messages.length > 0) {
+        task.lastInputAt = now();
+        task.lastWatermarkAtInput = task.processor.watermark;
+      }
+      if (isStale()) {
+        // Revoked mid-batch: this state is ahead of what was committed; the next owner restores.
+        await dropTask(p, 'revoked during a batch');
+        return;
+      }
+      try {
+        await commit(task);
+        // Only now may the consumer move past the batch; its offsets were committed in the transaction.
+        resolveOffset(batch.lastOffset());
+      } catch (err) {
+        // The in-memory state is ahead of the committed offsets: forget it, and let kafkajs
+        // deliver the batch again to a freshly restored task.
+        await dropTask(p, `commit failed: ${describeError(err).message}`);
+        throw err;
+      }
+      metrics.senders.set([...tasks.values()].reduce((n, t) => n + t.processor.senders.size, 0));
+    });
+    task.chain = run.catch(() => {});
+    await run;
+  }
+
+  /** Moves an idle partition's watermark with the wall clock, so its windows and minutes close. */
+  function idleTick(): void {
+    const t = now();
+    for (const task of tasks.values()) {
+      if (t - task.lastInputAt < config.idleAdvanceMs) continue;
+      const target = task.lastWatermarkAtInput + (t - task.lastInputAt);
+      if (target <= task.processor.watermark) continue;
+      task.chain = task.chain
+        .then(async () => {
+          if (tasks.get(task.partition) !== task || !assigned.has(task.partition)) return;
+          task.processor.advanceWatermark(target);
+          await commit(task);
+        })
+        .catch(async (err: unknown) => {
+          await dropTask(task.partition, `idle commit failed: ${describeError(err).message}`);
+        });
+    }
+  }
+
+  return {
+    isReady: () => joined && opening.size === 0,
+    ownedPartitions: () => [...tasks.keys()].sort((a, b) => a - b),
+    async start() {
+      consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+        joined = true;
+        copartition.rememberAssignment(payload.memberAssignment);
+        const mine = new Set<number>();
+        for (const partitions of Object.values(payload.memberAssignment))
+          for (const p of partitions) mine.add(p);
+        assigned = mine;
+        logger.info({ partitions: [...mine].sort((a, b) => a - b) }, 'partitions assigned');
+        for (const p of [...tasks.keys()]) {
+          if (!mine.has(p)) void dropTask(p, 'no longer assigned');
+        }
+        // A partition that came back: keep its state only if nobody wrote its changelog meanwhile.
+        void (async () => {
+          const kept = [...tasks.values()].filter((t) => mine.has(t.partition));
+          if (kept.length === 0) return;
+          const admin = kafka.admin();
+          await admin.connect();
+          try {
+            const ends = new Map(
+              (await admin.fetchTopicOffsets(topics.changelog)).map((o) => [o.partition, Number(o.high)]),
+            );
+            for (const t of kept) {
+              if (ends.get(t.partition) !== t.changelogEnd)
+                await dropTask(t.partition, 'changelog moved on while away');
+            }
+          } finally {
+            await admin.disconnect();
+          }
+        })().catch((err: unknown) => logger.error({ err: describeError(err) }, 'changelog end check failed'));
+      });
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        if (payload.restart) return;
+        // kafkajs gave up on this consumer; a process that no longer consumes must not look alive.
+        logger.fatal({ err: describeError(payload.error) }, 'consumer crashed and will not restart; exiting');
+        void deps.lifecycle.shutdown('consumer crash').then(() => process.exit(1));
+      });
+      await consumer.connect();
+      await consumer.subscribe({ topic: topics.messages, fromBeginning: true });
+      await consumer.subscribe({ topic: topics.feedback, fromBeginning: true });
+      const timer = setInterval(idleTick, Math.max(100, Math.min(1_000, config.idleAdvanceMs)));
+      timer.unref();
+      deps.lifecycle.onShutdown('feature engine', async () => {
+        clearInterval(timer);
+        // Stops fetching and waits for the running batch (and its transaction) to finish.
+        await consumer.disconnect();
+        await Promise.all([...tasks.values()].map((t) => t.chain));
+        for (const p of [...tasks.keys()]) await dropTask(p, 'shutdown');
+      });
+      await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch });
+    },
+  };
+}

@@ -1,0 +1,62 @@
+// The feature engine as a process: configuration from the environment, wiring, signals.
+import { Counter, createServiceContext, Gauge, Histogram, runMain } from '@spamgate/core';
+import { featureEngineSettings } from './config.ts';
+import { createFeatureEngine } from './engine/feature-engine.ts';
+
+runMain(async () => {
+  const ctx = createServiceContext('feature-engine', featureEngineSettings, process.env);
+  ctx.lifecycle.installSignalHandlers();
+  await ctx.ops.listen();
+  const kafka = await ctx.connectKafka();
+  const registers = [ctx.registry];
+  const engine = createFeatureEngine({
+    kafka,
+    logger: ctx.logger,
+    registry: ctx.registry,
+    lifecycle: ctx.lifecycle,
+    config: ctx.config,
+    metrics: {
+      events: new Counter({
+        name: 'spamgate_feature_engine_events_total',
+        help: 'Input events applied.',
+        labelNames: ['topic'],
+        registers,
+      }),
+      deadLetters: new Counter({
+        name: 'spamgate_feature_engine_dead_letters_total',
+        help: 'Input records sent to the dead-letter topic.',
+        labelNames: ['code'],
+        registers,
+      }),
+      lateEvents: new Counter({
+        name: 'spamgate_feature_engine_late_events_total',
+        help: 'Events older than the watermark (counted in the late column, not dropped).',
+        registers,
+      }),
+      commits: new Counter({
+        name: 'spamgate_feature_engine_transactions_total',
+        help: 'Committed transactions.',
+        registers,
+      }),
+      restoreSeconds: new Histogram({
+        name: 'spamgate_feature_engine_restore_duration_seconds',
+        help: 'Time to restore partitions from the changelog.',
+        buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 60],
+        registers,
+      }),
+      ownedPartitions: new Gauge({
+        name: 'spamgate_feature_engine_partitions',
+        help: 'Input partitions owned.',
+        registers,
+      }),
+      senders: new Gauge({
+        name: 'spamgate_feature_engine_senders',
+        help: 'Senders held in memory.',
+        registers,
+      }),
+    },
+  });
+  ctx.ops.addReadinessCheck('partitions', () => engine.isReady() || 'joining the group or restoring state');
+  await engine.start();
+  ctx.logger.info('feature engine running');
+});
