@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { commonSettings } from '@spamgate/core';
 import { REPO_ROOT, readVersions } from '@spamgate/test';
 import { parse } from 'yaml';
+import { featureEngineSettings } from '../../services/feature-engine/src/config.ts';
 
 interface ComposeService {
   image?: string;
@@ -20,7 +21,9 @@ const compose = parse(readFileSync(`${REPO_ROOT}docker-compose.yml`, 'utf8'), { 
   services: Record<string, ComposeService>;
 };
 const versions = readVersions();
-const knownVariables = new Set(Object.values(commonSettings).map((s) => s.variable));
+const knownVariables = new Set(
+  [...Object.values(commonSettings), ...Object.values(featureEngineSettings)].map((s) => s.variable),
+);
 
 test('docker-compose.yml runs the pinned Kafka and ClickHouse images with healthchecks', () => {
   const { kafka, clickhouse } = compose.services;
@@ -56,6 +59,13 @@ test('every spamgate container gets only variables the code reads, pointing at t
     assert.equal(service.depends_on?.kafka?.condition, 'service_healthy');
     assert.equal(service.depends_on?.clickhouse?.condition, 'service_healthy');
   }
+});
+
+test('the feature engine runs in compose after topics and tables exist', () => {
+  const fe = compose.services['feature-engine'];
+  assert.ok(fe, 'a feature-engine service');
+  assert.ok(fe.environment?.SPAMGATE_HASH_KEY, 'it gets a hash key');
+  assert.equal(fe.depends_on?.init?.condition, 'service_completed_successfully');
 });
 
 test('the Dockerfile builds from the pinned Node image', () => {
