@@ -142,6 +142,10 @@ export function createPartitionProcessor(
   let watermark = Number.NEGATIVE_INFINITY;
   const stats = { lateEvents: 0, evictedSenders: 0 };
   const longestWindowMs = Math.max(...options.windows.map((w) => w.lengthMs));
+  /** Senders changed since their last emission: the only ones a drain between minutes visits. */
+  const dirtySenders = new Set<string>();
+  /** The watermark's minute at the last full scan; minutes close only when it moves. */
+  let scannedMinute = Number.NaN;
 
   function entryFor(sender: string): SenderEntry {
     let e = senders.get(sender);
@@ -189,6 +193,7 @@ export function createPartitionProcessor(
   function touch(e: SenderEntry): void {
     e.dirty = true;
     changed.add(e.sender);
+    dirtySenders.add(e.sender);
   }
 
   function features(e: SenderEntry, asOf: number, emittedAt: number): SenderFeatures {
@@ -253,8 +258,13 @@ export function createPartitionProcessor(
     },
     drain(emittedAtMs) {
       const out: ProcessorOutput[] = [];
-      const keys = [...senders.keys()].sort();
-      for (const sender of keys) {
+      // A minute can only close, and a sender only fall idle, when the watermark enters a new
+      // minute (new minutes always end after the watermark): only then visit every sender.
+      const minuteNow = Math.floor(watermark / MINUTE_MS);
+      const full = minuteNow !== scannedMinute;
+      if (full) scannedMinute = minuteNow;
+      const keys = full ? [...senders.keys()].sort() : [...dirtySenders].filter((s) => senders.has(s)).sort();
+      for (const sender of full ? keys : []) {
         const e = senders.get(sender)!;
         for (const [start, agg] of [...e.minutes].sort((a, b) => a[0] - b[0])) {
           if (start + MINUTE_MS > watermark) break;
@@ -298,7 +308,8 @@ export function createPartitionProcessor(
           e.dirty = false;
           changed.add(sender);
         }
-        if (idle && !e.dirty) {
+        if (!e.dirty) dirtySenders.delete(sender);
+        if (full && idle && !e.dirty) {
           senders.delete(sender);
           changed.delete(sender);
           evicted.add(sender);
@@ -317,6 +328,7 @@ export function createPartitionProcessor(
     },
     restore(entry) {
       senders.set(entry.sender, entry);
+      if (entry.dirty) dirtySenders.add(entry.sender);
       if (entry.state.latestMs > maxEventTime) maxEventTime = entry.state.latestMs;
     },
     restoreWatermark(w) {
