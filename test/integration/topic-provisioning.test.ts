@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, test } from 'node:test';
-import { getInfra, REPO_ROOT, testKafka, testLogger, uniqueName } from '@spamgate/test';
+import { eventually, getInfra, REPO_ROOT, testKafka, testLogger, uniqueName } from '@spamgate/test';
 import kafkajs, { type Admin, type Kafka } from 'kafkajs';
 import { effectiveTopic, formatReport, provisionTopics } from '../../infra/kafka/provision.ts';
 import { TOPICS, type TopicSpec, topicName } from '../../infra/kafka/topics.ts';
@@ -70,6 +70,14 @@ async function editByHand(topic: string, spec: TopicSpec, changes: Record<string
       },
     ],
   });
+  // KRaft applies the change through the metadata log: wait until describeConfigs shows it.
+  await eventually(
+    async () => {
+      const { configs: now } = await onBroker(topic);
+      return Object.entries(changes).every(([k, v]) => now[k] === v) ? true : undefined;
+    },
+    { timeoutMs: 15_000, what: `the edit of ${topic} to show` },
+  );
 }
 
 function catalogTopic(name: string): TopicSpec {
