@@ -6,6 +6,7 @@
  */
 import { cpus } from 'node:os';
 import type { MessageEvent } from '@spamgate/schemas';
+import { seededRandom } from '@spamgate/test';
 import { createFactKeys, messageFacts } from '../src/engine/facts.ts';
 import { createPartitionProcessor, DEFAULT_PROCESSOR_OPTIONS } from '../src/engine/partition-processor.ts';
 
@@ -16,18 +17,6 @@ const T0 = Date.UTC(2026, 10, 27, 10, 0, 0);
 const options = { ...DEFAULT_PROCESSOR_OPTIONS, maxFutureSkewMs: 365 * 86_400_000 };
 const size = (process.env.SPAMGATE_BENCH_SIZE ?? 'full') === 'smoke' ? 0.02 : 1;
 
-function prng(seed: number): () => number {
-  let s = seed;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 2 ** 32;
-  };
-}
-
 const templates = [
   'Hi {n}, your package {c} is waiting: https://dl.example.com/{c}',
   'Reminder: appointment on {d} at {h}pm. Reply C to confirm',
@@ -37,7 +26,7 @@ const templates = [
 ];
 
 function events(count: number, senders: number, seed: number): MessageEvent[] {
-  const r = prng(seed);
+  const r = seededRandom(seed);
   const out: MessageEvent[] = [];
   for (let i = 0; i < count; i++) {
     const n = Math.floor(r() * 1000);
@@ -85,7 +74,7 @@ const senders = Math.round(100_000 * size);
 gc();
 const before = process.memoryUsage().heapUsed;
 const held = createPartitionProcessor(options);
-const r = prng(2);
+const r = seededRandom(2);
 for (let s = 0; s < senders; s++) {
   for (let k = 0; k < 3; k++) {
     const e: MessageEvent = {

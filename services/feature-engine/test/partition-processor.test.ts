@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { MessageEvent } from '@spamgate/schemas';
+import { seededRandom } from '@spamgate/test';
 import {
   decodePartitionMeta,
   decodeSenderEntry,
@@ -20,25 +21,13 @@ const KEYS = createFactKeys('test-secret-0123456789abcdef');
 const T0 = 1_794_996_000_000; // on the hour
 const FAR_FUTURE_CLOCK = T0 + 10 * 86_400_000;
 
-function prng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 2 ** 32;
-  };
-}
-
 type Input =
   | { kind: 'message'; event: MessageEvent }
   | { kind: 'feedback'; sender: string; t: number; f: 'SPAM_REPORT' | 'DELIVERY_FAILURE' };
 
 /** A partition's input: several senders, bursts, some events a little late. */
 function inputs(seed: number, n = 3_000): Input[] {
-  const r = prng(seed);
+  const r = seededRandom(seed);
   const senders = Array.from({ length: 12 }, (_, i) => `+1202555${String(1000 + i)}`);
   let t = T0;
   const out: Input[] = [];

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { seededRandom } from '@spamgate/test';
 import {
   addFeedback,
   addMessage,
@@ -10,22 +11,10 @@ import {
 import { decodeSenderState, encodeSenderState, StateCodecError } from '../src/windows/state-codec.ts';
 import { DEFAULT_WINDOWS } from '../src/windows/window-spec.ts';
 
-function prng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 2 ** 32;
-  };
-}
-
 type Step = { m: MessageFacts } | { t: number; f: 'SPAM_REPORT' | 'DELIVERY_FAILURE' };
 
 function steps(seed: number): Step[] {
-  const r = prng(seed);
+  const r = seededRandom(seed);
   let t = 1_795_000_000_000;
   const out: Step[] = [];
   const n = 50 + Math.floor(r() * 600);
@@ -67,7 +56,7 @@ function apply(state: ReturnType<typeof createSenderState>, s: Step): number {
 test('a state restored from its bytes at any point behaves exactly like the original from then on', () => {
   for (let seed = 1; seed <= 60; seed++) {
     const all = steps(seed);
-    const cut = Math.floor(prng(seed * 31)() * all.length);
+    const cut = Math.floor(seededRandom(seed * 31)() * all.length);
     const original = createSenderState(DEFAULT_WINDOWS);
     let restored = createSenderState(DEFAULT_WINDOWS);
     let t = 0;
@@ -105,7 +94,7 @@ test('bytes from other windows, another version, or damaged bytes are refused wi
     () => decodeSenderState(Buffer.concat([bytes, Buffer.from([0])]), DEFAULT_WINDOWS),
     StateCodecError,
   );
-  const r = prng(99);
+  const r = seededRandom(99);
   for (let i = 0; i < 500; i++) {
     const damaged = Buffer.from(bytes);
     const at = Math.floor(r() * damaged.length);

@@ -3,6 +3,7 @@
 // stay within the sketches' exact range).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { seededRandom } from '@spamgate/test';
 import { NEAR_DUPLICATE_DISTANCE } from '../src/content/index.ts';
 import {
   addFeedback,
@@ -17,18 +18,6 @@ import {
 } from '../src/windows/sender-state.ts';
 import { DEFAULT_WINDOWS, sliceStart, validateWindows, type WindowSpec } from '../src/windows/window-spec.ts';
 
-function prng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 2 ** 32;
-  };
-}
-
 type Event =
   | { kind: 'message'; m: MessageFacts; family: number }
   | { kind: 'feedback'; t: number; f: FeedbackKind };
@@ -38,7 +27,7 @@ function randomFingerprint(r: () => number): bigint {
 }
 
 function stream(seed: number): Event[] {
-  const r = prng(seed);
+  const r = seededRandom(seed);
   const families = Array.from({ length: 1 + Math.floor(r() * 5) }, () => randomFingerprint(r));
   const n = Math.floor(r() * 400);
   const events: Event[] = [];

@@ -10,6 +10,7 @@ import {
   eventually,
   getInfra,
   type ServiceProcess,
+  seededRandom,
   spawnService,
   testKafka,
   uniqueName,
@@ -56,18 +57,6 @@ after(async () => {
   await admin.disconnect();
 });
 
-function prng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 2 ** 32;
-  };
-}
-
 function partitionOf(sender: string): number {
   let h = 0;
   for (let i = 0; i < sender.length; i++) h = (Math.imul(h, 31) + sender.charCodeAt(i)) >>> 0;
@@ -80,7 +69,7 @@ interface Input {
 }
 
 function generate(seed: number, count: number): Input {
-  const r = prng(seed);
+  const r = seededRandom(seed);
   const senders = Array.from({ length: 60 }, (_, i) => `+1202555${String(2000 + i)}`);
   const messages: MessageEvent[] = [];
   const feedback: FeedbackEvent[] = [];
