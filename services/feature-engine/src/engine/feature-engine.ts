@@ -26,7 +26,6 @@ import type {
   Kafka,
   KafkaMessage,
   Message,
-  PartitionAssigner,
   Producer,
 } from 'kafkajs';
 import { type FeatureEngineConfig, type FeatureEngineTopics, featureEngineTopics } from '../config.ts';
