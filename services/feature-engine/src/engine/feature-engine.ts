@@ -20,14 +20,7 @@ import {
   type Registry,
 } from '@spamgate/core';
 import { type Codec, createCodec, type DeadLetter, SchemaDecodeError } from '@spamgate/schemas';
-import type {
-  Consumer,
-  EachBatchPayload,
-  Kafka,
-  KafkaMessage,
-  Message,
-  Producer,
-} from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import { type FeatureEngineConfig, type FeatureEngineTopics, featureEngineTopics } from '../config.ts';
 import { createCopartitionAssigner } from '../kafka/copartition-assigner.ts';
 import {
