@@ -23,13 +23,7 @@ import { type Codec, createCodec, type DeadLetter, SchemaDecodeError } from '@sp
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import { type FeatureEngineConfig, type FeatureEngineTopics, featureEngineTopics } from '../config.ts';
 import { createCopartitionAssigner } from '../kafka/copartition-assigner.ts';
-import {
-  decodePartitionMeta,
-  decodeSenderEntry,
-  encodePartitionMeta,
-  encodeSenderEntry,
-  PARTITION_META_KEY,
-} from './entry-codec.ts';
+import { decodePartitionMeta, encodePartitionMeta, PARTITION_META_KEY } from './entry-codec.ts';
 import { createFactKeys, type FactKeys, messageFacts } from './facts.ts';
 import {
   createPartitionProcessor,
@@ -179,7 +173,7 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
         if (value === null) continue;
         if (key === PARTITION_META_KEY) processor.restoreWatermark(decodePartitionMeta(value).watermark);
         else {
-          processor.restore(decodeSenderEntry(key, value, options.windows));
+          processor.restore(key, value);
           senders++;
         }
       }
@@ -317,9 +311,9 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
         features.push({ key: o.sender, value: codec.encode('SenderFeatures', o.value), partition: p });
       else minutes.push({ key: o.sender, value: codec.encode('SenderMinute', o.value), partition: p });
     }
-    const changelog: Message[] = changed.map(({ sender, entry }) => ({
+    const changelog: Message[] = changed.map(({ sender, value }) => ({
       key: sender,
-      value: entry ? encodeSenderEntry(entry) : null,
+      value: value ? Buffer.from(value.buffer, value.byteOffset, value.byteLength) : null,
       partition: p,
     }));
     // Always written, so every transaction touches the changelog and its end offset is known.
@@ -395,7 +389,7 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
         await dropTask(p, `commit failed: ${describeError(err).message}`);
         throw err;
       }
-      metrics.senders.set([...tasks.values()].reduce((n, t) => n + t.processor.senders.size, 0));
+      metrics.senders.set([...tasks.values()].reduce((n, t) => n + t.processor.senderCount, 0));
     });
     task.chain = run.catch(() => {});
     await run;

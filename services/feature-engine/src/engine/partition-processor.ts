@@ -17,6 +17,7 @@ import {
   addMessage,
   createSenderState,
   DEFAULT_FEATURE_OPTIONS,
+  deriveMessage,
   type FeatureOptions,
   type FeedbackKind,
   featuresAt,
@@ -24,6 +25,25 @@ import {
   type SenderState,
 } from '../windows/sender-state.ts';
 import { DEFAULT_WINDOWS, sliceStart, type WindowSpec } from '../windows/window-spec.ts';
+import { decodeSenderEntry, encodeSenderEntry } from './entry-codec.ts';
+import {
+  absorbRunning,
+  DEFAULT_LIGHT_LIMITS,
+  decodeLight,
+  decodeLightBytes,
+  earliestOpenMinute,
+  emptyLight,
+  encodeLight,
+  expandState,
+  forgetExpired,
+  knowsTemplate,
+  LIGHT_TAG,
+  type LightEntry,
+  type LightLimits,
+  packable,
+  peekLight,
+  runningOf,
+} from './light-entry.ts';
 
 const MINUTE_MS = 60_000;
 
@@ -36,6 +56,8 @@ export interface ProcessorOptions {
   readonly emitIntervalMs: number;
   /** Events further than this ahead of the wall clock are refused. Default 5 min. */
   readonly maxFutureSkewMs: number;
+  /** When a sender leaves the cheap tier for full state (light-entry.ts). */
+  readonly light: LightLimits;
 }
 
 export const DEFAULT_PROCESSOR_OPTIONS: ProcessorOptions = Object.freeze({
@@ -44,6 +66,7 @@ export const DEFAULT_PROCESSOR_OPTIONS: ProcessorOptions = Object.freeze({
   allowedLatenessMs: 30_000,
   emitIntervalMs: 1_000,
   maxFutureSkewMs: 300_000,
+  light: DEFAULT_LIGHT_LIMITS,
 });
 
 /** An event whose time is absurdly far in the future (clock skew, a bad producer). */
@@ -92,7 +115,11 @@ export interface PartitionProcessor {
   readonly options: ProcessorOptions;
   /** Largest event time seen minus the allowed lateness; -Infinity before any event. */
   readonly watermark: number;
-  readonly senders: ReadonlyMap<string, SenderEntry>;
+  /** Senders held, and how many of them are in the cheap tier. */
+  readonly senderCount: number;
+  readonly lightSenderCount: number;
+  /** A sender's entry as full state (a cheap sender expanded); undefined when not held. */
+  entry(sender: string): SenderEntry | undefined;
   /** Applies a message. Throws EventTimeSkewError (nothing changed) for an event far in the future. */
   message(
     sender: string,
@@ -109,12 +136,24 @@ export interface PartitionProcessor {
    * senders whose emit interval passed (or whose windows emptied), then evictions of idle senders.
    */
   drain(emittedAtMs: number): ProcessorOutput[];
-  /** Senders whose state changed since the last call, and senders evicted (state null). */
-  takeChanged(): { sender: string; entry: SenderEntry | null }[];
-  /** Counters since creation: late events, evicted senders. */
-  readonly stats: { lateEvents: number; evictedSenders: number };
-  /** Restores a sender (from the changelog) and the watermark. */
-  restore(entry: SenderEntry): void;
+  /** Changelog records of the senders changed since the last call: their bytes, or null when evicted. */
+  takeChanged(): { sender: string; value: Uint8Array | null }[];
+  /**
+   * Sheds detail under memory pressure: the `count` least active senders with full state (fewest
+   * events in their newest hour, then least recently active) lose their window state and keep
+   * only their open minute aggregates, so per-minute counts stay complete while their features
+   * start again from their next event. Returns how many were shed.
+   */
+  shed(count: number): number;
+  /** Counters since creation: late events, evicted senders, promotions, shed senders. */
+  readonly stats: {
+    lateEvents: number;
+    evictedSenders: number;
+    promotedSenders: number;
+    shedSenders: number;
+  };
+  /** Restores a sender from its changelog bytes, and the watermark. */
+  restore(sender: string, bytes: Uint8Array): void;
   restoreWatermark(watermark: number): void;
 }
 
@@ -132,24 +171,135 @@ function emptyMinute(kind: AddressKind, campaignId: string | null): MinuteAggreg
   };
 }
 
+/** A message counted in its minute aggregate (the cheap tier rebuilds minutes with the same code). */
+function countMessage(
+  agg: MinuteAggregate,
+  kind: AddressKind,
+  campaignId: string | null,
+  late: boolean,
+  hasUrl: boolean,
+  recipientHi: number,
+  recipientLo: number,
+): boolean {
+  agg.kind = kind;
+  agg.campaignId = campaignId;
+  if (late) {
+    agg.lateEvents++;
+    return true;
+  }
+  agg.messages++;
+  if (hasUrl) agg.urlMessages++;
+  agg.recipients ??= createDistinctCounter();
+  agg.recipients.add(recipientHi, recipientLo);
+  return false;
+}
+
+function countFeedback(agg: MinuteAggregate, kind: FeedbackKind, late: boolean): boolean {
+  if (late) {
+    agg.lateEvents++;
+    return true;
+  }
+  if (kind === 'DELIVERY_FAILURE') agg.deliveryFailures++;
+  else if (kind === 'SPAM_REPORT') agg.spamReports++;
+  else if (kind === 'SUBSCRIBER_BLOCK') agg.subscriberBlocks++;
+  return false;
+}
+
+function minuteOf(minutes: Map<number, MinuteAggregate>, start: number): MinuteAggregate {
+  let agg = minutes.get(start);
+  if (!agg) {
+    // Kind and registration come from the minute's messages only: taking them from the sender
+    // would make a feedback-only minute depend on how the two input topics interleave.
+    agg = emptyMinute('UNKNOWN', null);
+    minutes.set(start, agg);
+  }
+  return agg;
+}
+
+/** The open minute aggregates of a cheap sender, counted as the full tier counts them. */
+function lightMinutes(light: LightEntry): Map<number, MinuteAggregate> {
+  const minutes = new Map<number, MinuteAggregate>();
+  for (const e of light.events) {
+    if (e.emitted) continue;
+    const agg = minuteOf(minutes, e.minute);
+    if (e.type === 'message')
+      countMessage(agg, light.kind, null, e.late, e.d.hasUrl, e.d.recipientHi, e.d.recipientLo);
+    else countFeedback(agg, e.kind, e.late);
+  }
+  return minutes;
+}
+
+function minuteRecord(sender: string, start: number, agg: MinuteAggregate): ProcessorOutput {
+  return {
+    kind: 'minute',
+    sender,
+    value: {
+      sender,
+      senderKind: agg.kind,
+      campaignId: agg.campaignId,
+      minute: start,
+      messages: agg.messages,
+      distinctRecipients: Math.round(agg.recipients?.estimate() ?? 0),
+      urlMessages: agg.urlMessages,
+      deliveryFailures: agg.deliveryFailures,
+      spamReports: agg.spamReports,
+      subscriberBlocks: agg.subscriberBlocks,
+      lateEvents: agg.lateEvents,
+      version: 1,
+    },
+  };
+}
+
 export function createPartitionProcessor(
   options: ProcessorOptions = DEFAULT_PROCESSOR_OPTIONS,
 ): PartitionProcessor {
-  const senders = new Map<string, SenderEntry>();
+  /** Full entries, or a cheap sender's packed bytes (light-entry.ts). */
+  const senders = new Map<string, SenderEntry | string>();
+  let lightCount = 0;
   const changed = new Set<string>();
   const evicted = new Set<string>();
   let maxEventTime = Number.NEGATIVE_INFINITY;
   let watermark = Number.NEGATIVE_INFINITY;
-  const stats = { lateEvents: 0, evictedSenders: 0 };
+  const stats = { lateEvents: 0, evictedSenders: 0, promotedSenders: 0, shedSenders: 0 };
   const longestWindowMs = Math.max(...options.windows.map((w) => w.lengthMs));
   /** Senders changed since their last emission: the only ones a drain between minutes visits. */
   const dirtySenders = new Set<string>();
   /** The watermark's minute at the last full scan; minutes close only when it moves. */
   let scannedMinute = Number.NaN;
 
-  function entryFor(sender: string): SenderEntry {
-    let e = senders.get(sender);
-    if (!e) {
+  function set(sender: string, value: SenderEntry | string): void {
+    const before = senders.get(sender);
+    if (typeof before === 'string') lightCount--;
+    if (typeof value === 'string') lightCount++;
+    senders.set(sender, value);
+  }
+
+  function remove(sender: string): void {
+    if (typeof senders.get(sender) === 'string') lightCount--;
+    senders.delete(sender);
+  }
+
+  function expand(sender: string, light: LightEntry): SenderEntry {
+    return {
+      sender,
+      state: expandState(light, options.windows, options.features),
+      kind: light.kind,
+      campaignId: null,
+      lastEmittedAsOf: light.lastEmittedAsOf,
+      dirty: light.dirty,
+      minutes: lightMinutes(light),
+    };
+  }
+
+  /** The sender's full entry: held, created, or a cheap sender (`light`, decoded) promoted. */
+  function fullEntry(sender: string, light: LightEntry | undefined): SenderEntry {
+    const held = senders.get(sender);
+    if (typeof held === 'object') return held;
+    let e: SenderEntry;
+    if (light && held !== undefined) {
+      e = expand(sender, light);
+      stats.promotedSenders++;
+    } else
       e = {
         sender,
         state: createSenderState(options.windows),
@@ -159,24 +309,30 @@ export function createPartitionProcessor(
         dirty: false,
         minutes: new Map(),
       };
-      senders.set(sender, e);
-      evicted.delete(sender);
-    }
+    set(sender, e);
+    evicted.delete(sender);
     return e;
   }
 
-  /** The minute aggregate an event counts in, and whether it counts as late. */
-  function minuteFor(e: SenderEntry, t: number): { agg: MinuteAggregate; late: boolean } {
+  /** The cheap sender held (decoded), a fresh one when the sender is new, undefined when full. */
+  function lightEntry(sender: string): LightEntry | undefined {
+    const held = senders.get(sender);
+    if (typeof held === 'object') return undefined;
+    if (held === undefined) return options.light.maxEvents > 0 ? emptyLight() : undefined;
+    const light = decodeLight(held);
+    forgetExpired(light, options.windows, options.features);
+    return light;
+  }
+
+  function storeLight(sender: string, light: LightEntry): void {
+    set(sender, encodeLight(light));
+    evicted.delete(sender);
+  }
+
+  /** Where an event counts: its own minute, or, when that minute has closed, the one open now. */
+  function attribution(t: number): { start: number; late: boolean } {
     const late = t < watermark && sliceStart(t, MINUTE_MS) + MINUTE_MS <= watermark;
-    const start = late ? sliceStart(watermark, MINUTE_MS) : sliceStart(t, MINUTE_MS);
-    let agg = e.minutes.get(start);
-    if (!agg) {
-      // Kind and registration come from the minute's messages only: taking them from the sender
-      // would make a feedback-only minute depend on how the two input topics interleave.
-      agg = emptyMinute('UNKNOWN', null);
-      e.minutes.set(start, agg);
-    }
-    return { agg, late };
+    return { start: late ? sliceStart(watermark, MINUTE_MS) : sliceStart(t, MINUTE_MS), late };
   }
 
   function observe(t: number, wallClockMs: number): void {
@@ -190,10 +346,9 @@ export function createPartitionProcessor(
     if (w > watermark) watermark = w;
   }
 
-  function touch(e: SenderEntry): void {
-    e.dirty = true;
-    changed.add(e.sender);
-    dirtySenders.add(e.sender);
+  function touch(sender: string): void {
+    changed.add(sender);
+    dirtySenders.add(sender);
   }
 
   function features(e: SenderEntry, asOf: number, emittedAt: number): SenderFeatures {
@@ -211,46 +366,160 @@ export function createPartitionProcessor(
     };
   }
 
+  /** A cheap sender's message; false when it needs full state instead. */
+  function lightMessage(
+    sender: string,
+    light: LightEntry,
+    kind: AddressKind,
+    campaignId: string | null,
+    facts: MessageFacts,
+  ): boolean {
+    const limits = options.light;
+    if (campaignId !== null) return false;
+    if (!Number.isNaN(light.lastMessageMs) && light.kind !== kind) return false;
+    if (light.events.length >= limits.maxEvents) return false;
+    if (light.templates.length >= limits.maxTemplates && !knowsTemplate(light, facts.fingerprint))
+      return false;
+    const running = runningOf(light);
+    const d = deriveMessage(running, facts, options.features);
+    if (!packable(d)) return false;
+    absorbRunning(light, running);
+    const { start, late } = attribution(facts.timeMs);
+    light.kind = kind;
+    light.dirty = true;
+    light.events.push({ type: 'message', d, minute: start, late, emitted: false });
+    if (late) stats.lateEvents++;
+    storeLight(sender, light);
+    return true;
+  }
+
+  function lightFeedback(sender: string, light: LightEntry, timeMs: number, kind: FeedbackKind): boolean {
+    if (light.events.length >= options.light.maxEvents || !Number.isSafeInteger(timeMs)) return false;
+    if (timeMs > light.latestMs) light.latestMs = timeMs;
+    const { start, late } = attribution(timeMs);
+    light.dirty = true;
+    light.events.push({ type: 'feedback', timeMs, kind, minute: start, late, emitted: false });
+    if (late) stats.lateEvents++;
+    storeLight(sender, light);
+    return true;
+  }
+
+  /** Closes a cheap sender's minutes, emits its features when due, evicts it when idle. */
+  function drainLight(
+    sender: string,
+    packed: string,
+    full: boolean,
+    emittedAtMs: number,
+    out: ProcessorOutput[],
+  ): void {
+    const peek = peekLight(packed);
+    const closing = full && peek.earliestOpenMinute + MINUTE_MS <= watermark;
+    const idle =
+      watermark - peek.latestMs >= longestWindowMs && peek.earliestOpenMinute === Number.POSITIVE_INFINITY;
+    const due =
+      peek.dirty &&
+      (peek.latestMs - peek.lastEmittedAsOf >= options.emitIntervalMs ||
+        watermark - peek.latestMs >= options.emitIntervalMs);
+    if (!closing && !due && !(idle && peek.dirty)) {
+      if (!peek.dirty) dirtySenders.delete(sender);
+      if (full && idle && !peek.dirty) evict(sender);
+      return;
+    }
+    const light = decodeLight(packed);
+    if (closing) {
+      const minutes = lightMinutes(light);
+      for (const start of [...minutes.keys()].sort((a, b) => a - b)) {
+        if (start + MINUTE_MS > watermark) break;
+        out.push(minuteRecord(sender, start, minutes.get(start)!));
+        for (const e of light.events) if (e.minute === start) e.emitted = true;
+      }
+    }
+    if (due || (idle && light.dirty)) {
+      const asOf = Math.max(light.latestMs, light.lastEmittedAsOf);
+      out.push({ kind: 'features', sender, value: features(expand(sender, light), asOf, emittedAtMs) });
+      light.lastEmittedAsOf = asOf;
+      light.dirty = false;
+    }
+    if (!light.dirty) dirtySenders.delete(sender);
+    const nowIdle =
+      watermark - light.latestMs >= longestWindowMs && earliestOpenMinute(light) === Number.POSITIVE_INFINITY;
+    if (full && nowIdle && !light.dirty) {
+      evict(sender);
+      return;
+    }
+    forgetExpired(light, options.windows, options.features);
+    storeLight(sender, light);
+    changed.add(sender);
+  }
+
+  function evict(sender: string): void {
+    remove(sender);
+    changed.delete(sender);
+    evicted.add(sender);
+    stats.evictedSenders++;
+  }
+
+  /** Events in the sender's newest hour-long (or shortest longer) window, for shedding. */
+  function activity(e: SenderEntry): number {
+    const fs = featuresAt(e.state, e.state.latestMs);
+    const w = fs.find((f) => f.windowMs >= 3_600_000) ?? fs[fs.length - 1];
+    return w ? w.messages + w.deliveryFailures + w.spamReports + w.subscriberBlocks : 0;
+  }
+
   return {
     options,
     get watermark() {
       return watermark;
     },
-    senders,
+    get senderCount() {
+      return senders.size;
+    },
+    get lightSenderCount() {
+      return lightCount;
+    },
+    entry(sender) {
+      const held = senders.get(sender);
+      if (held === undefined || typeof held === 'object') return held;
+      return expand(sender, decodeLight(held));
+    },
     stats,
     message(sender, kind, campaignId, facts, wallClockMs) {
       observe(facts.timeMs, wallClockMs);
-      const e = entryFor(sender);
-      e.kind = kind;
-      e.campaignId = campaignId;
-      const { agg, late } = minuteFor(e, facts.timeMs);
-      addMessage(e.state, facts, options.features);
-      agg.kind = kind;
-      agg.campaignId = campaignId;
-      if (late) {
-        agg.lateEvents++;
-        stats.lateEvents++;
-      } else {
-        agg.messages++;
-        if (facts.hasUrl) agg.urlMessages++;
-        agg.recipients ??= createDistinctCounter();
-        agg.recipients.add(facts.recipientHi, facts.recipientLo);
+      const light = lightEntry(sender);
+      if (!light || !lightMessage(sender, light, kind, campaignId, facts)) {
+        const e = fullEntry(sender, light);
+        e.kind = kind;
+        e.campaignId = campaignId;
+        const { start, late } = attribution(facts.timeMs);
+        addMessage(e.state, facts, options.features);
+        if (
+          countMessage(
+            minuteOf(e.minutes, start),
+            kind,
+            campaignId,
+            late,
+            facts.hasUrl,
+            facts.recipientHi,
+            facts.recipientLo,
+          )
+        )
+          stats.lateEvents++;
+        e.dirty = true;
       }
-      touch(e);
+      touch(sender);
       advance(facts.timeMs);
     },
     feedback(sender, timeMs, kind, wallClockMs) {
       observe(timeMs, wallClockMs);
-      const e = entryFor(sender);
-      const { agg, late } = minuteFor(e, timeMs);
-      addFeedback(e.state, timeMs, kind);
-      if (late) {
-        agg.lateEvents++;
-        stats.lateEvents++;
-      } else if (kind === 'DELIVERY_FAILURE') agg.deliveryFailures++;
-      else if (kind === 'SPAM_REPORT') agg.spamReports++;
-      else if (kind === 'SUBSCRIBER_BLOCK') agg.subscriberBlocks++;
-      touch(e);
+      const light = lightEntry(sender);
+      if (!light || !lightFeedback(sender, light, timeMs, kind)) {
+        const e = fullEntry(sender, light);
+        const { start, late } = attribution(timeMs);
+        addFeedback(e.state, timeMs, kind);
+        if (countFeedback(minuteOf(e.minutes, start), kind, late)) stats.lateEvents++;
+        e.dirty = true;
+      }
+      touch(sender);
       advance(timeMs);
     },
     advanceWatermark(t) {
@@ -264,34 +533,25 @@ export function createPartitionProcessor(
       const full = minuteNow !== scannedMinute;
       if (full) scannedMinute = minuteNow;
       const keys = full ? [...senders.keys()].sort() : [...dirtySenders].filter((s) => senders.has(s)).sort();
-      for (const sender of full ? keys : []) {
-        const e = senders.get(sender)!;
-        for (const [start, agg] of [...e.minutes].sort((a, b) => a[0] - b[0])) {
-          if (start + MINUTE_MS > watermark) break;
-          e.minutes.delete(start);
-          changed.add(sender);
-          out.push({
-            kind: 'minute',
-            sender,
-            value: {
-              sender,
-              senderKind: agg.kind,
-              campaignId: agg.campaignId,
-              minute: start,
-              messages: agg.messages,
-              distinctRecipients: Math.round(agg.recipients?.estimate() ?? 0),
-              urlMessages: agg.urlMessages,
-              deliveryFailures: agg.deliveryFailures,
-              spamReports: agg.spamReports,
-              subscriberBlocks: agg.subscriberBlocks,
-              lateEvents: agg.lateEvents,
-              version: 1,
-            },
-          });
-        }
-      }
+      // Closed minutes first (all of them, for every sender), then features, then evictions.
+      const featureOut: ProcessorOutput[] = [];
       for (const sender of keys) {
-        const e = senders.get(sender)!;
+        const held = senders.get(sender)!;
+        if (typeof held === 'string') {
+          const minutesOut: ProcessorOutput[] = [];
+          drainLight(sender, held, full, emittedAtMs, minutesOut);
+          for (const o of minutesOut) (o.kind === 'minute' ? out : featureOut).push(o);
+          continue;
+        }
+        const e = held;
+        if (full) {
+          for (const [start, agg] of [...e.minutes].sort((a, b) => a[0] - b[0])) {
+            if (start + MINUTE_MS > watermark) break;
+            e.minutes.delete(start);
+            changed.add(sender);
+            out.push(minuteRecord(sender, start, agg));
+          }
+        }
         const latest = e.state.latestMs;
         // Idle: nothing in the longest window before the watermark, and no open minute.
         const idle = watermark - latest >= longestWindowMs && e.minutes.size === 0;
@@ -303,33 +563,70 @@ export function createPartitionProcessor(
             watermark - latest >= options.emitIntervalMs);
         if (due || (idle && e.dirty)) {
           const asOf = Math.max(latest, e.lastEmittedAsOf);
-          out.push({ kind: 'features', sender, value: features(e, asOf, emittedAtMs) });
+          featureOut.push({ kind: 'features', sender, value: features(e, asOf, emittedAtMs) });
           e.lastEmittedAsOf = asOf;
           e.dirty = false;
           changed.add(sender);
         }
         if (!e.dirty) dirtySenders.delete(sender);
-        if (full && idle && !e.dirty) {
-          senders.delete(sender);
-          changed.delete(sender);
-          evicted.add(sender);
-          stats.evictedSenders++;
-        }
+        if (full && idle && !e.dirty) evict(sender);
       }
+      out.push(...featureOut);
       return out;
     },
     takeChanged() {
-      const out: { sender: string; entry: SenderEntry | null }[] = [];
-      for (const sender of [...changed].sort()) out.push({ sender, entry: senders.get(sender) ?? null });
-      for (const sender of [...evicted].sort()) out.push({ sender, entry: null });
+      const out: { sender: string; value: Uint8Array | null }[] = [];
+      for (const sender of [...changed].sort()) {
+        const held = senders.get(sender);
+        out.push({
+          sender,
+          value:
+            held === undefined
+              ? null
+              : typeof held === 'string'
+                ? Buffer.from(held, 'latin1')
+                : encodeSenderEntry(held),
+        });
+      }
+      for (const sender of [...evicted].sort()) out.push({ sender, value: null });
       changed.clear();
       evicted.clear();
       return out;
     },
-    restore(entry) {
-      senders.set(entry.sender, entry);
-      if (entry.dirty) dirtySenders.add(entry.sender);
-      if (entry.state.latestMs > maxEventTime) maxEventTime = entry.state.latestMs;
+    shed(count) {
+      const candidates: { sender: string; e: SenderEntry; activity: number }[] = [];
+      for (const [sender, held] of senders)
+        if (typeof held === 'object') candidates.push({ sender, e: held, activity: activity(held) });
+      candidates.sort(
+        (a, b) =>
+          a.activity - b.activity ||
+          a.e.state.latestMs - b.e.state.latestMs ||
+          (a.sender < b.sender ? -1 : 1),
+      );
+      const victims = candidates.slice(0, Math.max(0, count));
+      for (const { sender, e } of victims) {
+        const fresh = createSenderState(options.windows);
+        fresh.latestMs = e.state.latestMs; // keeps idleness and eviction where they were
+        e.state = fresh;
+        changed.add(sender);
+      }
+      stats.shedSenders += victims.length;
+      return victims.length;
+    },
+    restore(sender, bytes) {
+      let latest: number;
+      if (bytes[0] === LIGHT_TAG) {
+        const light = decodeLightBytes(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+        set(sender, encodeLight(light));
+        if (light.dirty) dirtySenders.add(sender);
+        latest = light.latestMs;
+      } else {
+        const entry = decodeSenderEntry(sender, bytes, options.windows);
+        set(sender, entry);
+        if (entry.dirty) dirtySenders.add(sender);
+        latest = entry.state.latestMs;
+      }
+      if (latest > maxEventTime) maxEventTime = latest;
     },
     restoreWatermark(w) {
       if (w > watermark) watermark = w;

@@ -121,7 +121,7 @@ export function emptySlice(start: number): Slice {
 }
 
 /** A window's ring: slot i holds the slice whose index (start / sliceMs) is i modulo the slot count. */
-interface Ring {
+export interface Ring {
   readonly spec: WindowSpec;
   readonly slots: (Slice | undefined)[];
 }
@@ -210,7 +210,7 @@ function isQuiet(hour: number, o: FeatureOptions): boolean {
 }
 
 /** Which template a fingerprint belongs to: the first representative within the near-duplicate distance. */
-function templateOf(state: SenderState, fingerprint: bigint, o: FeatureOptions): number {
+function templateOf(state: RunningState, fingerprint: bigint, o: FeatureOptions): number {
   const reps = state.templates;
   for (let i = reps.length - 1; i >= 0; i--) {
     const rep = reps[i]!;
@@ -228,18 +228,52 @@ function templateOf(state: SenderState, fingerprint: bigint, o: FeatureOptions):
   return id;
 }
 
-/** Adds a message to every window's slice for its time. */
-export function addMessage(
-  state: SenderState,
-  m: MessageFacts,
-  o: FeatureOptions = DEFAULT_FEATURE_OPTIONS,
-): void {
+/**
+ * What one message contributes to the slices, worked out from the sender's running state at the
+ * moment it arrived (gap to the previous message, sequential pair, bucket counts, new contact,
+ * template). Applying it to the rings needs nothing else, which is what lets a cheap sender keep
+ * these instead of rings and build the rings only when asked (light-entry.ts).
+ */
+export interface DerivedMessage {
+  readonly timeMs: number;
+  readonly recipientHi: number;
+  readonly recipientLo: number;
+  readonly recipientPrefix: number;
+  readonly urlDomainHashes: readonly number[];
+  readonly hasUrl: boolean;
+  readonly hasCallbackNumber: boolean;
+  readonly quiet: boolean;
+  readonly newContact: boolean;
+  /** Milliseconds since the previous message (in arrival order); NaN for the first. */
+  readonly gapMs: number;
+  /** 1 sequential, 0 not, -1 no pair (first message, or a recipient that is not a number). */
+  readonly pairSequential: number;
+  /** Messages so far in this message's 1 s and 10 s bucket, this one included. */
+  readonly count1s: number;
+  readonly count10s: number;
+  /** Content template id, 0 for no body. */
+  readonly template: number;
+}
+
+/** The part of a sender's state that derives a message's contribution: everything but the rings. */
+export type RunningState = Omit<SenderState, 'rings'>;
+
+/**
+ * The last time the sender messaged a recipient, if within the look-back of the sender's newest
+ * event; older entries count as forgotten whether or not they are still stored.
+ */
+export function recentlySeen(state: RunningState, key: number, o: FeatureOptions): number | undefined {
+  const seen = state.recentRecipients.get(key);
+  return seen !== undefined && state.latestMs - seen <= o.newContactLookbackMs ? seen : undefined;
+}
+
+/** Updates the running state for a message and returns what it adds to the slices. */
+export function deriveMessage(state: RunningState, m: MessageFacts, o: FeatureOptions): DerivedMessage {
   const t = m.timeMs;
   if (t > state.latestMs) state.latestMs = t;
 
   // Running state, in arrival order: gaps, sequential pairs, peak buckets, new contacts.
-  let gap = Number.NaN;
-  if (!Number.isNaN(state.lastMessageMs)) gap = Math.abs(t - state.lastMessageMs) / 1000;
+  const gapMs = Number.isNaN(state.lastMessageMs) ? Number.NaN : Math.abs(t - state.lastMessageMs);
   state.lastMessageMs = t;
   let pairSequential = -1;
   if (!Number.isNaN(state.lastRecipientPosition) && !Number.isNaN(m.recipientPosition)) {
@@ -260,7 +294,7 @@ export function addMessage(
     state.count10s = 1;
   }
   const key = m.recipientLo >>> 0;
-  const lastSeen = state.recentRecipients.get(key);
+  const lastSeen = recentlySeen(state, key, o);
   const newContact = lastSeen === undefined || t - lastSeen > o.newContactLookbackMs;
   state.recentRecipients.delete(key);
   state.recentRecipients.set(key, lastSeen === undefined ? t : Math.max(t, lastSeen));
@@ -268,62 +302,107 @@ export function addMessage(
     const oldest = state.recentRecipients.keys().next().value as number;
     state.recentRecipients.delete(oldest);
   }
-  const template = m.fingerprint === 0n ? 0 : templateOf(state, m.fingerprint, o);
-  const quiet = isQuiet(m.localHour, o);
+  return {
+    timeMs: t,
+    recipientHi: m.recipientHi,
+    recipientLo: m.recipientLo,
+    recipientPrefix: m.recipientPrefix,
+    urlDomainHashes: m.urlDomainHashes,
+    hasUrl: m.hasUrl,
+    hasCallbackNumber: m.hasCallbackNumber,
+    quiet: isQuiet(m.localHour, o),
+    newContact,
+    gapMs,
+    pairSequential,
+    count1s: state.count1s,
+    count10s: state.count10s,
+    template: m.fingerprint === 0n ? 0 : templateOf(state, m.fingerprint, o),
+  };
+}
 
-  for (const ring of state.rings) {
-    const s = sliceFor(ring, t, state.latestMs);
+/** Adds a derived message to every window's slice for its time, as of the sender's newest event. */
+export function applyMessage(
+  rings: readonly Ring[],
+  latestMs: number,
+  d: DerivedMessage,
+  o: FeatureOptions = DEFAULT_FEATURE_OPTIONS,
+): void {
+  const t = d.timeMs;
+  const b1 = sliceStart(t, 1_000);
+  const b10 = sliceStart(t, 10_000);
+  const gap = d.gapMs / 1000;
+  for (const ring of rings) {
+    const s = sliceFor(ring, t, latestMs);
     if (!s) continue;
     s.messages++;
-    if (m.hasUrl) s.urlMessages++;
-    if (m.hasCallbackNumber) s.callbackMessages++;
-    if (quiet) s.quietHourMessages++;
-    if (newContact) s.newContactMessages++;
+    if (d.hasUrl) s.urlMessages++;
+    if (d.hasCallbackNumber) s.callbackMessages++;
+    if (d.quiet) s.quietHourMessages++;
+    if (d.newContact) s.newContactMessages++;
     // A bucket belongs to the slice it starts in; slices are multiples of 10 s, so it fits.
-    if (state.count1s > s.peak1s && sliceStart(b1, ring.spec.sliceMs) === s.start) s.peak1s = state.count1s;
-    if (state.count10s > s.peak10s && sliceStart(b10, ring.spec.sliceMs) === s.start)
-      s.peak10s = state.count10s;
+    if (d.count1s > s.peak1s && sliceStart(b1, ring.spec.sliceMs) === s.start) s.peak1s = d.count1s;
+    if (d.count10s > s.peak10s && sliceStart(b10, ring.spec.sliceMs) === s.start) s.peak10s = d.count10s;
     if (!Number.isNaN(gap)) {
       s.gaps++;
       s.gapSum += gap;
       s.gapSumSq += gap * gap;
     }
-    if (pairSequential >= 0) {
+    if (d.pairSequential >= 0) {
       s.recipientPairs++;
-      s.sequentialPairs += pairSequential;
+      s.sequentialPairs += d.pairSequential;
     }
     s.recipients ??= createDistinctCounter();
-    s.recipients.add(m.recipientHi, m.recipientLo);
-    for (const h of m.urlDomainHashes) {
+    s.recipients.add(d.recipientHi, d.recipientLo);
+    for (const h of d.urlDomainHashes) {
       s.urlDomains ??= createDistinctCounter();
       s.urlDomains.add(h, Math.imul(h, 0x9e3779b1));
     }
-    if (template !== 0) {
+    if (d.template !== 0) {
       s.bodied++;
       s.templates ??= new Map();
-      s.templates.set(template, (s.templates.get(template) ?? 0) + 1);
+      s.templates.set(d.template, (s.templates.get(d.template) ?? 0) + 1);
     }
-    if (m.recipientPrefix >= 0) {
+    if (d.recipientPrefix >= 0) {
       s.prefixes ??= new Map();
       const p =
-        s.prefixes.has(m.recipientPrefix) || s.prefixes.size < o.maxPrefixesPerSlice
-          ? m.recipientPrefix
+        s.prefixes.has(d.recipientPrefix) || s.prefixes.size < o.maxPrefixesPerSlice
+          ? d.recipientPrefix
           : OVERFLOW_PREFIX;
       s.prefixes.set(p, (s.prefixes.get(p) ?? 0) + 1);
     }
   }
 }
 
-/** Adds feedback about the sender (a delivery failure, a spam report, a block) at its event time. */
-export function addFeedback(state: SenderState, timeMs: number, kind: FeedbackKind): void {
-  if (timeMs > state.latestMs) state.latestMs = timeMs;
-  for (const ring of state.rings) {
-    const s = sliceFor(ring, timeMs, state.latestMs);
+/** Adds a message to every window's slice for its time. */
+export function addMessage(
+  state: SenderState,
+  m: MessageFacts,
+  o: FeatureOptions = DEFAULT_FEATURE_OPTIONS,
+): void {
+  const d = deriveMessage(state, m, o); // moves latestMs first: slices are chosen as of this message
+  applyMessage(state.rings, state.latestMs, d, o);
+}
+
+/** Adds feedback to every window's slice for its time, as of the sender's newest event. */
+export function applyFeedback(
+  rings: readonly Ring[],
+  latestMs: number,
+  timeMs: number,
+  kind: FeedbackKind,
+): void {
+  for (const ring of rings) {
+    const s = sliceFor(ring, timeMs, latestMs);
     if (!s) continue;
     if (kind === 'DELIVERY_FAILURE') s.deliveryFailures++;
     else if (kind === 'SPAM_REPORT') s.spamReports++;
     else if (kind === 'SUBSCRIBER_BLOCK') s.subscriberBlocks++;
   }
+}
+
+/** Adds feedback about the sender (a delivery failure, a spam report, a block) at its event time. */
+export function addFeedback(state: SenderState, timeMs: number, kind: FeedbackKind): void {
+  if (timeMs > state.latestMs) state.latestMs = timeMs;
+  applyFeedback(state.rings, state.latestMs, timeMs, kind);
 }
 
 /** The slices of a ring that belong to the window evaluated at time t. */

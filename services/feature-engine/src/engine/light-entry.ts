@@ -1,0 +1,452 @@
+/**
+ * The cheap tier. Most senders are subscribers who send a few messages a day; rings of slices
+ * and sketches for them would cost kilobytes each. A sender with few recent events is kept
+ * instead as one short string of packed bytes: its running state (sender-state.ts RunningState,
+ * minus what the events imply) and, for each event still inside a window, a look-back or an open
+ * minute, what that event contributed (a DerivedMessage or a feedback kind) and which minute
+ * aggregate it counts in. Nothing else is needed: expandLight builds the full entry exactly (the
+ * rings are the derived events applied in arrival order), which is how a sender is promoted when
+ * it gets busy and how a cheap sender's features are computed when they are due.
+ *
+ * Events are forgotten once they can no longer show: counted in an emitted minute, outside every
+ * window as of the sender's newest event, and (messages) older than the new-contact look-back.
+ * A JavaScript string holds the bytes because V8 stores a Latin-1 string in one byte per char
+ * with a 16-byte header; a Buffer per sender would cost more than the data.
+ *
+ * Layout, little-endian: the fixed header (HEADER_BYTES) that drain reads without decoding, then
+ * varint counters, templates and events. The same bytes are the sender's changelog value.
+ */
+import type { AddressKind } from '@spamgate/schemas';
+import { hammingDistance, NEAR_DUPLICATE_DISTANCE } from '../content/index.ts';
+import {
+  applyFeedback,
+  applyMessage,
+  createSenderState,
+  type DerivedMessage,
+  type FeatureOptions,
+  type FeedbackKind,
+  type RunningState,
+  type SenderState,
+} from '../windows/sender-state.ts';
+import { StateCodecError } from '../windows/state-codec.ts';
+import { sliceStart, type WindowSpec } from '../windows/window-spec.ts';
+
+/** First byte of a cheap sender's bytes; a full entry's first byte is its version, 1. */
+export const LIGHT_TAG = 2;
+
+export const ADDRESS_KINDS: readonly AddressKind[] = [
+  'UNKNOWN',
+  'LONG_CODE',
+  'SHORT_CODE',
+  'TOLL_FREE',
+  'ALPHANUMERIC',
+];
+const FEEDBACK_KINDS: readonly FeedbackKind[] = [
+  'DELIVERY_FAILURE',
+  'SPAM_REPORT',
+  'SUBSCRIBER_BLOCK',
+  'UNKNOWN',
+];
+
+/** When a sender leaves the cheap tier. */
+export interface LightLimits {
+  /** Most events kept; one more and the sender gets full state. 0 turns the tier off. */
+  readonly maxEvents: number;
+  /** Most content templates; a message with a new one beyond this promotes the sender. */
+  readonly maxTemplates: number;
+}
+
+export const DEFAULT_LIGHT_LIMITS: LightLimits = Object.freeze({ maxEvents: 6, maxTemplates: 4 });
+
+export type LightEvent =
+  | {
+      readonly type: 'message';
+      readonly d: DerivedMessage;
+      readonly minute: number;
+      readonly late: boolean;
+      emitted: boolean;
+    }
+  | {
+      readonly type: 'feedback';
+      readonly timeMs: number;
+      readonly kind: FeedbackKind;
+      readonly minute: number;
+      readonly late: boolean;
+      emitted: boolean;
+    };
+
+/** A cheap sender, decoded. */
+export interface LightEntry {
+  /** Kind of the sender's messages (one kind: a change promotes); UNKNOWN before any message. */
+  kind: AddressKind;
+  dirty: boolean;
+  lastEmittedAsOf: number;
+  latestMs: number;
+  lastMessageMs: number;
+  lastRecipientPosition: number;
+  count1s: number;
+  count10s: number;
+  nextTemplateId: number;
+  templates: { fingerprint: bigint; id: number }[];
+  events: LightEvent[];
+}
+
+export function emptyLight(): LightEntry {
+  return {
+    kind: 'UNKNOWN',
+    dirty: false,
+    lastEmittedAsOf: Number.NEGATIVE_INFINITY,
+    latestMs: Number.NEGATIVE_INFINITY,
+    lastMessageMs: Number.NaN,
+    lastRecipientPosition: Number.NaN,
+    count1s: 0,
+    count10s: 0,
+    nextTemplateId: 1,
+    templates: [],
+    events: [],
+  };
+}
+
+/** The running state a message is derived from; write it back with absorbRunning. */
+export function runningOf(light: LightEntry): RunningState {
+  const recentRecipients = new Map<number, number>();
+  for (const e of light.events) {
+    if (e.type !== 'message') continue;
+    const key = e.d.recipientLo >>> 0;
+    const seen = recentRecipients.get(key);
+    recentRecipients.delete(key);
+    recentRecipients.set(key, seen === undefined ? e.d.timeMs : Math.max(seen, e.d.timeMs));
+  }
+  return {
+    latestMs: light.latestMs,
+    lastMessageMs: light.lastMessageMs,
+    lastRecipientPosition: light.lastRecipientPosition,
+    bucket1s: sliceStart(light.lastMessageMs, 1_000),
+    count1s: light.count1s,
+    bucket10s: sliceStart(light.lastMessageMs, 10_000),
+    count10s: light.count10s,
+    templates: light.templates.map((t) => ({ ...t })),
+    nextTemplateId: light.nextTemplateId,
+    recentRecipients,
+  };
+}
+
+export function absorbRunning(light: LightEntry, r: RunningState): void {
+  light.latestMs = r.latestMs;
+  light.lastMessageMs = r.lastMessageMs;
+  light.lastRecipientPosition = r.lastRecipientPosition;
+  light.count1s = r.count1s;
+  light.count10s = r.count10s;
+  light.templates = r.templates;
+  light.nextTemplateId = r.nextTemplateId;
+}
+
+/** Whether a template for this fingerprint exists already (a message with it adds none). */
+export function knowsTemplate(light: LightEntry, fingerprint: bigint): boolean {
+  if (fingerprint === 0n) return true;
+  return light.templates.some((t) => hammingDistance(t.fingerprint, fingerprint) <= NEAR_DUPLICATE_DISTANCE);
+}
+
+/** The full window state the light entry stands for: equal in every feature and later behaviour. */
+export function expandState(
+  light: LightEntry,
+  windows: readonly WindowSpec[],
+  o: FeatureOptions,
+): SenderState {
+  const state = createSenderState(windows);
+  Object.assign(state, runningOf(light));
+  for (const e of light.events) {
+    if (e.type === 'message') applyMessage(state.rings, state.latestMs, e.d, o);
+    else applyFeedback(state.rings, state.latestMs, e.timeMs, e.kind);
+  }
+  return state;
+}
+
+/** Earliest minute with an event not yet emitted; Infinity when none. */
+export function earliestOpenMinute(light: LightEntry): number {
+  let m = Number.POSITIVE_INFINITY;
+  for (const e of light.events) if (!e.emitted && e.minute < m) m = e.minute;
+  return m;
+}
+
+/** Drops the events that can no longer show in a feature, a minute or a new-contact decision. */
+export function forgetExpired(light: LightEntry, windows: readonly WindowSpec[], o: FeatureOptions): void {
+  const latest = light.latestMs;
+  light.events = light.events.filter((e) => {
+    if (!e.emitted) return true;
+    const t = e.type === 'message' ? e.d.timeMs : e.timeMs;
+    for (const w of windows)
+      if (sliceStart(t, w.sliceMs) > sliceStart(latest, w.sliceMs) - w.lengthMs) return true;
+    return e.type === 'message' && latest - t <= o.newContactLookbackMs;
+  });
+}
+
+// ---- bytes -------------------------------------------------------------------------------------
+
+/** Offsets of the fixed header, read by peekLight without decoding the rest. */
+const OFF_FLAGS = 1;
+const OFF_LAST_EMITTED = 3;
+const OFF_LATEST = 11;
+const OFF_OPEN_MINUTE = 19;
+const HEADER_BYTES = 43;
+
+let scratch = Buffer.alloc(4096);
+
+function ensure(n: number): void {
+  if (n <= scratch.length) return;
+  const next = Buffer.alloc(Math.max(n, scratch.length * 2));
+  scratch.copy(next);
+  scratch = next;
+}
+
+class Out {
+  pos = 0;
+  u8(v: number): void {
+    ensure(this.pos + 1);
+    scratch[this.pos++] = v;
+  }
+  u32(v: number): void {
+    ensure(this.pos + 4);
+    scratch.writeUInt32LE(v >>> 0, this.pos);
+    this.pos += 4;
+  }
+  f64(v: number): void {
+    ensure(this.pos + 8);
+    scratch.writeDoubleLE(v, this.pos);
+    this.pos += 8;
+  }
+  u64(v: bigint): void {
+    ensure(this.pos + 8);
+    scratch.writeBigUInt64LE(BigInt.asUintN(64, v), this.pos);
+    this.pos += 8;
+  }
+  /** Unsigned integer up to 2^53 in 7-bit groups. */
+  varint(v: number): void {
+    let x = v;
+    while (x >= 0x80) {
+      this.u8((x % 0x80) | 0x80);
+      x = Math.floor(x / 0x80);
+    }
+    this.u8(x);
+  }
+}
+
+class In {
+  pos = 0;
+  readonly b: Buffer;
+  constructor(b: Buffer) {
+    this.b = b;
+  }
+  #need(n: number): void {
+    if (this.pos + n > this.b.length) throw new StateCodecError('cheap sender bytes end early');
+  }
+  u8(): number {
+    this.#need(1);
+    return this.b[this.pos++]!;
+  }
+  u32(): number {
+    this.#need(4);
+    const v = this.b.readUInt32LE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+  f64(): number {
+    this.#need(8);
+    const v = this.b.readDoubleLE(this.pos);
+    this.pos += 8;
+    return v;
+  }
+  u64(): bigint {
+    this.#need(8);
+    const v = this.b.readBigUInt64LE(this.pos);
+    this.pos += 8;
+    return v;
+  }
+  varint(): number {
+    let v = 0;
+    let scale = 1;
+    for (let i = 0; i < 8; i++) {
+      const byte = this.u8();
+      v += (byte & 0x7f) * scale;
+      if (byte < 0x80) return v;
+      scale *= 0x80;
+    }
+    throw new StateCodecError('cheap sender varint too long');
+  }
+}
+
+/** Whether a derived message fits the packed form (integral times, finite bounded counters). */
+export function packable(d: DerivedMessage): boolean {
+  return (
+    Number.isSafeInteger(d.timeMs) &&
+    (Number.isNaN(d.gapMs) || Number.isSafeInteger(d.gapMs)) &&
+    d.urlDomainHashes.length < 256
+  );
+}
+
+// Event flag bits.
+const F_MESSAGE = 1;
+const F_LATE = 2;
+const F_EMITTED = 4;
+const F_URL = 8;
+const F_CALLBACK = 16;
+const F_QUIET = 32;
+const F_NEW_CONTACT = 64;
+const F_GAP = 128;
+
+/** Packs a light entry into a Latin-1 string (its changelog value is the same bytes). */
+export function encodeLight(light: LightEntry): string {
+  const w = new Out();
+  w.u8(LIGHT_TAG);
+  w.u8(light.dirty ? 1 : 0);
+  w.u8(ADDRESS_KINDS.indexOf(light.kind));
+  w.f64(light.lastEmittedAsOf);
+  w.f64(light.latestMs);
+  w.f64(earliestOpenMinute(light));
+  w.f64(light.lastMessageMs);
+  w.f64(light.lastRecipientPosition);
+  w.varint(light.count1s);
+  w.varint(light.count10s);
+  w.varint(light.nextTemplateId);
+  w.u8(light.templates.length);
+  for (const t of light.templates) {
+    w.u64(t.fingerprint);
+    w.varint(t.id);
+  }
+  w.u8(light.events.length);
+  for (const e of light.events) {
+    const common = (e.late ? F_LATE : 0) | (e.emitted ? F_EMITTED : 0);
+    if (e.type === 'feedback') {
+      w.u8(common);
+      w.u8(FEEDBACK_KINDS.indexOf(e.kind));
+      w.f64(e.timeMs);
+      if (e.late) w.f64(e.minute);
+      continue;
+    }
+    const d = e.d;
+    const hasGap = !Number.isNaN(d.gapMs);
+    w.u8(
+      common |
+        F_MESSAGE |
+        (d.hasUrl ? F_URL : 0) |
+        (d.hasCallbackNumber ? F_CALLBACK : 0) |
+        (d.quiet ? F_QUIET : 0) |
+        (d.newContact ? F_NEW_CONTACT : 0) |
+        (hasGap ? F_GAP : 0),
+    );
+    w.u8(d.pairSequential + 1);
+    w.f64(d.timeMs);
+    if (e.late) w.f64(e.minute);
+    w.u32(d.recipientHi);
+    w.u32(d.recipientLo);
+    if (hasGap) w.varint(d.gapMs);
+    w.varint(d.count1s);
+    w.varint(d.count10s);
+    w.varint(d.template);
+    w.varint(d.recipientPrefix + 1);
+    w.u8(d.urlDomainHashes.length);
+    for (const h of d.urlDomainHashes) w.u32(h);
+  }
+  return scratch.toString('latin1', 0, w.pos);
+}
+
+export function decodeLight(packed: string): LightEntry {
+  ensure(packed.length);
+  const n = scratch.write(packed, 0, 'latin1');
+  return decodeLightBytes(scratch.subarray(0, n));
+}
+
+export function decodeLightBytes(bytes: Buffer): LightEntry {
+  const r = new In(bytes);
+  if (r.u8() !== LIGHT_TAG) throw new StateCodecError('not a cheap sender');
+  const dirty = (r.u8() & 1) === 1;
+  const kind = ADDRESS_KINDS[r.u8()];
+  if (!kind) throw new StateCodecError('unknown sender kind');
+  const lastEmittedAsOf = r.f64();
+  const latestMs = r.f64();
+  r.f64(); // earliest open minute: derived from the events
+  const light: LightEntry = {
+    kind,
+    dirty,
+    lastEmittedAsOf,
+    latestMs,
+    lastMessageMs: r.f64(),
+    lastRecipientPosition: r.f64(),
+    count1s: r.varint(),
+    count10s: r.varint(),
+    nextTemplateId: r.varint(),
+    templates: [],
+    events: [],
+  };
+  const templates = r.u8();
+  for (let i = 0; i < templates; i++) light.templates.push({ fingerprint: r.u64(), id: r.varint() });
+  const events = r.u8();
+  for (let i = 0; i < events; i++) {
+    const flags = r.u8();
+    const late = (flags & F_LATE) !== 0;
+    const emitted = (flags & F_EMITTED) !== 0;
+    if ((flags & F_MESSAGE) === 0) {
+      const fk = FEEDBACK_KINDS[r.u8()];
+      if (!fk) throw new StateCodecError('unknown feedback kind');
+      const timeMs = r.f64();
+      const minute = late ? r.f64() : sliceStart(timeMs, 60_000);
+      light.events.push({ type: 'feedback', timeMs, kind: fk, minute, late, emitted });
+      continue;
+    }
+    const pairSequential = r.u8() - 1;
+    const timeMs = r.f64();
+    const minute = late ? r.f64() : sliceStart(timeMs, 60_000);
+    const recipientHi = r.u32();
+    const recipientLo = r.u32();
+    const gapMs = (flags & F_GAP) !== 0 ? r.varint() : Number.NaN;
+    const count1s = r.varint();
+    const count10s = r.varint();
+    const template = r.varint();
+    const recipientPrefix = r.varint() - 1;
+    const urlDomainHashes: number[] = [];
+    const domains = r.u8();
+    for (let k = 0; k < domains; k++) urlDomainHashes.push(r.u32());
+    light.events.push({
+      type: 'message',
+      minute,
+      late,
+      emitted,
+      d: {
+        timeMs,
+        recipientHi,
+        recipientLo,
+        recipientPrefix,
+        urlDomainHashes,
+        hasUrl: (flags & F_URL) !== 0,
+        hasCallbackNumber: (flags & F_CALLBACK) !== 0,
+        quiet: (flags & F_QUIET) !== 0,
+        newContact: (flags & F_NEW_CONTACT) !== 0,
+        gapMs,
+        pairSequential,
+        count1s,
+        count10s,
+        template,
+      },
+    });
+  }
+  if (r.pos !== bytes.length) throw new StateCodecError(`${bytes.length - r.pos} bytes after a cheap sender`);
+  return light;
+}
+
+/** The header fields drain needs, read without decoding the events. */
+export interface LightPeek {
+  readonly dirty: boolean;
+  readonly lastEmittedAsOf: number;
+  readonly latestMs: number;
+  readonly earliestOpenMinute: number;
+}
+
+export function peekLight(packed: string): LightPeek {
+  scratch.write(packed, 0, HEADER_BYTES, 'latin1');
+  return {
+    dirty: (scratch[OFF_FLAGS]! & 1) === 1,
+    lastEmittedAsOf: scratch.readDoubleLE(OFF_LAST_EMITTED),
+    latestMs: scratch.readDoubleLE(OFF_LATEST),
+    earliestOpenMinute: scratch.readDoubleLE(OFF_OPEN_MINUTE),
+  };
+}

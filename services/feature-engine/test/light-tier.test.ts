@@ -1,0 +1,267 @@
+// The cheap tier against full state: a partition run with cheap senders must publish exactly
+// what the same run publishes with every sender on full state, through drains, promotions,
+// forgetting, evictions and restores from the changelog.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { AddressKind, MessageEvent } from '@spamgate/schemas';
+import { seededRandom } from '@spamgate/test';
+import { createFactKeys, messageFacts } from '../src/engine/facts.ts';
+import {
+  decodeLight,
+  decodeLightBytes,
+  emptyLight,
+  encodeLight,
+  LIGHT_TAG,
+} from '../src/engine/light-entry.ts';
+import {
+  createPartitionProcessor,
+  DEFAULT_PROCESSOR_OPTIONS,
+  type PartitionProcessor,
+  type ProcessorOptions,
+  type ProcessorOutput,
+} from '../src/engine/partition-processor.ts';
+import { StateCodecError } from '../src/windows/state-codec.ts';
+
+const KEYS = createFactKeys('light-secret-0123456789abcdef');
+const T0 = 1_794_996_000_000;
+const CLOCK = T0 + 30 * 86_400_000;
+const BODIES = [
+  'running late, see you soon',
+  'ok',
+  'Hi {n}, your parcel {c} waits at https://dl.example.com/{c}',
+  'call me back at 202-555-0199',
+  'love you',
+  'what time is dinner?',
+  null,
+];
+
+type Input =
+  | { kind: 'message'; event: MessageEvent }
+  | {
+      kind: 'feedback';
+      sender: string;
+      t: number;
+      f: 'SPAM_REPORT' | 'DELIVERY_FAILURE' | 'SUBSCRIBER_BLOCK';
+    };
+
+/**
+ * Many senders, most with a handful of events spread over two days (they stay cheap, forget old
+ * events and fall idle), some busy (promoted), some late events, feedback, registrations and a
+ * few senders whose kind changes.
+ */
+function inputs(seed: number, n = 4_000, stepMs = 3_000, recipients = 40): Input[] {
+  const r = seededRandom(seed);
+  const senders = Array.from({ length: 600 }, (_, i) => `+1415555${String(1000 + i)}`);
+  let t = T0;
+  const out: Input[] = [];
+  for (let i = 0; i < n; i++) {
+    t += Math.floor(r() < 0.9 ? r() * stepMs : r() * 600_000);
+    const busy = r() < 0.25;
+    const sender = busy
+      ? senders[Math.floor(r() * 6)]!
+      : senders[6 + Math.floor(r() * (senders.length - 6))]!;
+    const late = r() < 0.04;
+    const eventTime = late ? t - Math.floor(r() * 120_000) : t;
+    if (r() < 0.1) {
+      const f = (['SPAM_REPORT', 'DELIVERY_FAILURE', 'SUBSCRIBER_BLOCK'] as const)[Math.floor(r() * 3)]!;
+      out.push({ kind: 'feedback', sender, t: eventTime, f });
+      continue;
+    }
+    const rec = Math.floor(r() * recipients);
+    const template = BODIES[Math.floor(r() * BODIES.length)]!;
+    const kind: AddressKind = sender.endsWith('1599') && r() < 0.5 ? 'TOLL_FREE' : 'LONG_CODE';
+    out.push({
+      kind: 'message',
+      event: {
+        messageId: `m-${i}`,
+        eventTime,
+        sender,
+        senderKind: kind,
+        recipient: r() < 0.05 ? 'GroupChat' : `+1303555${String(rec).padStart(4, '0')}`,
+        body: template === null ? null : template.replace('{n}', `N${rec}`).replaceAll('{c}', `c${rec}`),
+        campaignId: sender.endsWith('1001') || (r() < 0.01 && !busy) ? 'CAMP01' : null,
+        originNetwork: null,
+      },
+    });
+  }
+  return out;
+}
+
+function feed(p: PartitionProcessor, input: Input): void {
+  if (input.kind === 'message') {
+    const { facts } = messageFacts(input.event, KEYS, 0);
+    p.message(input.event.sender, input.event.senderKind, input.event.campaignId, facts, CLOCK);
+  } else p.feedback(input.sender, input.t, input.f, CLOCK);
+}
+
+interface Run {
+  out: ProcessorOutput[];
+  maxLight: number;
+  promoted: number;
+}
+
+/** Runs everything through one processor (rebuilt from its changelog at `restarts`), then a day of silence. */
+function run(all: Input[], options: ProcessorOptions, every: number, restarts: number[] = []): Run {
+  let p = createPartitionProcessor(options);
+  const out: ProcessorOutput[] = [];
+  const changelog = new Map<string, Uint8Array | null>();
+  let maxLight = 0;
+  let promoted = 0;
+  const persist = () => {
+    for (const { sender, value } of p.takeChanged()) changelog.set(sender, value);
+  };
+  all.forEach((input, i) => {
+    if (restarts.includes(i)) {
+      persist();
+      const watermark = p.watermark;
+      promoted += p.stats.promotedSenders;
+      p = createPartitionProcessor(options);
+      for (const [sender, bytes] of changelog) if (bytes) p.restore(sender, bytes);
+      p.restoreWatermark(watermark);
+    }
+    feed(p, input);
+    if ((i + 1) % every === 0) {
+      out.push(...p.drain(0));
+      persist();
+      maxLight = Math.max(maxLight, p.lightSenderCount);
+    }
+  });
+  out.push(...p.drain(0));
+  p.advanceWatermark(p.watermark + 2 * 86_400_000);
+  out.push(...p.drain(0));
+  assert.equal(p.senderCount, 0, 'every sender idle two days later is evicted');
+  return { out, maxLight, promoted: promoted + p.stats.promotedSenders };
+}
+
+const fullOnly = (o: ProcessorOptions): ProcessorOptions => ({
+  ...o,
+  light: { maxEvents: 0, maxTemplates: 0 },
+});
+
+/**
+ * Short windows and look-back, so that cheap senders forget events, meet the look-back's edge
+ * and fall idle many times within a few thousand events.
+ */
+const SHORT: ProcessorOptions = {
+  ...DEFAULT_PROCESSOR_OPTIONS,
+  windows: [
+    { name: '1m', lengthMs: 60_000, sliceMs: 10_000 },
+    { name: '10m', lengthMs: 600_000, sliceMs: 60_000 },
+  ],
+  features: { ...DEFAULT_PROCESSOR_OPTIONS.features, newContactLookbackMs: 900_000 },
+};
+
+test('cheap senders publish exactly what full state publishes, through promotions and restores', () => {
+  for (const [seed, options, all] of [
+    [11, DEFAULT_PROCESSOR_OPTIONS, inputs(11)],
+    [12, DEFAULT_PROCESSOR_OPTIONS, inputs(12)],
+    [13, SHORT, inputs(13, 4_000, 400, 3)],
+    [14, SHORT, inputs(14, 4_000, 600, 2)],
+  ] as const) {
+    for (const [every, restarts] of [
+      [1, []],
+      [37, [500, 2_222]],
+      [400, [1_000, 3_999]],
+    ] as const) {
+      const full = run(all, fullOnly(options), every, [...restarts]);
+      const light = run(all, options, every, [...restarts]);
+      assert.equal(full.maxLight, 0);
+      assert.ok(light.maxLight > 20, `seed ${seed}: many senders stay cheap (${light.maxLight})`);
+      assert.ok(light.promoted > 5, `seed ${seed}: busy senders are promoted (${light.promoted})`);
+      assert.equal(light.out.length, full.out.length, `seed ${seed} every ${every}: output count`);
+      for (let i = 0; i < full.out.length; i++)
+        assert.deepEqual(light.out[i], full.out[i], `seed ${seed} every ${every}: output ${i}`);
+    }
+  }
+});
+
+test('a cheap sender survives its bytes and refuses damaged ones', () => {
+  const p = createPartitionProcessor();
+  const event = (t: number, recipient: string): MessageEvent => ({
+    messageId: `m${t}`,
+    eventTime: t,
+    sender: '+14155550000',
+    senderKind: 'LONG_CODE',
+    recipient,
+    body: 'running late, see you soon https://example.com/x',
+    campaignId: null,
+    originNetwork: null,
+  });
+  for (const [t, rec] of [
+    [T0, '+13035550001'],
+    [T0 + 4_000, '+13035550002'],
+    [T0 + 3_600_000, '+13035550001'],
+  ] as const)
+    p.message('+14155550000', 'LONG_CODE', null, messageFacts(event(t, rec), KEYS, 0).facts, CLOCK);
+  p.feedback('+14155550000', T0 + 5_000, 'DELIVERY_FAILURE', CLOCK);
+  assert.equal(p.lightSenderCount, 1);
+  const [record] = p.takeChanged();
+  assert.ok(record?.value);
+  const bytes = Buffer.from(record.value);
+  assert.equal(bytes[0], LIGHT_TAG);
+  const light = decodeLightBytes(bytes);
+  assert.equal(light.events.length, 4);
+  assert.deepEqual(decodeLight(encodeLight(light)), light);
+  assert.ok(bytes.length < 200, `a three-message sender packs into ${bytes.length} bytes`);
+  assert.throws(() => decodeLightBytes(bytes.subarray(0, bytes.length - 3)), StateCodecError);
+  assert.throws(() => decodeLightBytes(Buffer.concat([bytes, Buffer.from([0])])), StateCodecError);
+  assert.throws(() => decodeLightBytes(Buffer.from([LIGHT_TAG, 0, 99])), StateCodecError);
+  assert.deepEqual(decodeLight(encodeLight(emptyLight())), emptyLight());
+});
+
+test('shedding drops the least active senders’ window state but keeps their open minutes', () => {
+  const p = createPartitionProcessor({
+    ...DEFAULT_PROCESSOR_OPTIONS,
+    light: { maxEvents: 0, maxTemplates: 0 },
+  });
+  const send = (sender: string, t: number) =>
+    p.message(
+      sender,
+      'LONG_CODE',
+      null,
+      messageFacts(
+        {
+          messageId: `${sender}-${t}`,
+          eventTime: t,
+          sender,
+          senderKind: 'LONG_CODE',
+          recipient: `+1303555${String(t % 10_000).padStart(4, '0')}`,
+          body: 'hello there',
+          campaignId: null,
+          originNetwork: null,
+        },
+        KEYS,
+        0,
+      ).facts,
+      CLOCK,
+    );
+  for (let i = 0; i < 50; i++) send('+14155550001', T0 + i * 100); // busy
+  for (let i = 0; i < 5; i++) send('+14155550002', T0 + i * 100); // quiet
+  send('+14155550003', T0 + 1_000); // quietest
+  assert.equal(p.shed(2), 2);
+  assert.equal(p.stats.shedSenders, 2);
+  assert.equal(
+    p.entry('+14155550001')!.state.rings[0]!.slots.some(Boolean),
+    true,
+    'the busiest keeps its state',
+  );
+  for (const s of ['+14155550002', '+14155550003']) {
+    const e = p.entry(s)!;
+    assert.equal(
+      e.state.rings.every((r) => !r.slots.some(Boolean)),
+      true,
+      `${s} lost its windows`,
+    );
+    assert.equal(e.minutes.size, 1, `${s} keeps its open minute`);
+  }
+  p.advanceWatermark(T0 + 120_000);
+  const minutes = p.drain(0).filter((o) => o.kind === 'minute');
+  assert.deepEqual(
+    minutes.map((o) => (o.kind === 'minute' ? [o.sender, o.value.messages] : [])),
+    [
+      ['+14155550001', 50],
+      ['+14155550002', 5],
+      ['+14155550003', 1],
+    ],
+  );
+});
