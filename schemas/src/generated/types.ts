@@ -197,6 +197,8 @@ export interface WindowFeatures {
   spamReports: number;
   /** Subscribers who blocked the sender in the window. (count) */
   subscriberBlocks: number;
+  /** messages / the most the sender's campaign tier allows in a window this long (per-minute cap x minutes, at most the daily cap x days; registrations file); above 1 the sender is over its registered rate; 0 without a metered campaign. (ratio) */
+  registeredCapShare: number;
 }
 
 /** A sender's aggregates over one closed minute of event time, emitted once when the partition's watermark passes the minute's end. Topic sms.sender-minutes, key = sender (UTF-8); the ClickHouse sink writes them to sender_minute. */

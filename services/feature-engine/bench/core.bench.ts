@@ -69,31 +69,64 @@ for (let run = 0; run < 3; run++) {
   rates.push(stream.length / (Number(process.hrtime.bigint() - started) / 1e9));
 }
 
-// 2. Memory: ordinary senders, three messages each, state held in one processor.
-const senders = Math.round(100_000 * size);
-gc();
-const before = process.memoryUsage().heapUsed;
-const held = createPartitionProcessor(options);
-const r = seededRandom(2);
-for (let s = 0; s < senders; s++) {
-  for (let k = 0; k < 3; k++) {
-    const e: MessageEvent = {
-      messageId: `o-${s}-${k}`,
-      eventTime: T0 + s * 10 + k * 3_600_000,
-      sender: `+1415${String(s).padStart(7, '0')}`,
-      senderKind: 'LONG_CODE',
-      recipient: `+1510${String(Math.floor(r() * 9_000_000)).padStart(7, '0')}`,
-      body: 'running late, see you soon',
-      campaignId: null,
-      originNetwork: null,
-    };
-    held.message(e.sender, e.senderKind, e.campaignId, messageFacts(e, keys, 0).facts, T0);
+// 2. Memory: ordinary senders, three messages each an hour apart, state held in one processor.
+// The body's analysis is computed once (same text, same facts); each message gets its own
+// recipient hash, so what is measured is the state, not the hashing.
+const base = messageFacts(
+  {
+    messageId: 'o',
+    eventTime: T0,
+    sender: '+14150000000',
+    senderKind: 'LONG_CODE',
+    recipient: '+15100000000',
+    body: 'running late, see you soon',
+    campaignId: null,
+    originNetwork: null,
+  },
+  keys,
+  0,
+).facts;
+
+function bytesPerOrdinarySender(senders: number, seed: number): { bytes: number; cheap: number } {
+  const r = seededRandom(seed);
+  gc!();
+  const before = process.memoryUsage().heapUsed;
+  const held = createPartitionProcessor(options);
+  for (let s = 0; s < senders; s++) {
+    const sender = `+1415${String(s).padStart(7, '0')}`;
+    for (let k = 0; k < 3; k++) {
+      const recipient = `+1510${String(Math.floor(r() * 9_000_000)).padStart(7, '0')}`;
+      const { hi, lo } = keys.recipientHash(recipient);
+      held.message(
+        sender,
+        'LONG_CODE',
+        null,
+        {
+          ...base,
+          timeMs: T0 + (s % 1_000) * 10 + k * 3_600_000,
+          recipientHi: hi,
+          recipientLo: lo,
+          recipientPosition: Number(recipient.slice(1)) + keys.positionOffset,
+        },
+        T0,
+      );
+    }
+    if (s % 10_000 === 9_999) {
+      held.drain(0);
+      held.takeChanged();
+    }
   }
+  held.drain(0);
+  held.takeChanged();
+  gc!();
+  const bytes = (process.memoryUsage().heapUsed - before) / senders;
+  const cheap = held.lightSenderCount / held.senderCount;
+  return { bytes, cheap };
 }
-held.drain(0);
-held.takeChanged();
-gc();
-const bytesPerSender = (process.memoryUsage().heapUsed - before) / senders;
+const memory = [100_000, 1_000_000].map((n) => {
+  const senders = Math.round(n * size);
+  return { senders, ...bytesPerOrdinarySender(senders, 2) };
+});
 
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
 console.log(`## Feature engine core (\`npm run bench\`)
@@ -103,8 +136,12 @@ Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} × ${cpu},
 | What | Figure |
 | --- | --- |
 | Messages/s through content analysis + 4 windows + drain, one core (median of 3, ${stream.length.toLocaleString('en')} events, 10,000 senders) | ${Math.round(median(rates)).toLocaleString('en')} |
-| Heap bytes per ordinary sender (3 messages, ${senders.toLocaleString('en')} senders held) | ${Math.round(bytesPerSender).toLocaleString('en')} |
+${memory
+  .map(
+    (m) =>
+      `| Heap bytes per ordinary sender (3 messages an hour apart, ${m.senders.toLocaleString('en')} senders held, ${Math.round(m.cheap * 100)}% in the cheap tier) | ${Math.round(m.bytes).toLocaleString('en')} |`,
+  )
+  .join('\n')}
 
-Targets of issue 4: 50,000 events/s end to end (${median(rates) >= 50_000 ? 'met by the core' : 'not met by the core alone'}) and under 300 bytes per ordinary sender (${bytesPerSender < 300 ? 'met' : 'not met'}).
+Targets of issue 4: 50,000 events/s end to end (${median(rates) >= 50_000 ? 'met by the core' : 'not met by the core alone'}) and under 300 bytes per ordinary sender (${memory.every((m) => m.bytes < 300) ? 'met' : 'not met'}).
 `);
-held.senderCount; // keep the processor alive until here

@@ -1,4 +1,5 @@
 /** The feature engine's settings, beyond the common ones (services/core commonSettings). */
+import { fileURLToPath } from 'node:url';
 import { type ConfigOf, setting } from '@spamgate/core';
 
 export const featureEngineSettings = {
@@ -46,6 +47,18 @@ export const featureEngineSettings = {
     default: '10s',
     minMs: 100,
   }),
+  stateBudgetMb: setting.integer({
+    variable: 'SPAMGATE_STATE_BUDGET_MB',
+    doc: 'Hard budget for sender state per instance, in MiB (estimated heap); beyond it the least active senders are shed. Size the heap above it (Kafka buffers, batches).',
+    default: '2048',
+    min: 1,
+    max: 1_048_576,
+  }),
+  registrationsFile: setting.string({
+    variable: 'SPAMGATE_REGISTRATIONS_FILE',
+    doc: 'JSON file of registered throughput tiers and campaigns (registeredCapShare); empty for the example shipped in infra/config/registrations.json.',
+    default: '',
+  }),
   utcOffsetHours: setting.integer({
     variable: 'SPAMGATE_RECIPIENT_UTC_OFFSET',
     doc: "Recipients' UTC offset in hours, for the quiet-hours share.",
@@ -56,6 +69,14 @@ export const featureEngineSettings = {
 } as const;
 
 export type FeatureEngineConfig = ConfigOf<typeof featureEngineSettings>;
+
+/** The registrations file the engine reads: the configured one, or the example in the repository. */
+export function registrationsPath(config: Pick<FeatureEngineConfig, 'registrationsFile'>): string {
+  return (
+    config.registrationsFile ||
+    fileURLToPath(new URL('../../../infra/config/registrations.json', import.meta.url))
+  );
+}
 
 /** The name a catalog topic has under the prefix (same rule as infra/kafka/topics.ts). */
 export function topicName(prefix: string, name: string): string {

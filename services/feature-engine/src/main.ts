@@ -51,7 +51,23 @@ runMain(async () => {
       }),
       senders: new Gauge({
         name: 'spamgate_feature_engine_senders',
-        help: 'Senders held in memory.',
+        help: 'Senders held in memory, by tier (cheap: packed events; full: windows and sketches).',
+        labelNames: ['tier'],
+        registers,
+      }),
+      stateBytes: new Gauge({
+        name: 'spamgate_feature_engine_state_bytes',
+        help: 'Estimated heap bytes of sender state, against SPAMGATE_STATE_BUDGET_MB.',
+        registers,
+      }),
+      promotedSenders: new Counter({
+        name: 'spamgate_feature_engine_promoted_senders_total',
+        help: 'Senders moved from the cheap tier to full state.',
+        registers,
+      }),
+      shedSenders: new Counter({
+        name: 'spamgate_feature_engine_shed_senders_total',
+        help: 'Senders whose detail was shed to stay within the memory budget.',
         registers,
       }),
     },

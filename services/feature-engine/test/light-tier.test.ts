@@ -238,8 +238,19 @@ test('shedding drops the least active senders’ window state but keeps their op
   for (let i = 0; i < 50; i++) send('+14155550001', T0 + i * 100); // busy
   for (let i = 0; i < 5; i++) send('+14155550002', T0 + i * 100); // quiet
   send('+14155550003', T0 + 1_000); // quietest
-  assert.equal(p.shed(2), 2);
+  p.takeChanged(); // sizes are estimated when entries are encoded
+  const before = p.stateBytes;
+  const first = p.shed(1);
+  assert.equal(first.senders, 1, 'one sender frees a byte');
+  assert.ok(first.bytes > 0);
+  assert.equal(p.stateBytes, before - first.bytes);
+  assert.equal(p.shed(1).senders, 1);
   assert.equal(p.stats.shedSenders, 2);
+  assert.deepEqual(
+    p.takeChanged().map((c) => c.sender),
+    ['+14155550002', '+14155550003'],
+    'the shed senders go to the changelog',
+  );
   assert.equal(
     p.entry('+14155550001')!.state.rings[0]!.slots.some(Boolean),
     true,
@@ -264,4 +275,17 @@ test('shedding drops the least active senders’ window state but keeps their op
       ['+14155550003', 1],
     ],
   );
+});
+
+test('shedding forgets the least recently active cheap senders once full state is exhausted', () => {
+  const p = createPartitionProcessor();
+  for (let i = 0; i < 10; i++) p.feedback(`+1415555000${i}`, T0 + i * 1_000, 'DELIVERY_FAILURE', CLOCK);
+  assert.equal(p.lightSenderCount, 10);
+  p.advanceWatermark(T0 + 600_000);
+  p.drain(0); // closes their minutes: nothing open, so they may go
+  p.takeChanged();
+  const before = p.stateBytes;
+  const r = p.shed(1);
+  assert.deepEqual([r.senders, p.senderCount, p.stateBytes], [1, 9, before - r.bytes]);
+  assert.deepEqual(p.takeChanged(), [{ sender: '+14155550000', value: null }], 'a tombstone for the oldest');
 });

@@ -163,6 +163,7 @@ function reference(events: Event[], spec: WindowSpec, t: number): WindowFeatures
     deliveryFailureRate: ratio(failures, inW.length),
     spamReports: feedback.filter((f) => f.f === 'SPAM_REPORT').length,
     subscriberBlocks: feedback.filter((f) => f.f === 'SUBSCRIBER_BLOCK').length,
+    registeredCapShare: 0,
   };
 }
 

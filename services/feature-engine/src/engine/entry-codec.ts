@@ -93,6 +93,7 @@ export function decodeSenderEntry(
       dirty,
       minutes,
       state,
+      approxBytes: 0,
     };
   } catch (err) {
     if (err instanceof StateCodecError) throw err;

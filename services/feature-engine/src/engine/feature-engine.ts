@@ -21,8 +21,14 @@ import {
 } from '@spamgate/core';
 import { type Codec, createCodec, type DeadLetter, SchemaDecodeError } from '@spamgate/schemas';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
-import { type FeatureEngineConfig, type FeatureEngineTopics, featureEngineTopics } from '../config.ts';
+import {
+  type FeatureEngineConfig,
+  type FeatureEngineTopics,
+  featureEngineTopics,
+  registrationsPath,
+} from '../config.ts';
 import { createCopartitionAssigner } from '../kafka/copartition-assigner.ts';
+import { loadRegistrations } from '../registration.ts';
 import { decodePartitionMeta, encodePartitionMeta, PARTITION_META_KEY } from './entry-codec.ts';
 import { createFactKeys, type FactKeys, messageFacts } from './facts.ts';
 import {
@@ -52,6 +58,9 @@ export interface FeatureEngineMetrics {
   readonly restoreSeconds: Histogram;
   readonly ownedPartitions: Gauge;
   readonly senders: Gauge;
+  readonly stateBytes: Gauge;
+  readonly promotedSenders: Counter;
+  readonly shedSenders: Counter;
 }
 
 interface Task {
@@ -86,7 +95,12 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
     allowedLatenessMs: config.allowedLatenessMs,
     emitIntervalMs: config.emitIntervalMs,
     maxFutureSkewMs: config.maxFutureSkewMs,
+    registrations: loadRegistrations(registrationsPath(config)),
   };
+  logger.info(
+    { registrations: options.registrations.version, campaigns: options.registrations.campaigns.size },
+    'registered throughput loaded',
+  );
   const tasks = new Map<number, Task>();
   const opening = new Map<number, Promise<Task>>();
   let assigned = new Set<number>();
@@ -298,10 +312,37 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
     }
   }
 
+  /**
+   * Keeps sender state within the instance's budget: when the estimate for all owned partitions
+   * is over it, this partition sheds its share of the excess (down to 90 % of the budget) before
+   * its drain, so the changelog of the same transaction records what was shed.
+   */
+  function enforceBudget(task: Task): void {
+    const budget = config.stateBudgetMb * 1_048_576;
+    let total = 0;
+    for (const t of tasks.values()) total += t.processor.stateBytes;
+    if (total <= budget || task.processor.stateBytes === 0) return;
+    const share = (total - 0.9 * budget) * (task.processor.stateBytes / total);
+    const shed = task.processor.shed(share);
+    metrics.shedSenders.inc(shed.senders);
+    logger.warn(
+      {
+        partition: task.partition,
+        budgetMb: config.stateBudgetMb,
+        stateMb: Math.round(total / 1_048_576),
+        shedSenders: shed.senders,
+        freedMb: Math.round(shed.bytes / 1_048_576),
+      },
+      'sender state over its memory budget: shed the least active senders',
+    );
+  }
+
   /** One transaction: outputs, changed state and offsets of one partition. */
   async function commit(task: Task): Promise<void> {
     const p = task.partition;
     const lateBefore = task.processor.stats.lateEvents;
+    const promotedBefore = task.processor.stats.promotedSenders;
+    enforceBudget(task);
     const outputs = task.processor.drain(now());
     const changed = task.processor.takeChanged();
     const features: Message[] = [];
@@ -346,6 +387,7 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
       if (cl) task.changelogEnd = Number(cl.baseOffset) + changelog.length + 1;
       metrics.commits.inc();
       metrics.lateEvents.inc(task.processor.stats.lateEvents - lateBefore);
+      metrics.promotedSenders.inc(task.processor.stats.promotedSenders - promotedBefore);
     } catch (err) {
       await txn.abort().catch(() => {});
       throw err;
@@ -389,10 +431,24 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
         await dropTask(p, `commit failed: ${describeError(err).message}`);
         throw err;
       }
-      metrics.senders.set([...tasks.values()].reduce((n, t) => n + t.processor.senderCount, 0));
+      reportState();
     });
     task.chain = run.catch(() => {});
     await run;
+  }
+
+  function reportState(): void {
+    let light = 0;
+    let all = 0;
+    let bytes = 0;
+    for (const t of tasks.values()) {
+      light += t.processor.lightSenderCount;
+      all += t.processor.senderCount;
+      bytes += t.processor.stateBytes;
+    }
+    metrics.senders.set({ tier: 'cheap' }, light);
+    metrics.senders.set({ tier: 'full' }, all - light);
+    metrics.stateBytes.set(bytes);
   }
 
   /** Moves an idle partition's watermark with the wall clock, so its windows and minutes close. */

@@ -109,6 +109,12 @@ export const FEATURES: readonly FeatureDefinition[] = Object.freeze([
     unit: 'count',
     definition: 'Subscribers who blocked the sender in the window.',
   },
+  {
+    name: 'registeredCapShare',
+    unit: 'ratio',
+    definition:
+      'messages / the most the sender’s campaign tier allows in a window this long (per-minute cap × minutes, at most the daily cap × days; registrations file); above 1 the sender is over its registered rate; 0 without a metered campaign.',
+  },
 ]);
 
 /** The features document (docs/features.md), generated from FEATURES and the window list. */

@@ -149,6 +149,7 @@ export interface WindowFeatures {
   readonly deliveryFailureRate: number;
   readonly spamReports: number;
   readonly subscriberBlocks: number;
+  readonly registeredCapShare: number;
 }
 
 export interface SenderState {
@@ -415,6 +416,8 @@ function slicesAt(ring: Ring, t: number): Slice[] {
 }
 
 const ratio = (a: number, b: number): number => (b > 0 ? a / b : 0);
+const capShare = (messages: number, allowed: number | undefined): number =>
+  allowed !== undefined && Number.isFinite(allowed) ? ratio(messages, allowed) : 0;
 
 function entropyBits(counts: Map<number, number>): number {
   let total = 0;
@@ -428,8 +431,16 @@ function entropyBits(counts: Map<number, number>): number {
   return h;
 }
 
-/** Every window's features at event time t (usually the partition's watermark or the latest event). */
-export function featuresAt(state: SenderState, t: number): WindowFeatures[] {
+/**
+ * Every window's features at event time t (usually the partition's watermark or the latest event).
+ * `allowed` gives the most messages the sender's registration allows in a window of that length
+ * (registration.ts); without it, or when it is not finite, registeredCapShare is 0.
+ */
+export function featuresAt(
+  state: SenderState,
+  t: number,
+  allowed?: (windowMs: number) => number,
+): WindowFeatures[] {
   return state.rings.map((ring) => {
     const slices = slicesAt(ring, t);
     let messages = 0;
@@ -502,6 +513,7 @@ export function featuresAt(state: SenderState, t: number): WindowFeatures[] {
       deliveryFailureRate: ratio(failures, messages),
       spamReports: reports,
       subscriberBlocks: blocks,
+      registeredCapShare: capShare(messages, allowed?.(ring.spec.lengthMs)),
     };
   });
 }
