@@ -4,13 +4,15 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { commonSettings, describeConfig } from '@spamgate/core';
 import { REPO_ROOT } from '@spamgate/test';
+import { featureEngineSettings } from '../../services/feature-engine/src/config.ts';
 
 const readme = readFileSync(`${REPO_ROOT}README.md`, 'utf8');
 
-test("README's table of common settings matches the code", () => {
-  const m = /<!-- common-settings:start[^>]*-->\n([\s\S]*?)<!-- common-settings:end -->/.exec(readme);
-  assert.ok(m?.[1], 'README has the common-settings block');
-  const rows = m[1]
+/** The rows of a settings table README keeps between `<!-- <block>:start ... -->` and `<!-- <block>:end -->`. */
+function settingsTable(block: string): { variable?: string; default?: string; doc?: string }[] {
+  const m = new RegExp(`<!-- ${block}:start[^>]*-->\\n([\\s\\S]*?)<!-- ${block}:end -->`).exec(readme);
+  assert.ok(m?.[1], `README has the ${block} block`);
+  return m[1]
     .trim()
     .split('\n')
     .slice(2)
@@ -18,7 +20,11 @@ test("README's table of common settings matches the code", () => {
       const cells = line.split(' | ').map((c) => c.replace(/^\|?\s*`?|`?\s*\|?$/g, ''));
       return { variable: cells[0], default: cells[1], doc: cells[2] };
     });
-  assert.deepEqual(rows, describeConfig(commonSettings));
+}
+
+test("README's tables of settings match the code", () => {
+  assert.deepEqual(settingsTable('common-settings'), describeConfig(commonSettings));
+  assert.deepEqual(settingsTable('feature-engine-settings'), describeConfig(featureEngineSettings));
 });
 
 test('CI runs exactly the test command README gives', () => {

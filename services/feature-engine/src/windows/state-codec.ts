@@ -20,11 +20,25 @@ export class StateCodecError extends SpamgateError {
   }
 }
 
-/** Little-endian binary writer that grows as needed. */
+/**
+ * Little-endian binary writer that grows as needed. Writers share one scratch buffer (encoding
+ * is synchronous, so one at a time uses it); done() copies the bytes out, which makes each
+ * encoding one allocation of its exact size instead of a series of doublings.
+ */
+let shared = new Uint8Array(64 * 1024);
+let sharedInUse = false;
+
 export class Writer {
-  #buf = new Uint8Array(256);
-  #view = new DataView(this.#buf.buffer);
+  #buf: Uint8Array;
+  #view: DataView;
   #pos = 0;
+  #ownsShared: boolean;
+  constructor() {
+    this.#ownsShared = !sharedInUse;
+    if (this.#ownsShared) sharedInUse = true;
+    this.#buf = this.#ownsShared ? shared : new Uint8Array(256);
+    this.#view = new DataView(this.#buf.buffer, this.#buf.byteOffset, this.#buf.byteLength);
+  }
   #ensure(n: number): void {
     if (this.#pos + n <= this.#buf.length) return;
     let size = this.#buf.length * 2;
@@ -33,6 +47,7 @@ export class Writer {
     next.set(this.#buf.subarray(0, this.#pos));
     this.#buf = next;
     this.#view = new DataView(next.buffer);
+    if (this.#ownsShared) shared = next;
   }
   u8(v: number): void {
     this.#ensure(1);
@@ -65,8 +80,13 @@ export class Writer {
     this.#buf.set(b, this.#pos);
     this.#pos += b.length;
   }
+  /** The bytes written, copied out; the writer must not be used after. */
   done(): Buffer {
-    return Buffer.from(this.#buf.buffer, 0, this.#pos);
+    const out = Buffer.allocUnsafe(this.#pos);
+    out.set(this.#buf.subarray(0, this.#pos));
+    if (this.#ownsShared) sharedInUse = false;
+    this.#ownsShared = false;
+    return out;
   }
 }
 
