@@ -42,7 +42,11 @@ const VARIABLE = 'SPAMGATE_REGISTRATIONS_FILE';
 
 function invalid(source: string, problems: readonly string[]): ConfigError {
   return new ConfigError(
-    problems.map((p) => ({ variable: VARIABLE, value: source, expected: `a valid registrations file: ${p}` })),
+    problems.map((p) => ({
+      variable: VARIABLE,
+      value: source,
+      expected: `a valid registrations file: ${p}`,
+    })),
   );
 }
 const DAY_MS = 86_400_000;

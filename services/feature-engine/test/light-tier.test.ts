@@ -289,3 +289,50 @@ test('shedding forgets the least recently active cheap senders once full state i
   assert.deepEqual([r.senders, p.senderCount, p.stateBytes], [1, 9, before - r.bytes]);
   assert.deepEqual(p.takeChanged(), [{ sender: '+14155550000', value: null }], 'a tombstone for the oldest');
 });
+
+test('when the shortest window closes on a silent sender, its features are published once more', () => {
+  for (const options of [DEFAULT_PROCESSOR_OPTIONS, fullOnly(DEFAULT_PROCESSOR_OPTIONS)]) {
+    const p = createPartitionProcessor(options);
+    for (let i = 0; i < 3; i++)
+      p.message(
+        '+14155550009',
+        'LONG_CODE',
+        null,
+        messageFacts(
+          {
+            messageId: `b${i}`,
+            eventTime: T0 + 5_000 + i * 100,
+            sender: '+14155550009',
+            senderKind: 'LONG_CODE',
+            recipient: `+130355500${10 + i}`,
+            body: 'see you',
+            campaignId: null,
+            originNetwork: null,
+          },
+          KEYS,
+          0,
+        ).facts,
+        CLOCK,
+      );
+    p.advanceWatermark(T0 + 20_000);
+    const first = p.drain(0).filter((o) => o.kind === 'features');
+    assert.equal(first.length, 1, 'the burst is published');
+    p.advanceWatermark(T0 + 59_000);
+    assert.equal(p.drain(0).filter((o) => o.kind === 'features').length, 0, 'the 1m window is still open');
+    p.advanceWatermark(T0 + 61_000);
+    const closed = p.drain(0).flatMap((o) => (o.kind === 'features' ? [o.value] : []));
+    assert.equal(closed.length, 1, 'published on window close');
+    assert.equal(closed[0]!.asOf, T0 + 60_000);
+    assert.deepEqual(
+      closed[0]!.windows.map((w) => [w.window, w.messages]),
+      [
+        ['1m', 0],
+        ['10m', 3],
+        ['1h', 3],
+        ['24h', 3],
+      ],
+    );
+    p.advanceWatermark(T0 + 3_600_000);
+    assert.equal(p.drain(0).filter((o) => o.kind === 'features').length, 0, 'and only once');
+  }
+});

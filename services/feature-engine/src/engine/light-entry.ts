@@ -188,6 +188,7 @@ const OFF_FLAGS = 1;
 const OFF_LAST_EMITTED = 3;
 const OFF_LATEST = 11;
 const OFF_OPEN_MINUTE = 19;
+const OFF_LAST_MESSAGE = 27;
 const HEADER_BYTES = 43;
 
 let scratch = Buffer.alloc(4096);
@@ -439,6 +440,7 @@ export interface LightPeek {
   readonly lastEmittedAsOf: number;
   readonly latestMs: number;
   readonly earliestOpenMinute: number;
+  readonly lastMessageMs: number;
 }
 
 export function peekLight(packed: string): LightPeek {
@@ -448,5 +450,6 @@ export function peekLight(packed: string): LightPeek {
     lastEmittedAsOf: scratch.readDoubleLE(OFF_LAST_EMITTED),
     latestMs: scratch.readDoubleLE(OFF_LATEST),
     earliestOpenMinute: scratch.readDoubleLE(OFF_OPEN_MINUTE),
+    lastMessageMs: scratch.readDoubleLE(OFF_LAST_MESSAGE),
   };
 }

@@ -288,6 +288,26 @@ export function createPartitionProcessor(
   let watermark = Number.NEGATIVE_INFINITY;
   const stats = { lateEvents: 0, evictedSenders: 0, promotedSenders: 0, shedSenders: 0 };
   const longestWindowMs = Math.max(...options.windows.map((w) => w.lengthMs));
+  const shortest = options.windows[0]!;
+  /**
+   * When the shortest window no longer holds the sender's newest event: its features are
+   * published once more then (on window close), so consumers see a burst end even if the sender
+   * stays silent. Senders with no message, or shed ones, have nothing to close.
+   */
+  const windowCloseAt = (latestMs: number): number =>
+    sliceStart(latestMs, shortest.sliceMs) + shortest.lengthMs;
+  const closeDue = (
+    full: boolean,
+    dirty: boolean,
+    lastMessageMs: number,
+    latestMs: number,
+    lastEmittedAsOf: number,
+  ) =>
+    full &&
+    !dirty &&
+    !Number.isNaN(lastMessageMs) &&
+    lastEmittedAsOf < windowCloseAt(latestMs) &&
+    windowCloseAt(latestMs) <= watermark;
   /** Senders changed since their last emission: the only ones a drain between minutes visits. */
   const dirtySenders = new Set<string>();
   /** The watermark's minute at the last full scan; minutes close only when it moves. */
@@ -456,7 +476,8 @@ export function createPartitionProcessor(
       peek.dirty &&
       (peek.latestMs - peek.lastEmittedAsOf >= options.emitIntervalMs ||
         watermark - peek.latestMs >= options.emitIntervalMs);
-    if (!closing && !due && !(idle && peek.dirty)) {
+    const closeWindow = closeDue(full, false, peek.lastMessageMs, peek.latestMs, peek.lastEmittedAsOf);
+    if (!closing && !due && !(idle && peek.dirty) && !closeWindow) {
       if (!peek.dirty) dirtySenders.delete(sender);
       if (full && idle && !peek.dirty) evict(sender);
       return;
@@ -475,6 +496,11 @@ export function createPartitionProcessor(
       out.push({ kind: 'features', sender, value: features(expand(sender, light), asOf, emittedAtMs) });
       light.lastEmittedAsOf = asOf;
       light.dirty = false;
+    }
+    if (closeDue(full, light.dirty, light.lastMessageMs, light.latestMs, light.lastEmittedAsOf)) {
+      const asOf = windowCloseAt(light.latestMs);
+      out.push({ kind: 'features', sender, value: features(expand(sender, light), asOf, emittedAtMs) });
+      light.lastEmittedAsOf = asOf;
     }
     if (!light.dirty) dirtySenders.delete(sender);
     const nowIdle =
@@ -605,6 +631,12 @@ export function createPartitionProcessor(
           featureOut.push({ kind: 'features', sender, value: features(e, asOf, emittedAtMs) });
           e.lastEmittedAsOf = asOf;
           e.dirty = false;
+          changed.add(sender);
+        }
+        if (closeDue(full, e.dirty, e.state.lastMessageMs, latest, e.lastEmittedAsOf)) {
+          const asOf = windowCloseAt(latest);
+          featureOut.push({ kind: 'features', sender, value: features(e, asOf, emittedAtMs) });
+          e.lastEmittedAsOf = asOf;
           changed.add(sender);
         }
         if (!e.dirty) dirtySenders.delete(sender);
