@@ -314,27 +314,33 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
 
   /**
    * Keeps sender state within the instance's budget: when the estimate for all owned partitions
-   * is over it, this partition sheds its share of the excess (down to 90 % of the budget) before
-   * its drain, so the changelog of the same transaction records what was shed.
+   * is over it, the committing partition sheds the whole excess (down to 90 % of the budget) as
+   * far as it can, before its drain, so the changelog of the same transaction records what was
+   * shed. Taking the excess where the commit is keeps the budget true after every commit; every
+   * owned partition commits at least at each idle tick, so none escapes.
    */
+  let lastNothingToShedLog = Number.NEGATIVE_INFINITY;
   function enforceBudget(task: Task): void {
     const budget = config.stateBudgetMb * 1_048_576;
     let total = 0;
     for (const t of tasks.values()) total += t.processor.stateBytes;
     if (total <= budget || task.processor.stateBytes === 0) return;
-    const share = (total - 0.9 * budget) * (task.processor.stateBytes / total);
-    const shed = task.processor.shed(share);
-    metrics.shedSenders.inc(shed.senders);
-    logger.warn(
-      {
-        partition: task.partition,
-        budgetMb: config.stateBudgetMb,
-        stateMb: Math.round(total / 1_048_576),
-        shedSenders: shed.senders,
-        freedMb: Math.round(shed.bytes / 1_048_576),
-      },
-      'sender state over its memory budget: shed the least active senders',
-    );
+    const shed = task.processor.shed(total - 0.9 * budget);
+    const fields = {
+      partition: task.partition,
+      budgetMb: config.stateBudgetMb,
+      stateMb: Math.round(total / 1_048_576),
+      shedSenders: shed.senders,
+      freedMb: Math.round(shed.bytes / 1_048_576),
+    };
+    if (shed.senders > 0) {
+      metrics.shedSenders.inc(shed.senders);
+      logger.warn(fields, 'sender state over its memory budget: shed the least active senders');
+    } else if (now() - lastNothingToShedLog > 60_000) {
+      // New senders are only estimated once encoded; recently active ones are not shed.
+      lastNothingToShedLog = now();
+      logger.warn(fields, 'sender state over its memory budget, with nothing to shed yet');
+    }
   }
 
   /** One transaction: outputs, changed state and offsets of one partition. */

@@ -164,7 +164,7 @@ export interface PartitionProcessor {
    * senders with full state (fewest events in their newest hour, then least recently active) lose
    * their window state and keep only their open minute aggregates, so per-minute counts stay
    * complete while their features start again from their next event; then, if that is not
-   * enough, the least recently active cheap senders with no open minute are forgotten. Call it
+   * enough, the least recently active senders with no open minute are forgotten. Call it
    * before drain, so the changelog of the same commit carries the result.
    */
   shed(bytes: number): { senders: number; bytes: number };
@@ -678,7 +678,8 @@ export function createPartitionProcessor(
       );
       for (const { sender, e } of full) {
         if (freed >= target) break;
-        if (e.approxBytes <= FULL_ENTRY_BASE_BYTES) continue; // nothing left to shed
+        if (!e.state.rings.some((r) => r.slots.some(Boolean)) && e.state.recentRecipients.size === 0)
+          continue; // nothing left to shed
         const fresh = createSenderState(options.windows);
         fresh.latestMs = e.state.latestMs; // idleness and eviction stay where they were
         e.state = fresh;
@@ -686,28 +687,32 @@ export function createPartitionProcessor(
         // for this sender until its next event.
         e.dirty = false;
         dirtySenders.delete(sender);
-        freed += e.approxBytes - FULL_ENTRY_BASE_BYTES;
-        stateBytes -= e.approxBytes - FULL_ENTRY_BASE_BYTES;
-        e.approxBytes = FULL_ENTRY_BASE_BYTES;
+        const after = fullEntryBytes(encodeSenderEntry(e).length);
+        freed += e.approxBytes - after;
+        stateBytes -= e.approxBytes - after;
+        e.approxBytes = after;
         changed.add(sender);
         count++;
       }
       if (freed < target) {
-        const cheap: { sender: string; latest: number; bytes: number }[] = [];
+        // Then forget whole senders with no open minute, least recently active first: cheap
+        // ones, and full ones whose detail is gone or was never enough to shed.
+        const idle: { sender: string; latest: number }[] = [];
         for (const [sender, held] of senders) {
-          if (typeof held !== 'string') continue;
-          const peek = peekLight(held);
-          if (peek.earliestOpenMinute === Number.POSITIVE_INFINITY)
-            cheap.push({ sender, latest: peek.latestMs, bytes: lightEntryBytes(held.length) });
+          if (typeof held === 'string') {
+            const peek = peekLight(held);
+            if (peek.earliestOpenMinute === Number.POSITIVE_INFINITY)
+              idle.push({ sender, latest: peek.latestMs });
+          } else if (held.minutes.size === 0) idle.push({ sender, latest: held.state.latestMs });
         }
-        cheap.sort((a, b) => a.latest - b.latest || (a.sender < b.sender ? -1 : 1));
-        for (const { sender, bytes } of cheap) {
+        idle.sort((a, b) => a.latest - b.latest || (a.sender < b.sender ? -1 : 1));
+        for (const { sender } of idle) {
           if (freed >= target) break;
+          freed += sizeOf(senders.get(sender));
           remove(sender);
           dirtySenders.delete(sender);
           changed.delete(sender);
           evicted.add(sender);
-          freed += bytes;
           count++;
         }
       }
