@@ -69,6 +69,7 @@ export const SAMPLES: { [K in keyof Records]: Records[K] } = {
         deliveryFailureRate: 2 / 42,
         spamReports: 1,
         subscriberBlocks: 0,
+        registeredCapShare: 0.4,
       },
     ],
   },

@@ -18,9 +18,10 @@ import {
 import type { Admin, Kafka } from 'kafkajs';
 import { provisionTopics } from '../../../../infra/kafka/provision.ts';
 import { TOPICS } from '../../../../infra/kafka/topics.ts';
-import { featureEngineTopics } from '../../src/config.ts';
+import { featureEngineTopics, registrationsPath } from '../../src/config.ts';
 import { createFactKeys, messageFacts } from '../../src/engine/facts.ts';
 import { createPartitionProcessor, DEFAULT_PROCESSOR_OPTIONS } from '../../src/engine/partition-processor.ts';
+import { loadRegistrations } from '../../src/registration.ts';
 
 const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
 const HASH_KEY = 'engine-test-secret-0123456789';
@@ -166,7 +167,11 @@ async function produce(prefix: string, input: Input, withSentinels: boolean): Pr
 /** What the engine must produce: the pure processor per partition over the same input. */
 function reference(input: Input): { minutes: string[]; features: Map<string, string> } {
   const keys = createFactKeys(HASH_KEY);
-  const options = { ...DEFAULT_PROCESSOR_OPTIONS, allowedLatenessMs: 2 * 3_600_000 };
+  const options = {
+    ...DEFAULT_PROCESSOR_OPTIONS,
+    allowedLatenessMs: 2 * 3_600_000,
+    registrations: loadRegistrations(registrationsPath({ registrationsFile: '' })),
+  };
   const processors = Array.from({ length: PARTITIONS }, () => createPartitionProcessor(options));
   for (const e of input.messages) {
     processors[partitionOf(e.sender)]!.message(
