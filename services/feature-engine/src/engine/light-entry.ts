@@ -28,7 +28,7 @@ import {
   type RunningState,
   type SenderState,
 } from '../windows/sender-state.ts';
-import { StateCodecError } from '../windows/state-codec.ts';
+import { Reader, StateCodecError, Writer } from '../windows/state-codec.ts';
 import { sliceStart, type WindowSpec } from '../windows/window-spec.ts';
 
 /** First byte of a cheap sender's bytes; a full entry's first byte is its version, 1. */
@@ -191,90 +191,8 @@ const OFF_OPEN_MINUTE = 19;
 const OFF_LAST_MESSAGE = 27;
 const HEADER_BYTES = 43;
 
+/** Holds a cheap sender's bytes while they are decoded or peeked at. */
 let scratch = Buffer.alloc(4096);
-
-function ensure(n: number): void {
-  if (n <= scratch.length) return;
-  const next = Buffer.alloc(Math.max(n, scratch.length * 2));
-  scratch.copy(next);
-  scratch = next;
-}
-
-class Out {
-  pos = 0;
-  u8(v: number): void {
-    ensure(this.pos + 1);
-    scratch[this.pos++] = v;
-  }
-  u32(v: number): void {
-    ensure(this.pos + 4);
-    scratch.writeUInt32LE(v >>> 0, this.pos);
-    this.pos += 4;
-  }
-  f64(v: number): void {
-    ensure(this.pos + 8);
-    scratch.writeDoubleLE(v, this.pos);
-    this.pos += 8;
-  }
-  u64(v: bigint): void {
-    ensure(this.pos + 8);
-    scratch.writeBigUInt64LE(BigInt.asUintN(64, v), this.pos);
-    this.pos += 8;
-  }
-  /** Unsigned integer up to 2^53 in 7-bit groups. */
-  varint(v: number): void {
-    let x = v;
-    while (x >= 0x80) {
-      this.u8((x % 0x80) | 0x80);
-      x = Math.floor(x / 0x80);
-    }
-    this.u8(x);
-  }
-}
-
-class In {
-  pos = 0;
-  readonly b: Buffer;
-  constructor(b: Buffer) {
-    this.b = b;
-  }
-  #need(n: number): void {
-    if (this.pos + n > this.b.length) throw new StateCodecError('cheap sender bytes end early');
-  }
-  u8(): number {
-    this.#need(1);
-    return this.b[this.pos++]!;
-  }
-  u32(): number {
-    this.#need(4);
-    const v = this.b.readUInt32LE(this.pos);
-    this.pos += 4;
-    return v;
-  }
-  f64(): number {
-    this.#need(8);
-    const v = this.b.readDoubleLE(this.pos);
-    this.pos += 8;
-    return v;
-  }
-  u64(): bigint {
-    this.#need(8);
-    const v = this.b.readBigUInt64LE(this.pos);
-    this.pos += 8;
-    return v;
-  }
-  varint(): number {
-    let v = 0;
-    let scale = 1;
-    for (let i = 0; i < 8; i++) {
-      const byte = this.u8();
-      v += (byte & 0x7f) * scale;
-      if (byte < 0x80) return v;
-      scale *= 0x80;
-    }
-    throw new StateCodecError('cheap sender varint too long');
-  }
-}
 
 /** Whether a derived message fits the packed form (integral times, finite bounded counters). */
 export function packable(d: DerivedMessage): boolean {
@@ -297,7 +215,7 @@ const F_GAP = 128;
 
 /** Packs a light entry into a Latin-1 string (its changelog value is the same bytes). */
 export function encodeLight(light: LightEntry): string {
-  const w = new Out();
+  const w = new Writer();
   w.u8(LIGHT_TAG);
   w.u8(light.dirty ? 1 : 0);
   w.u8(ADDRESS_KINDS.indexOf(light.kind));
@@ -348,17 +266,17 @@ export function encodeLight(light: LightEntry): string {
     w.u8(d.urlDomainHashes.length);
     for (const h of d.urlDomainHashes) w.u32(h);
   }
-  return scratch.toString('latin1', 0, w.pos);
+  return w.doneLatin1();
 }
 
 export function decodeLight(packed: string): LightEntry {
-  ensure(packed.length);
+  if (packed.length > scratch.length) scratch = Buffer.alloc(packed.length * 2);
   const n = scratch.write(packed, 0, 'latin1');
   return decodeLightBytes(scratch.subarray(0, n));
 }
 
 export function decodeLightBytes(bytes: Buffer): LightEntry {
-  const r = new In(bytes);
+  const r = new Reader(bytes);
   if (r.u8() !== LIGHT_TAG) throw new StateCodecError('not a cheap sender');
   const dirty = (r.u8() & 1) === 1;
   const kind = ADDRESS_KINDS[r.u8()];
@@ -430,7 +348,7 @@ export function decodeLightBytes(bytes: Buffer): LightEntry {
       },
     });
   }
-  if (r.pos !== bytes.length) throw new StateCodecError(`${bytes.length - r.pos} bytes after a cheap sender`);
+  r.end();
   return light;
 }
 

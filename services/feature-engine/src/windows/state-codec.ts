@@ -74,6 +74,15 @@ export class Writer {
     this.#view.setBigUint64(this.#pos, BigInt.asUintN(64, v), true);
     this.#pos += 8;
   }
+  /** Unsigned integer up to 2^53 in 7-bit groups, low first. */
+  varint(v: number): void {
+    let x = v;
+    while (x >= 0x80) {
+      this.u8((x % 0x80) | 0x80);
+      x = Math.floor(x / 0x80);
+    }
+    this.u8(x);
+  }
   bytes(b: Uint8Array): void {
     this.u32(b.length);
     this.#ensure(b.length);
@@ -84,9 +93,18 @@ export class Writer {
   done(): Buffer {
     const out = Buffer.allocUnsafe(this.#pos);
     out.set(this.#buf.subarray(0, this.#pos));
+    this.#release();
+    return out;
+  }
+  /** The bytes written as a Latin-1 string (one char per byte); the writer must not be used after. */
+  doneLatin1(): string {
+    const out = Buffer.from(this.#buf.buffer, this.#buf.byteOffset, this.#pos).toString('latin1');
+    this.#release();
+    return out;
+  }
+  #release(): void {
     if (this.#ownsShared) sharedInUse = false;
     this.#ownsShared = false;
-    return out;
   }
 }
 
@@ -129,6 +147,17 @@ export class Reader {
     const v = this.#view.getBigUint64(this.#pos, true);
     this.#pos += 8;
     return v;
+  }
+  varint(): number {
+    let v = 0;
+    let scale = 1;
+    for (let i = 0; i < 8; i++) {
+      const byte = this.u8();
+      v += (byte & 0x7f) * scale;
+      if (byte < 0x80) return v;
+      scale *= 0x80;
+    }
+    throw new StateCodecError('varint longer than 8 bytes');
   }
   bytes(): Uint8Array {
     const n = this.u32();
