@@ -336,3 +336,13 @@ test('when the shortest window closes on a silent sender, its features are publi
     assert.equal(p.drain(0).filter((o) => o.kind === 'features').length, 0, 'and only once');
   }
 });
+
+test('one drain can publish more records than a function call takes arguments', () => {
+  const p = createPartitionProcessor();
+  const n = 150_000;
+  for (let i = 0; i < n; i++) p.feedback(`+1${String(4_150_000_000 + i)}`, T0 + i, 'SPAM_REPORT', CLOCK);
+  p.advanceWatermark(T0 + 86_400_000);
+  const out = p.drain(0);
+  assert.equal(out.filter((o) => o.kind === 'minute').length, n);
+  assert.equal(out.filter((o) => o.kind === 'features').length, n);
+});

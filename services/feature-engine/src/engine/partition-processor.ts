@@ -642,7 +642,8 @@ export function createPartitionProcessor(
         if (!e.dirty) dirtySenders.delete(sender);
         if (full && idle && !e.dirty) evict(sender);
       }
-      out.push(...featureOut);
+      // Not push(...featureOut): a drain can emit more features than a call takes arguments.
+      for (const o of featureOut) out.push(o);
       return out;
     },
     takeChanged() {
@@ -722,8 +723,9 @@ export function createPartitionProcessor(
     restore(sender, bytes) {
       let latest: number;
       if (bytes[0] === LIGHT_TAG) {
-        const light = decodeLightBytes(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-        set(sender, encodeLight(light));
+        const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        const light = decodeLightBytes(buffer); // validates; the bytes themselves are kept
+        set(sender, buffer.toString('latin1'));
         if (light.dirty) dirtySenders.add(sender);
         latest = light.latestMs;
       } else {
