@@ -84,6 +84,37 @@ export interface FeatureEngine {
   ownedPartitions(): number[];
 }
 
+/** Bytes of records per produce request; under the broker's and topics' 1 MiB default. */
+const MAX_REQUEST_BYTES = 768 * 1024;
+
+/** Splits outputs into produce requests of at most `maxBytes` of keys and values (and at least one record). */
+export function requestsOf(
+  topicMessages: readonly { topic: string; messages: Message[] }[],
+  maxBytes: number,
+): { topic: string; messages: Message[] }[][] {
+  const requests: { topic: string; messages: Message[] }[][] = [];
+  let current: { topic: string; messages: Message[] }[] = [];
+  let bytes = 0;
+  for (const { topic, messages } of topicMessages) {
+    let run: Message[] = [];
+    for (const m of messages) {
+      const size = 70 + (m.key?.length ?? 0) + (m.value?.length ?? 0);
+      if (bytes + size > maxBytes && (run.length > 0 || current.length > 0)) {
+        if (run.length > 0) current.push({ topic, messages: run });
+        requests.push(current);
+        current = [];
+        run = [];
+        bytes = 0;
+      }
+      run.push(m);
+      bytes += size;
+    }
+    if (run.length > 0) current.push({ topic, messages: run });
+  }
+  if (current.length > 0) requests.push(current);
+  return requests;
+}
+
 export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
   const { kafka, logger, config, metrics } = deps;
   const now = deps.now ?? Date.now;
@@ -377,7 +408,15 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
     ].filter((t) => t.messages.length > 0);
     const txn = await task.producer.transaction();
     try {
-      const metadata = await txn.sendBatch({ topicMessages, acks: -1 });
+      // In requests small enough for the broker's 1 MiB record batches: a batch of input that
+      // changes many senders writes far more than that to each output partition.
+      let changelogEnd: number | undefined;
+      for (const request of requestsOf(topicMessages, MAX_REQUEST_BYTES)) {
+        const metadata = await txn.sendBatch({ topicMessages: request, acks: -1 });
+        const sent = request.find((t) => t.topic === topics.changelog)?.messages.length ?? 0;
+        const cl = metadata.find((m) => m.topicName === topics.changelog && m.partition === p);
+        if (cl && sent > 0) changelogEnd = Number(cl.baseOffset) + sent;
+      }
       if (task.offsets.size > 0) {
         await txn.sendOffsets({
           consumerGroupId: config.groupId,
@@ -388,9 +427,8 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
         });
       }
       await txn.commit();
-      const cl = metadata.find((m) => m.topicName === topics.changelog && m.partition === p);
       // The last record's offset plus one, plus one more for the commit marker.
-      if (cl) task.changelogEnd = Number(cl.baseOffset) + changelog.length + 1;
+      if (changelogEnd !== undefined) task.changelogEnd = changelogEnd + 1;
       metrics.commits.inc();
       metrics.lateEvents.inc(task.processor.stats.lateEvents - lateBefore);
       metrics.promotedSenders.inc(task.processor.stats.promotedSenders - promotedBefore);
