@@ -185,6 +185,18 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
         await reader.subscribe({ topic: topics.changelog, fromBeginning: true });
         await new Promise<void>((resolve, reject) => {
           reader.on(reader.events.CRASH, ({ payload }) => reject(payload.error));
+          // Checked after every batch, including those kafkajs never hands to eachBatch because
+          // read_committed filtered out all their records: a changelog that ends in an aborted
+          // transaction (a kill mid-commit) would otherwise be waited for forever.
+          reader.on(reader.events.END_BATCH_PROCESS, ({ payload }) => {
+            const p = payload.partition;
+            if (payload.topic !== topics.changelog || !pending.has(p)) return;
+            if (Number(payload.lastOffset) >= ends.get(p)!.high - 1) {
+              pending.delete(p);
+              reader.pause([{ topic: topics.changelog, partitions: [p] }]);
+              if (pending.size === 0) resolve();
+            }
+          });
           void reader.run({
             autoCommit: false,
             eachBatch: async ({ batch }) => {
@@ -195,11 +207,6 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
               }
               const records = latest.get(p)!;
               for (const m of batch.messages) records.set(m.key?.toString('utf8') ?? '', m.value);
-              if (Number(batch.lastOffset()) >= ends.get(p)!.high - 1) {
-                pending.delete(p);
-                reader.pause([{ topic: topics.changelog, partitions: [p] }]);
-                if (pending.size === 0) resolve();
-              }
             },
           });
         });

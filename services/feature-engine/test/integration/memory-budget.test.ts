@@ -2,43 +2,14 @@
 // its input needs keeps running, sheds the least active senders (logged and counted), stays
 // near its budget, and still accounts for every event in the per-minute aggregates.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { createLogger } from '@spamgate/core';
-import { createCodec, type MessageEvent } from '@spamgate/schemas';
-import {
-  eventually,
-  getInfra,
-  type ServiceProcess,
-  seededRandom,
-  spawnService,
-  testKafka,
-  uniqueName,
-} from '@spamgate/test';
-import type { Admin, Kafka } from 'kafkajs';
-import { provisionTopics } from '../../../../infra/kafka/provision.ts';
-import { TOPICS } from '../../../../infra/kafka/topics.ts';
-import { featureEngineTopics } from '../../src/config.ts';
+import { test } from 'node:test';
+import type { MessageEvent } from '@spamgate/schemas';
+import { eventually, seededRandom, uniqueName } from '@spamgate/test';
+import { codec, useHarness } from './harness.ts';
 
-const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
+const h = useHarness();
 const T0 = Date.UTC(2026, 10, 27, 10, 0, 0);
 const BUDGET_MB = 1;
-const codec = createCodec();
-
-let kafka: Kafka;
-let admin: Admin;
-let brokers: string;
-const processes: ServiceProcess[] = [];
-
-before(async () => {
-  kafka = await testKafka();
-  admin = kafka.admin();
-  await admin.connect();
-  brokers = (await getInfra()).kafkaBrokers.join(',');
-});
-after(async () => {
-  for (const p of processes) p.kill();
-  await admin.disconnect();
-});
 
 /** 2,000 senders: most send a few messages, a hundred send a burst each (full state, sketches). */
 function input(): MessageEvent[] {
@@ -75,67 +46,29 @@ test('over its memory budget the engine sheds the least active senders and keeps
   timeout: 240_000,
 }, async () => {
   const prefix = uniqueName('fe-budget');
-  const t = featureEngineTopics(prefix);
-  await provisionTopics({
-    kafka,
-    catalog: TOPICS,
-    prefix,
-    logger: createLogger({ service: 'test', instanceId: 'x', level: 'error' }),
-  });
+  const t = await h.provision(prefix);
   const events = input();
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-  for (let i = 0; i < events.length; i += 1_000)
-    await producer.send({
-      topic: t.messages,
-      messages: events
-        .slice(i, i + 1_000)
-        .map((e) => ({ key: e.sender, value: codec.encode('MessageEvent', e) })),
-    });
-  await producer.disconnect();
-
-  const engine = spawnService(MAIN, {
-    SPAMGATE_KAFKA_BROKERS: brokers,
-    SPAMGATE_TOPIC_PREFIX: prefix,
-    SPAMGATE_FEATURE_ENGINE_GROUP: `${prefix}-fe`,
-    SPAMGATE_HASH_KEY: 'budget-test-secret-0123456789',
+  await h.produce(t.messages, events);
+  const engine = h.startEngine(prefix, {
     SPAMGATE_STATE_BUDGET_MB: String(BUDGET_MB),
     SPAMGATE_IDLE_ADVANCE: '1h',
-    SPAMGATE_HTTP_PORT: '0',
-    SPAMGATE_LOG_LEVEL: 'info',
   });
-  processes.push(engine);
   const port = Number((await engine.waitForLog((l) => typeof l.port === 'number')).port);
-  await eventually(
-    async () => {
-      assert.equal(engine.child.exitCode, null, `the engine exited: ${engine.stderr().slice(-1000)}`);
-      const [o] = await admin.fetchOffsets({ groupId: `${prefix}-fe`, topics: [t.messages] });
-      const committed = (o?.partitions ?? []).reduce((s, p) => s + Math.max(0, Number(p.offset)), 0);
-      return committed >= events.length ? true : undefined;
-    },
-    { timeoutMs: 180_000, what: 'the engine to commit all input' },
-  );
+  await h.waitCommitted(prefix, t.messages, events.length, engine, 180_000);
   // One later event per partition moves every watermark past the input: every minute closes.
-  const sentinels = async (round: number) => {
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-    await producer.connect();
-    await producer.send({
-      topic: t.messages,
-      messages: Array.from({ length: 12 }, (_, p) => ({
-        key: `sentinel-${p}`,
-        partition: p,
-        value: codec.encode('MessageEvent', {
-          ...events[0]!,
-          messageId: `sentinel-${round}-${p}`,
-          sender: `sentinel-${p}`,
-          eventTime: T0 + round * 3_600_000,
-        }),
+  const sentinels = (round: number) =>
+    h.produce(
+      t.messages,
+      Array.from({ length: 12 }, (_, p) => ({
+        ...events[0]!,
+        messageId: `sentinel-${round}-${p}`,
+        sender: `sentinel-${p}`,
+        eventTime: T0 + round * 3_600_000,
       })),
-    });
-    await producer.disconnect();
-  };
+      (e) => Number(e.sender.slice('sentinel-'.length)),
+    );
   await sentinels(1);
-  const reader = kafka.consumer({ groupId: uniqueName('fe-budget-check'), readUncommitted: false });
+  const reader = h.kafka.consumer({ groupId: uniqueName('fe-budget-check'), readUncommitted: false });
   await reader.connect();
   await reader.subscribe({ topic: t.minutes, fromBeginning: true });
   let counted = 0;
@@ -157,14 +90,7 @@ test('over its memory budget the engine sheds the least active senders and keeps
   // Commits after the minutes closed shed down to the budget (the first round could only shed
   // windows: every sender still had an open minute).
   await sentinels(2);
-  await eventually(
-    async () => {
-      const [o] = await admin.fetchOffsets({ groupId: `${prefix}-fe`, topics: [t.messages] });
-      const committed = (o?.partitions ?? []).reduce((s, p) => s + Math.max(0, Number(p.offset)), 0);
-      return committed >= events.length + 24 ? true : undefined;
-    },
-    { timeoutMs: 60_000, what: 'the second sentinels to be committed' },
-  );
+  await h.waitCommitted(prefix, t.messages, events.length + 24, engine, 60_000);
   const shedLog = engine.logs.find(
     (l) => l.msg === 'sender state over its memory budget: shed the least active senders',
   );

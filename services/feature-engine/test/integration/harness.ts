@@ -1,0 +1,115 @@
+/** What the engine's smaller integration tests share: a broker, topics, engines, offsets. */
+import { after, before } from 'node:test';
+import { createLogger } from '@spamgate/core';
+import { createCodec, type MessageEvent } from '@spamgate/schemas';
+import { eventually, getInfra, type ServiceProcess, spawnService, testKafka } from '@spamgate/test';
+import type { Admin, Kafka } from 'kafkajs';
+import { provisionTopics } from '../../../../infra/kafka/provision.ts';
+import { TOPICS } from '../../../../infra/kafka/topics.ts';
+import { type FeatureEngineTopics, featureEngineTopics } from '../../src/config.ts';
+
+const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
+export const codec = createCodec();
+
+export interface Harness {
+  readonly kafka: Kafka;
+  readonly admin: Admin;
+  /** Creates the catalog's topics under `prefix` and returns their names. */
+  provision(prefix: string): Promise<FeatureEngineTopics>;
+  /** Produces message events, keyed by sender (or to `partition` when given). */
+  produce(
+    topic: string,
+    events: readonly MessageEvent[],
+    partition?: (e: MessageEvent) => number,
+  ): Promise<void>;
+  /** An engine process on `prefix`'s topics, group `<prefix>-fe`, killed when the file ends. */
+  startEngine(prefix: string, env?: Record<string, string>): ServiceProcess;
+  /** Input offsets committed by the engine's group, summed over partitions. */
+  committed(prefix: string, topic: string): Promise<number>;
+  /** Waits until the engine committed `total` input records, failing early if it exits. */
+  waitCommitted(
+    prefix: string,
+    topic: string,
+    total: number,
+    engine: ServiceProcess,
+    timeoutMs?: number,
+  ): Promise<void>;
+}
+
+/** Registers before/after hooks for the calling test file and returns the harness they fill. */
+export function useHarness(): Harness {
+  let kafka: Kafka;
+  let admin: Admin;
+  let brokers: string;
+  const processes: ServiceProcess[] = [];
+  before(async () => {
+    kafka = await testKafka();
+    admin = kafka.admin();
+    await admin.connect();
+    brokers = (await getInfra()).kafkaBrokers.join(',');
+  });
+  after(async () => {
+    for (const p of processes) p.kill();
+    await admin.disconnect();
+  });
+  const harness: Harness = {
+    get kafka() {
+      return kafka;
+    },
+    get admin() {
+      return admin;
+    },
+    async provision(prefix) {
+      const logger = createLogger({ service: 'test', instanceId: 'x', level: 'error' });
+      await provisionTopics({ kafka, catalog: TOPICS, prefix, logger });
+      return featureEngineTopics(prefix);
+    },
+    async produce(topic, events, partition) {
+      const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+      await producer.connect();
+      try {
+        for (let i = 0; i < events.length; i += 1_000)
+          await producer.send({
+            topic,
+            messages: events.slice(i, i + 1_000).map((e) => ({
+              key: e.sender,
+              value: codec.encode('MessageEvent', e),
+              ...(partition ? { partition: partition(e) } : {}),
+            })),
+          });
+      } finally {
+        await producer.disconnect();
+      }
+    },
+    startEngine(prefix, env = {}) {
+      const p = spawnService(MAIN, {
+        SPAMGATE_KAFKA_BROKERS: brokers,
+        SPAMGATE_TOPIC_PREFIX: prefix,
+        SPAMGATE_FEATURE_ENGINE_GROUP: `${prefix}-fe`,
+        SPAMGATE_HASH_KEY: 'harness-test-secret-0123456789',
+        SPAMGATE_HTTP_PORT: '0',
+        SPAMGATE_LOG_LEVEL: 'info',
+        ...env,
+      });
+      processes.push(p);
+      return p;
+    },
+    async committed(prefix, topic) {
+      const [o] = await admin.fetchOffsets({ groupId: `${prefix}-fe`, topics: [topic] });
+      return (o?.partitions ?? []).reduce((s, p) => s + Math.max(0, Number(p.offset)), 0);
+    },
+    async waitCommitted(prefix, topic, total, engine, timeoutMs = 120_000) {
+      await eventually(
+        async () => {
+          if (engine.child.exitCode !== null)
+            throw new Error(
+              `the engine exited with ${engine.child.exitCode}: ${engine.stderr().slice(-1000)}`,
+            );
+          return (await harness.committed(prefix, topic)) >= total ? true : undefined;
+        },
+        { timeoutMs, what: `the engine to commit ${total} records of ${topic}` },
+      );
+    },
+  };
+  return harness;
+}
