@@ -47,6 +47,13 @@ export const featureEngineSettings = {
     default: '10s',
     minMs: 100,
   }),
+  concurrency: setting.integer({
+    variable: 'SPAMGATE_PARTITION_CONCURRENCY',
+    doc: 'Input batches processed at once (each partition still one batch at a time), so that transactions of different partitions overlap.',
+    default: '12',
+    min: 1,
+    max: 1024,
+  }),
   stateBudgetMb: setting.integer({
     variable: 'SPAMGATE_STATE_BUDGET_MB',
     doc: 'Hard budget for sender state per instance, in MiB (estimated heap); beyond it the least active senders are shed. Size the heap above it (Kafka buffers, batches).',
