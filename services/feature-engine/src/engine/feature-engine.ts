@@ -84,6 +84,9 @@ export interface FeatureEngine {
   ownedPartitions(): number[];
 }
 
+/** How long a partition's restore waits for others opened at the same time to join it. */
+const RESTORE_COALESCE_MS = 200;
+
 /** Bytes of records per produce request; under the broker's and topics' 1 MiB default. */
 const MAX_REQUEST_BYTES = 768 * 1024;
 
@@ -235,6 +238,35 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
     return out;
   }
 
+  /**
+   * Restores partition p together with the others being opened at about the same time: after a
+   * rebalance every new partition opens at once, and one changelog reader for all of them reads
+   * each partition once, where a reader per partition read (and paused) the others' data too.
+   */
+  let restoreQueue: {
+    p: number;
+    resolve: (r: { processor: PartitionProcessor; end: number }) => void;
+    reject: (err: unknown) => void;
+  }[] = [];
+  function restoreCoalesced(p: number): Promise<{ processor: PartitionProcessor; end: number }> {
+    return new Promise((resolve, reject) => {
+      restoreQueue.push({ p, resolve, reject });
+      if (restoreQueue.length > 1) return; // the first of the round has scheduled it
+      setTimeout(() => {
+        const queued = restoreQueue;
+        restoreQueue = [];
+        restore(queued.map((q) => q.p)).then(
+          (restored) => {
+            for (const q of queued) q.resolve(restored.get(q.p)!);
+          },
+          (err: unknown) => {
+            for (const q of queued) q.reject(err);
+          },
+        );
+      }, RESTORE_COALESCE_MS);
+    });
+  }
+
   async function openTask(p: number): Promise<Task> {
     const producer = kafka.producer({
       transactionalId: `${config.groupId}-${p}`,
@@ -246,7 +278,7 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
     // Initialising the transactional id fences the previous owner of p and makes the broker
     // abort its open transaction, so the changelog read below is final.
     await (await producer.transaction()).abort();
-    const restored = (await restore([p])).get(p)!;
+    const restored = await restoreCoalesced(p);
     // The offsets committed with the state just restored: records below them are already in it.
     const offsets = new Map<string, string>();
     const admin = kafka.admin();
@@ -522,7 +554,7 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
   }
 
   return {
-    isReady: () => joined && opening.size === 0,
+    isReady: () => joined && opening.size === 0 && [...assigned].every((p) => tasks.has(p)),
     ownedPartitions: () => [...tasks.keys()].sort((a, b) => a - b),
     async start() {
       consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
@@ -537,23 +569,33 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
           if (!mine.has(p)) void dropTask(p, 'no longer assigned');
         }
         // A partition that came back: keep its state only if nobody wrote its changelog meanwhile.
-        void (async () => {
-          const kept = [...tasks.values()].filter((t) => mine.has(t.partition));
-          if (kept.length === 0) return;
-          const admin = kafka.admin();
-          await admin.connect();
-          try {
-            const ends = new Map(
-              (await admin.fetchTopicOffsets(topics.changelog)).map((o) => [o.partition, Number(o.high)]),
+        // Checked in the task's chain, after any commit of its own still in flight, which would
+        // otherwise look like someone else's write.
+        for (const t of [...tasks.values()].filter((x) => mine.has(x.partition))) {
+          t.chain = t.chain
+            .then(async () => {
+              if (tasks.get(t.partition) !== t) return;
+              const admin = kafka.admin();
+              await admin.connect();
+              try {
+                const end = (await admin.fetchTopicOffsets(topics.changelog)).find(
+                  (o) => o.partition === t.partition,
+                );
+                if (Number(end?.high) !== t.changelogEnd)
+                  await dropTask(t.partition, 'changelog moved on while away');
+              } finally {
+                await admin.disconnect();
+              }
+            })
+            .catch((err: unknown) => logger.error({ err: describeError(err) }, 'changelog end check failed'));
+        }
+        // Open (fence and restore) every assigned partition now, not at its first input: an idle
+        // partition's windows must still close, and /readyz waits for the restores.
+        for (const p of mine)
+          if (!tasks.has(p))
+            taskFor(p).catch((err: unknown) =>
+              logger.error({ partition: p, err: describeError(err) }, 'opening the partition failed'),
             );
-            for (const t of kept) {
-              if (ends.get(t.partition) !== t.changelogEnd)
-                await dropTask(t.partition, 'changelog moved on while away');
-            }
-          } finally {
-            await admin.disconnect();
-          }
-        })().catch((err: unknown) => logger.error({ err: describeError(err) }, 'changelog end check failed'));
       });
       consumer.on(consumer.events.CRASH, ({ payload }) => {
         if (payload.restart) return;
