@@ -6,10 +6,14 @@ import { createFeatureEngine } from './engine/feature-engine.ts';
 runMain(async () => {
   const ctx = createServiceContext('feature-engine', featureEngineSettings, process.env);
   ctx.lifecycle.installSignalHandlers();
+  // Registered before the endpoint listens: with no check yet, /readyz would say ready while
+  // the engine is still connecting.
+  let engine: ReturnType<typeof createFeatureEngine> | undefined;
+  ctx.ops.addReadinessCheck('partitions', () => engine?.isReady() || 'joining the group or restoring state');
   await ctx.ops.listen();
   const kafka = await ctx.connectKafka();
   const registers = [ctx.registry];
-  const engine = createFeatureEngine({
+  engine = createFeatureEngine({
     kafka,
     logger: ctx.logger,
     registry: ctx.registry,
@@ -72,7 +76,6 @@ runMain(async () => {
       }),
     },
   });
-  ctx.ops.addReadinessCheck('partitions', () => engine.isReady() || 'joining the group or restoring state');
   await engine.start();
   ctx.logger.info('feature engine running');
 });
