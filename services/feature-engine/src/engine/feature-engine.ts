@@ -581,8 +581,17 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
                 const end = (await admin.fetchTopicOffsets(topics.changelog)).find(
                   (o) => o.partition === t.partition,
                 );
-                if (Number(end?.high) !== t.changelogEnd)
+                if (Number(end?.high) !== t.changelogEnd) {
                   await dropTask(t.partition, 'changelog moved on while away');
+                  // Reopened now, not at its next input: /readyz waits for it, its windows close.
+                  if (assigned.has(t.partition))
+                    taskFor(t.partition).catch((err: unknown) =>
+                      logger.error(
+                        { partition: t.partition, err: describeError(err) },
+                        'reopening the partition failed',
+                      ),
+                    );
+                }
               } finally {
                 await admin.disconnect();
               }
