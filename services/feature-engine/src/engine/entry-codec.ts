@@ -3,7 +3,6 @@
  * (window state, registration, emission bookkeeping, open minutes), or a tombstone when the
  * sender was evicted. One more key, PARTITION_META_KEY, carries the partition's watermark.
  */
-import type { AddressKind } from '@spamgate/schemas';
 import {
   Reader,
   readCounter,
@@ -14,18 +13,18 @@ import {
   writeSenderState,
 } from '../windows/state-codec.ts';
 import type { WindowSpec } from '../windows/window-spec.ts';
+import { ADDRESS_KINDS } from './light-entry.ts';
 import type { MinuteAggregate, SenderEntry } from './partition-processor.ts';
 
 /** Not a valid sender address (senders never contain NUL), so it cannot collide with one. */
 export const PARTITION_META_KEY = '\u0000partition';
 
 const ENTRY_VERSION = 1;
-const KINDS: readonly AddressKind[] = ['UNKNOWN', 'LONG_CODE', 'SHORT_CODE', 'TOLL_FREE', 'ALPHANUMERIC'];
 
 export function encodeSenderEntry(entry: SenderEntry): Buffer {
   const w = new Writer();
   w.u8(ENTRY_VERSION);
-  w.u8(KINDS.indexOf(entry.kind));
+  w.u8(ADDRESS_KINDS.indexOf(entry.kind));
   w.bytes(Buffer.from(entry.campaignId ?? '', 'utf8'));
   w.u8(entry.campaignId === null ? 0 : 1);
   w.f64(entry.lastEmittedAsOf);
@@ -33,7 +32,7 @@ export function encodeSenderEntry(entry: SenderEntry): Buffer {
   w.u32(entry.minutes.size);
   for (const [start, m] of entry.minutes) {
     w.f64(start);
-    w.u8(KINDS.indexOf(m.kind));
+    w.u8(ADDRESS_KINDS.indexOf(m.kind));
     w.bytes(Buffer.from(m.campaignId ?? '', 'utf8'));
     w.u8(m.campaignId === null ? 0 : 1);
     w.u32(m.messages);
@@ -57,7 +56,7 @@ export function decodeSenderEntry(
   try {
     const version = r.u8();
     if (version !== ENTRY_VERSION) throw new StateCodecError(`unknown entry version ${version}`);
-    const kind = KINDS[r.u8()];
+    const kind = ADDRESS_KINDS[r.u8()];
     if (!kind) throw new StateCodecError('unknown sender kind');
     const campaign = Buffer.from(r.bytes()).toString('utf8');
     const hasCampaign = r.u8() === 1;
@@ -67,7 +66,7 @@ export function decodeSenderEntry(
     const n = r.u32();
     for (let i = 0; i < n; i++) {
       const start = r.f64();
-      const minuteKind = KINDS[r.u8()];
+      const minuteKind = ADDRESS_KINDS[r.u8()];
       if (!minuteKind) throw new StateCodecError('unknown sender kind in a minute');
       const minuteCampaign = Buffer.from(r.bytes()).toString('utf8');
       const minuteHasCampaign = r.u8() === 1;
