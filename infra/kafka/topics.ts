@@ -159,6 +159,24 @@ export const TOPICS: readonly TopicSpec[] = freezeCatalog([
     copartitionGroup: 'sender',
   },
   {
+    name: 'spamgate.feature-engine.by-recipient',
+    purpose:
+      'Every message re-keyed by its recipient (no body; the sender as a keyed hash), written by the feature engine in its transactions and read back by it, so replies and opt-outs reach the partition of the sender they answer.',
+    key: 'the recipient address (UTF-8), as it appears when it sends',
+    valueSchema: 'ReceivedMessage',
+    // A repartition topic: its partition p must hold the addresses whose own messages are in
+    // partition p of sms.message-events, so the same 12 partitions and the same partitioner.
+    partitions: SENDER_PARTITIONS,
+    replicationFactor: 3,
+    minInSyncReplicas: 2,
+    cleanupPolicy: 'delete',
+    // 7 days, as the inputs it is derived from: read back within seconds normally, the rest is
+    // room for a feature engine that was down.
+    retentionMs: 7 * DAY_MS,
+    configs: {},
+    copartitionGroup: 'sender',
+  },
+  {
     name: 'sms.decisions',
     purpose:
       'The ALLOW/MONITOR/THROTTLE/BLOCK in force per sender; from the decision engine to the SMSC and firewall.',

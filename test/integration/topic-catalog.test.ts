@@ -68,6 +68,7 @@ describe('the catalog', () => {
         'sms.sender-features',
         'sms.sender-minutes',
         'spamgate.feature-engine.changelog',
+        'spamgate.feature-engine.by-recipient',
         'sms.decisions',
         'sms.policy-overrides',
         'sms.dead-letters',
@@ -85,6 +86,7 @@ describe('the catalog', () => {
         'sms.sender-features',
         'sms.sender-minutes',
         'spamgate.feature-engine.changelog',
+        'spamgate.feature-engine.by-recipient',
         'sms.decisions',
       ],
     );

@@ -137,6 +137,23 @@ export type OverrideScope = 'SENDER' | 'CAMPAIGN';
 /** ALLOW: never throttle or block; BLOCK: always block. */
 export type OverrideAction = 'ALLOW' | 'BLOCK';
 
+/** A message re-keyed by its recipient, so that it reaches the partition of the sender it may answer. Internal topic spamgate.feature-engine.by-recipient, key = the recipient address (UTF-8), exactly as that address appears when it sends. Carries no body and no sender number: only a keyed hash of the sender. */
+export interface ReceivedMessage {
+  /** The original message's id (MessageEvent.messageId). */
+  messageId: string;
+  /** The original message's event time, ms since the epoch. */
+  eventTime: number;
+  /** The address that received the message (the record key): the sender whose relation book it updates. */
+  recipient: string;
+  /** Keyed hash of the address that sent the message: the counterpart, never in clear. */
+  fromHash: Buffer;
+  /** OPT_OUT: an opt-out request (STOP, ...); OPT_IN: START or UNSTOP, which revokes an earlier opt-out; MESSAGE: anything else. */
+  kind: ReceivedKind;
+}
+
+/** What the message is to its recipient. Readers map symbols they do not know to MESSAGE. */
+export type ReceivedKind = 'MESSAGE' | 'OPT_OUT' | 'OPT_IN';
+
 /** A sender's feature vector at a point in event time, over several sliding windows. Topic sms.sender-features, key = sender (UTF-8). New features are added as fields with defaults, so older and newer readers keep working. */
 export interface SenderFeatures {
   /** The sender the features describe. */
@@ -169,8 +186,10 @@ export interface WindowFeatures {
   peak10s: number;
   /** distinctRecipients / messages; 0 when there are no messages. (0-1) */
   fanOut: number;
-  /** Share of messages whose recipient the sender had not messaged in the 24 h before (up to 10,000 recipients remembered per sender). (0-1) */
+  /** Share of messages whose recipient is not a contact and was not messaged by the sender in the 24 h before (up to 10,000 recipients remembered per sender). (0-1) */
   newContactShare: number;
+  /** Share of messages to contacts: recipients who messaged the sender in the 30 days before (the message completes a two-way exchange); they never count as new contacts. (0-1) */
+  contactShare: number;
   /** Share of consecutive message pairs (arrival order) whose recipients are different numbers at most 10 apart: number walking. (0-1) */
   sequentialShare: number;
   /** Shannon entropy of the recipients’ 6-digit national prefixes over the window’s messages (up to 64 prefixes per slice, the rest pooled). (bits) */
@@ -199,6 +218,16 @@ export interface WindowFeatures {
   subscriberBlocks: number;
   /** messages / the most the sender's campaign tier allows in a window this long (per-minute cap x minutes, at most the daily cap x days; registrations file); above 1 the sender is over its registered rate; 0 without a metered campaign. (ratio) */
   registeredCapShare: number;
+  /** Recipients messaged in the window who answered one of the window's messages, within 72 h and not with an opt-out, by asOf; lagged: a message sent x before asOf has had x to be answered. (count) */
+  repliedRecipients: number;
+  /** repliedRecipients / recipients messaged in the window (of the sender's 10,000 most recently active counterparts); lagged like repliedRecipients. (0-1) */
+  replyRate: number;
+  /** Recipients messaged in the window who answered one of the window's messages with an opt-out within 72 h, by asOf; lagged like repliedRecipients. (count) */
+  optOuts: number;
+  /** optOuts / recipients messaged in the window; lagged like repliedRecipients. (0-1) */
+  optOutRate: number;
+  /** Messages sent in the window to a recipient who had opted out from the sender and not opted back in, except one confirmation within 5 min of the opt-out. (count) */
+  postOptOutSends: number;
 }
 
 /** A sender's aggregates over one closed minute of event time, emitted once when the partition's watermark passes the minute's end. Topic sms.sender-minutes, key = sender (UTF-8); the ClickHouse sink writes them to sender_minute. */
@@ -236,10 +265,11 @@ export interface Records {
   FeedbackEvent: FeedbackEvent;
   MessageEvent: MessageEvent;
   PolicyOverride: PolicyOverride;
+  ReceivedMessage: ReceivedMessage;
   SenderFeatures: SenderFeatures;
   SenderMinute: SenderMinute;
 }
 
 export type RecordName = keyof Records;
 
-export const RECORD_NAMES: readonly RecordName[] = ['DeadLetter', 'Decision', 'FeedbackEvent', 'MessageEvent', 'PolicyOverride', 'SenderFeatures', 'SenderMinute'];
+export const RECORD_NAMES: readonly RecordName[] = ['DeadLetter', 'Decision', 'FeedbackEvent', 'MessageEvent', 'PolicyOverride', 'ReceivedMessage', 'SenderFeatures', 'SenderMinute'];

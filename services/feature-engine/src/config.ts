@@ -66,6 +66,24 @@ export const featureEngineSettings = {
     doc: 'JSON file of registered throughput tiers and campaigns (registeredCapShare); empty for the example shipped in infra/config/registrations.json.',
     default: '',
   }),
+  replyDelayMs: setting.duration({
+    variable: 'SPAMGATE_REPLY_DELAY',
+    doc: "A recipient's message within this long after the sender's message is a reply to it (replyRate, optOuts).",
+    default: '72h',
+    minMs: 60_000,
+  }),
+  contactLookbackMs: setting.duration({
+    variable: 'SPAMGATE_CONTACT_LOOKBACK',
+    doc: 'A recipient who messaged the sender within this look-back is a contact: messages to them never count as new contacts.',
+    default: '720h',
+    minMs: 60_000,
+  }),
+  optOutRetentionMs: setting.duration({
+    variable: 'SPAMGATE_OPT_OUT_RETENTION',
+    doc: "How long an opt-out is remembered after the sender's last activity, unless revoked (START, UNSTOP), for postOptOutSends.",
+    default: '8760h',
+    minMs: 60_000,
+  }),
   utcOffsetHours: setting.integer({
     variable: 'SPAMGATE_RECIPIENT_UTC_OFFSET',
     doc: "Recipients' UTC offset in hours, for the quiet-hours share.",
@@ -98,6 +116,8 @@ export interface FeatureEngineTopics {
   readonly minutes: string;
   readonly changelog: string;
   readonly deadLetters: string;
+  /** Internal: every message re-keyed by its recipient (ReceivedMessage), for replies and opt-outs. */
+  readonly byRecipient: string;
 }
 
 export function featureEngineTopics(prefix: string): FeatureEngineTopics {
@@ -108,5 +128,6 @@ export function featureEngineTopics(prefix: string): FeatureEngineTopics {
     minutes: topicName(prefix, 'sms.sender-minutes'),
     changelog: topicName(prefix, 'spamgate.feature-engine.changelog'),
     deadLetters: topicName(prefix, 'sms.dead-letters'),
+    byRecipient: topicName(prefix, 'spamgate.feature-engine.by-recipient'),
   };
 }

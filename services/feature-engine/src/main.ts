@@ -74,6 +74,16 @@ runMain(async () => {
         help: 'Senders whose detail was shed to stay within the memory budget.',
         registers,
       }),
+      shedRelationBooks: new Counter({
+        name: 'spamgate_feature_engine_shed_relation_books_total',
+        help: 'Relation books (replies, contacts, opt-outs of an address) dropped to stay within the memory budget.',
+        registers,
+      }),
+      relationBooks: new Gauge({
+        name: 'spamgate_feature_engine_relation_books',
+        help: 'Addresses with a relation book (who they message, who answers, who opted out) held by this instance.',
+        registers,
+      }),
     },
   });
   await engine.start();

@@ -24,6 +24,7 @@ test('a phishing message yields its fingerprint, link domains and callback numbe
     hasUrl: true,
     hasCallbackNumber: true,
     isOptOut: false,
+    isOptIn: false,
   });
 });
 
@@ -58,8 +59,30 @@ test('an opt-out reply is flagged', () => {
   assert.equal(analyseContent("can't stop laughing", SENDER, KEY).isOptOut, false);
 });
 
+test('an opt-in (START, UNSTOP) is flagged, strictly: a false one would erase an opt-out', () => {
+  for (const body of ['START', ' start! ', 'Unstop', 'please START', 'start please'])
+    assert.equal(analyseContent(body, SENDER, KEY).isOptIn, true, body);
+  for (const body of [
+    'STOP',
+    'start the car',
+    "let's start over",
+    'restart',
+    'start start start',
+    'UNSTOPPABLE',
+  ])
+    assert.equal(analyseContent(body, SENDER, KEY).isOptIn, false, body);
+  assert.equal(analyseContent('START', SENDER, KEY).isOptOut, false);
+});
+
 test('a null or empty body gives fingerprint 0 and nothing else', () => {
-  const none = { fingerprint: 0n, urlDomains: [], hasUrl: false, hasCallbackNumber: false, isOptOut: false };
+  const none = {
+    fingerprint: 0n,
+    urlDomains: [],
+    hasUrl: false,
+    hasCallbackNumber: false,
+    isOptOut: false,
+    isOptIn: false,
+  };
   assert.deepEqual(analyseContent(null, SENDER, KEY), none);
   assert.deepEqual(analyseContent(undefined, SENDER, KEY), none);
   assert.deepEqual(analyseContent('', SENDER, KEY), none);

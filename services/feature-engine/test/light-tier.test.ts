@@ -16,6 +16,7 @@ import {
 import {
   createPartitionProcessor,
   DEFAULT_PROCESSOR_OPTIONS,
+  type HeardKind,
   type PartitionProcessor,
   type ProcessorOptions,
   type ProcessorOutput,
@@ -42,7 +43,8 @@ type Input =
       sender: string;
       t: number;
       f: 'SPAM_REPORT' | 'DELIVERY_FAILURE' | 'SUBSCRIBER_BLOCK';
-    };
+    }
+  | { kind: 'heard'; sender: string; from: string; t: number; h: HeardKind };
 
 /**
  * Many senders, most with a handful of events spread over two days (they stay cheap, forget old
@@ -62,6 +64,13 @@ function inputs(seed: number, n = 4_000, stepMs = 3_000, recipients = 40): Input
       : senders[6 + Math.floor(r() * (senders.length - 6))]!;
     const late = r() < 0.04;
     const eventTime = late ? t - Math.floor(r() * 120_000) : t;
+    if (r() < 0.12) {
+      // A recipient answering (replies, opt-outs, opt-ins): relation books, contacts.
+      const from = `+1303555${String(Math.floor(r() * recipients)).padStart(4, '0')}`;
+      const h = (['message', 'message', 'message', 'optOut', 'optIn'] as const)[Math.floor(r() * 5)]!;
+      out.push({ kind: 'heard', sender, from, t: eventTime, h });
+      continue;
+    }
     if (r() < 0.1) {
       const f = (['SPAM_REPORT', 'DELIVERY_FAILURE', 'SUBSCRIBER_BLOCK'] as const)[Math.floor(r() * 3)]!;
       out.push({ kind: 'feedback', sender, t: eventTime, f });
@@ -91,6 +100,9 @@ function feed(p: PartitionProcessor, input: Input): void {
   if (input.kind === 'message') {
     const { facts } = messageFacts(input.event, KEYS, 0);
     p.message(input.event.sender, input.event.senderKind, input.event.campaignId, facts, CLOCK);
+  } else if (input.kind === 'heard') {
+    const { hi, lo } = KEYS.recipientHash(input.from);
+    p.heard(input.sender, hi, lo, input.t, input.h, CLOCK);
   } else p.feedback(input.sender, input.t, input.f, CLOCK);
 }
 
@@ -108,7 +120,7 @@ function run(all: Input[], options: ProcessorOptions, every: number, restarts: n
   let maxLight = 0;
   let promoted = 0;
   const persist = () => {
-    for (const { sender, value } of p.takeChanged()) changelog.set(sender, value);
+    for (const { key, value } of p.takeChanged()) changelog.set(key, value);
   };
   all.forEach((input, i) => {
     if (restarts.includes(i)) {
@@ -168,6 +180,13 @@ test('cheap senders publish exactly what full state publishes, through promotion
       assert.equal(full.maxLight, 0);
       assert.ok(light.maxLight > 20, `seed ${seed}: many senders stay cheap (${light.maxLight})`);
       assert.ok(light.promoted > 5, `seed ${seed}: busy senders are promoted (${light.promoted})`);
+      // The relation side is exercised: contacts shape the derived messages both tiers keep.
+      const windows = light.out.flatMap((o) => (o.kind === 'features' ? o.value.windows : []));
+      for (const f of ['contactShare', 'repliedRecipients', 'optOuts', 'postOptOutSends'] as const)
+        assert.ok(
+          windows.some((w) => w[f] > 0),
+          `seed ${seed}: some features have ${f} > 0`,
+        );
       assert.equal(light.out.length, full.out.length, `seed ${seed} every ${every}: output count`);
       for (let i = 0; i < full.out.length; i++)
         assert.deepEqual(light.out[i], full.out[i], `seed ${seed} every ${every}: output ${i}`);
@@ -247,7 +266,7 @@ test('shedding drops the least active senders’ window state but keeps their op
   assert.equal(p.shed(1).senders, 1);
   assert.equal(p.stats.shedSenders, 2);
   assert.deepEqual(
-    p.takeChanged().map((c) => c.sender),
+    p.takeChanged().map((c) => c.key),
     ['+14155550002', '+14155550003'],
     'the shed senders go to the changelog',
   );
@@ -287,7 +306,7 @@ test('shedding forgets the least recently active cheap senders once full state i
   const before = p.stateBytes;
   const r = p.shed(1);
   assert.deepEqual([r.senders, p.senderCount, p.stateBytes], [1, 9, before - r.bytes]);
-  assert.deepEqual(p.takeChanged(), [{ sender: '+14155550000', value: null }], 'a tombstone for the oldest');
+  assert.deepEqual(p.takeChanged(), [{ key: '+14155550000', value: null }], 'a tombstone for the oldest');
 });
 
 test('when the shortest window closes on a silent sender, its features are published once more', () => {

@@ -69,7 +69,7 @@ function run(all: Input[], every: number, restartAt = -1): ProcessorOutput[] {
   const out: ProcessorOutput[] = [];
   const changelog = new Map<string, Uint8Array | null>();
   const persist = () => {
-    for (const { sender, value } of p.takeChanged()) changelog.set(sender, value);
+    for (const { key, value } of p.takeChanged()) changelog.set(key, value);
   };
   all.forEach((input, i) => {
     if (i === restartAt) {

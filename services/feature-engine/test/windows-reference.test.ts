@@ -1,10 +1,12 @@
 // The sliced sender state against a brute-force recomputation from the raw events, over many
 // random streams: every window feature must equal the naive value (exactly, since these streams
 // stay within the sketches' exact range).
+
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { seededRandom } from '@spamgate/test';
 import { NEAR_DUPLICATE_DISTANCE } from '../src/content/index.ts';
+import { NO_RELATION_FEATURES } from '../src/relations/relation-book.ts';
 import {
   addFeedback,
   addMessage,
@@ -164,6 +166,10 @@ function reference(events: Event[], spec: WindowSpec, t: number): WindowFeatures
     spamReports: feedback.filter((f) => f.f === 'SPAM_REPORT').length,
     subscriberBlocks: feedback.filter((f) => f.f === 'SUBSCRIBER_BLOCK').length,
     registeredCapShare: 0,
+    // Contacts and the relation features come from the relation book (relation-book.test.ts);
+    // the windows alone, as here, have none.
+    contactShare: 0,
+    ...NO_RELATION_FEATURES,
   };
 }
 

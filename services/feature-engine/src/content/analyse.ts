@@ -6,7 +6,7 @@ import { otherThanSender } from './callback-numbers.ts';
 import { registrableDomain } from './domains.ts';
 import type { ContentKey } from './fingerprint.ts';
 import { scanBody } from './normalise.ts';
-import { isOptOutNormalised } from './opt-out.ts';
+import { isOptInNormalised, isOptOutNormalised } from './opt-out.ts';
 
 /** The content features of one message. */
 export interface ContentAnalysis {
@@ -20,6 +20,8 @@ export interface ContentAnalysis {
   readonly hasCallbackNumber: boolean;
   /** The body is an opt-out request (see `isOptOut`). */
   readonly isOptOut: boolean;
+  /** The body is an opt-in (START, UNSTOP) that revokes an earlier opt-out (see `isOptInNormalised`). */
+  readonly isOptIn: boolean;
 }
 
 const NO_CONTENT: ContentAnalysis = Object.freeze({
@@ -28,6 +30,7 @@ const NO_CONTENT: ContentAnalysis = Object.freeze({
   hasUrl: false,
   hasCallbackNumber: false,
   isOptOut: false,
+  isOptIn: false,
 });
 
 /**
@@ -49,5 +52,6 @@ export function analyseContent(
     hasUrl: scan.linkCount > 0,
     hasCallbackNumber: otherThanSender(scan.phoneNumbers, sender).length > 0,
     isOptOut: isOptOutNormalised(scan.normalised),
+    isOptIn: isOptInNormalised(scan.normalised),
   };
 }

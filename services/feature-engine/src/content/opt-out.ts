@@ -91,3 +91,20 @@ export function isOptOutNormalised(normalised: string): boolean {
     words.slice(i).every((w) => OPT_OUT_COURTESY_WORDS.has(w) || SINGLE_WORD_KEYWORDS.has(w))
   );
 }
+
+/** The opt-in keywords that revoke an earlier opt-out (CTIA: START, UNSTOP), upper-case. */
+export const OPT_IN_KEYWORDS = ['START', 'UNSTOP'] as const;
+const OPT_IN_WORDS: ReadonlySet<string> = new Set(OPT_IN_KEYWORDS.map((k) => k.toLowerCase()));
+
+/**
+ * Whether a message (normalised by `normaliseBody`) is an opt-in: one of `OPT_IN_KEYWORDS`, with
+ * at most one courtesy word ("start please", "UNSTOP"). Stricter than opt-outs on purpose: a false
+ * opt-in would erase an opt-out, and with it the evidence of sends after it.
+ */
+export function isOptInNormalised(normalised: string): boolean {
+  if (normalised.length === 0 || normalised.length > 40) return false;
+  const words = normalised.split(' ').filter((w) => w !== '' && !SYMBOL.test(w));
+  const i = LEADING_WORDS.has(words[0] ?? '') ? 1 : 0;
+  if (!OPT_IN_WORDS.has(words[i] ?? '')) return false;
+  return words.length - i - 1 <= 1 && words.slice(i + 1).every((w) => OPT_OUT_COURTESY_WORDS.has(w));
+}

@@ -18,8 +18,15 @@ import {
   type Lifecycle,
   type Logger,
   type Registry,
+  SpamgateError,
 } from '@spamgate/core';
-import { type Codec, createCodec, type DeadLetter, SchemaDecodeError } from '@spamgate/schemas';
+import {
+  type Codec,
+  createCodec,
+  type DeadLetter,
+  type ReceivedMessage,
+  SchemaDecodeError,
+} from '@spamgate/schemas';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import {
   type FeatureEngineConfig,
@@ -29,6 +36,7 @@ import {
 } from '../config.ts';
 import { createCopartitionAssigner } from '../kafka/copartition-assigner.ts';
 import { loadRegistrations } from '../registration.ts';
+import { DEFAULT_RELATION_OPTIONS } from '../relations/relation-book.ts';
 import { decodePartitionMeta, encodePartitionMeta, PARTITION_META_KEY } from './entry-codec.ts';
 import { createFactKeys, type FactKeys, messageFacts } from './facts.ts';
 import {
@@ -61,6 +69,8 @@ export interface FeatureEngineMetrics {
   readonly stateBytes: Gauge;
   readonly promotedSenders: Counter;
   readonly shedSenders: Counter;
+  readonly shedRelationBooks: Counter;
+  readonly relationBooks: Gauge;
 }
 
 interface Task {
@@ -70,6 +80,8 @@ interface Task {
   /** Next offset to consume, per input topic, as committed in the last transaction or pending. */
   readonly offsets: Map<string, string>;
   readonly deadLetters: Message[];
+  /** Messages re-keyed by recipient (ReceivedMessage), written in this partition's next transaction. */
+  readonly byRecipient: Message[];
   /** The changelog partition's end offset after our last commit (to skip a needless restore). */
   changelogEnd: number;
   lastInputAt: number;
@@ -86,6 +98,31 @@ export interface FeatureEngine {
 
 /** How long a partition's restore waits for others opened at the same time to join it. */
 const RESTORE_COALESCE_MS = 200;
+
+/** An address the engine cannot key state by: empty, too long, or holding control characters. */
+export class InvalidAddressError extends SpamgateError {
+  override name = 'InvalidAddressError';
+  constructor(field: string, reason: string) {
+    super(`${field} is not a usable address: ${reason}`, { code: 'INVALID_ADDRESS', retriable: false });
+  }
+}
+
+/** Longest address accepted: E.164 is 16 characters, alphanumeric sender ids 11; room for formats. */
+const MAX_ADDRESS_CHARS = 64;
+
+/**
+ * Refuses addresses that cannot be state keys. Control characters are refused because the
+ * changelog's own keys (PARTITION_META_KEY, relation books) start with NUL: a hostile sender
+ * named like them would overwrite the partition's watermark.
+ */
+export function checkAddress(field: string, address: string): void {
+  if (address.length === 0) throw new InvalidAddressError(field, 'empty');
+  if (address.length > MAX_ADDRESS_CHARS)
+    throw new InvalidAddressError(field, `longer than ${MAX_ADDRESS_CHARS} characters`);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(address))
+    throw new InvalidAddressError(field, 'contains control characters');
+}
 
 /** Bytes of records per produce request; under the broker's and topics' 1 MiB default. */
 const MAX_REQUEST_BYTES = 768 * 1024;
@@ -129,6 +166,12 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
     allowedLatenessMs: config.allowedLatenessMs,
     emitIntervalMs: config.emitIntervalMs,
     maxFutureSkewMs: config.maxFutureSkewMs,
+    relations: {
+      ...DEFAULT_RELATION_OPTIONS,
+      replyDelayMs: config.replyDelayMs,
+      contactLookbackMs: config.contactLookbackMs,
+      optOutRetentionMs: config.optOutRetentionMs,
+    },
     registrations: loadRegistrations(registrationsPath(config)),
   };
   logger.info(
@@ -284,7 +327,7 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
     const admin = kafka.admin();
     await admin.connect();
     try {
-      for (const topic of [topics.messages, topics.feedback]) {
+      for (const topic of [topics.messages, topics.feedback, topics.byRecipient]) {
         const [committed] = await admin.fetchOffsets({ groupId: config.groupId, topics: [topic] });
         const o = committed?.partitions.find((x) => x.partition === p)?.offset;
         if (o !== undefined && Number(o) >= 0) offsets.set(topic, o);
@@ -299,6 +342,7 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
       producer,
       offsets,
       deadLetters: [],
+      byRecipient: [],
       changelogEnd: restored.end,
       lastInputAt: t,
       lastWatermarkAtInput: restored.processor.watermark,
@@ -360,23 +404,58 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
   function handle(task: Task, topic: string, m: KafkaMessage): void {
     const wall = now();
     try {
-      if (!m.value)
-        throw new SchemaDecodeError(
-          topic === topics.messages ? 'MessageEvent' : 'FeedbackEvent',
-          'EMPTY',
-          'null value',
-        );
+      const schema =
+        topic === topics.messages
+          ? 'MessageEvent'
+          : topic === topics.feedback
+            ? 'FeedbackEvent'
+            : 'ReceivedMessage';
+      if (!m.value) throw new SchemaDecodeError(schema, 'EMPTY', 'null value');
       if (topic === topics.messages) {
         const event = codec.decode('MessageEvent', m.value);
-        const { facts } = messageFacts(event, keys, config.utcOffsetHours);
+        checkAddress('sender', event.sender);
+        checkAddress('recipient', event.recipient);
+        const { facts, content } = messageFacts(event, keys, config.utcOffsetHours);
         task.processor.message(event.sender, event.senderKind, event.campaignId, facts, wall);
-      } else {
+        // To the partition of the recipient (same key, same partitioner as the input), where a
+        // reply from the recipient's side is credited to it: no body, the sender only hashed.
+        const { hi, lo } = keys.recipientHash(event.sender);
+        const fromHash = Buffer.alloc(8);
+        fromHash.writeUInt32BE(hi >>> 0, 0);
+        fromHash.writeUInt32BE(lo >>> 0, 4);
+        const received: ReceivedMessage = {
+          messageId: event.messageId,
+          eventTime: event.eventTime,
+          recipient: event.recipient,
+          fromHash,
+          kind: content.isOptOut ? 'OPT_OUT' : content.isOptIn ? 'OPT_IN' : 'MESSAGE',
+        };
+        task.byRecipient.push({ key: event.recipient, value: codec.encode('ReceivedMessage', received) });
+      } else if (topic === topics.feedback) {
         const event = codec.decode('FeedbackEvent', m.value);
+        checkAddress('sender', event.sender);
         task.processor.feedback(event.sender, event.eventTime, event.kind, wall);
+      } else {
+        const event = codec.decode('ReceivedMessage', m.value);
+        checkAddress('recipient', event.recipient);
+        const hash = Buffer.from(event.fromHash);
+        const kind = event.kind === 'OPT_OUT' ? 'optOut' : event.kind === 'OPT_IN' ? 'optIn' : 'message';
+        task.processor.heard(
+          event.recipient,
+          hash.readUInt32BE(0),
+          hash.readUInt32BE(4),
+          event.eventTime,
+          kind,
+          wall,
+        );
       }
       metrics.events.inc({ topic });
     } catch (err) {
-      if (err instanceof SchemaDecodeError || err instanceof EventTimeSkewError)
+      if (
+        err instanceof SchemaDecodeError ||
+        err instanceof EventTimeSkewError ||
+        err instanceof InvalidAddressError
+      )
         deadLetter(task, topic, task.partition, m, err);
       else throw err;
     }
@@ -401,10 +480,12 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
       budgetMb: config.stateBudgetMb,
       stateMb: Math.round(total / 1_048_576),
       shedSenders: shed.senders,
+      shedRelationBooks: shed.relationBooks,
       freedMb: Math.round(shed.bytes / 1_048_576),
     };
-    if (shed.senders > 0) {
+    if (shed.senders + shed.relationBooks > 0) {
       metrics.shedSenders.inc(shed.senders);
+      metrics.shedRelationBooks.inc(shed.relationBooks);
       logger.warn(fields, 'sender state over its memory budget: shed the least active senders');
     } else if (now() - lastNothingToShedLog > 60_000) {
       // New senders are only estimated once encoded; recently active ones are not shed.
@@ -428,8 +509,8 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
         features.push({ key: o.sender, value: codec.encode('SenderFeatures', o.value), partition: p });
       else minutes.push({ key: o.sender, value: codec.encode('SenderMinute', o.value), partition: p });
     }
-    const changelog: Message[] = changed.map(({ sender, value }) => ({
-      key: sender,
+    const changelog: Message[] = changed.map(({ key, value }) => ({
+      key,
       value: value ? Buffer.from(value.buffer, value.byteOffset, value.byteLength) : null,
       partition: p,
     }));
@@ -443,6 +524,9 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
       { topic: topics.features, messages: features },
       { topic: topics.minutes, messages: minutes },
       { topic: topics.deadLetters, messages: task.deadLetters.splice(0) },
+      // No partition: the producer's partitioner (Kafka's murmur2, as every client's default)
+      // puts each record where the recipient's own messages are.
+      { topic: topics.byRecipient, messages: task.byRecipient.splice(0) },
       { topic: topics.changelog, messages: changelog },
     ].filter((t) => t.messages.length > 0);
     const txn = await task.producer.transaction();
@@ -524,7 +608,9 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
     let light = 0;
     let all = 0;
     let bytes = 0;
+    let books = 0;
     for (const t of tasks.values()) {
+      books += t.processor.relationBookCount;
       light += t.processor.lightSenderCount;
       all += t.processor.senderCount;
       bytes += t.processor.stateBytes;
@@ -532,6 +618,7 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
     metrics.senders.set({ tier: 'cheap' }, light);
     metrics.senders.set({ tier: 'full' }, all - light);
     metrics.stateBytes.set(bytes);
+    metrics.relationBooks.set(books);
   }
 
   /** Moves an idle partition's watermark with the wall clock, so its windows and minutes close. */
@@ -615,6 +702,7 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
       await consumer.connect();
       await consumer.subscribe({ topic: topics.messages, fromBeginning: true });
       await consumer.subscribe({ topic: topics.feedback, fromBeginning: true });
+      await consumer.subscribe({ topic: topics.byRecipient, fromBeginning: true });
       const timer = setInterval(idleTick, Math.max(100, Math.min(1_000, config.idleAdvanceMs)));
       timer.unref();
       deps.lifecycle.onShutdown('feature engine', async () => {

@@ -212,6 +212,9 @@ const F_CALLBACK = 16;
 const F_QUIET = 32;
 const F_NEW_CONTACT = 64;
 const F_GAP = 128;
+// Second flag byte.
+const F2_PAIR = 3;
+const F2_CONTACT = 4;
 
 /** Packs a light entry into a Latin-1 string (its changelog value is the same bytes). */
 export function encodeLight(light: LightEntry): string {
@@ -253,7 +256,9 @@ export function encodeLight(light: LightEntry): string {
         (d.newContact ? F_NEW_CONTACT : 0) |
         (hasGap ? F_GAP : 0),
     );
-    w.u8(d.pairSequential + 1);
+    // Second flags byte: the pair (0 none, 1 not sequential, 2 sequential) in the low bits, then
+    // flags added later (older bytes have them 0, which is what they meant).
+    w.u8(d.pairSequential + 1 + (d.contact ? F2_CONTACT : 0));
     w.f64(d.timeMs);
     if (e.late) w.f64(e.minute);
     w.u32(d.recipientHi);
@@ -312,7 +317,10 @@ export function decodeLightBytes(bytes: Buffer): LightEntry {
       light.events.push({ type: 'feedback', timeMs, kind: fk, minute, late, emitted });
       continue;
     }
-    const pairSequential = r.u8() - 1;
+    const flags2 = r.u8();
+    if (flags2 & ~(F2_PAIR | F2_CONTACT) || (flags2 & F2_PAIR) > 2)
+      throw new StateCodecError(`bad message flags ${flags2}`);
+    const pairSequential = (flags2 & F2_PAIR) - 1;
     const timeMs = r.f64();
     const minute = late ? r.f64() : sliceStart(timeMs, 60_000);
     const recipientHi = r.u32();
@@ -340,6 +348,7 @@ export function decodeLightBytes(bytes: Buffer): LightEntry {
         hasCallbackNumber: (flags & F_CALLBACK) !== 0,
         quiet: (flags & F_QUIET) !== 0,
         newContact: (flags & F_NEW_CONTACT) !== 0,
+        contact: (flags2 & F2_CONTACT) !== 0,
         gapMs,
         pairSequential,
         count1s,

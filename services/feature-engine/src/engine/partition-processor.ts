@@ -12,6 +12,20 @@
 import { SpamgateError } from '@spamgate/core';
 import type { AddressKind, SenderFeatures, SenderMinute } from '@spamgate/schemas';
 import { allowedInWindow, capOf, NO_REGISTRATIONS, type Registrations } from '../registration.ts';
+import {
+  counterpartKey,
+  createRelationBook,
+  DEFAULT_RELATION_OPTIONS,
+  decodeRelationBook,
+  encodeRelationBook,
+  forgetExpiredRelations,
+  isEmptyBook,
+  type RelationBook,
+  type RelationOptions,
+  recordHeard,
+  recordSent,
+  relationFeaturesAt,
+} from '../relations/relation-book.ts';
 import { createDistinctCounter, type DistinctCounter } from '../sketches/distinct-counter.ts';
 import {
   addFeedback,
@@ -61,6 +75,8 @@ export interface ProcessorOptions {
   readonly light: LightLimits;
   /** Registered throughput of campaigns, for registeredCapShare. */
   readonly registrations: Registrations;
+  /** Replies, contacts and opt-outs (relation-book.ts). */
+  readonly relations: RelationOptions;
 }
 
 export const DEFAULT_PROCESSOR_OPTIONS: ProcessorOptions = Object.freeze({
@@ -71,7 +87,27 @@ export const DEFAULT_PROCESSOR_OPTIONS: ProcessorOptions = Object.freeze({
   maxFutureSkewMs: 300_000,
   light: DEFAULT_LIGHT_LIMITS,
   registrations: NO_REGISTRATIONS,
+  relations: DEFAULT_RELATION_OPTIONS,
 });
+
+/**
+ * Changelog key of a sender's relation book: the sender after a NUL and "r" (addresses never hold
+ * control characters, the shell refuses them, so it cannot collide with a sender or with
+ * PARTITION_META_KEY).
+ */
+export const RELATION_KEY_PREFIX = '\u0000r';
+
+/** Books with more counterparts than this stay decoded between batches; smaller ones are packed. */
+const PACKED_BOOK_MAX_COUNTERPARTS = 64;
+
+/** Estimated heap bytes of a relation book: packed (its Latin-1 string) or decoded (its maps). */
+export function relationBookBytes(book: RelationBook | string): number {
+  if (typeof book === 'string') return 100 + book.length;
+  return 300 + 120 * book.counterparts.size + 90 * book.optOuts.size + 9 * book.violations.length;
+}
+
+/** What a counterpart's message to a sender was, for its relation book. */
+export type HeardKind = 'message' | 'optOut' | 'optIn';
 
 /** An event whose time is absurdly far in the future (clock skew, a bad producer). */
 export class EventTimeSkewError extends SpamgateError {
@@ -150,6 +186,20 @@ export interface PartitionProcessor {
     wallClockMs: number,
   ): void;
   feedback(sender: string, timeMs: number, kind: FeedbackKind, wallClockMs: number): void;
+  /**
+   * A counterpart's message to `sender` (from the repartition topic): a reply, an opt-out or an
+   * opt-in, for the sender's relation book. Throws EventTimeSkewError like message.
+   */
+  heard(
+    sender: string,
+    counterpartHi: number,
+    counterpartLo: number,
+    timeMs: number,
+    kind: HeardKind,
+    wallClockMs: number,
+  ): void;
+  /** Senders with a relation book. */
+  readonly relationBookCount: number;
   /** Moves the watermark forward to t if it is behind (the shell's idle-partition fallback). */
   advanceWatermark(t: number): void;
   /**
@@ -157,26 +207,32 @@ export interface PartitionProcessor {
    * senders whose emit interval passed (or whose windows emptied), then evictions of idle senders.
    */
   drain(emittedAtMs: number): ProcessorOutput[];
-  /** Changelog records of the senders changed since the last call: their bytes, or null when evicted. */
-  takeChanged(): { sender: string; value: Uint8Array | null }[];
   /**
-   * Sheds detail under memory pressure until about `bytes` are freed: first the least active
-   * senders with full state (fewest events in their newest hour, then least recently active) lose
+   * Changelog records of what changed since the last call: senders (key = sender) and relation
+   * books (key = RELATION_KEY_PREFIX + sender), their bytes, or null when evicted.
+   */
+  takeChanged(): { key: string; value: Uint8Array | null }[];
+  /**
+   * Sheds detail under memory pressure until about `bytes` are freed: first the relation books of
+   * addresses that only receive (no sender state, no opt-out), least recently active first; then
+   * the least active senders with full state (fewest events in their newest hour, then least recently active) lose
    * their window state and keep only their open minute aggregates, so per-minute counts stay
    * complete while their features start again from their next event; then, if that is not
-   * enough, the least recently active senders with no open minute are forgotten. Call it
+   * enough, the least recently active senders with no open minute are forgotten; then other
+   * relation books, those holding opt-outs last (an opt-out forgotten is evidence lost). Call it
    * before drain, so the changelog of the same commit carries the result.
    */
-  shed(bytes: number): { senders: number; bytes: number };
-  /** Counters since creation: late events, evicted senders, promotions, shed senders. */
+  shed(bytes: number): { senders: number; relationBooks: number; bytes: number };
+  /** Counters since creation: late events, evicted senders, promotions, shed senders and books. */
   readonly stats: {
     lateEvents: number;
     evictedSenders: number;
     promotedSenders: number;
     shedSenders: number;
+    shedRelationBooks: number;
   };
-  /** Restores a sender from its changelog bytes, and the watermark. */
-  restore(sender: string, bytes: Uint8Array): void;
+  /** Restores a sender or a relation book from a changelog record (key as takeChanged gives it). */
+  restore(key: string, bytes: Uint8Array): void;
   restoreWatermark(watermark: number): void;
 }
 
@@ -286,7 +342,13 @@ export function createPartitionProcessor(
   const evicted = new Set<string>();
   let maxEventTime = Number.NEGATIVE_INFINITY;
   let watermark = Number.NEGATIVE_INFINITY;
-  const stats = { lateEvents: 0, evictedSenders: 0, promotedSenders: 0, shedSenders: 0 };
+  const stats = {
+    lateEvents: 0,
+    evictedSenders: 0,
+    promotedSenders: 0,
+    shedSenders: 0,
+    shedRelationBooks: 0,
+  };
   const longestWindowMs = Math.max(...options.windows.map((w) => w.lengthMs));
   const shortest = options.windows[0]!;
   /**
@@ -312,6 +374,94 @@ export function createPartitionProcessor(
   const dirtySenders = new Set<string>();
   /** The watermark's minute at the last full scan; minutes close only when it moves. */
   let scannedMinute = Number.NaN;
+
+  /** Relation books: decoded, or (small ones between batches) their bytes as a Latin-1 string. */
+  const books = new Map<string, RelationBook | string>();
+  /** Books opened since the last takeChanged; their size is out of bookBytes until then. */
+  const changedBooks = new Set<string>();
+  const droppedBooks = new Set<string>();
+  let bookBytes = 0;
+  const relationHorizonMs = Math.max(
+    options.relations.contactLookbackMs,
+    options.relations.replyDelayMs,
+    longestWindowMs,
+  );
+
+  /** A sender's book, decoded and marked changed (created when `create`). */
+  function openBook(sender: string, create: boolean): RelationBook | undefined {
+    const held = books.get(sender);
+    if (held === undefined && !create) return undefined;
+    if (!changedBooks.has(sender)) {
+      if (held !== undefined) bookBytes -= relationBookBytes(held);
+      changedBooks.add(sender);
+    }
+    droppedBooks.delete(sender);
+    if (typeof held === 'object') return held;
+    const book = held === undefined ? createRelationBook() : decodeRelationBook(Buffer.from(held, 'latin1'));
+    books.set(sender, book);
+    return book;
+  }
+
+  /** A sender's book to read, without marking it changed. */
+  function readBook(sender: string): RelationBook | undefined {
+    const held = books.get(sender);
+    return typeof held === 'string' ? decodeRelationBook(Buffer.from(held, 'latin1')) : held;
+  }
+
+  /** The newest event time of a book, packed or not (the packed form starts u8 version, f64 time). */
+  function bookLatest(held: RelationBook | string): number {
+    if (typeof held === 'object') return held.latestMs;
+    return Buffer.from(held.slice(1, 9), 'latin1').readDoubleLE(0);
+  }
+
+  /** Forgets what the watermark has left behind in books idle past every look-back. */
+  function expireBooks(): void {
+    for (const [sender, held] of books) {
+      if (watermark - bookLatest(held) <= relationHorizonMs) continue;
+      const book = openBook(sender, false)!;
+      forgetExpiredRelations(book, options.windows, options.relations, watermark);
+    }
+  }
+
+  /** Drops the least recently active books that `eligible` accepts until `target` bytes are freed. */
+  function shedBooks(target: number, eligible: (sender: string, book: RelationBook) => boolean): number {
+    if (target <= 0) return 0;
+    const candidates: { sender: string; latest: number }[] = [];
+    for (const [sender, held] of books) {
+      const book = typeof held === 'object' ? held : decodeRelationBook(Buffer.from(held, 'latin1'));
+      if (eligible(sender, book)) candidates.push({ sender, latest: book.latestMs });
+    }
+    candidates.sort((a, b) => a.latest - b.latest || (a.sender < b.sender ? -1 : 1));
+    let freed = 0;
+    for (const { sender } of candidates) {
+      if (freed >= target) break;
+      const held = books.get(sender)!;
+      const size = relationBookBytes(held);
+      if (changedBooks.delete(sender))
+        freed += 0; // its size was already out of bookBytes
+      else {
+        bookBytes -= size;
+        freed += size;
+      }
+      books.delete(sender);
+      droppedBooks.add(sender);
+      stats.shedRelationBooks++;
+    }
+    return freed;
+  }
+
+  /** A sender's features may change with its book: publish them again (if it has any). */
+  function outcomeChanged(sender: string): void {
+    const held = senders.get(sender);
+    if (held === undefined) return;
+    if (typeof held === 'string') {
+      const light = decodeLight(held);
+      if (light.dirty) return;
+      light.dirty = true;
+      storeLight(sender, light);
+    } else held.dirty = true;
+    touch(sender);
+  }
 
   function set(sender: string, value: SenderEntry | string): void {
     const before = senders.get(sender);
@@ -408,17 +558,21 @@ export function createPartitionProcessor(
   }
 
   function features(e: SenderEntry, asOf: number, emittedAt: number): SenderFeatures {
+    const book = readBook(e.sender);
+    const relations = book && relationFeaturesAt(book, asOf, options.windows);
     return {
       sender: e.sender,
       senderKind: e.kind,
       campaignId: e.campaignId,
       asOf,
       emittedAt,
-      windows: featuresAt(e.state, asOf, allowedFor(e.campaignId)).map(({ window, windowMs, ...rest }) => ({
-        window,
-        windowMs,
-        ...rest,
-      })),
+      windows: featuresAt(e.state, asOf, allowedFor(e.campaignId), relations).map(
+        ({ window, windowMs, ...rest }) => ({
+          window,
+          windowMs,
+          ...rest,
+        }),
+      ),
     };
   }
 
@@ -429,6 +583,7 @@ export function createPartitionProcessor(
     kind: AddressKind,
     campaignId: string | null,
     facts: MessageFacts,
+    contact: boolean,
   ): boolean {
     const limits = options.light;
     if (campaignId !== null) return false;
@@ -437,7 +592,7 @@ export function createPartitionProcessor(
     if (light.templates.length >= limits.maxTemplates && !knowsTemplate(light, facts.fingerprint))
       return false;
     const running = runningOf(light);
-    const d = deriveMessage(running, facts, options.features);
+    const d = deriveMessage(running, facts, options.features, contact);
     if (!packable(d)) return false;
     absorbRunning(light, running);
     const { start, late } = attribution(facts.timeMs);
@@ -540,7 +695,10 @@ export function createPartitionProcessor(
       return lightCount;
     },
     get stateBytes() {
-      return stateBytes;
+      return stateBytes + bookBytes;
+    },
+    get relationBookCount() {
+      return books.size;
     },
     entry(sender) {
       const held = senders.get(sender);
@@ -550,13 +708,16 @@ export function createPartitionProcessor(
     stats,
     message(sender, kind, campaignId, facts, wallClockMs) {
       observe(facts.timeMs, wallClockMs);
+      const book = openBook(sender, true)!;
+      const recipient = counterpartKey(facts.recipientHi, facts.recipientLo);
+      const { contact } = recordSent(book, recipient, facts.timeMs, options.relations);
       const light = lightEntry(sender);
-      if (!light || !lightMessage(sender, light, kind, campaignId, facts)) {
+      if (!light || !lightMessage(sender, light, kind, campaignId, facts, contact)) {
         const e = fullEntry(sender, light);
         e.kind = kind;
         e.campaignId = campaignId;
         const { start, late } = attribution(facts.timeMs);
-        addMessage(e.state, facts, options.features);
+        addMessage(e.state, facts, options.features, contact);
         if (
           countMessage(
             minuteOf(e.minutes, start),
@@ -587,6 +748,13 @@ export function createPartitionProcessor(
       touch(sender);
       advance(timeMs);
     },
+    heard(sender, counterpartHi, counterpartLo, timeMs, kind, wallClockMs) {
+      observe(timeMs, wallClockMs);
+      const book = openBook(sender, true)!;
+      recordHeard(book, counterpartKey(counterpartHi, counterpartLo), timeMs, kind, options.relations);
+      outcomeChanged(sender);
+      advance(timeMs);
+    },
     advanceWatermark(t) {
       if (t > watermark) watermark = t;
     },
@@ -596,7 +764,10 @@ export function createPartitionProcessor(
       // minute (new minutes always end after the watermark): only then visit every sender.
       const minuteNow = Math.floor(watermark / MINUTE_MS);
       const full = minuteNow !== scannedMinute;
-      if (full) scannedMinute = minuteNow;
+      if (full) {
+        scannedMinute = minuteNow;
+        expireBooks();
+      }
       const keys = full ? [...senders.keys()].sort() : [...dirtySenders].filter((s) => senders.has(s)).sort();
       // Closed minutes first (all of them, for every sender), then features, then evictions.
       const featureOut: ProcessorOutput[] = [];
@@ -647,7 +818,7 @@ export function createPartitionProcessor(
       return out;
     },
     takeChanged() {
-      const out: { sender: string; value: Uint8Array | null }[] = [];
+      const out: { key: string; value: Uint8Array | null }[] = [];
       for (const sender of [...changed].sort()) {
         const held = senders.get(sender);
         let value: Uint8Array | null = null;
@@ -658,16 +829,39 @@ export function createPartitionProcessor(
           stateBytes += bytes - held.approxBytes;
           held.approxBytes = bytes;
         }
-        out.push({ sender, value });
+        out.push({ key: sender, value });
       }
-      for (const sender of [...evicted].sort()) out.push({ sender, value: null });
+      for (const sender of [...evicted].sort()) out.push({ key: sender, value: null });
       changed.clear();
       evicted.clear();
+      for (const sender of [...changedBooks].sort()) {
+        const book = books.get(sender);
+        if (typeof book !== 'object') continue;
+        forgetExpiredRelations(book, options.windows, options.relations);
+        if (isEmptyBook(book)) {
+          books.delete(sender);
+          droppedBooks.add(sender);
+          continue;
+        }
+        const bytes = encodeRelationBook(book);
+        const kept = book.counterparts.size <= PACKED_BOOK_MAX_COUNTERPARTS ? bytes.toString('latin1') : book;
+        books.set(sender, kept);
+        bookBytes += relationBookBytes(kept);
+        out.push({ key: RELATION_KEY_PREFIX + sender, value: bytes });
+      }
+      for (const sender of [...droppedBooks].sort())
+        out.push({ key: RELATION_KEY_PREFIX + sender, value: null });
+      changedBooks.clear();
+      droppedBooks.clear();
       return out;
     },
     shed(target) {
+      const booksBefore = stats.shedRelationBooks;
       let freed = 0;
       let count = 0;
+      // First the relation books of addresses that only receive (no sender state, no opt-out):
+      // what is lost is who messaged them, which matters only if they start sending.
+      freed += shedBooks(target - freed, (sender, book) => !senders.has(sender) && book.optOuts.size === 0);
       const full: { sender: string; e: SenderEntry; activity: number }[] = [];
       for (const [sender, held] of senders)
         if (typeof held === 'object') full.push({ sender, e: held, activity: activity(held) });
@@ -717,10 +911,28 @@ export function createPartitionProcessor(
           count++;
         }
       }
+      // Then any book, least recently active first, those holding opt-outs last: forgetting an
+      // opt-out forgets the evidence of sends after it.
+      if (freed < target) freed += shedBooks(target - freed, (_, book) => book.optOuts.size === 0);
+      if (freed < target) freed += shedBooks(target - freed, () => true);
       stats.shedSenders += count;
-      return { senders: count, bytes: freed };
+      return { senders: count, relationBooks: stats.shedRelationBooks - booksBefore, bytes: freed };
     },
-    restore(sender, bytes) {
+    restore(key, bytes) {
+      if (key.startsWith(RELATION_KEY_PREFIX)) {
+        const sender = key.slice(RELATION_KEY_PREFIX.length);
+        const book = decodeRelationBook(bytes); // validates
+        const held = books.get(sender);
+        if (held !== undefined) bookBytes -= relationBookBytes(held);
+        const kept =
+          book.counterparts.size <= PACKED_BOOK_MAX_COUNTERPARTS
+            ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')
+            : book;
+        books.set(sender, kept);
+        bookBytes += relationBookBytes(kept);
+        return;
+      }
+      const sender = key;
       let latest: number;
       if (bytes[0] === LIGHT_TAG) {
         const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -38,7 +38,13 @@ export const FEATURES: readonly FeatureDefinition[] = Object.freeze([
     name: 'newContactShare',
     unit: '0-1',
     definition:
-      'Share of messages whose recipient the sender had not messaged in the 24 h before (up to 10,000 recipients remembered per sender).',
+      'Share of messages whose recipient is not a contact and was not messaged by the sender in the 24 h before (up to 10,000 recipients remembered per sender).',
+  },
+  {
+    name: 'contactShare',
+    unit: '0-1',
+    definition:
+      'Share of messages to contacts: recipients who messaged the sender in the 30 days before (the message completes a two-way exchange); they never count as new contacts.',
   },
   {
     name: 'sequentialShare',
@@ -110,6 +116,35 @@ export const FEATURES: readonly FeatureDefinition[] = Object.freeze([
     definition: 'Subscribers who blocked the sender in the window.',
   },
   {
+    name: 'repliedRecipients',
+    unit: 'count',
+    definition:
+      'Recipients messaged in the window who answered one of the window’s messages, within 72 h and not with an opt-out, by asOf. Lagged: a message sent x before asOf has had x to be answered, so short windows show only quick replies.',
+  },
+  {
+    name: 'replyRate',
+    unit: '0-1',
+    definition:
+      'repliedRecipients / recipients messaged in the window (of the sender’s 10,000 most recently active counterparts); lagged like repliedRecipients.',
+  },
+  {
+    name: 'optOuts',
+    unit: 'count',
+    definition:
+      'Recipients messaged in the window who answered one of the window’s messages with an opt-out (STOP, QUIT, END, REVOKE, OPT OUT, CANCEL, UNSUBSCRIBE, STOPALL, in any case, with courtesy words) within 72 h, by asOf; lagged like repliedRecipients.',
+  },
+  {
+    name: 'optOutRate',
+    unit: '0-1',
+    definition: 'optOuts / recipients messaged in the window; lagged like repliedRecipients.',
+  },
+  {
+    name: 'postOptOutSends',
+    unit: 'count',
+    definition:
+      'Messages sent in the window to a recipient who had opted out from the sender and not opted back in (START, UNSTOP), except one confirmation within 5 min of the opt-out. Opt-outs are kept 365 days, up to 50,000 per sender, under a 53-bit keyed hash: a false match has odds under 6e-12 per message.',
+  },
+  {
     name: 'registeredCapShare',
     unit: 'ratio',
     definition:
@@ -157,6 +192,42 @@ ${windowRows}
 | Feature | Unit | Definition |
 | --- | --- | --- |
 ${featureRows}
+
+## Replies, opt-outs and contacts
+
+A reply to a sender is a message of another sender, read in that sender's partition. The engine
+re-keys every message by its recipient into the internal topic
+\`spamgate.feature-engine.by-recipient\` (no body; the sender only as a keyed hash; written in the
+same transaction as the rest of the batch's outputs) and reads it back in the partition of the
+recipient, where it lands in that address's relation book: per counterpart, when they were last
+messaged, last heard from, which message they last answered, and whether they opted out.
+
+- **Lag.** Reply and opt-out features count the recipients messaged in the window and the answers
+  that arrived by \`asOf\` within the reply delay (\`SPAMGATE_REPLY_DELAY\`, 72 h). Answers take
+  minutes to hours, so a window's value rises after its messages were sent: the 1m and 10m values
+  show quick answers (and auto-replies), the 24h value is the one to compare across senders, and a
+  sender that is seconds old has a reply rate of 0 whatever its recipients will do.
+- **Opt-outs** are replies that are an opt-out request (\`isOptOut\`: a keyword alone or with a few
+  courtesy words). They are remembered per sender until revoked by START or UNSTOP, up to
+  \`SPAMGATE_OPT_OUT_RETENTION\` (365 days) after the sender's last activity. A message to an
+  opted-out recipient is a post-opt-out send, except one confirmation within 5 minutes. When the
+  opt-out reaches the partition after a later message of the sender was read, that message is
+  counted then; only the latest message to that recipient is known, so in that rare order two
+  messages between the opt-out and its arrival count as one.
+- **Contacts.** A recipient who messaged the sender within \`SPAMGATE_CONTACT_LOOKBACK\` (30 days)
+  is a contact: the message completes a two-way exchange, counts in \`contactShare\` and never as a
+  new contact.
+- **Bounds.** A sender's book keeps its 10,000 most recently active counterparts (rates are over
+  those), 50,000 opt-outs and the times of its last 4,096 post-opt-out sends. Counterparts are keyed
+  by 53 bits of their keyed hash, so an unrelated recipient matches an opt-out with probability
+  n / 2^53 (under 6e-12 at n = 50,000).
+- **Delivery.** The repartition is exactly-once like every other output: the re-keyed record is
+  committed with the offsets of the message it came from, and consumed in the transaction of the
+  partition it lands in. It is not ordered with the sender's own messages (the recipient's
+  partition may be behind): an answer read after the sender's next message to the same person is
+  still credited to the message it answered (the book keeps the last two per counterpart), one
+  read after two or more is credited to none. Whether a recipient is a contact is decided when the
+  sender's message is read: their message reaching the partition later does not change it.
 
 Message bodies are read in-stream only: the engine keeps a keyed locality-sensitive fingerprint,
 URL domains, and flags (URL, call-back number, opt-out), never the text. Recipients are kept as

@@ -6,6 +6,7 @@
  * emission and the changelog.
  */
 import { hammingDistance, NEAR_DUPLICATE_DISTANCE } from '../content/index.ts';
+import { NO_RELATION_FEATURES, type RelationFeatures } from '../relations/relation-book.ts';
 import { createDistinctCounter, type DistinctCounter } from '../sketches/distinct-counter.ts';
 import { sliceStart, type WindowSpec } from './window-spec.ts';
 
@@ -73,6 +74,8 @@ export interface Slice {
   callbackMessages: number;
   quietHourMessages: number;
   newContactMessages: number;
+  /** Messages to contacts: recipients who messaged the sender within the contact look-back. */
+  contactMessages: number;
   /** Highest count of messages in one 1 s / 10 s bucket that started in this slice. */
   peak1s: number;
   peak10s: number;
@@ -103,6 +106,7 @@ export function emptySlice(start: number): Slice {
     callbackMessages: 0,
     quietHourMessages: 0,
     newContactMessages: 0,
+    contactMessages: 0,
     peak1s: 0,
     peak10s: 0,
     gaps: 0,
@@ -136,6 +140,7 @@ export interface WindowFeatures {
   readonly distinctRecipients: number;
   readonly fanOut: number;
   readonly newContactShare: number;
+  readonly contactShare: number;
   readonly sequentialShare: number;
   readonly prefixEntropy: number;
   readonly topTemplateShare: number;
@@ -150,6 +155,11 @@ export interface WindowFeatures {
   readonly spamReports: number;
   readonly subscriberBlocks: number;
   readonly registeredCapShare: number;
+  readonly repliedRecipients: number;
+  readonly replyRate: number;
+  readonly optOuts: number;
+  readonly optOutRate: number;
+  readonly postOptOutSends: number;
 }
 
 export interface SenderState {
@@ -244,7 +254,10 @@ export interface DerivedMessage {
   readonly hasUrl: boolean;
   readonly hasCallbackNumber: boolean;
   readonly quiet: boolean;
+  /** Neither a contact nor messaged by the sender within the new-contact look-back. */
   readonly newContact: boolean;
+  /** A contact: the recipient messaged the sender within the contact look-back (relation-book.ts). */
+  readonly contact: boolean;
   /** Milliseconds since the previous message (in arrival order); NaN for the first. */
   readonly gapMs: number;
   /** 1 sequential, 0 not, -1 no pair (first message, or a recipient that is not a number). */
@@ -268,8 +281,16 @@ export function recentlySeen(state: RunningState, key: number, o: FeatureOptions
   return seen !== undefined && state.latestMs - seen <= o.newContactLookbackMs ? seen : undefined;
 }
 
-/** Updates the running state for a message and returns what it adds to the slices. */
-export function deriveMessage(state: RunningState, m: MessageFacts, o: FeatureOptions): DerivedMessage {
+/**
+ * Updates the running state for a message and returns what it adds to the slices. `contact`: the
+ * recipient is one of the sender's contacts (the relation book knows; the windows cannot).
+ */
+export function deriveMessage(
+  state: RunningState,
+  m: MessageFacts,
+  o: FeatureOptions,
+  contact = false,
+): DerivedMessage {
   const t = m.timeMs;
   if (t > state.latestMs) state.latestMs = t;
 
@@ -296,7 +317,7 @@ export function deriveMessage(state: RunningState, m: MessageFacts, o: FeatureOp
   }
   const key = m.recipientLo >>> 0;
   const lastSeen = recentlySeen(state, key, o);
-  const newContact = lastSeen === undefined || t - lastSeen > o.newContactLookbackMs;
+  const newContact = !contact && (lastSeen === undefined || t - lastSeen > o.newContactLookbackMs);
   state.recentRecipients.delete(key);
   state.recentRecipients.set(key, lastSeen === undefined ? t : Math.max(t, lastSeen));
   if (state.recentRecipients.size > o.maxRememberedRecipients) {
@@ -313,6 +334,7 @@ export function deriveMessage(state: RunningState, m: MessageFacts, o: FeatureOp
     hasCallbackNumber: m.hasCallbackNumber,
     quiet: isQuiet(m.localHour, o),
     newContact,
+    contact,
     gapMs,
     pairSequential,
     count1s: state.count1s,
@@ -340,6 +362,7 @@ export function applyMessage(
     if (d.hasCallbackNumber) s.callbackMessages++;
     if (d.quiet) s.quietHourMessages++;
     if (d.newContact) s.newContactMessages++;
+    if (d.contact) s.contactMessages++;
     // A bucket belongs to the slice it starts in; slices are multiples of 10 s, so it fits.
     if (d.count1s > s.peak1s && sliceStart(b1, ring.spec.sliceMs) === s.start) s.peak1s = d.count1s;
     if (d.count10s > s.peak10s && sliceStart(b10, ring.spec.sliceMs) === s.start) s.peak10s = d.count10s;
@@ -379,8 +402,9 @@ export function addMessage(
   state: SenderState,
   m: MessageFacts,
   o: FeatureOptions = DEFAULT_FEATURE_OPTIONS,
+  contact = false,
 ): void {
-  const d = deriveMessage(state, m, o); // moves latestMs first: slices are chosen as of this message
+  const d = deriveMessage(state, m, o, contact); // moves latestMs first: slices are chosen as of this message
   applyMessage(state.rings, state.latestMs, d, o);
 }
 
@@ -434,14 +458,16 @@ function entropyBits(counts: Map<number, number>): number {
 /**
  * Every window's features at event time t (usually the partition's watermark or the latest event).
  * `allowed` gives the most messages the sender's registration allows in a window of that length
- * (registration.ts); without it, or when it is not finite, registeredCapShare is 0.
+ * (registration.ts); without it, or when it is not finite, registeredCapShare is 0. `relations`
+ * are the sender's relation features per window (relation-book.ts), zero without them.
  */
 export function featuresAt(
   state: SenderState,
   t: number,
   allowed?: (windowMs: number) => number,
+  relations?: readonly RelationFeatures[],
 ): WindowFeatures[] {
-  return state.rings.map((ring) => {
+  return state.rings.map((ring, index) => {
     const slices = slicesAt(ring, t);
     let messages = 0;
     let bodied = 0;
@@ -449,6 +475,7 @@ export function featuresAt(
     let callback = 0;
     let quiet = 0;
     let fresh = 0;
+    let contacts = 0;
     let peak1s = 0;
     let peak10s = 0;
     let gaps = 0;
@@ -470,6 +497,7 @@ export function featuresAt(
       callback += s.callbackMessages;
       quiet += s.quietHourMessages;
       fresh += s.newContactMessages;
+      contacts += s.contactMessages;
       peak1s = Math.max(peak1s, s.peak1s);
       peak10s = Math.max(peak10s, s.peak10s);
       gaps += s.gaps;
@@ -500,6 +528,7 @@ export function featuresAt(
       distinctRecipients,
       fanOut: ratio(distinctRecipients, messages),
       newContactShare: ratio(fresh, messages),
+      contactShare: ratio(contacts, messages),
       sequentialShare: ratio(sequential, pairs),
       prefixEntropy: entropyBits(prefixes),
       topTemplateShare: ratio(topTemplate, bodied),
@@ -514,6 +543,7 @@ export function featuresAt(
       spamReports: reports,
       subscriberBlocks: blocks,
       registeredCapShare: capShare(messages, allowed?.(ring.spec.lengthMs)),
+      ...(relations?.[index] ?? NO_RELATION_FEATURES),
     };
   });
 }

@@ -11,7 +11,9 @@ import { type DistinctCounter, deserializeDistinctCounter } from '../sketches/di
 import { emptySlice, type SenderState, type Slice } from './sender-state.ts';
 import type { WindowSpec } from './window-spec.ts';
 
-export const STATE_CODEC_VERSION = 1;
+export const STATE_CODEC_VERSION = 2;
+/** Version 1 had no contactMessages counter; it still decodes (as 0), so an upgrade restores. */
+const STATE_CODEC_V1 = 1;
 
 export class StateCodecError extends SpamgateError {
   override name = 'StateCodecError';
@@ -187,7 +189,9 @@ const SLICE_COUNTERS = [
   'deliveryFailures',
   'spamReports',
   'subscriberBlocks',
+  'contactMessages',
 ] as const satisfies readonly (keyof Slice)[];
+const SLICE_COUNTERS_V1 = SLICE_COUNTERS.slice(0, -1);
 
 export function writeCounter(w: Writer, c: DistinctCounter | null): void {
   w.bytes(c ? c.serialize() : new Uint8Array(0));
@@ -277,7 +281,9 @@ export function decodeSenderState(bytes: Uint8Array, windows: readonly WindowSpe
 export function readSenderState(r: Reader, windows: readonly WindowSpec[]): SenderState {
   try {
     const version = r.u8();
-    if (version !== STATE_CODEC_VERSION) throw new StateCodecError(`unknown state version ${version}`);
+    if (version !== STATE_CODEC_VERSION && version !== STATE_CODEC_V1)
+      throw new StateCodecError(`unknown state version ${version}`);
+    const counters = version === STATE_CODEC_V1 ? SLICE_COUNTERS_V1 : SLICE_COUNTERS;
     const state: SenderState = {
       latestMs: r.f64(),
       lastMessageMs: r.f64(),
@@ -310,7 +316,7 @@ export function readSenderState(r: Reader, windows: readonly WindowSpec[]): Send
         const slot = r.u32();
         if (slot >= slots.length) throw new StateCodecError(`slice slot ${slot} out of range`);
         const slice = emptySlice(r.f64());
-        for (const k of SLICE_COUNTERS) slice[k] = r.u32();
+        for (const k of counters) slice[k] = r.u32();
         slice.gapSum = r.f64();
         slice.gapSumSq = r.f64();
         slice.recipients = readCounter(r);

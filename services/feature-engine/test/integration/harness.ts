@@ -1,4 +1,5 @@
 /** What the engine's smaller integration tests share: a broker, topics, engines, offsets. */
+import { hostname } from 'node:os';
 import { after, before } from 'node:test';
 import { createLogger } from '@spamgate/core';
 import { createCodec, type MessageEvent } from '@spamgate/schemas';
@@ -7,6 +8,7 @@ import type { Admin, Kafka } from 'kafkajs';
 import { provisionTopics } from '../../../../infra/kafka/provision.ts';
 import { TOPICS } from '../../../../infra/kafka/topics.ts';
 import { type FeatureEngineTopics, featureEngineTopics } from '../../src/config.ts';
+import { removeGroupMember } from './leave-group.ts';
 
 const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
 export const codec = createCodec();
@@ -24,6 +26,11 @@ export interface Harness {
   ): Promise<void>;
   /** An engine process on `prefix`'s topics, group `<prefix>-fe`, killed when the file ends. */
   startEngine(prefix: string, env?: Record<string, string>): ServiceProcess;
+  /**
+   * Kills an engine with SIGKILL and removes it from its group as its session timing out would,
+   * without waiting the 30 s session timeout before the next engine gets the partitions.
+   */
+  killHard(prefix: string, engine: ServiceProcess): Promise<void>;
   /** Input offsets committed by the engine's group, summed over partitions. */
   committed(prefix: string, topic: string): Promise<number>;
   /** Waits until the engine committed `total` input records, failing early if it exits. */
@@ -93,6 +100,15 @@ export function useHarness(): Harness {
       });
       processes.push(p);
       return p;
+    },
+    async killHard(prefix, engine) {
+      // The engine's Kafka client id ends in its instance id, host-pid.
+      const clientId = `spamgate-feature-engine-${hostname()}-${engine.child.pid}`;
+      const { groups } = await admin.describeGroups([`${prefix}-fe`]);
+      const member = groups[0]?.members.find((m) => m.clientId === clientId);
+      engine.child.kill('SIGKILL');
+      await engine.exited;
+      if (member) await removeGroupMember(brokers.split(',')[0]!, `${prefix}-fe`, member.memberId);
     },
     async committed(prefix, topic) {
       const [o] = await admin.fetchOffsets({ groupId: `${prefix}-fe`, topics: [topic] });

@@ -1,0 +1,389 @@
+/**
+ * What a sender knows of the other side of its conversations: who it messaged and when, who
+ * messaged it back, who opted out, and the messages it sent after an opt-out. Replies and opt-outs
+ * are messages of *other* senders, read in their partitions; the feature engine re-keys every
+ * message by its recipient (the repartition topic spamgate.feature-engine.by-recipient) so that
+ * they reach the partition of the sender they answer, and land here as `heard` events.
+ *
+ * One book per sender, keyed by counterpart: the keyed 64-bit hash of their number cut to 53 bits
+ * (`counterpartKey`), so two different counterparts share an entry with probability about
+ * n / 2^53 (n entries): 5.6e-12 per lookup at the 50,000 opt-outs a book keeps at most, which
+ * is what keeps a false post-opt-out send (a hard BLOCK downstream) out of reach.
+ *
+ * Pure and deterministic: events in, features out; times are whole seconds (as ms) so that the
+ * changelog form is exact. Arrival order across the two sides is not event-time order (a reply
+ * can be read before the message it answers, after a restart), so every rule below also credits
+ * the late side: a send read after the reply that answers it, an opt-out read after a send that
+ * followed it.
+ */
+import { Reader, StateCodecError, Writer } from '../windows/state-codec.ts';
+import { sliceStart, type WindowSpec } from '../windows/window-spec.ts';
+
+/** Tunables; defaults in DEFAULT_RELATION_OPTIONS. */
+export interface RelationOptions {
+  /** A message from the recipient within this long after the sender's message is a reply to it. */
+  readonly replyDelayMs: number;
+  /** A recipient who messaged the sender within this look-back is a contact. */
+  readonly contactLookbackMs: number;
+  /**
+   * The one message a sender may send after an opt-out without violating it: the confirmation
+   * ("You are unsubscribed"), within this long (FCC 2024 consent rules: 5 minutes).
+   */
+  readonly optOutConfirmationMs: number;
+  /** How long an opt-out is remembered after the book's newest event (until revoked by START). */
+  readonly optOutRetentionMs: number;
+  /** Most counterparts remembered per sender, least recently active forgotten first. */
+  readonly maxCounterparts: number;
+  /** Most opt-outs remembered per sender, oldest forgotten first. */
+  readonly maxOptOuts: number;
+  /** Most post-opt-out send times kept per sender (within the longest window), oldest dropped. */
+  readonly maxViolations: number;
+}
+
+export const DEFAULT_RELATION_OPTIONS: RelationOptions = Object.freeze({
+  replyDelayMs: 72 * 3_600_000,
+  contactLookbackMs: 30 * 86_400_000,
+  optOutConfirmationMs: 300_000,
+  optOutRetentionMs: 365 * 86_400_000,
+  maxCounterparts: 10_000,
+  maxOptOuts: 50_000,
+  maxViolations: 4_096,
+});
+
+/** One counterpart. Times are ms (whole seconds); NaN when it never happened. */
+export interface Counterpart {
+  /** The sender's latest message to them. */
+  sentMs: number;
+  /**
+   * The sender's message to them before sentMs: what an answer read after a later message (a
+   * partition behind the other) still answers.
+   */
+  prevSentMs: number;
+  /** Their latest message to the sender other than an opt-out. */
+  heardMs: number;
+  /** The latest of the sender's messages they answered (not with an opt-out). */
+  answeredMs: number;
+  /** The latest of the sender's messages they answered with an opt-out. */
+  optOutAnsweredMs: number;
+}
+
+export interface OptOut {
+  /** When they opted out (the earliest opt-out not revoked since). */
+  ms: number;
+  /** Whether the one permitted confirmation was sent. */
+  confirmed: boolean;
+}
+
+export interface RelationBook {
+  /** Keyed by counterpartKey; insertion order is the order of last activity. */
+  readonly counterparts: Map<number, Counterpart>;
+  /** Keyed by counterpartKey; insertion order is opt-out order. */
+  readonly optOuts: Map<number, OptOut>;
+  /** Times of messages sent after an opt-out, ascending. */
+  readonly violations: number[];
+  /** Newest event time the book has seen. */
+  latestMs: number;
+}
+
+/** The relation features of one window (see catalog.ts for the published definitions). */
+export interface RelationFeatures {
+  readonly repliedRecipients: number;
+  readonly replyRate: number;
+  readonly optOuts: number;
+  readonly optOutRate: number;
+  readonly postOptOutSends: number;
+}
+
+export const NO_RELATION_FEATURES: RelationFeatures = Object.freeze({
+  repliedRecipients: 0,
+  replyRate: 0,
+  optOuts: 0,
+  optOutRate: 0,
+  postOptOutSends: 0,
+});
+
+const TWO_32 = 4_294_967_296;
+const TWO_21 = 2_097_152;
+
+/** A counterpart's key: the top 53 bits of their keyed 64-bit hash, exact in a double. */
+export function counterpartKey(hi: number, lo: number): number {
+  return (hi >>> 0) * TWO_21 + ((lo >>> 0) >>> 11);
+}
+
+/** Whole seconds, so that the changelog form (seconds) is exact. */
+export const toSeconds = (ms: number): number => Math.floor(ms / 1000) * 1000;
+
+export function createRelationBook(): RelationBook {
+  return { counterparts: new Map(), optOuts: new Map(), violations: [], latestMs: Number.NEGATIVE_INFINITY };
+}
+
+function counterpart(book: RelationBook, key: number): Counterpart {
+  const c = book.counterparts.get(key) ?? {
+    sentMs: Number.NaN,
+    prevSentMs: Number.NaN,
+    heardMs: Number.NaN,
+    answeredMs: Number.NaN,
+    optOutAnsweredMs: Number.NaN,
+  };
+  book.counterparts.delete(key); // re-inserted last: most recently active
+  book.counterparts.set(key, c);
+  return c;
+}
+
+/** max that treats NaN as absent. */
+const later = (a: number, b: number): number => (Number.isNaN(a) ? b : Number.isNaN(b) ? a : Math.max(a, b));
+
+function addViolation(book: RelationBook, t: number, o: RelationOptions): void {
+  const v = book.violations;
+  let i = v.length;
+  while (i > 0 && v[i - 1]! > t) i--;
+  v.splice(i, 0, t);
+  if (v.length > o.maxViolations) v.shift();
+}
+
+function capCounterparts(book: RelationBook, o: RelationOptions): void {
+  while (book.counterparts.size > o.maxCounterparts) {
+    book.counterparts.delete(book.counterparts.keys().next().value as number);
+  }
+}
+
+/** What the sender's message to a counterpart means, worked out as it is recorded. */
+export interface SendVerdict {
+  /** The counterpart messaged the sender within the contact look-back before this message. */
+  readonly contact: boolean;
+  /** The counterpart had opted out from the sender before it (the confirmation excepted). */
+  readonly afterOptOut: boolean;
+}
+
+/** Records the sender's message to `key` at `timeMs`. */
+export function recordSent(book: RelationBook, key: number, timeMs: number, o: RelationOptions): SendVerdict {
+  const t = toSeconds(timeMs);
+  if (t > book.latestMs) book.latestMs = t;
+  const c = counterpart(book, key);
+  const contact = c.heardMs <= t && t - c.heardMs <= o.contactLookbackMs; // false for NaN
+  const opt = book.optOuts.get(key);
+  // Read after the counterpart's answer to it (arrival order is not event order).
+  if (c.heardMs >= t && c.heardMs - t <= o.replyDelayMs) c.answeredMs = later(c.answeredMs, t);
+  if (opt && opt.ms >= t && opt.ms - t <= o.replyDelayMs) c.optOutAnsweredMs = later(c.optOutAnsweredMs, t);
+  if (!(t <= c.sentMs)) {
+    c.prevSentMs = c.sentMs;
+    c.sentMs = t;
+  } else if (t < c.sentMs && !(t <= c.prevSentMs)) c.prevSentMs = t; // read out of order
+  capCounterparts(book, o);
+  let afterOptOut = false;
+  if (opt && opt.ms <= t) {
+    if (!opt.confirmed && t - opt.ms <= o.optOutConfirmationMs) opt.confirmed = true;
+    else {
+      afterOptOut = true;
+      addViolation(book, t, o);
+    }
+  }
+  return { contact, afterOptOut };
+}
+
+/**
+ * Records a message from counterpart `key` to the sender at `timeMs`: an opt-out, an opt-in
+ * (START, UNSTOP: revokes an earlier opt-out) or any other message (a reply if it follows one of
+ * the sender's within the reply delay).
+ */
+export function recordHeard(
+  book: RelationBook,
+  key: number,
+  timeMs: number,
+  kind: 'message' | 'optOut' | 'optIn',
+  o: RelationOptions,
+): void {
+  const t = toSeconds(timeMs);
+  if (t > book.latestMs) book.latestMs = t;
+  const c = counterpart(book, key);
+  // An opt-out is not an exchange: it neither makes a contact nor counts as a reply.
+  if (kind !== 'optOut') c.heardMs = later(c.heardMs, t);
+  // The sender's latest message before this one; the one before the latest when a later message
+  // was read first (two or more later ones, and the answer is credited to none).
+  const answered = c.sentMs <= t ? c.sentMs : c.prevSentMs <= t ? c.prevSentMs : Number.NaN;
+  const answers = t - answered <= o.replyDelayMs; // false for NaN
+  if (answers && kind === 'optOut') c.optOutAnsweredMs = later(c.optOutAnsweredMs, answered);
+  else if (answers) c.answeredMs = later(c.answeredMs, answered);
+  capCounterparts(book, o);
+  if (kind === 'optOut') {
+    const held = book.optOuts.get(key);
+    if (held && held.ms <= t) return; // already opted out: the earliest opt-out stands
+    book.optOuts.delete(key);
+    book.optOuts.set(key, { ms: t, confirmed: false });
+    while (book.optOuts.size > o.maxOptOuts) book.optOuts.delete(book.optOuts.keys().next().value as number);
+    // A message the sender sent after this opt-out, read before it. Only the latest send is
+    // known: earlier ones between the two are not counted (rare: it needs the opt-out to reach
+    // this partition later than two of the sender's messages to the same person).
+    if (c.sentMs > t) {
+      const opt = book.optOuts.get(key)!;
+      if (c.sentMs - t <= o.optOutConfirmationMs) opt.confirmed = true;
+      else addViolation(book, c.sentMs, o);
+    }
+  } else if (kind === 'optIn') {
+    const held = book.optOuts.get(key);
+    if (held && held.ms <= t) book.optOuts.delete(key);
+  }
+}
+
+/** Whether time x lies in the window evaluated at t (the slices of window-spec.ts). */
+function inWindow(x: number, t: number, spec: WindowSpec): boolean {
+  const end = sliceStart(t, spec.sliceMs);
+  const s = sliceStart(x, spec.sliceMs);
+  return s <= end && s > end - spec.lengthMs;
+}
+
+/**
+ * The relation features of every window at event time t. Rates are over the distinct recipients
+ * the sender messaged in the window that the book still remembers (its most recent
+ * maxCounterparts), with the answers that arrived up to now.
+ */
+export function relationFeaturesAt(
+  book: RelationBook,
+  t: number,
+  windows: readonly WindowSpec[],
+): RelationFeatures[] {
+  const n = windows.length;
+  const sent = new Array<number>(n).fill(0);
+  const replied = new Array<number>(n).fill(0);
+  const opted = new Array<number>(n).fill(0);
+  const violations = new Array<number>(n).fill(0);
+  const longest = Math.max(...windows.map((w) => w.lengthMs + w.sliceMs));
+  for (const c of book.counterparts.values()) {
+    if (!(t - c.sentMs <= longest)) continue; // never messaged, or long ago
+    for (let i = 0; i < n; i++) {
+      const w = windows[i]!;
+      if (!inWindow(c.sentMs, t, w)) continue;
+      sent[i]!++;
+      if (inWindow(c.answeredMs, t, w)) replied[i]!++;
+      if (inWindow(c.optOutAnsweredMs, t, w)) opted[i]!++;
+    }
+  }
+  for (const v of book.violations)
+    for (let i = 0; i < n; i++) if (inWindow(v, t, windows[i]!)) violations[i]!++;
+  return windows.map((_, i) => ({
+    repliedRecipients: replied[i]!,
+    replyRate: sent[i]! > 0 ? replied[i]! / sent[i]! : 0,
+    optOuts: opted[i]!,
+    optOutRate: sent[i]! > 0 ? opted[i]! / sent[i]! : 0,
+    postOptOutSends: violations[i]!,
+  }));
+}
+
+/**
+ * Drops what can no longer matter as of the book's newest event (or `now`, the watermark, when later): counterparts neither messaged
+ * within the reply delay and the longest window nor heard within the contact look-back, opt-outs
+ * past their retention, violations outside the longest window.
+ */
+export function forgetExpiredRelations(
+  book: RelationBook,
+  windows: readonly WindowSpec[],
+  o: RelationOptions,
+  now = book.latestMs,
+): void {
+  const t = Math.max(now, book.latestMs);
+  const sentHorizon = Math.max(o.replyDelayMs, ...windows.map((w) => w.lengthMs + w.sliceMs));
+  for (const [key, c] of book.counterparts) {
+    const sentMatters = t - c.sentMs <= sentHorizon;
+    const heardMatters = t - c.heardMs <= Math.max(o.contactLookbackMs, o.replyDelayMs);
+    if (!sentMatters && !heardMatters) book.counterparts.delete(key);
+  }
+  for (const [key, opt] of book.optOuts) if (t - opt.ms > o.optOutRetentionMs) book.optOuts.delete(key);
+  const longest = Math.max(...windows.map((w) => w.lengthMs + w.sliceMs));
+  let drop = 0;
+  while (drop < book.violations.length && t - book.violations[drop]! > longest) drop++;
+  if (drop > 0) book.violations.splice(0, drop);
+}
+
+/** True when the book holds nothing: it can be dropped. */
+export function isEmptyBook(book: RelationBook): boolean {
+  return book.counterparts.size === 0 && book.optOuts.size === 0 && book.violations.length === 0;
+}
+
+// ---- bytes -------------------------------------------------------------------------------------
+
+/** First byte of a relation book's changelog value. */
+export const RELATION_BOOK_VERSION = 1;
+
+const HAS_SENT = 1;
+const HAS_HEARD = 2;
+const HAS_ANSWERED = 4;
+const HAS_OPT_OUT_ANSWERED = 8;
+const HAS_PREV_SENT = 16;
+
+/**
+ * Layout: u8 version | f64 latestMs | varint counterparts | per counterpart: u32 key high 21
+ * bits, u32 low 32 bits, u8 presence flags, varint seconds before latestMs for each time present
+ * (sent, heard, answered, opt-out answered, previous sent)
+ * | varint opt-outs | per opt-out: key, u8 confirmed, varint seconds before latestMs | varint
+ * violations | varint seconds before latestMs each.
+ */
+export function encodeRelationBook(book: RelationBook): Buffer {
+  const w = new Writer();
+  w.u8(RELATION_BOOK_VERSION);
+  w.f64(book.latestMs);
+  const ago = (ms: number) => w.varint((book.latestMs - ms) / 1000);
+  w.varint(book.counterparts.size);
+  for (const [key, c] of book.counterparts) {
+    writeKey(w, key);
+    const times = [c.sentMs, c.heardMs, c.answeredMs, c.optOutAnsweredMs, c.prevSentMs];
+    let flags = 0;
+    for (let i = 0; i < times.length; i++) if (!Number.isNaN(times[i])) flags |= 1 << i;
+    w.u8(flags);
+    for (const ms of times) if (!Number.isNaN(ms)) ago(ms);
+  }
+  w.varint(book.optOuts.size);
+  for (const [key, opt] of book.optOuts) {
+    writeKey(w, key);
+    w.u8(opt.confirmed ? 1 : 0);
+    ago(opt.ms);
+  }
+  w.varint(book.violations.length);
+  for (const v of book.violations) ago(v);
+  return w.done();
+}
+
+export function decodeRelationBook(bytes: Uint8Array): RelationBook {
+  const r = new Reader(bytes);
+  const version = r.u8();
+  if (version !== RELATION_BOOK_VERSION)
+    throw new StateCodecError(`unknown relation book version ${version}`);
+  const book = createRelationBook();
+  book.latestMs = r.f64();
+  if (!Number.isSafeInteger(book.latestMs)) throw new StateCodecError('relation book time is not a whole ms');
+  const at = () => book.latestMs - r.varint() * 1000;
+  const count = r.varint();
+  for (let i = 0; i < count; i++) {
+    const key = readKey(r);
+    const flags = r.u8();
+    if (flags > 31) throw new StateCodecError(`bad counterpart flags ${flags}`);
+    const sentMs = flags & HAS_SENT ? at() : Number.NaN;
+    const heardMs = flags & HAS_HEARD ? at() : Number.NaN;
+    const answeredMs = flags & HAS_ANSWERED ? at() : Number.NaN;
+    const optOutAnsweredMs = flags & HAS_OPT_OUT_ANSWERED ? at() : Number.NaN;
+    const prevSentMs = flags & HAS_PREV_SENT ? at() : Number.NaN;
+    const c: Counterpart = { sentMs, prevSentMs, heardMs, answeredMs, optOutAnsweredMs };
+    book.counterparts.set(key, c);
+  }
+  const optOuts = r.varint();
+  for (let i = 0; i < optOuts; i++) {
+    const key = readKey(r);
+    const confirmed = r.u8();
+    if (confirmed > 1) throw new StateCodecError('bad opt-out flag');
+    book.optOuts.set(key, { confirmed: confirmed === 1, ms: at() });
+  }
+  const violations = r.varint();
+  for (let i = 0; i < violations; i++) book.violations.push(at());
+  r.end();
+  return book;
+}
+
+function writeKey(w: Writer, key: number): void {
+  w.u32(Math.floor(key / TWO_32));
+  w.u32(key % TWO_32);
+}
+
+function readKey(r: Reader): number {
+  const hi = r.u32();
+  if (hi >= TWO_21) throw new StateCodecError('counterpart key out of range');
+  return hi * TWO_32 + r.u32();
+}
