@@ -225,3 +225,139 @@ function personalMessages(rand: () => number, count: number): string[] {
   }
   return [...messages];
 }
+
+/** The corpus of `generateCorpus` with more templates and the short replies everybody sends. */
+export interface ClusterCorpus extends Corpus {
+  /** Per template, whether it is casual chat one person sends to friends rather than a campaign. */
+  readonly casual: readonly boolean[];
+  /** Short or generic messages sent by millions of people alike, each with its variants. */
+  readonly generic: readonly string[];
+}
+
+// Templates the content-cluster test adds: the P2P script shapes, full names, small wording variants
+// per copy, other rotating phishing domains, Spanish and Chinese.
+const CHINESE_NAMES = words(
+  '王伟|李娜|张敏|刘洋|陈静|杨帆|赵磊|黄丽|周杰|吴芳|徐明|孙悦|马超|朱婷|胡军|郭晶',
+);
+const SPANISH_NAMES = words('José|María|Lucía|Andrés|Sofía|Javier|Carmen|Diego|Valentina|Mateo|Ximena|Tomás');
+const ORGS = words('Working Families Alliance|Neighbors for Progress|Citizens for a Safe Valley');
+const TEMPLATE_COUNT = 30;
+const CASUAL_FROM = 26;
+
+/**
+ * The corpus of `generateCorpus(seed, copiesPerTemplate)`, followed by 14 more templates drawn from
+ * their own generator (so the first 30 and the personal messages are exactly those of
+ * `generateCorpus`), and the generic short messages.
+ */
+export function generateClusterCorpus(seed: number, copiesPerTemplate: number): ClusterCorpus {
+  const base = generateCorpus(seed, copiesPerTemplate);
+  const rand = mulberry32(seed ^ 0x5eed5eed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+  const int = (lo: number, hi: number): number => lo + Math.floor(rand() * (hi - lo + 1));
+  const alnum = (n: number): string => Array.from({ length: n }, () => pick(ALNUM)).join('');
+  const digits = (n: number): string => Array.from({ length: n }, () => String(int(0, 9))).join('');
+  const name = (): string => pick(FIRST_NAMES);
+  const fullName = (): string => `${pick(FIRST_NAMES)} ${pick(LAST_NAMES)}`;
+  const date = (): string => `${pick(MONTHS)} ${int(1, 28)}`;
+  const time = (): string => `${int(1, 12)}:${pick(['00', '15', '30', '45'])} ${pick(['AM', 'PM'])}`;
+  const amount = (): string => `${int(1, 99)}.${digits(2)}`;
+  const tollPhish = (): string =>
+    pick([
+      `https://ezpass-${alnum(4).toLowerCase()}.com/pay?id=${alnum(9)}`,
+      `https://e-zpass.toll-services.vip/${alnum(8)}`,
+      `www.paytoll-ny.xyz/${alnum(6)}`,
+      `https://is.gd/${alnum(6)}`,
+    ]);
+  const org = pick(ORGS);
+  const templates: readonly (() => string)[] = [
+    () =>
+      `Hi ${name()}, it's ${name()} with ${org}. Can we count on your vote for Maria Lopez on ` +
+      `${date()}? Reply STOP to opt out`,
+    () =>
+      `Hello ${fullName()}, ${name()} here from the Sierra Club. ` +
+      `${pick(['Will you join', 'Can you join', 'Would you join'])} our rally for clean water at City Hall on ` +
+      `${date()}? ${pick(['Reply STOP to opt out', 'Text STOP to stop', 'Reply STOP to end'])}`,
+    () =>
+      `Hi ${name()}! This is ${name()}, a volunteer with Yes on Prop 12. Do you support lowering rent ` +
+      `for seniors in ${pick(CITIES)}? Reply 1 for yes, 2 for no. STOP2END`,
+    () =>
+      `${pick(['E-ZPass', 'EZPass', 'E-ZPASS'])}: ${name()}, you have an unpaid toll balance of $${amount()}. ` +
+      `To avoid a late fee of $${amount()}, pay by ${date()}: ${tollPhish()}`,
+    () =>
+      `UPS: ${fullName()}, package ${pick(['1Z', '9400'])}${digits(14)} arrives ${pick(DAYS)} by ` +
+      `${time()}. Delivery address: ${int(10, 9999)} ${pick(STREETS)}, ${pick(CITIES)}. ` +
+      `Change delivery: ups.com/m/${alnum(9)}`,
+    () =>
+      `[Coinbase] Your verification code is ${digits(6)}. Don't share this code with anyone; ` +
+      'Coinbase staff will never ask for it.',
+    () =>
+      `${fullName()}, your appointment at CVS MinuteClinic ${int(10, 9999)} ${pick(STREETS)} is on ` +
+      `${date()} at ${time()}. Reply 1 to confirm, 2 to cancel.`,
+    () =>
+      `Congratulations ${name()}! You've been selected for a $${int(500, 5000)} Walmart gift card. ` +
+      `Claim your reward within 48 hours: ${pick(['bit.ly', 'cutt.ly', 'rb.gy'])}/${alnum(6)}`,
+    () =>
+      `Hi ${name()}, your Verizon bill of $${amount()} is due ${date()}. ` +
+      `Pay at vz.to/${alnum(6)} or reply PAY to pay with your card ending ${digits(4)}.`,
+    () =>
+      `Hola ${pick(SPANISH_NAMES)}, soy ${pick(SPANISH_NAMES)} de Vecinos Unidos. ¿Podemos contar con tu ` +
+      `voto por Ana Torres el ${int(1, 28)} de noviembre? Responde STOP para no recibir más mensajes.`,
+    () =>
+      `Correos: Estimado/a ${pick(SPANISH_NAMES)}, su paquete ${pick(['ES', 'PQ'])}${digits(10)} está ` +
+      `retenido por falta de pago de ${int(1, 3)},${digits(2)} €. Pague aquí: correos-es.${pick([
+        'top',
+        'xyz',
+      ])}/${alnum(7)}`,
+    () =>
+      `【顺丰速运】${pick(CHINESE_NAMES)}您好，您的快递单号：SF${digits(12)}，因地址不详无法派送，` +
+      `请于二十四小时内点击链接更新地址：https://sf-${alnum(4).toLowerCase()}.cn/${alnum(6)} 退订回T`,
+    () =>
+      `【招商银行】尊敬的${pick(CHINESE_NAMES)}客户，您尾号${digits(4)}的信用卡积分即将过期，` +
+      `请登录 cmb-jf.${pick(['com', 'top'])}/${alnum(6)} 兑换礼品，逾期作废。`,
+    () => `Your Uber code is ${digits(4)}. Never share this code. Reply STOP ALL to unsubscribe.`,
+  ];
+  return {
+    templates: [
+      ...base.templates,
+      ...templates.map((make) => Array.from({ length: copiesPerTemplate }, make)),
+    ],
+    casual: [
+      ...base.templates.map((_, t) => t >= CASUAL_FROM && t < TEMPLATE_COUNT),
+      ...templates.map(() => false),
+    ],
+    personal: base.personal,
+    generic: genericMessages(rand),
+  };
+}
+
+// What millions of people text each other, alike: none of it may form a content cluster.
+const GENERIC = words(
+  'ok|Ok!|OK.|k|kk|okay|yes|Yes!|yep|yeah|no|nope|sure|thanks!|Thanks|thank you|Thank you so much!|thx|ty|' +
+    'on my way|On my way!|omw|love you|Love you too ❤️|i love you|call me|Call me when you can|' +
+    'can you call me?|lol|LOL|haha|hahaha 😂😂|😂|👍|❤️|🎉🎂|sounds good|Sounds good!|see you soon|' +
+    'see you there|be there in 5|Be there in 10 min|running late|running late sorry|good night|' +
+    'Good morning!|good morning beautiful|happy birthday!|Happy Birthday!! 🎉|miss you|where are you?|' +
+    'what time?|no worries|np|got it|Got it, thanks|im here|I’m here|coming down now|haha yes|same|' +
+    'yes please|no thanks|who is this?|wrong number|sorry wrong number|Happy new year!|Merry Christmas!!|' +
+    'Merry Christmas and Happy New Year to you and your family!|Happy Thanksgiving!|Congrats!!|' +
+    'Congratulations!! So proud of you|let me know|talk later|ttyl|on the way home|' +
+    "I'll be there at 7|just landed|at the store, need anything?|did you eat?|text me when you get home|" +
+    'drive safe|Drive safe! Text me when you get there|call you back in 5|Can’t talk now, call you later|' +
+    'What are you doing?|how are you?|Hey, how are you doing?|Good, you?|me too|same here|for sure|' +
+    'STOP|Stop|stop texting me|STOP ALL|unsubscribe|Opt out|cancel|Sí|gracias|Gracias!|te quiero|' +
+    'ya voy|nos vemos|buenas noches|好的|谢谢|我在路上|好的，谢谢|晚安|收到|' +
+    'Happy birthday! Hope you have an amazing day|Thank you for your help today|Yes I will be there|' +
+    'I am on my way now|ok see you tomorrow|See you tomorrow!|love you, good night|' +
+    'Hi, how are you? Long time no see!|hey what are you up to tonight?|Are you home?|' +
+    'I will call you when I get home|Can you pick me up?|Hey! Yes, see you then 😊',
+);
+
+function genericMessages(rand: () => number): string[] {
+  // Each as written, and once more with a name greeting or a stray emoji, as people write them.
+  const variants = GENERIC.map((m) =>
+    rand() < 0.5
+      ? `${m} ${['😊', '!!', '❤️', 'xx', '🙏'][Math.floor(rand() * 5)]}`
+      : `Hey ${FIRST_NAMES[Math.floor(rand() * FIRST_NAMES.length)]} ${m}`,
+  );
+  return [...GENERIC, ...variants];
+}
