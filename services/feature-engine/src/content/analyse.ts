@@ -3,9 +3,10 @@
  * not part of the result and must be dropped by the caller once this returns.
  */
 import { otherThanSender } from './callback-numbers.ts';
+import type { ClusterKey } from './cluster-key.ts';
 import { registrableDomain } from './domains.ts';
 import type { ContentKey } from './fingerprint.ts';
-import { scanBody } from './normalise.ts';
+import { type BodyScan, scanBody } from './normalise.ts';
 import { isOptInNormalised, isOptOutNormalised } from './opt-out.ts';
 
 /** The content features of one message. */
@@ -22,6 +23,12 @@ export interface ContentAnalysis {
   readonly isOptOut: boolean;
   /** The body is an opt-in (START, UNSTOP) that revokes an earlier opt-out (see `isOptInNormalised`). */
   readonly isOptIn: boolean;
+}
+
+/** The content features of one message and its content cluster id. */
+export interface ClusteredContentAnalysis extends ContentAnalysis {
+  /** The content cluster id (see `clusterIdOf`); null when the body has no cluster. */
+  readonly clusterId: number | null;
 }
 
 const NO_CONTENT: ContentAnalysis = Object.freeze({
@@ -44,8 +51,25 @@ export function analyseContent(
   sender: string,
   key: ContentKey,
 ): ContentAnalysis {
-  if (!body) return NO_CONTENT;
+  return body ? analyseScan(scanBody(body), sender, key) : NO_CONTENT;
+}
+
+/**
+ * `analyseContent` and `clusterIdOf` from the same single scan of the body: the engine's call when
+ * it also re-keys messages by content cluster.
+ */
+export function analyseClusteredContent(
+  body: string | null | undefined,
+  sender: string,
+  key: ContentKey,
+  clusterKey: ClusterKey,
+): ClusteredContentAnalysis {
+  if (!body) return { ...NO_CONTENT, clusterId: null };
   const scan = scanBody(body);
+  return { ...analyseScan(scan, sender, key), clusterId: clusterKey.clusterIdScanned(scan.normalised, body) };
+}
+
+function analyseScan(scan: BodyScan, sender: string, key: ContentKey): ContentAnalysis {
   return {
     fingerprint: key.fingerprintNormalised(scan.normalised),
     urlDomains: [...new Set(scan.hosts.map(registrableDomain))],

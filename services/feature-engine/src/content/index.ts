@@ -1,5 +1,21 @@
-export { analyseContent, type ContentAnalysis } from './analyse.ts';
+export {
+  analyseClusteredContent,
+  analyseContent,
+  type ClusteredContentAnalysis,
+  type ContentAnalysis,
+} from './analyse.ts';
 export { callbackNumbers, hasCallbackOtherThanSender } from './callback-numbers.ts';
+export {
+  CLUSTER_ID_HEX_DIGITS,
+  CLUSTER_SKETCH_WORDS,
+  type ClusterKey,
+  clusterIdOf,
+  clusterIdString,
+  createClusterKey,
+  MIN_CLUSTER_WORDS,
+  MIN_LOWER_CASE_CLUSTER_WORDS,
+  parseClusterId,
+} from './cluster-key.ts';
 export {
   type ContentKey,
   contentFingerprint,
