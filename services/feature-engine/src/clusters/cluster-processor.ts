@@ -182,19 +182,25 @@ export interface ClusterProcessor {
 }
 
 /**
- * Heap bytes a cluster costs, for stateBytes and shed(). Measured on Node 24.15 x64 with
- * bench/cluster-memory.ts (--expose-gc, heapUsed before and after building 100k clusters, over
- * the changelog bytes of the same clusters): a cheap cluster costs its packed string plus the map
- * entry, the id string and the string header; a full one its empty rings and slices' objects plus
- * a multiple of its encoded bytes (sketch arrays and count maps grow with them).
+ * Heap bytes a cluster costs, for stateBytes and shed(), estimated from its changelog bytes.
+ * Measured on Node 24.21 x64 with `node --expose-gc bench/cluster-memory.ts` (heapUsed plus
+ * arrayBuffers before and after building 5k to 100k clusters of one shape, forced GC on both
+ * sides, divided by the count):
+ *   cheap, 1 message: 135 B (52 B packed); cheap, 4 messages: 299 B (151 B packed, ~60 B of it
+ *   the deadline queue entry of a cluster with a record pending);
+ *   full, 1 message: 2.9 KB (324 B encoded); 20 messages from 10 senders: 12.6 KB (1,954 B);
+ *   200 messages from 100 senders: 44 KB (8,822 B).
+ * Fitted: cheap = 90 + packed length (within 5% at one message, 20% low at four); full =
+ * 1,200 + 5.2 x encoded length (within 10%). Most of a small full cluster is its three rings and,
+ * per slice, the count Maps (a Map costs about 200 B however few keys it holds).
  */
 export const LIGHT_CLUSTER_BASE_BYTES = 90;
-export const FULL_CLUSTER_BASE_BYTES = 1_000;
+export const FULL_CLUSTER_BASE_BYTES = 1_200;
 export function lightClusterBytes(packedLength: number): number {
   return LIGHT_CLUSTER_BASE_BYTES + packedLength;
 }
 export function fullClusterBytes(encodedLength: number): number {
-  return FULL_CLUSTER_BASE_BYTES + Math.round(3 * encodedLength);
+  return FULL_CLUSTER_BASE_BYTES + Math.round(5.2 * encodedLength);
 }
 
 function optionProblems(o: ClusterProcessorOptions): string[] {
