@@ -441,15 +441,40 @@ test('registered campaigns, URL domains and outcomes are counted in their window
 test('a campaign above a slice share is kept when more campaigns than the limit share the slice', () => {
   const p = createClusterProcessor({ maxTopEntries: 4 });
   let i = 0;
-  // 12 one-off campaigns interleaved with a frequent one, all in one minute.
-  for (let k = 0; k < 12; k++) {
-    p.message('f1', message(T0 + i++ * 100, k, k, `X${k}`), CLOCK);
-    p.message('f1', message(T0 + i++ * 100, k, 100 + k, 'MAIN'), CLOCK);
+  // Six one-off campaigns fill the 4-key maps first; then a frequent one, interleaved with more.
+  for (let k = 0; k < 6; k++) p.message('f1', message(T0 + i++ * 100, k, k, `X${k}`), CLOCK);
+  for (let k = 6; k < 18; k++) {
+    p.message('f1', message(T0 + i++ * 100, k, k, 'MAIN'), CLOCK);
+    p.message('f1', message(T0 + i++ * 100, k, 100 + k, `X${k}`), CLOCK);
   }
   const [m15] = p.features('f1')!;
   assert.equal(m15!.campaignIds[0], 'MAIN');
-  assert.equal(m15!.distinctCampaigns, 13, 'distinct counts stay exact past the limit');
+  assert.equal(m15!.distinctCampaigns, 19, 'distinct counts stay exact past the limit');
   assert.equal(m15!.registeredShare, 1);
+});
+
+test('clusters falling due at one watermark move are published in deadline order', () => {
+  const p = createClusterProcessor();
+  // Both clusters cross the sender line at once, then change again: due 5 s after their newest.
+  p.message('k-a', message(T0, 1, 1), CLOCK);
+  p.message('k-a', message(T0 + 500, 2, 2), CLOCK);
+  p.message('k-b', message(T0 + 200, 1, 1), CLOCK);
+  p.message('k-b', message(T0 + 700, 2, 2), CLOCK);
+  assert.deepEqual(
+    p.drain(0).map((r) => r.clusterId),
+    ['k-a', 'k-b'],
+  );
+  p.message('k-a', message(T0 + 1_000, 1, 3), CLOCK); // due at 6 s
+  p.message('k-b', message(T0 + 2_000, 1, 3), CLOCK); // due at 7 s
+  p.message('k-a', message(T0 + 3_000, 1, 4), CLOCK); // now due at 8 s
+  p.advanceWatermark(T0 + 10_000);
+  assert.deepEqual(
+    p.drain(0).map((r) => [r.clusterId, r.asOf - T0]),
+    [
+      ['k-b', 2_000],
+      ['k-a', 3_000],
+    ],
+  );
 });
 
 test('a cluster idle past the longest window is evicted with a tombstone and starts afresh', () => {
@@ -584,6 +609,8 @@ test('truncated, corrupted or foreign changelog values give StateCodecError, nev
   const event = [0, ...new Uint8Array(Float64Array.of(T0).buffer), ...new Array(16).fill(7)];
   refused(Uint8Array.from([...lightHeader, 1, ...event, 1, 0x80, 0x80, 0x80, 0x80, 0x01]), 'text length');
   refused(Uint8Array.from([...lightHeader, 200, ...event, 0, 0]), 'more events than bytes');
+  const longText = [1, 0xac, 0x02, ...new Array(300).fill(97)]; // a 300-unit campaign id
+  refused(Uint8Array.from([...lightHeader, 1, ...event, ...longText, 0]), 'a text no encoder writes');
   refused(
     Uint8Array.from([
       ...lightHeader.slice(0, 2),

@@ -167,9 +167,6 @@ export function encodeFullCluster(c: FullCluster): Buffer {
       w.varint(s.registered);
       w.varint(s.optOuts);
       w.varint(s.spamReports);
-      w.varint(s.campaignOverflow);
-      w.varint(s.domainOverflow);
-      w.varint(s.senderOverflow);
       writeCounter(w, s.senders);
       writeCounter(w, s.recipients);
       writeCounter(w, s.campaigns);
@@ -193,9 +190,6 @@ function readSlice(r: Reader, start: number): ClusterSlice {
   s.registered = readCount(r);
   s.optOuts = readCount(r);
   s.spamReports = readCount(r);
-  s.campaignOverflow = readCount(r);
-  s.domainOverflow = readCount(r);
-  s.senderOverflow = readCount(r);
   s.senders = readCounter(r);
   s.recipients = readCounter(r);
   s.campaigns = readCounter(r);

@@ -10,12 +10,14 @@
  *   standard error). Campaign ids and domains are counted by a 64-bit hash of their text.
  * - campaignIds, urlDomains, topSenderShare: per slice, at most `maxTopEntries` (16) keys are
  *   counted, with the Misra-Gries rule: a new key that finds the map full is dropped together with
- *   one count of every kept key, and `overflow` counts the units dropped. Kept counts are therefore
- *   never too high, and too low by at most overflow / (maxTopEntries + 1) per slice; a key holding
- *   more than that share of a slice is always kept. Everything is exact while no slice of the
- *   window saw more than maxTopEntries distinct keys (overflow 0). topSenderShare is the busiest
- *   kept sender's count over messages, never below 1 / distinctSenders (the busiest sender sends
- *   at least the average), so it is at most overflow / (17 * messages) <= 1/17 below the truth.
+ *   one count of every kept key. Kept counts are therefore never too high, and too low by at most
+ *   1 / (maxTopEntries + 1) of the slice's units (its messages for senders, its registered
+ *   messages for campaigns, its domain mentions for domains); a key holding more than that share
+ *   of a slice is always kept. The dropped units need not be stored: for senders and campaigns
+ *   they are the slice's count minus the kept counts. Everything is exact while no slice of the
+ *   window saw more than maxTopEntries distinct keys. topSenderShare is the busiest kept sender's
+ *   count over messages, never below 1 / distinctSenders (the busiest sender sends at least the
+ *   average), so at most 1/17 below the truth (and then only past 16 senders in a slice).
  */
 import { createDistinctCounter, type DistinctCounter } from '../sketches/distinct-counter.ts';
 import { FINGERPRINT_LOW_RANGE } from '../sketches/registers.ts';
@@ -65,11 +67,8 @@ export interface ClusterSlice {
   domains: DistinctCounter | null;
   /** Messages per campaign id / per domain / per sender fingerprint, bounded (see the header). */
   campaignCounts: Map<string, number> | null;
-  campaignOverflow: number;
   domainCounts: Map<string, number> | null;
-  domainOverflow: number;
   senderCounts: Map<number, number> | null;
-  senderOverflow: number;
 }
 
 export function emptyClusterSlice(start: number): ClusterSlice {
@@ -84,11 +83,8 @@ export function emptyClusterSlice(start: number): ClusterSlice {
     campaigns: null,
     domains: null,
     campaignCounts: null,
-    campaignOverflow: 0,
     domainCounts: null,
-    domainOverflow: 0,
     senderCounts: null,
-    senderOverflow: 0,
   };
 }
 
@@ -156,24 +152,19 @@ function fmix32(x: number): number {
   return h >>> 0;
 }
 
-/** Counts one unit for `key`, Misra-Gries style; returns the units dropped (0 or limit + 1). */
-export function countBounded<K>(map: Map<K, number>, key: K, limit: number): number {
+/** Counts one unit for `key`, Misra-Gries style, in a map of at most `limit` keys. */
+export function countBounded<K>(map: Map<K, number>, key: K, limit: number): void {
   const c = map.get(key);
-  if (c !== undefined) {
-    map.set(key, c + 1);
-    return 0;
+  if (c !== undefined) map.set(key, c + 1);
+  else if (map.size < limit) map.set(key, 1);
+  else {
+    // The new key and one count of every kept key are dropped together: a key keeps its place
+    // exactly when it is more frequent than the dropped units say the others could be.
+    for (const [k, v] of map) {
+      if (v <= 1) map.delete(k);
+      else map.set(k, v - 1);
+    }
   }
-  if (map.size < limit) {
-    map.set(key, 1);
-    return 0;
-  }
-  // The new key and one count of every kept key are dropped together: a key keeps its place
-  // exactly when it is more frequent than the dropped units say the others could be.
-  for (const [k, v] of map) {
-    if (v <= 1) map.delete(k);
-    else map.set(k, v - 1);
-  }
-  return limit + 1;
 }
 
 /**
@@ -194,13 +185,10 @@ function sliceFor(ring: ClusterRing, t: number, latestMs: number): ClusterSlice 
   return fresh;
 }
 
-/** The domains of a message, each once (a message with two links to one domain counts once). */
-export function uniqueDomains(domains: readonly string[]): readonly string[] {
-  if (domains.length < 2) return domains;
-  return [...new Set(domains)];
-}
-
-/** Adds a message to every window's slice for its time, as of the cluster's newest event. */
+/**
+ * Adds a message to every window's slice for its time, as of the cluster's newest event. Its
+ * domains must be listed each once (the processor normalises messages).
+ */
 export function applyClusterMessage(
   rings: readonly ClusterRing[],
   latestMs: number,
@@ -208,7 +196,7 @@ export function applyClusterMessage(
   limit: number,
 ): void {
   const sender = fingerprintOf(m.senderHi, m.senderLo);
-  const domains = uniqueDomains(m.urlDomains);
+  const domains = m.urlDomains;
   const campaignHash = m.campaignId === null ? null : hashText(m.campaignId);
   const domainHashes = domains.map(hashText);
   for (const ring of rings) {
@@ -220,20 +208,20 @@ export function applyClusterMessage(
     s.recipients ??= createDistinctCounter();
     s.recipients.add(m.recipientHi, m.recipientLo);
     s.senderCounts ??= new Map();
-    s.senderOverflow += countBounded(s.senderCounts, sender, limit);
+    countBounded(s.senderCounts, sender, limit);
     if (m.campaignId !== null && campaignHash) {
       s.registered++;
       s.campaigns ??= createDistinctCounter();
       s.campaigns.add(campaignHash[0], campaignHash[1]);
       s.campaignCounts ??= new Map();
-      s.campaignOverflow += countBounded(s.campaignCounts, m.campaignId, limit);
+      countBounded(s.campaignCounts, m.campaignId, limit);
     }
     for (let i = 0; i < domains.length; i++) {
       const h = domainHashes[i]!;
       s.domains ??= createDistinctCounter();
       s.domains.add(h[0], h[1]);
       s.domainCounts ??= new Map();
-      s.domainOverflow += countBounded(s.domainCounts, domains[i]!, limit);
+      countBounded(s.domainCounts, domains[i]!, limit);
     }
   }
 }
