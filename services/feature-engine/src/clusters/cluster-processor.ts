@@ -20,7 +20,8 @@
  * that takes a cluster over the line publishes at once. After a publication, once the watermark
  * passes the moment the shortest window no longer holds the cluster's newest event, one more
  * record (as of that moment) is published, whatever the sender count then, so consumers see the
- * burst end; a later change cancels it until the next publication.
+ * burst end; a change before then moves that moment to the shortest window after the new newest
+ * event.
  *
  * Determinism. Decisions are taken as events arrive, not when drain runs: after each event for
  * its own cluster, and, as the watermark moves, for every cluster whose watermark deadline it
@@ -186,10 +187,10 @@ export interface ClusterProcessor {
  * Measured on Node 24.21 x64 with `node --expose-gc bench/cluster-memory.ts` (heapUsed plus
  * arrayBuffers before and after building 5k to 100k clusters of one shape, forced GC on both
  * sides, divided by the count):
- *   cheap, 1 message: 135 B (52 B packed); cheap, 4 messages: 299 B (151 B packed, ~60 B of it
+ *   cheap, 1 message: 136 B (52 B packed); cheap, 4 messages: 299 B (151 B packed, ~60 B of it
  *   the deadline queue entry of a cluster with a record pending);
- *   full, 1 message: 2.9 KB (324 B encoded); 20 messages from 10 senders: 12.6 KB (1,954 B);
- *   200 messages from 100 senders: 44 KB (8,822 B).
+ *   full, 1 message: 2.8 KB (315 B encoded); 20 messages from 10 senders: 12.3 KB (1,924 B);
+ *   200 messages from 100 senders: 43.6 KB (8,734 B).
  * Fitted: cheap = 90 + packed length (within 5% at one message, 20% low at four); full =
  * 1,200 + 5.2 x encoded length (within 10%). Most of a small full cluster is its three rings and,
  * per slice, the count Maps (a Map costs about 200 B however few keys it holds).
