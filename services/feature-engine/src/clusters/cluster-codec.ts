@@ -1,0 +1,338 @@
+/**
+ * A cluster's changelog value, in one of two forms told apart by the first byte:
+ * - FULL_TAG: rings of slices (cluster-state.ts);
+ * - LIGHT_TAG: the cheap form, the cluster's few events themselves (cluster-processor.ts keeps
+ *   these bytes as a Latin-1 string and replays them into rings when it needs features).
+ * Both start with the same header, so the processor reads emission bookkeeping without decoding:
+ *   u8 tag | u8 flags (1 dirty, 2 close pending) | f64 lastEmittedAsOf | f64 latestMs
+ * Little-endian (state-codec.ts Writer/Reader). Decoding checks everything it reads (tags,
+ * lengths, ranges, slot positions) and throws StateCodecError on anything `encode` could not have
+ * written, so a corrupt or hostile record fails clearly instead of building a state that
+ * misbehaves later.
+ */
+import { Reader, readCounter, StateCodecError, Writer, writeCounter } from '../windows/state-codec.ts';
+import { sliceStart, type WindowSpec } from '../windows/window-spec.ts';
+import {
+  type ClusterMessage,
+  type ClusterOutcomeKind,
+  type ClusterRing,
+  type ClusterSlice,
+  emptyClusterSlice,
+} from './cluster-state.ts';
+
+/** First byte of a full cluster's bytes (0xC1, 'C'luster form 1; never a sender record's 1 or 2). */
+export const FULL_TAG = 0xc1;
+/** First byte of a cheap cluster's bytes. */
+export const LIGHT_TAG = 0xc2;
+
+/** Longest campaign id or domain kept, in UTF-16 units; longer ones are cut (none real is that long). */
+export const MAX_TEXT_LENGTH = 255;
+/** Most keys a slice's count map may hold in the bytes, whatever the processor's limit. */
+const MAX_MAP_ENTRIES = 255;
+
+/** Emission bookkeeping common to both forms. */
+export interface ClusterMeta {
+  /** Newest event time of the cluster (messages and outcomes). */
+  latestMs: number;
+  /** Changed since its last publication decision. */
+  dirty: boolean;
+  /** asOf of the last published record; -Infinity before the first. */
+  lastEmittedAsOf: number;
+  /** A record was published and the one for its shortest window emptying is still due. */
+  closePending: boolean;
+}
+
+export interface FullCluster extends ClusterMeta {
+  readonly rings: ClusterRing[];
+  /** Estimated heap bytes (fullClusterBytes), as of the cluster's last encoding. */
+  approxBytes: number;
+}
+
+export type LightEvent =
+  | { readonly type: 'message'; readonly m: ClusterMessage }
+  | { readonly type: 'outcome'; readonly timeMs: number; readonly kind: ClusterOutcomeKind };
+
+export interface LightCluster extends ClusterMeta {
+  events: LightEvent[];
+}
+
+const FLAG_DIRTY = 1;
+const FLAG_CLOSE_PENDING = 2;
+const HEADER_BYTES = 18;
+const OFF_LAST_EMITTED = 2;
+const OFF_LATEST = 10;
+
+function writeHeader(w: Writer, tag: number, c: ClusterMeta): void {
+  w.u8(tag);
+  w.u8((c.dirty ? FLAG_DIRTY : 0) | (c.closePending ? FLAG_CLOSE_PENDING : 0));
+  w.f64(c.lastEmittedAsOf);
+  w.f64(c.latestMs);
+}
+
+function readHeader(r: Reader, tag: number): ClusterMeta {
+  const got = r.u8();
+  if (got !== tag) throw new StateCodecError(`cluster record tag ${got}, expected ${tag}`);
+  const flags = r.u8();
+  if (flags > 3) throw new StateCodecError(`unknown cluster flags ${flags}`);
+  const lastEmittedAsOf = r.f64();
+  const latestMs = r.f64();
+  if (!Number.isFinite(latestMs)) throw new StateCodecError(`cluster latest time ${latestMs}`);
+  if (Number.isNaN(lastEmittedAsOf) || lastEmittedAsOf === Number.POSITIVE_INFINITY)
+    throw new StateCodecError(`cluster emission time ${lastEmittedAsOf}`);
+  return {
+    latestMs,
+    lastEmittedAsOf,
+    dirty: (flags & FLAG_DIRTY) !== 0,
+    closePending: (flags & FLAG_CLOSE_PENDING) !== 0,
+  };
+}
+
+/** Any JavaScript string exactly: its length, then its UTF-16 units as varints (ASCII: 1 byte each). */
+function writeText(w: Writer, s: string): void {
+  w.varint(s.length);
+  for (let i = 0; i < s.length; i++) w.varint(s.charCodeAt(i));
+}
+
+function readText(r: Reader): string {
+  const n = r.varint();
+  if (n > MAX_TEXT_LENGTH) throw new StateCodecError(`text of ${n} units is longer than ${MAX_TEXT_LENGTH}`);
+  const units: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const u = r.varint();
+    if (u > 0xffff) throw new StateCodecError(`text unit ${u} is not UTF-16`);
+    units.push(u);
+  }
+  return String.fromCharCode(...units);
+}
+
+function readCount(r: Reader): number {
+  const n = r.varint();
+  if (!Number.isSafeInteger(n)) throw new StateCodecError(`count ${n} out of range`);
+  return n;
+}
+
+function readTime(r: Reader): number {
+  const t = r.f64();
+  if (!Number.isFinite(t)) throw new StateCodecError(`event time ${t}`);
+  return t;
+}
+
+/** Runs a decoder, turning any failure (a sketch's, a range) into StateCodecError. */
+function decoding<T>(what: string, read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    if (err instanceof StateCodecError) throw err;
+    throw new StateCodecError(
+      `${what} bytes are invalid: ${err instanceof Error ? err.message : String(err)}`,
+      err,
+    );
+  }
+}
+
+// ---- full form ---------------------------------------------------------------------------------
+
+function writeTextCounts(w: Writer, m: Map<string, number> | null): void {
+  w.varint(m ? m.size : 0);
+  if (m)
+    for (const [k, c] of m) {
+      writeText(w, k);
+      w.varint(c);
+    }
+}
+
+function readTextCounts(r: Reader): Map<string, number> | null {
+  const n = r.varint();
+  if (n > MAX_MAP_ENTRIES) throw new StateCodecError(`count map of ${n} entries`);
+  if (n === 0) return null;
+  const m = new Map<string, number>();
+  for (let i = 0; i < n; i++) m.set(readText(r), readCount(r));
+  if (m.size !== n) throw new StateCodecError('count map repeats a key');
+  return m;
+}
+
+export function encodeFullCluster(c: FullCluster): Buffer {
+  const w = new Writer();
+  writeHeader(w, FULL_TAG, c);
+  w.u8(c.rings.length);
+  for (const ring of c.rings) {
+    w.f64(ring.spec.lengthMs);
+    w.f64(ring.spec.sliceMs);
+    const present = ring.slots.flatMap((s, slot) => (s ? [[slot, s] as const] : []));
+    w.u32(present.length);
+    for (const [slot, s] of present) {
+      w.u32(slot);
+      w.f64(s.start);
+      w.varint(s.messages);
+      w.varint(s.registered);
+      w.varint(s.optOuts);
+      w.varint(s.spamReports);
+      writeCounter(w, s.senders);
+      writeCounter(w, s.recipients);
+      writeCounter(w, s.campaigns);
+      writeCounter(w, s.domains);
+      writeTextCounts(w, s.campaignCounts);
+      writeTextCounts(w, s.domainCounts);
+      w.varint(s.senderCounts ? s.senderCounts.size : 0);
+      if (s.senderCounts)
+        for (const [k, n] of s.senderCounts) {
+          w.varint(k);
+          w.varint(n);
+        }
+    }
+  }
+  return w.done();
+}
+
+function readSlice(r: Reader, start: number): ClusterSlice {
+  const s = emptyClusterSlice(start);
+  s.messages = readCount(r);
+  s.registered = readCount(r);
+  s.optOuts = readCount(r);
+  s.spamReports = readCount(r);
+  s.senders = readCounter(r);
+  s.recipients = readCounter(r);
+  s.campaigns = readCounter(r);
+  s.domains = readCounter(r);
+  s.campaignCounts = readTextCounts(r);
+  s.domainCounts = readTextCounts(r);
+  const n = r.varint();
+  if (n > MAX_MAP_ENTRIES) throw new StateCodecError(`sender count map of ${n} entries`);
+  if (n > 0) {
+    s.senderCounts = new Map();
+    for (let i = 0; i < n; i++) s.senderCounts.set(readCount(r), readCount(r));
+    if (s.senderCounts.size !== n) throw new StateCodecError('sender count map repeats a key');
+  }
+  if (s.registered > s.messages) throw new StateCodecError('more registered messages than messages');
+  return s;
+}
+
+/** Rebuilds a full cluster; `windows` must be the windows it was written with. */
+export function decodeFullCluster(bytes: Uint8Array, windows: readonly WindowSpec[]): FullCluster {
+  return decoding('cluster', () => {
+    const r = new Reader(bytes);
+    const meta = readHeader(r, FULL_TAG);
+    const n = r.u8();
+    if (n !== windows.length)
+      throw new StateCodecError(`cluster has ${n} windows, the processor ${windows.length}`);
+    const rings: ClusterRing[] = [];
+    for (const spec of windows) {
+      const lengthMs = r.f64();
+      const sliceMs = r.f64();
+      if (lengthMs !== spec.lengthMs || sliceMs !== spec.sliceMs)
+        throw new StateCodecError(`cluster window ${lengthMs}/${sliceMs} ms differs from ${spec.name}`);
+      const slots: (ClusterSlice | undefined)[] = new Array(lengthMs / sliceMs);
+      const present = r.u32();
+      if (present > slots.length) throw new StateCodecError(`${present} slices in a ring of ${slots.length}`);
+      let previous = -1;
+      for (let i = 0; i < present; i++) {
+        const slot = r.u32();
+        if (slot >= slots.length || slot <= previous)
+          throw new StateCodecError(`slice slot ${slot} out of order`);
+        previous = slot;
+        const start = readTime(r);
+        const index = start / sliceMs;
+        if (
+          sliceStart(start, sliceMs) !== start ||
+          ((index % slots.length) + slots.length) % slots.length !== slot
+        )
+          throw new StateCodecError(`slice start ${start} does not belong in slot ${slot}`);
+        slots[slot] = readSlice(r, start);
+      }
+      rings.push({ spec, slots });
+    }
+    r.end();
+    return { ...meta, rings, approxBytes: 0 };
+  });
+}
+
+// ---- cheap form --------------------------------------------------------------------------------
+
+const EVENT_MESSAGE = 0;
+const EVENT_OPT_OUT = 1;
+const EVENT_SPAM_REPORT = 2;
+
+/** Packs a cheap cluster into a Latin-1 string (one char per byte; its changelog value is the same bytes). */
+export function encodeLight(c: LightCluster): string {
+  const w = new Writer();
+  writeHeader(w, LIGHT_TAG, c);
+  w.u8(c.events.length);
+  for (const e of c.events) {
+    if (e.type === 'outcome') {
+      w.u8(e.kind === 'OPT_OUT' ? EVENT_OPT_OUT : EVENT_SPAM_REPORT);
+      w.f64(e.timeMs);
+      continue;
+    }
+    const m = e.m;
+    w.u8(EVENT_MESSAGE);
+    w.f64(m.timeMs);
+    w.u32(m.senderHi >>> 0);
+    w.u32(m.senderLo >>> 0);
+    w.u32(m.recipientHi >>> 0);
+    w.u32(m.recipientLo >>> 0);
+    if (m.campaignId === null) w.varint(0);
+    else {
+      w.varint(1);
+      writeText(w, m.campaignId);
+    }
+    w.u8(m.urlDomains.length);
+    for (const d of m.urlDomains) writeText(w, d);
+  }
+  return w.doneLatin1();
+}
+
+export function decodeLightBytes(bytes: Uint8Array): LightCluster {
+  return decoding('cheap cluster', () => {
+    const r = new Reader(bytes);
+    const meta = readHeader(r, LIGHT_TAG);
+    const n = r.u8();
+    const events: LightEvent[] = [];
+    for (let i = 0; i < n; i++) {
+      const type = r.u8();
+      const timeMs = readTime(r);
+      if (type === EVENT_OPT_OUT || type === EVENT_SPAM_REPORT) {
+        events.push({ type: 'outcome', timeMs, kind: type === EVENT_OPT_OUT ? 'OPT_OUT' : 'SPAM_REPORT' });
+        continue;
+      }
+      if (type !== EVENT_MESSAGE) throw new StateCodecError(`unknown cluster event type ${type}`);
+      const senderHi = r.u32();
+      const senderLo = r.u32();
+      const recipientHi = r.u32();
+      const recipientLo = r.u32();
+      const hasCampaign = r.varint();
+      if (hasCampaign > 1) throw new StateCodecError(`campaign flag ${hasCampaign}`);
+      const campaignId = hasCampaign === 1 ? readText(r) : null;
+      const urlDomains: string[] = [];
+      const domains = r.u8();
+      for (let k = 0; k < domains; k++) urlDomains.push(readText(r));
+      events.push({
+        type: 'message',
+        m: { timeMs, senderHi, senderLo, recipientHi, recipientLo, campaignId, urlDomains },
+      });
+    }
+    r.end();
+    return { ...meta, events };
+  });
+}
+
+/** Scratch buffer for decoding and peeking at packed strings. */
+let scratch = Buffer.alloc(4096);
+
+export function decodeLight(packed: string): LightCluster {
+  if (packed.length > scratch.length) scratch = Buffer.alloc(packed.length * 2);
+  const n = scratch.write(packed, 0, 'latin1');
+  return decodeLightBytes(scratch.subarray(0, n));
+}
+
+/** The header of a packed cheap cluster, and its event count, read without decoding the events. */
+export function peekLight(packed: string): ClusterMeta & { events: number } {
+  scratch.write(packed, 0, HEADER_BYTES + 1, 'latin1');
+  const flags = scratch[1]!;
+  return {
+    dirty: (flags & FLAG_DIRTY) !== 0,
+    closePending: (flags & FLAG_CLOSE_PENDING) !== 0,
+    lastEmittedAsOf: scratch.readDoubleLE(OFF_LAST_EMITTED),
+    latestMs: scratch.readDoubleLE(OFF_LATEST),
+    events: scratch[HEADER_BYTES]!,
+  };
+}

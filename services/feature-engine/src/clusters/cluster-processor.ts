@@ -1,0 +1,591 @@
+/**
+ * Everything the cluster stage does for one partition of the cluster topic, without I/O: per
+ * content cluster sliding windows (cluster-state.ts), the partition's watermark, and when to
+ * publish a cluster's features. The cluster counterpart of engine/partition-processor.ts, with
+ * the same shape: events in, records out of drain(), changelog values out of takeChanged().
+ *
+ * Time: the watermark is the largest event time seen minus the allowed lateness (or what
+ * advanceWatermark set). An event older than the watermark is late: it still updates every
+ * window whose slices hold it. An event more than maxFutureSkewMs ahead of the wall clock is
+ * refused with EventTimeSkewError and changes nothing. Outcomes (opt-outs, spam reports) count at
+ * their own event time, like feedback in the sender features.
+ *
+ * Emission. A cluster is "changed" by any event and stays so until a publication decision. A
+ * decision is due when the cluster changed and either emitIntervalMs of event time passed between
+ * its last published record and its newest event, or the watermark is emitIntervalMs past its
+ * newest event (so a burst's last messages are always decided). At a decision the record, as of
+ * the newest event, is published only if the longest window then holds at least
+ * minSendersToPublish distinct senders; otherwise nothing is published and the cluster waits for
+ * its next change. Since suppressed decisions do not count as publications, the first change
+ * that takes a cluster over the line publishes at once. After a publication, once the watermark
+ * passes the moment the shortest window no longer holds the cluster's newest event, one more
+ * record (as of that moment) is published, whatever the sender count then, so consumers see the
+ * burst end; a change before then moves that moment to the shortest window after the new newest
+ * event.
+ *
+ * Determinism. Decisions are taken as events arrive, not when drain runs: after each event for
+ * its own cluster, and, as the watermark moves, for every cluster whose watermark deadline it
+ * passed, in (deadline, cluster id) order. drain() only hands over what was decided, stamped with
+ * emittedAt. So the same calls (message, outcome, advanceWatermark) in the same order give the
+ * same records in the same order, however they are grouped between drains, and a processor
+ * restored from takeChanged() values and the watermark continues exactly like the original.
+ * A cluster idle past the longest window (nothing changed or pending, watermark a longest window
+ * past its newest event) is forgotten: its next event starts it afresh whether or not drain has
+ * evicted it yet, which is what keeps eviction timing out of the results.
+ *
+ * Memory. A cluster with at most light.maxEvents events in its windows is held in the cheap
+ * form, a packed string of those events (cluster-codec.ts), and replayed into rings only when its
+ * features are published; one more event promotes it to rings for good (until it is evicted).
+ * Replaying gives exactly the rings that applying the events one by one gives, so the cheap form
+ * changes memory, never results. shed() forgets whole clusters, least active first.
+ */
+import { SpamgateError } from '@spamgate/core';
+import { EventTimeSkewError } from '../engine/partition-processor.ts';
+import { StateCodecError } from '../windows/state-codec.ts';
+import { sliceStart, validateWindows, type WindowSpec } from '../windows/window-spec.ts';
+import {
+  type ClusterMeta,
+  decodeFullCluster,
+  decodeLight,
+  decodeLightBytes,
+  encodeFullCluster,
+  encodeLight,
+  FULL_TAG,
+  type FullCluster,
+  LIGHT_TAG,
+  type LightCluster,
+  type LightEvent,
+  MAX_TEXT_LENGTH,
+  peekLight,
+} from './cluster-codec.ts';
+import {
+  applyClusterMessage,
+  applyClusterOutcome,
+  type ClusterMessage,
+  type ClusterOutcomeKind,
+  type ClusterWindowFeatures,
+  clusterFeaturesAt,
+  createRings,
+  DEFAULT_CLUSTER_WINDOWS,
+  DEFAULT_MAX_TOP_ENTRIES,
+  distinctSendersAt,
+  eventsAt,
+  fingerprintOf,
+  inWindow,
+} from './cluster-state.ts';
+import { DeadlineQueue } from './deadline-queue.ts';
+
+export interface ClusterProcessorOptions {
+  /** Windows, shortest first (window-spec.ts rules). Default 15 min / 1 h / 24 h. */
+  readonly windows: readonly WindowSpec[];
+  /** Events up to this much older than the newest one are on time. Default 30 s. */
+  readonly allowedLatenessMs: number;
+  /** Least event time between two published records of one cluster. Default 5 s. */
+  readonly emitIntervalMs: number;
+  /** Events further than this ahead of the wall clock are refused. Default 5 min. */
+  readonly maxFutureSkewMs: number;
+  /** Distinct senders the longest window must hold for a cluster to be published. Default 2. */
+  readonly minSendersToPublish: number;
+  /** Most keys counted per slice for campaign ids, URL domains and senders (1 to 255). Default 16. */
+  readonly maxTopEntries: number;
+  /** Most events a cluster holds in the cheap form (0 to 64); 0 turns the form off. Default 8. */
+  readonly lightMaxEvents: number;
+}
+
+export const DEFAULT_CLUSTER_PROCESSOR_OPTIONS: ClusterProcessorOptions = Object.freeze({
+  windows: DEFAULT_CLUSTER_WINDOWS,
+  allowedLatenessMs: 30_000,
+  emitIntervalMs: 5_000,
+  maxFutureSkewMs: 300_000,
+  minSendersToPublish: 2,
+  maxTopEntries: DEFAULT_MAX_TOP_ENTRIES,
+  lightMaxEvents: 8,
+});
+
+/** Most URL domains kept per message; a message listing more is counted with its first ones. */
+export const MAX_DOMAINS_PER_MESSAGE = 32;
+
+/** Cluster processor options that cannot work; `problems` lists each. */
+export class ClusterOptionsError extends SpamgateError {
+  override name = 'ClusterOptionsError';
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`invalid cluster processor options: ${problems.join('; ')}`, { code: 'CLUSTER_OPTIONS_INVALID' });
+    this.problems = Object.freeze([...problems]);
+  }
+}
+
+/** An event time that is not a finite number. */
+export class EventTimeInvalidError extends SpamgateError {
+  override name = 'EventTimeInvalidError';
+  constructor(timeMs: number) {
+    super(`event time ${timeMs} is not a finite number of milliseconds`, { code: 'EVENT_TIME_INVALID' });
+  }
+}
+
+/** One published record of a cluster's features. */
+export interface ClusterFeaturesRecord {
+  clusterId: string;
+  /** Event time the windows are evaluated at. */
+  asOf: number;
+  /** Wall-clock time of the drain that handed the record over. */
+  emittedAt: number;
+  windows: ClusterWindowFeatures[];
+}
+
+export interface ClusterProcessor {
+  readonly options: ClusterProcessorOptions;
+  /** Largest event time seen minus the allowed lateness; -Infinity before any event. */
+  readonly watermark: number;
+  /** Clusters held, and how many of them in the cheap form. */
+  readonly clusterCount: number;
+  readonly lightClusterCount: number;
+  /** Estimated heap bytes of all cluster state (fullClusterBytes, lightClusterBytes). */
+  readonly stateBytes: number;
+  /** Counters since creation. */
+  readonly stats: {
+    /** Events older than the watermark when they arrived (still counted). */
+    lateEvents: number;
+    /** Clusters forgotten after a longest window of idleness. */
+    evictedClusters: number;
+    /** Clusters moved from the cheap form to rings. */
+    promotedClusters: number;
+    /** Clusters forgotten by shed(). */
+    shedClusters: number;
+    /** Records published, and decisions that published nothing (below minSendersToPublish). */
+    publishedRecords: number;
+    belowMinSenders: number;
+  };
+  /** Applies a message. Throws EventTimeSkewError or EventTimeInvalidError (nothing changed) for a bad time. */
+  message(clusterId: string, m: ClusterMessage, wallClockMs: number): void;
+  /** Applies an outcome at its own event time. Same errors as message. */
+  outcome(clusterId: string, timeMs: number, kind: ClusterOutcomeKind, wallClockMs: number): void;
+  /** Moves the watermark forward to t if it is behind (the shell's idle-partition fallback). */
+  advanceWatermark(t: number): void;
+  /** The records decided since the last drain, in decision order, stamped with emittedAtMs. */
+  drain(emittedAtMs: number): ClusterFeaturesRecord[];
+  /** Changelog records of the clusters changed since the last call: their bytes, or null when forgotten. */
+  takeChanged(): { clusterId: string; value: Uint8Array | null }[];
+  /** Restores a cluster from its changelog bytes; throws StateCodecError on bytes it cannot trust. */
+  restore(clusterId: string, bytes: Uint8Array): void;
+  /** Restores the watermark (after the clusters, before any event). */
+  restoreWatermark(watermark: number): void;
+  /** A cluster's window features at asOf (default its newest event; not earlier), undefined if not held. */
+  features(clusterId: string, asOf?: number): ClusterWindowFeatures[] | undefined;
+  /**
+   * Forgets whole clusters under memory pressure until about `bytes` (estimated) are freed, least
+   * active first: fewest events in the longest window as of their own newest event, then least
+   * recently active, then by id. A forgotten cluster loses its windows and any record still due;
+   * its next event starts it afresh. Every other cluster is untouched. Call it before drain and
+   * takeChanged, so the changelog of the same commit carries the tombstones.
+   */
+  shed(bytes: number): { clusters: number; bytes: number };
+}
+
+/**
+ * Heap bytes a cluster costs, for stateBytes and shed(), estimated from its changelog bytes.
+ * Measured on Node 24.21 x64 with `node --expose-gc bench/cluster-memory.ts` (heapUsed plus
+ * arrayBuffers before and after building 5k to 100k clusters of one shape, forced GC on both
+ * sides, divided by the count):
+ *   cheap, 1 message: 136 B (52 B packed); cheap, 4 messages: 299 B (151 B packed, ~60 B of it
+ *   the deadline queue entry of a cluster with a record pending);
+ *   full, 1 message: 2.8 KB (315 B encoded); 20 messages from 10 senders: 12.3 KB (1,924 B);
+ *   200 messages from 100 senders: 43.6 KB (8,734 B).
+ * Fitted: cheap = 90 + packed length (within 5% at one message, 20% low at four); full =
+ * 1,200 + 5.2 x encoded length (within 10%). Most of a small full cluster is its three rings and,
+ * per slice, the count Maps (a Map costs about 200 B however few keys it holds).
+ */
+export const LIGHT_CLUSTER_BASE_BYTES = 90;
+export const FULL_CLUSTER_BASE_BYTES = 1_200;
+export function lightClusterBytes(packedLength: number): number {
+  return LIGHT_CLUSTER_BASE_BYTES + packedLength;
+}
+export function fullClusterBytes(encodedLength: number): number {
+  return FULL_CLUSTER_BASE_BYTES + Math.round(5.2 * encodedLength);
+}
+
+function optionProblems(o: ClusterProcessorOptions): string[] {
+  const problems = validateWindows(o.windows);
+  if (o.windows.length === 0) problems.push('at least one window is needed');
+  if (o.windows.length > 255) problems.push('at most 255 windows');
+  const nonNegative = (name: string, v: number) => {
+    if (!Number.isFinite(v) || v < 0) problems.push(`${name} must be a finite number >= 0, got ${v}`);
+  };
+  nonNegative('allowedLatenessMs', o.allowedLatenessMs);
+  nonNegative('maxFutureSkewMs', o.maxFutureSkewMs);
+  if (!Number.isFinite(o.emitIntervalMs) || o.emitIntervalMs <= 0)
+    problems.push(`emitIntervalMs must be a finite number > 0, got ${o.emitIntervalMs}`);
+  if (!Number.isInteger(o.minSendersToPublish) || o.minSendersToPublish < 0)
+    problems.push(`minSendersToPublish must be an integer >= 0, got ${o.minSendersToPublish}`);
+  if (!Number.isInteger(o.maxTopEntries) || o.maxTopEntries < 1 || o.maxTopEntries > 255)
+    problems.push(`maxTopEntries must be an integer from 1 to 255, got ${o.maxTopEntries}`);
+  if (!Number.isInteger(o.lightMaxEvents) || o.lightMaxEvents < 0 || o.lightMaxEvents > 64)
+    problems.push(`lightMaxEvents must be an integer from 0 to 64, got ${o.lightMaxEvents}`);
+  return problems;
+}
+
+/** A text cut to MAX_TEXT_LENGTH units, never in the middle of a surrogate pair. */
+function cut(s: string): string {
+  if (s.length <= MAX_TEXT_LENGTH) return s;
+  const code = s.charCodeAt(MAX_TEXT_LENGTH - 1);
+  return s.slice(0, code >= 0xd800 && code <= 0xdbff ? MAX_TEXT_LENGTH - 1 : MAX_TEXT_LENGTH);
+}
+
+/** The message as kept: unsigned halves, bounded texts, each domain once. */
+function normalise(m: ClusterMessage): ClusterMessage {
+  const domains: string[] = [];
+  for (const d of m.urlDomains) {
+    const c = cut(d);
+    if (!domains.includes(c)) domains.push(c);
+    if (domains.length === MAX_DOMAINS_PER_MESSAGE) break;
+  }
+  return {
+    timeMs: m.timeMs,
+    senderHi: m.senderHi >>> 0,
+    senderLo: m.senderLo >>> 0,
+    recipientHi: m.recipientHi >>> 0,
+    recipientLo: m.recipientLo >>> 0,
+    campaignId: m.campaignId === null ? null : cut(m.campaignId),
+    urlDomains: domains,
+  };
+}
+
+type Cluster = FullCluster | LightCluster;
+const isLight = (c: Cluster): c is LightCluster => 'events' in c;
+
+export function createClusterProcessor(options: Partial<ClusterProcessorOptions> = {}): ClusterProcessor {
+  const o: ClusterProcessorOptions = Object.freeze({ ...DEFAULT_CLUSTER_PROCESSOR_OPTIONS, ...options });
+  const problems = optionProblems(o);
+  if (problems.length > 0) throw new ClusterOptionsError(problems);
+  const windows = o.windows;
+  const shortest = windows[0]!;
+  const longest = windows[windows.length - 1]!;
+
+  /** Full clusters, or a cheap cluster's packed bytes. */
+  const clusters = new Map<string, FullCluster | string>();
+  let lightCount = 0;
+  let stateBytes = 0;
+  const sizeOf = (v: FullCluster | string | undefined): number =>
+    v === undefined ? 0 : typeof v === 'string' ? lightClusterBytes(v.length) : v.approxBytes;
+  const changed = new Set<string>();
+  const evicted = new Set<string>();
+  let maxEventTime = Number.NEGATIVE_INFINITY;
+  let watermark = Number.NEGATIVE_INFINITY;
+  /** Records decided and not yet drained (emittedAt is set by drain). */
+  let pending: ClusterFeaturesRecord[] = [];
+  /** Watermark deadlines; `scheduled` holds each cluster's earliest queued one. */
+  const queue = new DeadlineQueue();
+  const scheduled = new Map<string, number>();
+  /** The watermark's slice of the longest window at the last eviction scan. */
+  let scannedSlice = Number.NaN;
+  const stats = {
+    lateEvents: 0,
+    evictedClusters: 0,
+    promotedClusters: 0,
+    shedClusters: 0,
+    publishedRecords: 0,
+    belowMinSenders: 0,
+  };
+
+  function set(id: string, value: FullCluster | string): void {
+    const before = clusters.get(id);
+    if (typeof before === 'string') lightCount--;
+    if (typeof value === 'string') lightCount++;
+    stateBytes += sizeOf(value) - sizeOf(before);
+    clusters.set(id, value);
+  }
+
+  function remove(id: string): void {
+    const before = clusters.get(id);
+    if (typeof before === 'string') lightCount--;
+    stateBytes -= sizeOf(before);
+    clusters.delete(id);
+    scheduled.delete(id); // queued entries of a missing cluster are skipped
+  }
+
+  /** Forgets a cluster and writes its tombstone. */
+  function forget(id: string): void {
+    remove(id);
+    changed.delete(id);
+    evicted.add(id);
+  }
+
+  const metaOf = (held: FullCluster | string): ClusterMeta =>
+    typeof held === 'string' ? peekLight(held) : held;
+
+  function load(id: string): Cluster | undefined {
+    const held = clusters.get(id);
+    return typeof held === 'string' ? decodeLight(held) : held;
+  }
+
+  function store(id: string, c: Cluster): void {
+    set(id, isLight(c) ? encodeLight(c) : c);
+    changed.add(id);
+    evicted.delete(id);
+  }
+
+  const fresh = (): Cluster => {
+    const meta = {
+      latestMs: Number.NEGATIVE_INFINITY,
+      dirty: false,
+      lastEmittedAsOf: Number.NEGATIVE_INFINITY,
+      closePending: false,
+    };
+    return o.lightMaxEvents > 0
+      ? { ...meta, events: [] }
+      : { ...meta, rings: createRings(windows), approxBytes: FULL_CLUSTER_BASE_BYTES };
+  };
+
+  const timeOf = (e: LightEvent): number => (e.type === 'message' ? e.m.timeMs : e.timeMs);
+
+  /** Rings holding a cheap cluster's events, applied in arrival order as of its newest event. */
+  function expand(c: LightCluster): FullCluster {
+    const rings = createRings(windows);
+    for (const e of c.events) {
+      if (e.type === 'message') applyClusterMessage(rings, c.latestMs, e.m, o.maxTopEntries);
+      else applyClusterOutcome(rings, c.latestMs, e.timeMs, e.kind);
+    }
+    return {
+      latestMs: c.latestMs,
+      dirty: c.dirty,
+      lastEmittedAsOf: c.lastEmittedAsOf,
+      closePending: c.closePending,
+      rings,
+      approxBytes: FULL_CLUSTER_BASE_BYTES,
+    };
+  }
+
+  /** Drops a cheap cluster's events that no window can show any more (rings would drop them too). */
+  function forgetExpired(c: LightCluster): void {
+    c.events = c.events.filter((e) => {
+      const t = timeOf(e);
+      return windows.some((w) => sliceStart(t, w.sliceMs) > sliceStart(c.latestMs, w.sliceMs) - w.lengthMs);
+    });
+  }
+
+  const idle = (c: ClusterMeta): boolean =>
+    !c.dirty && !c.closePending && watermark - c.latestMs >= longest.lengthMs;
+
+  /** When the shortest window no longer holds the cluster's newest event. */
+  const windowCloseAt = (latestMs: number): number =>
+    sliceStart(latestMs, shortest.sliceMs) + shortest.lengthMs;
+
+  /** The watermark at which a decision or the closing record falls due; Infinity for none. */
+  function deadlineOf(c: ClusterMeta): number {
+    if (c.dirty) return c.latestMs + o.emitIntervalMs;
+    if (c.closePending) return windowCloseAt(c.latestMs);
+    return Number.POSITIVE_INFINITY;
+  }
+
+  function schedule(id: string, c: ClusterMeta): void {
+    const d = deadlineOf(c);
+    if (d === Number.POSITIVE_INFINITY || (scheduled.get(id) ?? Number.POSITIVE_INFINITY) <= d) return;
+    queue.push(d, id);
+    scheduled.set(id, d);
+  }
+
+  /** Distinct senders of the longest window at asOf: the publication threshold. */
+  function sendersAt(c: Cluster, asOf: number): number {
+    if (!isLight(c)) return distinctSendersAt(c.rings, asOf);
+    const seen = new Set<number>();
+    for (const e of c.events)
+      if (e.type === 'message' && inWindow(longest, e.m.timeMs, asOf))
+        seen.add(fingerprintOf(e.m.senderHi, e.m.senderLo));
+    return seen.size;
+  }
+
+  function publish(id: string, c: Cluster, asOf: number): void {
+    const rings = isLight(c) ? expand(c).rings : c.rings;
+    pending.push({ clusterId: id, asOf, emittedAt: 0, windows: clusterFeaturesAt(rings, asOf) });
+    c.lastEmittedAsOf = asOf;
+    stats.publishedRecords++;
+  }
+
+  /** Takes every decision due for the cluster at the current watermark (see the module header). */
+  function settle(id: string, c: Cluster): void {
+    if (
+      c.dirty &&
+      (c.latestMs - c.lastEmittedAsOf >= o.emitIntervalMs || watermark - c.latestMs >= o.emitIntervalMs)
+    ) {
+      const asOf = Math.max(c.latestMs, c.lastEmittedAsOf);
+      if (sendersAt(c, asOf) >= o.minSendersToPublish) {
+        publish(id, c, asOf);
+        c.closePending = true;
+      } else stats.belowMinSenders++;
+      c.dirty = false;
+    }
+    if (!c.dirty && c.closePending) {
+      const closeAt = windowCloseAt(c.latestMs);
+      if (closeAt <= watermark) {
+        if (c.lastEmittedAsOf < closeAt) publish(id, c, closeAt);
+        c.closePending = false;
+      }
+    }
+  }
+
+  /** Visits the clusters whose deadline the watermark passed, in (deadline, id) order. */
+  function runDeadlines(): void {
+    while (queue.peek() <= watermark) {
+      const { deadline, id } = queue.pop()!;
+      if (scheduled.get(id) === deadline) scheduled.delete(id);
+      const c = load(id);
+      if (!c) continue;
+      // A stale entry only reschedules, so a cluster is settled at its true deadline's turn.
+      if (deadlineOf(c) !== deadline) {
+        schedule(id, c);
+        continue;
+      }
+      settle(id, c);
+      store(id, c);
+      schedule(id, c);
+    }
+  }
+
+  function check(t: number, wallClockMs: number): void {
+    if (!Number.isFinite(t)) throw new EventTimeInvalidError(t);
+    if (t > wallClockMs + o.maxFutureSkewMs) throw new EventTimeSkewError(t, wallClockMs, o.maxFutureSkewMs);
+  }
+
+  function ingest(id: string, e: LightEvent): void {
+    const t = timeOf(e);
+    let c = load(id);
+    if (c && idle(c)) {
+      remove(id);
+      stats.evictedClusters++;
+      c = undefined;
+    }
+    c ??= fresh();
+    if (t > c.latestMs) c.latestMs = t;
+    if (isLight(c)) {
+      c.events.push(e);
+      forgetExpired(c);
+      if (c.events.length > o.lightMaxEvents) {
+        c = expand(c);
+        stats.promotedClusters++;
+      }
+    } else if (e.type === 'message') applyClusterMessage(c.rings, c.latestMs, e.m, o.maxTopEntries);
+    else applyClusterOutcome(c.rings, c.latestMs, e.timeMs, e.kind);
+    c.dirty = true;
+    if (t < watermark) stats.lateEvents++;
+    if (t > maxEventTime) maxEventTime = t;
+    if (maxEventTime - o.allowedLatenessMs > watermark) watermark = maxEventTime - o.allowedLatenessMs;
+    settle(id, c);
+    store(id, c);
+    schedule(id, c);
+    runDeadlines();
+  }
+
+  return {
+    options: o,
+    get watermark() {
+      return watermark;
+    },
+    get clusterCount() {
+      return clusters.size;
+    },
+    get lightClusterCount() {
+      return lightCount;
+    },
+    get stateBytes() {
+      return stateBytes;
+    },
+    stats,
+    message(clusterId, m, wallClockMs) {
+      check(m.timeMs, wallClockMs);
+      ingest(clusterId, { type: 'message', m: normalise(m) });
+    },
+    outcome(clusterId, timeMs, kind, wallClockMs) {
+      check(timeMs, wallClockMs);
+      ingest(clusterId, { type: 'outcome', timeMs, kind });
+    },
+    advanceWatermark(t) {
+      if (!(t > watermark)) return;
+      watermark = t;
+      runDeadlines();
+    },
+    drain(emittedAtMs) {
+      const out = pending;
+      pending = [];
+      for (const r of out) r.emittedAt = emittedAtMs;
+      // Physical eviction, once per slice of the longest window the watermark enters; results do
+      // not depend on when it happens (an idle cluster's next event starts afresh anyway).
+      const slice = Math.floor(watermark / longest.sliceMs);
+      if (slice !== scannedSlice) {
+        scannedSlice = slice;
+        for (const [id, held] of clusters)
+          if (idle(metaOf(held))) {
+            forget(id);
+            stats.evictedClusters++;
+          }
+      }
+      return out;
+    },
+    takeChanged() {
+      const out: { clusterId: string; value: Uint8Array | null }[] = [];
+      for (const id of [...changed].sort()) {
+        const held = clusters.get(id);
+        let value: Uint8Array | null = null;
+        if (typeof held === 'string') value = Buffer.from(held, 'latin1');
+        else if (held) {
+          value = encodeFullCluster(held);
+          const bytes = fullClusterBytes(value.length);
+          stateBytes += bytes - held.approxBytes;
+          held.approxBytes = bytes;
+        }
+        out.push({ clusterId: id, value });
+      }
+      for (const id of [...evicted].sort()) out.push({ clusterId: id, value: null });
+      changed.clear();
+      evicted.clear();
+      return out;
+    },
+    restore(clusterId, bytes) {
+      let meta: ClusterMeta;
+      if (bytes[0] === LIGHT_TAG) {
+        const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        meta = decodeLightBytes(buffer); // validates; the bytes themselves are kept
+        set(clusterId, buffer.toString('latin1'));
+      } else if (bytes[0] === FULL_TAG) {
+        const c = decodeFullCluster(bytes, windows);
+        c.approxBytes = fullClusterBytes(bytes.length);
+        set(clusterId, c);
+        meta = c;
+      } else
+        throw new StateCodecError(
+          bytes.length === 0 ? 'empty cluster record' : `unknown cluster record tag ${bytes[0]}`,
+        );
+      if (meta.latestMs > maxEventTime) maxEventTime = meta.latestMs;
+      schedule(clusterId, meta);
+    },
+    restoreWatermark(w) {
+      if (w > watermark) watermark = w;
+      if (w + o.allowedLatenessMs > maxEventTime) maxEventTime = w + o.allowedLatenessMs;
+    },
+    features(clusterId, asOf) {
+      const c = load(clusterId);
+      if (!c) return undefined;
+      const rings = isLight(c) ? expand(c).rings : c.rings;
+      return clusterFeaturesAt(rings, Math.max(asOf ?? c.latestMs, c.latestMs));
+    },
+    shed(target) {
+      const candidates: { id: string; activity: number; latest: number }[] = [];
+      for (const [id, held] of clusters) {
+        if (typeof held === 'string') {
+          const peek = peekLight(held);
+          candidates.push({ id, activity: peek.events, latest: peek.latestMs });
+        } else candidates.push({ id, activity: eventsAt(held.rings, held.latestMs), latest: held.latestMs });
+      }
+      candidates.sort((a, b) => a.activity - b.activity || a.latest - b.latest || (a.id < b.id ? -1 : 1));
+      let freed = 0;
+      let count = 0;
+      for (const { id } of candidates) {
+        if (freed >= target) break;
+        freed += sizeOf(clusters.get(id));
+        forget(id);
+        count++;
+      }
+      stats.shedClusters += count;
+      return { clusters: count, bytes: freed };
+    },
+  };
+}

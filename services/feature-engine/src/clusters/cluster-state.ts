@@ -1,0 +1,341 @@
+/**
+ * One content cluster's sliding-window state: for each window a ring of slices (window-spec.ts),
+ * like a sender's, but counting who sends the cluster's template rather than how one sender
+ * behaves. Pure: events in, feature values out.
+ *
+ * Exact and approximate:
+ * - messages, registered messages, opt-outs, spam reports: exact counts.
+ * - distinctSenders, distinctRecipients, distinctCampaigns, distinctUrlDomains: distinct counters
+ *   (distinct-counter.ts), exact up to SPARSE_LIMIT (128) per window, then HyperLogLog (about 1.6%
+ *   standard error). Campaign ids and domains are counted by a 64-bit hash of their text.
+ * - campaignIds, urlDomains, topSenderShare: per slice, at most `maxTopEntries` (16) keys are
+ *   counted, with the Misra-Gries rule: a new key that finds the map full is dropped together with
+ *   one count of every kept key. Kept counts are therefore never too high, and too low by at most
+ *   1 / (maxTopEntries + 1) of the slice's units (its messages for senders, its registered
+ *   messages for campaigns, its domain mentions for domains); a key holding more than that share
+ *   of a slice is always kept. The dropped units need not be stored: for senders and campaigns
+ *   they are the slice's count minus the kept counts. Everything is exact while no slice of the
+ *   window saw more than maxTopEntries distinct keys. topSenderShare is the busiest kept sender's
+ *   count over messages, never below 1 / distinctSenders (the busiest sender sends at least the
+ *   average), so at most 1/17 below the truth (and then only past 16 senders in a slice).
+ */
+import { createDistinctCounter, type DistinctCounter } from '../sketches/distinct-counter.ts';
+import { FINGERPRINT_LOW_RANGE } from '../sketches/registers.ts';
+import { sliceStart, type WindowSpec } from '../windows/window-spec.ts';
+
+/** Default cluster windows: a campaign's burst, its hour, its day. */
+export const DEFAULT_CLUSTER_WINDOWS: readonly WindowSpec[] = Object.freeze([
+  { name: '15m', lengthMs: 900_000, sliceMs: 60_000 },
+  { name: '1h', lengthMs: 3_600_000, sliceMs: 300_000 },
+  { name: '24h', lengthMs: 86_400_000, sliceMs: 3_600_000 },
+]);
+
+/** Default most keys counted per slice for campaigns, domains and senders. */
+export const DEFAULT_MAX_TOP_ENTRIES = 16;
+/** Most campaign ids and URL domains listed in a window's features. */
+export const TOP_LISTED = 8;
+
+/** One message of a cluster, as the re-keying stage hands it over (no body, no numbers). */
+export interface ClusterMessage {
+  /** Event time, ms since the epoch. */
+  readonly timeMs: number;
+  /** Keyed 64-bit hash of the sender address, two unsigned 32-bit halves. */
+  readonly senderHi: number;
+  readonly senderLo: number;
+  /** Keyed 64-bit hash of the recipient. */
+  readonly recipientHi: number;
+  readonly recipientLo: number;
+  /** Registered campaign of the message (10DLC campaign / toll-free verification id), null if unregistered. */
+  readonly campaignId: string | null;
+  /** Registrable domains of the URLs in the message (e.g. "bit.ly", "example.com"). */
+  readonly urlDomains: readonly string[];
+}
+
+/** A recipient outcome attributed to a cluster. */
+export type ClusterOutcomeKind = 'OPT_OUT' | 'SPAM_REPORT';
+
+export interface ClusterSlice {
+  start: number;
+  messages: number;
+  /** Messages with a campaign id. */
+  registered: number;
+  optOuts: number;
+  spamReports: number;
+  senders: DistinctCounter | null;
+  recipients: DistinctCounter | null;
+  campaigns: DistinctCounter | null;
+  domains: DistinctCounter | null;
+  /** Messages per campaign id / per domain / per sender fingerprint, bounded (see the header). */
+  campaignCounts: Map<string, number> | null;
+  domainCounts: Map<string, number> | null;
+  senderCounts: Map<number, number> | null;
+}
+
+export function emptyClusterSlice(start: number): ClusterSlice {
+  return {
+    start,
+    messages: 0,
+    registered: 0,
+    optOuts: 0,
+    spamReports: 0,
+    senders: null,
+    recipients: null,
+    campaigns: null,
+    domains: null,
+    campaignCounts: null,
+    domainCounts: null,
+    senderCounts: null,
+  };
+}
+
+/** A window's ring: slot i holds the slice whose index (start / sliceMs) is i modulo the slot count. */
+export interface ClusterRing {
+  readonly spec: WindowSpec;
+  readonly slots: (ClusterSlice | undefined)[];
+}
+
+export function createRings(windows: readonly WindowSpec[]): ClusterRing[] {
+  return windows.map((spec) => ({ spec, slots: new Array(spec.lengthMs / spec.sliceMs) }));
+}
+
+/** The features of one window, as published in ClusterFeaturesRecord. */
+export interface ClusterWindowFeatures {
+  window: string;
+  windowMs: number;
+  messages: number;
+  distinctSenders: number;
+  distinctRecipients: number;
+  optOuts: number;
+  spamReports: number;
+  /** optOuts / distinctRecipients, 0 when there are none. */
+  optOutRate: number;
+  /** Messages with a campaign id / messages. */
+  registeredShare: number;
+  /** The most frequent campaign ids, at most 8, by count descending then id ascending. */
+  campaignIds: string[];
+  distinctCampaigns: number;
+  /** Share of the window's messages sent by its busiest sender: 1 for one number, small for snowshoe. */
+  topSenderShare: number;
+  /** The most frequent URL domains, at most 8, by count descending then name ascending. */
+  urlDomains: string[];
+  distinctUrlDomains: number;
+}
+
+/** The 53 bits of a 64-bit hash that the distinct counters keep, as one exact number. */
+export function fingerprintOf(hi: number, lo: number): number {
+  return (hi >>> 0) * FINGERPRINT_LOW_RANGE + (lo >>> 11);
+}
+
+/**
+ * A 64-bit hash of a short text (campaign id, domain) for the distinct counters: FNV-1a over the
+ * UTF-16 code units with two offsets, each finished with murmur3's fmix32 so every bit mixes
+ * (HyperLogLog needs uniform leading bits). Not keyed: these texts are not personal data.
+ */
+export function hashText(s: string): [number, number] {
+  let a = 0x811c9dc5;
+  let b = 0x2545f491;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x01000193);
+  }
+  return [fmix32(a ^ s.length), fmix32(b + Math.imul(s.length, 0x9e3779b1))];
+}
+
+function fmix32(x: number): number {
+  let h = x;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** Counts one unit for `key`, Misra-Gries style, in a map of at most `limit` keys. */
+export function countBounded<K>(map: Map<K, number>, key: K, limit: number): void {
+  const c = map.get(key);
+  if (c !== undefined) map.set(key, c + 1);
+  else if (map.size < limit) map.set(key, 1);
+  else {
+    // The new key and one count of every kept key are dropped together: a key keeps its place
+    // exactly when it is more frequent than the dropped units say the others could be.
+    for (const [k, v] of map) {
+      if (v <= 1) map.delete(k);
+      else map.set(k, v - 1);
+    }
+  }
+}
+
+/**
+ * The slice of `ring` for time t as of the cluster's newest event, created if needed; undefined
+ * when t is older than every slice the ring still holds.
+ */
+function sliceFor(ring: ClusterRing, t: number, latestMs: number): ClusterSlice | undefined {
+  const { sliceMs, lengthMs } = ring.spec;
+  const start = sliceStart(t, sliceMs);
+  if (start <= sliceStart(latestMs, sliceMs) - lengthMs) return undefined;
+  const n = ring.slots.length;
+  const slot = (((start / sliceMs) % n) + n) % n;
+  const current = ring.slots[slot];
+  if (current && current.start === start) return current;
+  // A slot holds an older slice only once it has left the window (it is reused here).
+  const fresh = emptyClusterSlice(start);
+  ring.slots[slot] = fresh;
+  return fresh;
+}
+
+/**
+ * Adds a message to every window's slice for its time, as of the cluster's newest event. Its
+ * domains must be listed each once (the processor normalises messages).
+ */
+export function applyClusterMessage(
+  rings: readonly ClusterRing[],
+  latestMs: number,
+  m: ClusterMessage,
+  limit: number,
+): void {
+  const sender = fingerprintOf(m.senderHi, m.senderLo);
+  const domains = m.urlDomains;
+  const campaignHash = m.campaignId === null ? null : hashText(m.campaignId);
+  const domainHashes = domains.map(hashText);
+  for (const ring of rings) {
+    const s = sliceFor(ring, m.timeMs, latestMs);
+    if (!s) continue;
+    s.messages++;
+    s.senders ??= createDistinctCounter();
+    s.senders.add(m.senderHi, m.senderLo);
+    s.recipients ??= createDistinctCounter();
+    s.recipients.add(m.recipientHi, m.recipientLo);
+    s.senderCounts ??= new Map();
+    countBounded(s.senderCounts, sender, limit);
+    if (m.campaignId !== null && campaignHash) {
+      s.registered++;
+      s.campaigns ??= createDistinctCounter();
+      s.campaigns.add(campaignHash[0], campaignHash[1]);
+      s.campaignCounts ??= new Map();
+      countBounded(s.campaignCounts, m.campaignId, limit);
+    }
+    for (let i = 0; i < domains.length; i++) {
+      const h = domainHashes[i]!;
+      s.domains ??= createDistinctCounter();
+      s.domains.add(h[0], h[1]);
+      s.domainCounts ??= new Map();
+      countBounded(s.domainCounts, domains[i]!, limit);
+    }
+  }
+}
+
+/** Adds an outcome to every window's slice for its time, as of the cluster's newest event. */
+export function applyClusterOutcome(
+  rings: readonly ClusterRing[],
+  latestMs: number,
+  timeMs: number,
+  kind: ClusterOutcomeKind,
+): void {
+  for (const ring of rings) {
+    const s = sliceFor(ring, timeMs, latestMs);
+    if (!s) continue;
+    if (kind === 'OPT_OUT') s.optOuts++;
+    else s.spamReports++;
+  }
+}
+
+/** Whether time t falls in the window of `spec` evaluated at asOf. */
+export function inWindow(spec: WindowSpec, t: number, asOf: number): boolean {
+  const end = sliceStart(asOf, spec.sliceMs);
+  const s = sliceStart(t, spec.sliceMs);
+  return s <= end && s > end - spec.lengthMs;
+}
+
+/** The slices of a ring that belong to the window evaluated at time t. */
+export function slicesAt(ring: ClusterRing, t: number): ClusterSlice[] {
+  const { sliceMs, lengthMs } = ring.spec;
+  const end = sliceStart(t, sliceMs);
+  const out: ClusterSlice[] = [];
+  for (const s of ring.slots) if (s && s.start <= end && s.start > end - lengthMs) out.push(s);
+  return out;
+}
+
+const ratio = (a: number, b: number): number => (b > 0 ? a / b : 0);
+
+function addCounts<K>(into: Map<K, number>, from: Map<K, number> | null): void {
+  if (from) for (const [k, c] of from) into.set(k, (into.get(k) ?? 0) + c);
+}
+
+/** The keys with the highest counts, by count descending then key ascending. */
+function topKeys(counts: Map<string, number>, n: number): string[] {
+  return [...counts]
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    .slice(0, n)
+    .map(([k]) => k);
+}
+
+/** Every window's features at event time asOf. */
+export function clusterFeaturesAt(rings: readonly ClusterRing[], asOf: number): ClusterWindowFeatures[] {
+  return rings.map((ring) => {
+    let messages = 0;
+    let registered = 0;
+    let optOuts = 0;
+    let spamReports = 0;
+    const senders = createDistinctCounter();
+    const recipients = createDistinctCounter();
+    const campaigns = createDistinctCounter();
+    const domains = createDistinctCounter();
+    const campaignCounts = new Map<string, number>();
+    const domainCounts = new Map<string, number>();
+    const senderCounts = new Map<number, number>();
+    for (const s of slicesAt(ring, asOf)) {
+      messages += s.messages;
+      registered += s.registered;
+      optOuts += s.optOuts;
+      spamReports += s.spamReports;
+      if (s.senders) senders.merge(s.senders);
+      if (s.recipients) recipients.merge(s.recipients);
+      if (s.campaigns) campaigns.merge(s.campaigns);
+      if (s.domains) domains.merge(s.domains);
+      addCounts(campaignCounts, s.campaignCounts);
+      addCounts(domainCounts, s.domainCounts);
+      addCounts(senderCounts, s.senderCounts);
+    }
+    // Counts are published as integers; a HyperLogLog estimate is rounded.
+    const distinctSenders = Math.round(senders.estimate());
+    const distinctRecipients = Math.round(recipients.estimate());
+    let top = 0;
+    for (const c of senderCounts.values()) if (c > top) top = c;
+    return {
+      window: ring.spec.name,
+      windowMs: ring.spec.lengthMs,
+      messages,
+      distinctSenders,
+      distinctRecipients,
+      optOuts,
+      spamReports,
+      optOutRate: ratio(optOuts, distinctRecipients),
+      registeredShare: ratio(registered, messages),
+      campaignIds: topKeys(campaignCounts, TOP_LISTED),
+      distinctCampaigns: Math.round(campaigns.estimate()),
+      topSenderShare: messages > 0 ? Math.max(top / messages, ratio(1, distinctSenders)) : 0,
+      urlDomains: topKeys(domainCounts, TOP_LISTED),
+      distinctUrlDomains: Math.round(domains.estimate()),
+    };
+  });
+}
+
+/** Distinct senders of the longest window at asOf (the publication threshold), without the rest. */
+export function distinctSendersAt(rings: readonly ClusterRing[], asOf: number): number {
+  const ring = rings[rings.length - 1];
+  if (!ring) return 0;
+  const senders = createDistinctCounter();
+  for (const s of slicesAt(ring, asOf)) if (s.senders) senders.merge(s.senders);
+  return Math.round(senders.estimate());
+}
+
+/** Messages and outcomes in the longest window at asOf: how active a cluster is, for shedding. */
+export function eventsAt(rings: readonly ClusterRing[], asOf: number): number {
+  const ring = rings[rings.length - 1];
+  if (!ring) return 0;
+  let n = 0;
+  for (const s of slicesAt(ring, asOf)) n += s.messages + s.optOuts + s.spamReports;
+  return n;
+}

@@ -1,0 +1,648 @@
+// The cluster processor against a brute-force recomputation from the raw events, and its
+// guarantees: results independent of batching, of restarts from the changelog and of the cheap
+// form; publication rules; eviction, shedding and changelog validation.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { seededRandom } from '@spamgate/test';
+import {
+  decodeFullCluster,
+  decodeLightBytes,
+  encodeFullCluster,
+  FULL_TAG,
+  LIGHT_TAG,
+} from '../src/clusters/cluster-codec.ts';
+import {
+  type ClusterFeaturesRecord,
+  type ClusterProcessor,
+  type ClusterProcessorOptions,
+  createClusterProcessor,
+  DEFAULT_CLUSTER_PROCESSOR_OPTIONS,
+  EventTimeInvalidError,
+} from '../src/clusters/cluster-processor.ts';
+import {
+  type ClusterMessage,
+  type ClusterOutcomeKind,
+  type ClusterWindowFeatures,
+  DEFAULT_CLUSTER_WINDOWS,
+  fingerprintOf,
+  inWindow,
+} from '../src/clusters/cluster-state.ts';
+import { EventTimeSkewError } from '../src/engine/partition-processor.ts';
+import { StateCodecError } from '../src/windows/state-codec.ts';
+import type { WindowSpec } from '../src/windows/window-spec.ts';
+
+const T0 = 1_794_996_000_000; // on the hour
+const CLOCK = T0 + 30 * 86_400_000; // a wall clock no test event is ahead of
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
+
+/** A 64-bit keyed hash stand-in: distinct, well-spread halves for each small number. */
+function hashOf(n: number, salt: number): [number, number] {
+  const mix = (x: number) => {
+    let h = Math.imul(x ^ 0x5bd1e995, 0x9e3779b1);
+    h ^= h >>> 15;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    return h >>> 0;
+  };
+  return [mix(n * 2 + salt * 7919), mix(n * 2 + 1 + salt * 7919)];
+}
+
+function message(
+  t: number,
+  sender: number,
+  recipient: number,
+  campaignId: string | null = null,
+  urlDomains: string[] = [],
+): ClusterMessage {
+  const [senderHi, senderLo] = hashOf(sender, 1);
+  const [recipientHi, recipientLo] = hashOf(recipient, 2);
+  return { timeMs: t, senderHi, senderLo, recipientHi, recipientLo, campaignId, urlDomains };
+}
+
+type Input =
+  | { kind: 'message'; cluster: string; m: ClusterMessage }
+  | { kind: 'outcome'; cluster: string; t: number; outcome: ClusterOutcomeKind }
+  | { kind: 'advance'; t: number };
+
+const CAMPAIGNS = ['C1', 'C2', 'CVX-42', 'TF9'];
+const DOMAINS = ['bit.ly', 'example.com', 'a.co', 'b.org', 'c.net', 'ünï.example'];
+
+/** A partition's input: a few clusters, bursts and lulls (some past a day), late events, ticks. */
+function inputs(seed: number, n = 1_500): Input[] {
+  const r = seededRandom(seed);
+  const clusters = Array.from({ length: 2 + Math.floor(r() * 5) }, (_, i) => `c${(0x1f00 + i).toString(16)}`);
+  // Some clusters have one sender only (a personal template), the rest draw from up to 12.
+  const senderPool = clusters.map(() => (r() < 0.3 ? 1 : 1 + Math.floor(r() * 12)));
+  let t = T0 + Math.floor(r() * HOUR);
+  const out: Input[] = [];
+  for (let i = 0; i < n; i++) {
+    const mode = r();
+    t +=
+      mode < 0.6
+        ? Math.floor(r() * 2_000)
+        : mode < 0.9
+          ? Math.floor(r() * 120_000)
+          : mode < 0.985
+            ? Math.floor(r() * 2 * HOUR)
+            : Math.floor(r() * 30 * HOUR);
+    const ci = Math.floor(r() ** 2 * clusters.length);
+    const cluster = clusters[ci]!;
+    // About 5% arrive up to 90 s late (some past the lateness), a few hours late now and then.
+    const late = r();
+    const eventTime =
+      late < 0.05 ? t - Math.floor(r() * 90_000) : late < 0.06 ? t - Math.floor(r() * 3 * HOUR) : t;
+    const kind = r();
+    if (kind < 0.02) {
+      out.push({ kind: 'advance', t: t - 30_000 + Math.floor(r() * 600_000) });
+      continue;
+    }
+    if (kind < 0.12) {
+      out.push({ kind: 'outcome', cluster, t: eventTime, outcome: r() < 0.6 ? 'OPT_OUT' : 'SPAM_REPORT' });
+      continue;
+    }
+    const sender = ci * 100 + Math.floor(r() * senderPool[ci]!);
+    const campaign = r() < 0.5 ? null : CAMPAIGNS[Math.floor(r() ** 2 * CAMPAIGNS.length)]!;
+    const domains = Array.from(
+      { length: Math.floor(r() * 3) },
+      () => DOMAINS[Math.floor(r() * DOMAINS.length)]!,
+    );
+    out.push({
+      kind: 'message',
+      cluster,
+      m: message(eventTime, sender, Math.floor(r() * 60), campaign, domains),
+    });
+  }
+  return out;
+}
+
+function feed(p: ClusterProcessor, input: Input): void {
+  if (input.kind === 'message') p.message(input.cluster, input.m, CLOCK);
+  else if (input.kind === 'outcome') p.outcome(input.cluster, input.t, input.outcome, CLOCK);
+  else p.advanceWatermark(input.t);
+}
+
+interface RunOptions {
+  /** Drain (and persist the changelog) after every `every` inputs. */
+  every: number;
+  options?: Partial<ClusterProcessorOptions>;
+  /** Restart from the changelog before these input indexes, with these options. */
+  restarts?: readonly number[];
+  restartOptions?: Partial<ClusterProcessorOptions>;
+}
+
+/** Runs the inputs, then lets the watermark pass everything; every record, emittedAt 0. */
+function run(all: readonly Input[], ro: RunOptions): ClusterFeaturesRecord[] {
+  let p = createClusterProcessor(ro.options);
+  const out: ClusterFeaturesRecord[] = [];
+  const changelog = new Map<string, Uint8Array>();
+  const persist = () => {
+    out.push(...p.drain(0));
+    for (const { clusterId, value } of p.takeChanged()) {
+      if (value) changelog.set(clusterId, value);
+      else changelog.delete(clusterId);
+    }
+  };
+  all.forEach((input, i) => {
+    if (ro.restarts?.includes(i)) {
+      // What a new owner does: rebuild from the changelog and the watermark only.
+      persist();
+      const w = p.watermark;
+      p = createClusterProcessor(ro.restartOptions ?? ro.options);
+      for (const [id, bytes] of changelog) p.restore(id, bytes);
+      p.restoreWatermark(w);
+    }
+    feed(p, input);
+    if ((i + 1) % ro.every === 0) persist();
+  });
+  persist();
+  p.advanceWatermark(p.watermark + 3 * DAY);
+  persist();
+  assert.equal(p.clusterCount, 0, 'every cluster idle for days is evicted');
+  assert.equal(p.stateBytes, 0, 'and its bytes are accounted for');
+  return out;
+}
+
+/** The window features recomputed from the raw events of a cluster. */
+function reference(events: readonly Input[], spec: WindowSpec, asOf: number): ClusterWindowFeatures {
+  let messages = 0;
+  let registered = 0;
+  let optOuts = 0;
+  let spamReports = 0;
+  const senders = new Map<number, number>();
+  const recipients = new Set<number>();
+  const campaigns = new Map<string, number>();
+  const domains = new Map<string, number>();
+  for (const e of events) {
+    if (e.kind === 'outcome' && inWindow(spec, e.t, asOf)) {
+      if (e.outcome === 'OPT_OUT') optOuts++;
+      else spamReports++;
+    }
+    if (e.kind !== 'message' || !inWindow(spec, e.m.timeMs, asOf)) continue;
+    messages++;
+    const s = fingerprintOf(e.m.senderHi, e.m.senderLo);
+    senders.set(s, (senders.get(s) ?? 0) + 1);
+    recipients.add(fingerprintOf(e.m.recipientHi, e.m.recipientLo));
+    if (e.m.campaignId !== null) {
+      registered++;
+      campaigns.set(e.m.campaignId, (campaigns.get(e.m.campaignId) ?? 0) + 1);
+    }
+    for (const d of new Set(e.m.urlDomains)) domains.set(d, (domains.get(d) ?? 0) + 1);
+  }
+  const top = (m: Map<string, number>) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+      .slice(0, 8)
+      .map(([k]) => k);
+  const ratio = (a: number, b: number) => (b > 0 ? a / b : 0);
+  return {
+    window: spec.name,
+    windowMs: spec.lengthMs,
+    messages,
+    distinctSenders: senders.size,
+    distinctRecipients: recipients.size,
+    optOuts,
+    spamReports,
+    optOutRate: ratio(optOuts, recipients.size),
+    registeredShare: ratio(registered, messages),
+    campaignIds: top(campaigns),
+    distinctCampaigns: campaigns.size,
+    topSenderShare: ratio(Math.max(0, ...senders.values()), messages),
+    urlDomains: top(domains),
+    distinctUrlDomains: domains.size,
+  };
+}
+
+test('every published window equals a recomputation from the raw events, over 60 random streams', () => {
+  const windows = DEFAULT_CLUSTER_WINDOWS;
+  const longest = windows[windows.length - 1]!.lengthMs;
+  let records = 0;
+  let closing = 0;
+  for (let seed = 1; seed <= 60; seed++) {
+    const light = seed % 3 === 0 ? 0 : seed % 3 === 1 ? 2 : 8;
+    const p = createClusterProcessor({ lightMaxEvents: light });
+    // The reference's own view: each cluster's events since it last went idle.
+    const events = new Map<string, Input[]>();
+    const latest = new Map<string, number>();
+    let maxT = Number.NEGATIVE_INFINITY;
+    let watermark = Number.NEGATIVE_INFINITY;
+    for (const input of inputs(seed, 800)) {
+      if (input.kind === 'advance') watermark = Math.max(watermark, input.t);
+      else {
+        const t = input.kind === 'message' ? input.m.timeMs : input.t;
+        const held = latest.get(input.cluster);
+        if (held !== undefined && watermark - held >= longest) {
+          events.delete(input.cluster);
+          latest.delete(input.cluster);
+        }
+        const list = events.get(input.cluster) ?? [];
+        list.push(input);
+        events.set(input.cluster, list);
+        latest.set(input.cluster, Math.max(t, latest.get(input.cluster) ?? t));
+        maxT = Math.max(maxT, t);
+        watermark = Math.max(watermark, maxT - 30_000);
+      }
+      feed(p, input);
+      assert.equal(p.watermark, watermark, `seed ${seed}: watermark`);
+      for (const r of p.drain(0)) {
+        const own = events.get(r.clusterId)!;
+        const expected = windows.map((w) => reference(own, w, r.asOf));
+        assert.deepEqual(r.windows, expected, `seed ${seed} cluster ${r.clusterId} asOf ${r.asOf}`);
+        const newest = Math.max(
+          ...own.map((e) => (e.kind === 'message' ? e.m.timeMs : e.kind === 'outcome' ? e.t : 0)),
+        );
+        if (r.asOf > newest) closing++;
+        else
+          assert.ok(expected[expected.length - 1]!.distinctSenders >= 2, 'published below the sender line');
+        records++;
+      }
+    }
+  }
+  assert.ok(records > 1_000, `enough records to mean something (${records})`);
+  assert.ok(closing > 50, `closing records were checked too (${closing})`);
+});
+
+test('records do not depend on batching, on the cheap form, or on restarts from the changelog', () => {
+  for (const seed of [101, 102, 103, 104]) {
+    const all = inputs(seed);
+    const base = run(all, { every: 1 });
+    assert.ok(base.length > 50, `seed ${seed}: ${base.length} records`);
+    const variants: [string, RunOptions][] = [
+      ['drained every 13', { every: 13 }],
+      ['drained every 500', { every: 500 }],
+      ['drained only at the end', { every: all.length + 1 }],
+      ['cheap form off', { every: 7, options: { lightMaxEvents: 0 } }],
+      ['cheap form of one event', { every: 7, options: { lightMaxEvents: 1 } }],
+      ['cheap form of 64 events', { every: 7, options: { lightMaxEvents: 64 } }],
+    ];
+    const r = seededRandom(seed);
+    for (let k = 0; k < 4; k++) {
+      const cuts = [1 + Math.floor(r() * (all.length - 2)), 1 + Math.floor(r() * (all.length - 2))].sort(
+        (a, b) => a - b,
+      );
+      variants.push([`restarted before ${cuts}`, { every: 11, restarts: cuts }]);
+      variants.push([
+        `restarted before ${cuts}, cheap form off`,
+        { every: 11, restarts: cuts, options: { lightMaxEvents: 0 } },
+      ]);
+    }
+    variants.push([
+      'cheap bytes restored by a processor without the cheap form',
+      { every: 11, restarts: [all.length >> 1], restartOptions: { lightMaxEvents: 0 } },
+    ]);
+    variants.push([
+      'full bytes restored by a processor with the cheap form',
+      { every: 11, options: { lightMaxEvents: 0 }, restarts: [all.length >> 1], restartOptions: {} },
+    ]);
+    for (const [label, ro] of variants) assertSameRecords(run(all, ro), base, `seed ${seed}: ${label}`);
+    // Overflowing count maps (2 keys per slice) are restored exactly too.
+    const small = { maxTopEntries: 2 };
+    const smallBase = run(all, { every: 1, options: small });
+    const cut = [all.length >> 2, all.length >> 1];
+    assertSameRecords(
+      run(all, { every: 9, options: small, restarts: cut }),
+      smallBase,
+      `seed ${seed}: 2 keys`,
+    );
+  }
+});
+
+/** Equal record lists, reported by the first difference (a deepEqual diff of thousands is slow). */
+function assertSameRecords(
+  actual: ClusterFeaturesRecord[],
+  expected: ClusterFeaturesRecord[],
+  label: string,
+): void {
+  for (let i = 0; i < Math.max(actual.length, expected.length); i++) {
+    const [a, e] = [JSON.stringify(actual[i]), JSON.stringify(expected[i])];
+    if (a !== e)
+      assert.fail(`${label}: record ${i} of ${expected.length} differs:\n  got      ${a}\n  expected ${e}`);
+  }
+}
+
+test('200 numbers sending one message each are one cluster of 200 senders', () => {
+  const p = createClusterProcessor();
+  for (let i = 0; i < 200; i++) p.message('a1', message(T0 + i * 1_000, i, i), CLOCK);
+  p.advanceWatermark(T0 + 250_000);
+  const records = p.drain(0);
+  assert.ok(records.length > 0);
+  const last = records[records.length - 1]!;
+  assert.equal(last.asOf, T0 + 199_000);
+  const hour = last.windows.find((w) => w.window === '1h')!;
+  assert.equal(hour.messages, 200);
+  // 200 is past the counters' exact range (128): an estimate, within its 1.6% standard error.
+  assert.ok(Math.abs(hour.distinctSenders - 200) <= 4, `${hour.distinctSenders} senders`);
+  assert.ok(Math.abs(hour.distinctRecipients - 200) <= 4, `${hour.distinctRecipients} recipients`);
+  assert.ok(Math.abs(hour.topSenderShare - 0.005) <= 0.0001, `top sender share ${hour.topSenderShare}`);
+  // 204 = 12 x 17 singletons empty a 16-key Misra-Gries map: the share falls back to 1 / senders.
+  const more = createClusterProcessor();
+  for (let i = 0; i < 204; i++) more.message('a3', message(T0 + i * 1_000, i, i), CLOCK);
+  const [, more1h] = more.features('a3')!;
+  assert.ok(
+    Math.abs(more1h!.topSenderShare - 1 / 204) <= 0.0001,
+    `top sender share ${more1h!.topSenderShare}`,
+  );
+  // Within the exact range the counts are exact.
+  const fifteen = createClusterProcessor();
+  for (let i = 0; i < 120; i++) fifteen.message('a2', message(T0 + i * 1_000, i, i), CLOCK);
+  const [m15] = fifteen.features('a2')!;
+  assert.deepEqual([m15!.distinctSenders, m15!.topSenderShare], [120, 1 / 120]);
+});
+
+test('one number sending 200 messages of its template is never published', () => {
+  const p = createClusterProcessor();
+  for (let i = 0; i < 200; i++) p.message('b1', message(T0 + i * 1_000, 7, i), CLOCK);
+  p.advanceWatermark(T0 + 2 * HOUR);
+  assert.deepEqual(p.drain(0), []);
+  const hour = p.features('b1', T0 + 199_000)!.find((w) => w.window === '1h')!;
+  assert.equal(hour.distinctSenders, 1);
+  assert.equal(hour.topSenderShare, 1);
+  assert.equal(p.stats.publishedRecords, 0);
+  assert.ok(p.stats.belowMinSenders > 0);
+});
+
+test('a cluster is published as soon as a second sender joins it, at most once per interval after', () => {
+  const p = createClusterProcessor();
+  for (let i = 0; i < 10; i++) p.message('d1', message(T0 + i * 1_000, 7, i), CLOCK);
+  assert.deepEqual(p.drain(0), []);
+  p.message('d1', message(T0 + 10_500, 8, 99), CLOCK);
+  const first = p.drain(0);
+  assert.equal(first.length, 1, 'the crossing publishes at once');
+  assert.equal(first[0]!.asOf, T0 + 10_500);
+  assert.equal(first[0]!.windows[2]!.distinctSenders, 2);
+  // Then one message a second: a record only once 5 s of event time passed since the last.
+  for (let i = 11; i < 30; i++) p.message('d1', message(T0 + i * 1_000, 7 + (i % 2), i), CLOCK);
+  const asOfs = p.drain(0).map((r) => r.asOf - T0);
+  assert.deepEqual(asOfs, [16_000, 21_000, 26_000]);
+  // The burst's tail is published when the watermark passes it, then the closing record.
+  p.advanceWatermark(T0 + 29_000 + 5_000);
+  assert.deepEqual(
+    p.drain(0).map((r) => r.asOf - T0),
+    [29_000],
+  );
+  p.advanceWatermark(T0 + 16 * 60_000);
+  const close = p.drain(0);
+  assert.deepEqual(
+    close.map((r) => r.asOf - T0),
+    [15 * 60_000],
+  );
+  assert.equal(close[0]!.windows[0]!.messages, 0, 'the shortest window is empty');
+  assert.equal(close[0]!.windows[1]!.messages, 30, 'the longer ones are not');
+  p.advanceWatermark(T0 + 2 * HOUR);
+  assert.deepEqual(p.drain(0), [], 'nothing more');
+});
+
+test('registered campaigns, URL domains and outcomes are counted in their windows and expire', () => {
+  const p = createClusterProcessor();
+  const sends: [number, string | null, string[]][] = [
+    [1, 'C1', ['bit.ly']],
+    [2, 'C1', ['bit.ly', 'example.com', 'bit.ly']],
+    [3, 'C2', []],
+    [4, 'C1', ['example.com']],
+    [5, null, ['bit.ly']],
+    [6, null, []],
+  ];
+  for (const [i, [sender, campaign, domains]] of sends.entries())
+    p.message('e1', message(T0 + i * 1_000, sender, i, campaign, domains), CLOCK);
+  p.outcome('e1', T0 + 10_000, 'OPT_OUT', CLOCK);
+  p.outcome('e1', T0 + 11_000, 'OPT_OUT', CLOCK);
+  p.outcome('e1', T0 + 12_000, 'SPAM_REPORT', CLOCK);
+  const [m15, h1, d1] = p.features('e1')!;
+  for (const w of [m15!, h1!, d1!]) {
+    assert.deepEqual(w.campaignIds, ['C1', 'C2'], w.window);
+    assert.equal(w.distinctCampaigns, 2);
+    assert.equal(w.registeredShare, 4 / 6);
+    assert.deepEqual(w.urlDomains, ['bit.ly', 'example.com']);
+    assert.equal(w.distinctUrlDomains, 2);
+    assert.equal(w.optOuts, 2);
+    assert.equal(w.spamReports, 1);
+    assert.equal(w.optOutRate, 2 / 6);
+    assert.equal(w.topSenderShare, 1 / 6);
+  }
+  // 20 minutes on: gone from 15 min, still in 1 h; a day on, gone from every window.
+  p.message('e1', message(T0 + 20 * 60_000, 1, 0), CLOCK);
+  const [later15, later1h] = p.features('e1')!;
+  assert.deepEqual(
+    [later15!.messages, later15!.optOuts, later15!.spamReports, later15!.registeredShare],
+    [1, 0, 0, 0],
+  );
+  assert.deepEqual([later1h!.messages, later1h!.optOuts, later1h!.spamReports], [7, 2, 1]);
+  const dayLater = p.features('e1', T0 + 25 * HOUR)!;
+  assert.deepEqual(
+    dayLater.map((w) => [w.messages, w.optOuts, w.campaignIds.length, w.topSenderShare]),
+    [
+      [0, 0, 0, 0],
+      [0, 0, 0, 0],
+      [0, 0, 0, 0],
+    ],
+  );
+});
+
+test('a campaign above a slice share is kept when more campaigns than the limit share the slice', () => {
+  const p = createClusterProcessor({ maxTopEntries: 4 });
+  let i = 0;
+  // Six one-off campaigns fill the 4-key maps first; then a frequent one, interleaved with more.
+  for (let k = 0; k < 6; k++) p.message('f1', message(T0 + i++ * 100, k, k, `X${k}`), CLOCK);
+  for (let k = 6; k < 18; k++) {
+    p.message('f1', message(T0 + i++ * 100, k, k, 'MAIN'), CLOCK);
+    p.message('f1', message(T0 + i++ * 100, k, 100 + k, `X${k}`), CLOCK);
+  }
+  const [m15] = p.features('f1')!;
+  assert.equal(m15!.campaignIds[0], 'MAIN');
+  assert.equal(m15!.distinctCampaigns, 19, 'distinct counts stay exact past the limit');
+  assert.equal(m15!.registeredShare, 1);
+});
+
+test('clusters falling due at one watermark move are published in deadline order', () => {
+  const p = createClusterProcessor();
+  // Both clusters cross the sender line at once, then change again: due 5 s after their newest.
+  p.message('k-a', message(T0, 1, 1), CLOCK);
+  p.message('k-a', message(T0 + 500, 2, 2), CLOCK);
+  p.message('k-b', message(T0 + 200, 1, 1), CLOCK);
+  p.message('k-b', message(T0 + 700, 2, 2), CLOCK);
+  assert.deepEqual(
+    p.drain(0).map((r) => r.clusterId),
+    ['k-a', 'k-b'],
+  );
+  p.message('k-a', message(T0 + 1_000, 1, 3), CLOCK); // due at 6 s
+  p.message('k-b', message(T0 + 2_000, 1, 3), CLOCK); // due at 7 s
+  p.message('k-a', message(T0 + 3_000, 1, 4), CLOCK); // now due at 8 s
+  p.advanceWatermark(T0 + 10_000);
+  assert.deepEqual(
+    p.drain(0).map((r) => [r.clusterId, r.asOf - T0]),
+    [
+      ['k-b', 2_000],
+      ['k-a', 3_000],
+    ],
+  );
+});
+
+test('a cluster idle past the longest window is evicted with a tombstone and starts afresh', () => {
+  const p = createClusterProcessor();
+  p.message('g1', message(T0, 1, 1), CLOCK);
+  p.message('g1', message(T0 + 1_000, 2, 2), CLOCK);
+  p.drain(0);
+  p.takeChanged();
+  p.advanceWatermark(T0 + 1_000 + DAY - 1);
+  p.drain(0);
+  assert.equal(p.clusterCount, 1, 'not a whole day yet');
+  p.advanceWatermark(T0 + 1_000 + DAY + HOUR);
+  p.drain(0);
+  assert.equal(p.clusterCount, 0);
+  assert.equal(p.stateBytes, 0);
+  assert.deepEqual(p.takeChanged(), [{ clusterId: 'g1', value: null }]);
+  assert.equal(p.stats.evictedClusters, 1);
+
+  // Idle but not yet swept: an old late event still starts the cluster afresh.
+  const q = createClusterProcessor();
+  q.message('g2', message(T0 + HOUR, 1, 1), CLOCK);
+  q.message('g2', message(T0 + HOUR + 1_000, 2, 2), CLOCK);
+  q.message('other', message(T0 + HOUR + DAY + 60_000, 3, 3), CLOCK);
+  q.message('g2', message(T0 + 30 * 60_000, 4, 4), CLOCK);
+  assert.equal(q.features('g2')![2]!.messages, 1, 'the old messages are not counted');
+});
+
+test('shed frees about what was asked, least active first, and leaves other clusters exact', () => {
+  const p = createClusterProcessor();
+  for (let i = 0; i < 2_000; i++) p.message(`quiet${i}`, message(T0 + i, i, i), CLOCK);
+  for (let c = 0; c < 5; c++)
+    for (let i = 0; i < 300; i++) p.message(`busy${c}`, message(T0 + 2_000 + i * 10, i % 40, i, 'C1'), CLOCK);
+  p.drain(0);
+  p.takeChanged(); // full clusters' sizes are known from their encoding
+  const before = new Map([0, 1, 2, 3, 4].map((c) => [`busy${c}`, p.features(`busy${c}`)] as const));
+  const total = p.stateBytes;
+  const target = Math.round(total * 0.3);
+  const shed = p.shed(target);
+  assert.ok(shed.bytes >= target && shed.bytes < target + 1_000, `freed ${shed.bytes} for ${target}`);
+  assert.equal(p.stateBytes, total - shed.bytes);
+  assert.equal(p.stats.shedClusters, shed.clusters);
+  assert.equal(p.clusterCount, 2_005 - shed.clusters);
+  for (const [id, features] of before) assert.deepEqual(p.features(id), features, `${id} untouched`);
+  // The least recently active quiet clusters went first.
+  assert.equal(p.features('quiet0'), undefined);
+  assert.notEqual(p.features('quiet1999'), undefined);
+  const tombstones = p.takeChanged().filter((c) => c.value === null);
+  assert.equal(tombstones.length, shed.clusters);
+  // Shedding more than there is takes the busy ones last.
+  p.shed(Number.POSITIVE_INFINITY);
+  assert.equal(p.clusterCount, 0);
+  assert.equal(p.stateBytes, 0);
+});
+
+test('an event far in the future, or with no time, is refused and changes nothing', () => {
+  const p = createClusterProcessor();
+  const skew = DEFAULT_CLUSTER_PROCESSOR_OPTIONS.maxFutureSkewMs;
+  assert.throws(() => p.message('h1', message(T0 + skew + 1, 1, 1), T0), EventTimeSkewError);
+  assert.throws(() => p.outcome('h1', T0 + skew + 1, 'OPT_OUT', T0), EventTimeSkewError);
+  assert.throws(() => p.message('h1', message(Number.NaN, 1, 1), T0), EventTimeInvalidError);
+  assert.equal(p.clusterCount, 0);
+  assert.equal(p.watermark, Number.NEGATIVE_INFINITY);
+  p.message('h1', message(T0 + skew, 1, 1), T0);
+  assert.equal(p.clusterCount, 1);
+});
+
+/** Changelog values of a busy run: cheap and full clusters in every state. */
+function changelogValues(): Uint8Array[] {
+  const values: Uint8Array[] = [];
+  const p = createClusterProcessor();
+  inputs(7, 1_000).forEach((input, i) => {
+    feed(p, input);
+    if (i % 10 === 0) {
+      p.drain(0);
+      for (const { value } of p.takeChanged()) if (value) values.push(value);
+    }
+  });
+  // And many clusters of one or two messages, as most are.
+  const q = createClusterProcessor();
+  for (let i = 0; i < 200; i++) {
+    q.message(
+      `one${i}`,
+      message(T0 + i * 1_000, i, i, i % 3 === 0 ? `C${i}` : null, i % 2 ? ['bit.ly'] : []),
+      CLOCK,
+    );
+    if (i % 4 === 0) q.outcome(`one${i}`, T0 + i * 1_000 + 500, 'OPT_OUT', CLOCK);
+  }
+  q.drain(0);
+  for (const { value } of q.takeChanged()) if (value) values.push(value);
+  return values;
+}
+
+test('changelog values decode to what was encoded', () => {
+  const values = changelogValues();
+  const full = values.filter((v) => v[0] === FULL_TAG);
+  const light = values.filter((v) => v[0] === LIGHT_TAG);
+  assert.ok(full.length > 20 && light.length > 20, `${full.length} full, ${light.length} cheap`);
+  for (const v of full)
+    assert.deepEqual(encodeFullCluster(decodeFullCluster(v, DEFAULT_CLUSTER_WINDOWS)), Buffer.from(v));
+  for (const v of light) assert.equal(decodeLightBytes(v).events.length, v[18]);
+});
+
+test('truncated, corrupted or foreign changelog values give StateCodecError, never another error', () => {
+  const values = changelogValues().filter((_, i) => i % 7 === 0);
+  const p = createClusterProcessor();
+  const refused = (bytes: Uint8Array, label: string) =>
+    assert.throws(() => p.restore('x', bytes), StateCodecError, label);
+  refused(new Uint8Array(0), 'empty');
+  refused(Uint8Array.of(1, 0, 0), 'a sender record');
+  refused(Uint8Array.of(FULL_TAG), 'a bare tag');
+  for (const v of values) {
+    for (let n = 0; n < v.length; n += Math.max(1, v.length >> 5))
+      refused(v.subarray(0, n), `truncated at ${n}`);
+    refused(Buffer.concat([v, Uint8Array.of(0)]), 'trailing byte');
+  }
+  // Absurd lengths: a ring claiming 2^32 - 1 slices, a text of 2^28 units, 10^6 map entries.
+  const header = [
+    FULL_TAG,
+    0,
+    ...new Uint8Array(Float64Array.of(-Infinity).buffer),
+    ...new Uint8Array(Float64Array.of(T0).buffer),
+  ];
+  const ring = (spec: WindowSpec) => [
+    ...new Uint8Array(Float64Array.of(spec.lengthMs).buffer),
+    ...new Uint8Array(Float64Array.of(spec.sliceMs).buffer),
+  ];
+  refused(
+    Uint8Array.from([...header, 3, ...ring(DEFAULT_CLUSTER_WINDOWS[0]!), 255, 255, 255, 255]),
+    'slice count',
+  );
+  const lightHeader = [LIGHT_TAG, ...header.slice(1)];
+  const event = [0, ...new Uint8Array(Float64Array.of(T0).buffer), ...new Array(16).fill(7)];
+  refused(Uint8Array.from([...lightHeader, 1, ...event, 1, 0x80, 0x80, 0x80, 0x80, 0x01]), 'text length');
+  refused(Uint8Array.from([...lightHeader, 200, ...event, 0, 0]), 'more events than bytes');
+  const longText = [1, 0xac, 0x02, ...new Array(300).fill(97)]; // a 300-unit campaign id
+  refused(Uint8Array.from([...lightHeader, 1, ...event, ...longText, 0]), 'a text no encoder writes');
+  refused(
+    Uint8Array.from([
+      ...lightHeader.slice(0, 2),
+      ...new Uint8Array(Float64Array.of(Number.NaN).buffer),
+      ...lightHeader.slice(10),
+      0,
+    ]),
+    'NaN time',
+  );
+  // Random corruption: either a valid state or StateCodecError.
+  const r = seededRandom(99);
+  let accepted = 0;
+  for (const v of values) {
+    for (let k = 0; k < 20; k++) {
+      const bad = Uint8Array.from(v);
+      for (let f = 0; f < 1 + Math.floor(r() * 3); f++)
+        bad[Math.floor(r() * bad.length)] = Math.floor(r() * 256);
+      try {
+        p.restore('x', bad);
+        accepted++;
+      } catch (err) {
+        assert.ok(err instanceof StateCodecError, `${(err as Error).name}: ${(err as Error).message}`);
+      }
+    }
+  }
+  assert.ok(accepted < values.length * 20, 'most corruptions are caught');
+});
+
+test('bad options are refused with every problem named', () => {
+  assert.throws(
+    () => createClusterProcessor({ emitIntervalMs: 0, maxTopEntries: 1_000, windows: [] }),
+    (err: Error & { problems?: string[] }) =>
+      err.name === 'ClusterOptionsError' && err.problems?.length === 3,
+  );
+});
