@@ -1,3 +1,6 @@
+// First: kafkajs must not load before its read_committed fix is installed (see the module).
+import './kafkajs-read-committed.ts';
+
 export {
   type ClickHouseClient,
   type ClickHouseOptions,
@@ -35,6 +38,7 @@ export {
   SqlValueError,
 } from './errors.ts';
 export { createKafka, type KafkaOptions, waitForKafka, waitForTopicLeaders } from './kafka.ts';
+export { filterAbortedMessages } from './kafkajs-read-committed.ts';
 export { createLifecycle, type Lifecycle, type LifecycleOptions } from './lifecycle.ts';
 export { createLogger, type Logger, type LoggerOptions, REDACTED_PATHS, REDACTION_CENSOR } from './logger.ts';
 export { Counter, createMetricsRegistry, Gauge, Histogram, instrumentConsumer, Registry } from './metrics.ts';

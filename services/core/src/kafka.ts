@@ -3,6 +3,7 @@
  * may still be booting, and a readiness probe that proves the group and transaction
  * coordinators answer (a listening port is not enough on a fresh KRaft node).
  */
+import './kafkajs-read-committed.ts';
 import { type Admin, Kafka, type KafkaConfig, type logCreator, logLevel } from 'kafkajs';
 import { ConnectTimeoutError } from './errors.ts';
 import type { Logger } from './logger.ts';
