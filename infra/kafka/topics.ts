@@ -177,6 +177,43 @@ export const TOPICS: readonly TopicSpec[] = freezeCatalog([
     copartitionGroup: 'sender',
   },
   {
+    name: 'spamgate.feature-engine.by-cluster',
+    purpose:
+      'Messages and their recipients’ opt-outs and spam reports re-keyed by content cluster (no body, numbers as keyed hashes), written and read back by the feature engine, so one template is counted across every sender number.',
+    key: 'the content cluster id (14 hex digits)',
+    valueSchema: 'ClusterEvent',
+    // Not keyed by sender, but read by the same tasks as the sender topics (partition p with
+    // partition p, one transaction): the same 12 partitions, assigned together.
+    partitions: SENDER_PARTITIONS,
+    replicationFactor: 3,
+    minInSyncReplicas: 2,
+    cleanupPolicy: 'delete',
+    // 7 days, as the inputs it is derived from.
+    retentionMs: 7 * DAY_MS,
+    configs: {},
+    copartitionGroup: 'sender',
+  },
+  {
+    name: 'sms.cluster-features',
+    purpose:
+      "Each content cluster's sliding-window features (senders, recipients, opt-outs, campaigns, domains); from the feature engine to the decision engine and ClickHouse sink.",
+    key: 'the content cluster id (14 hex digits)',
+    valueSchema: 'ClusterFeatures',
+    // Written in the transactions of the feature engine's partition p, to partition p.
+    partitions: SENDER_PARTITIONS,
+    replicationFactor: 3,
+    minInSyncReplicas: 2,
+    // Compacted so the decision engine can hold the latest vector of every cluster; delete drops
+    // clusters quiet for a week.
+    cleanupPolicy: 'compact,delete',
+    retentionMs: 7 * DAY_MS,
+    configs: {
+      // 6 h uncompacted, as sms.sender-features: the ClickHouse sink sees every update.
+      'min.compaction.lag.ms': String(6 * HOUR_MS),
+    },
+    copartitionGroup: null,
+  },
+  {
     name: 'sms.decisions',
     purpose:
       'The ALLOW/MONITOR/THROTTLE/BLOCK in force per sender; from the decision engine to the SMSC and firewall.',

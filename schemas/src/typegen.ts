@@ -48,8 +48,13 @@ export function generateTypes(schemas: Iterable<SchemaVersion>): string {
         return `${wrap(typeOf(o.items as Schema))}[]`;
       case 'map':
         return `Record<string, ${typeOf(o.values as Schema)}>`;
-      case 'fixed':
-        return 'Buffer';
+      case 'fixed': {
+        // Named, so later fields may refer to it by name: an alias of Buffer.
+        const name = shortName(String(o.name));
+        if (!declarations.has(name))
+          declarations.set(name, `${doc(o.doc, '')}export type ${name} = Buffer;\n`);
+        return name;
+      }
       default:
         return typeOf(o.type as Schema);
     }

@@ -69,6 +69,8 @@ describe('the catalog', () => {
         'sms.sender-minutes',
         'spamgate.feature-engine.changelog',
         'spamgate.feature-engine.by-recipient',
+        'spamgate.feature-engine.by-cluster',
+        'sms.cluster-features',
         'sms.decisions',
         'sms.policy-overrides',
         'sms.dead-letters',
@@ -87,6 +89,7 @@ describe('the catalog', () => {
         'sms.sender-minutes',
         'spamgate.feature-engine.changelog',
         'spamgate.feature-engine.by-recipient',
+        'spamgate.feature-engine.by-cluster',
         'sms.decisions',
       ],
     );

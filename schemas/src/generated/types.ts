@@ -1,5 +1,73 @@
 // Generated from schemas/avro/*.avsc by schemas/scripts/generate-types.ts. Do not edit.
 
+/** A message, or a recipient outcome, attributed to a content cluster (one template across senders), re-keyed by the cluster. Internal topic spamgate.feature-engine.by-cluster, key = the cluster id (14 hex digits). Carries no body and no number in clear. */
+export interface ClusterEvent {
+  /** When the message was sent or the outcome happened, ms since the epoch. */
+  eventTime: number;
+  /** MESSAGE: a message of the cluster was sent; OPT_OUT: a recipient opted out in answer to one; SPAM_REPORT: a recipient reported one (7726). */
+  kind: ClusterEventKind;
+  /** Keyed hash of the sender of the message (for an outcome: the sender it answers). */
+  senderHash: Hash64;
+  /** Keyed hash of the message's recipient (for an outcome: who answered or reported). */
+  recipientHash: Hash64;
+  /** Registered campaign of the message; null when unregistered or for an outcome. */
+  campaignId: null | string;
+  /** Registrable domains of the links in the message; empty for an outcome. */
+  urlDomains: string[];
+  /** The message the event is about, if known. */
+  messageId: null | string;
+}
+
+/** What happened. Readers map symbols they do not know to MESSAGE. */
+export type ClusterEventKind = 'MESSAGE' | 'OPT_OUT' | 'SPAM_REPORT';
+
+/** Keyed 64-bit hash (HMAC-SHA-256, first 8 bytes, big-endian) of a subscriber address. */
+export type Hash64 = Buffer;
+
+/** A content cluster's features at a point in event time: one template (near-duplicate content with personalisation removed) across every sender that sent it. Topic sms.cluster-features (compacted), key = cluster id. Published only for clusters with at least two distinct senders in 24 h. */
+export interface ClusterFeatures {
+  /** The cluster id: 14 lower-case hex digits of a keyed hash of the template's words (docs/content-clusters.md). */
+  clusterId: string;
+  /** Event time the windows are evaluated at, ms since the epoch. */
+  asOf: number;
+  /** Wall-clock time the feature engine emitted this record, ms since the epoch. */
+  emittedAt: number;
+  /** One entry per window, shortest first. */
+  windows: ClusterWindowFeatures[];
+}
+
+/** Features over one sliding window ending at asOf. */
+export interface ClusterWindowFeatures {
+  /** Window name: 15m, 1h, 24h. */
+  window: string;
+  /** Window length in milliseconds. */
+  windowMs: number;
+  /** Messages of the cluster sent in the window. */
+  messages: number;
+  /** Distinct sender numbers that sent it (exact up to 128, then HyperLogLog). */
+  distinctSenders: number;
+  /** Distinct recipients it reached (exact up to 128, then HyperLogLog). */
+  distinctRecipients: number;
+  /** Opt-outs answering messages of the cluster, counted when they arrive. */
+  optOuts: number;
+  /** Spam reports (7726) about messages of the cluster, counted when they arrive. */
+  spamReports: number;
+  /** optOuts / distinctRecipients; 0 when there are none. */
+  optOutRate: number;
+  /** Share of the window's messages sent under a registered campaign id. */
+  registeredShare: number;
+  /** The most frequent registered campaign ids, at most 8, by count then id. */
+  campaignIds: string[];
+  /** Distinct registered campaign ids seen. */
+  distinctCampaigns: number;
+  /** Share of the window's messages sent by its busiest sender: 1 for one number, small when spread over many (snowshoe, or peer-to-peer volunteers). */
+  topSenderShare: number;
+  /** The most frequent URL domains, at most 8, by count then name. */
+  urlDomains: string[];
+  /** Distinct URL domains seen. */
+  distinctUrlDomains: number;
+}
+
 /** A record a service could not process, kept with the reason so that nothing acknowledged is lost. Topic sms.dead-letters, key = the original key. */
 export interface DeadLetter {
   /** Topic the record was read from. */
@@ -146,7 +214,7 @@ export interface ReceivedMessage {
   /** The address that received the message (the record key): the sender whose relation book it updates. */
   recipient: string;
   /** Keyed hash of the address that sent the message: the counterpart, never in clear. */
-  fromHash: Buffer;
+  fromHash: Hash64;
   /** OPT_OUT: an opt-out request (STOP, ...); OPT_IN: START or UNSTOP, which revokes an earlier opt-out; MESSAGE: anything else. */
   kind: ReceivedKind;
 }
@@ -260,6 +328,8 @@ export interface SenderMinute {
 
 /** Every top-level record, by name. */
 export interface Records {
+  ClusterEvent: ClusterEvent;
+  ClusterFeatures: ClusterFeatures;
   DeadLetter: DeadLetter;
   Decision: Decision;
   FeedbackEvent: FeedbackEvent;
@@ -272,4 +342,4 @@ export interface Records {
 
 export type RecordName = keyof Records;
 
-export const RECORD_NAMES: readonly RecordName[] = ['DeadLetter', 'Decision', 'FeedbackEvent', 'MessageEvent', 'PolicyOverride', 'ReceivedMessage', 'SenderFeatures', 'SenderMinute'];
+export const RECORD_NAMES: readonly RecordName[] = ['ClusterEvent', 'ClusterFeatures', 'DeadLetter', 'Decision', 'FeedbackEvent', 'MessageEvent', 'PolicyOverride', 'ReceivedMessage', 'SenderFeatures', 'SenderMinute'];

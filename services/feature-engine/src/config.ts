@@ -118,6 +118,9 @@ export interface FeatureEngineTopics {
   readonly deadLetters: string;
   /** Internal: every message re-keyed by its recipient (ReceivedMessage), for replies and opt-outs. */
   readonly byRecipient: string;
+  /** Internal: messages and outcomes re-keyed by content cluster (ClusterEvent), for snowshoe. */
+  readonly byCluster: string;
+  readonly clusterFeatures: string;
 }
 
 export function featureEngineTopics(prefix: string): FeatureEngineTopics {
@@ -129,5 +132,7 @@ export function featureEngineTopics(prefix: string): FeatureEngineTopics {
     changelog: topicName(prefix, 'spamgate.feature-engine.changelog'),
     deadLetters: topicName(prefix, 'sms.dead-letters'),
     byRecipient: topicName(prefix, 'spamgate.feature-engine.by-recipient'),
+    byCluster: topicName(prefix, 'spamgate.feature-engine.by-cluster'),
+    clusterFeatures: topicName(prefix, 'sms.cluster-features'),
   };
 }

@@ -79,6 +79,11 @@ runMain(async () => {
         help: 'Relation books (replies, contacts, opt-outs of an address) dropped to stay within the memory budget.',
         registers,
       }),
+      clusters: new Gauge({
+        name: 'spamgate_feature_engine_clusters',
+        help: 'Content clusters (one template across senders) held by this instance.',
+        registers,
+      }),
       relationBooks: new Gauge({
         name: 'spamgate_feature_engine_relation_books',
         help: 'Addresses with a relation book (who they message, who answers, who opted out) held by this instance.',

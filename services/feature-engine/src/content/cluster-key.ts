@@ -141,10 +141,18 @@ export function clusterIdOf(body: string | null | undefined, key: ClusterKey): n
   return body ? key.clusterIdScanned(scanBody(body).normalised, body) : null;
 }
 
+/** A cluster id, or a text that should be one, that is not: a record keyed by it is dead-lettered. */
+export class InvalidClusterIdError extends SpamgateError {
+  override name = 'InvalidClusterIdError';
+  constructor(message: string) {
+    super(message, { code: 'INVALID_CLUSTER_ID', retriable: false });
+  }
+}
+
 /** A cluster id as a Kafka key: CLUSTER_ID_HEX_DIGITS lower-case hex digits. */
 export function clusterIdString(id: number): string {
   if (!Number.isSafeInteger(id) || id <= 0) {
-    throw new SpamgateError('a cluster id is a positive safe integer', { code: 'INVALID_CLUSTER_ID' });
+    throw new InvalidClusterIdError('a cluster id is a positive safe integer');
   }
   return id.toString(16).padStart(CLUSTER_ID_HEX_DIGITS, '0');
 }
@@ -155,11 +163,8 @@ const CLUSTER_ID_STRING = new RegExp(`^[0-9a-f]{${CLUSTER_ID_HEX_DIGITS}}$`);
 export function parseClusterId(text: string): number {
   const id = CLUSTER_ID_STRING.test(text) ? Number.parseInt(text, 16) : 0;
   if (!Number.isSafeInteger(id) || id <= 0) {
-    throw new SpamgateError(
+    throw new InvalidClusterIdError(
       'not a cluster id: expected 14 lower-case hex digits of a positive 53-bit value',
-      {
-        code: 'INVALID_CLUSTER_ID',
-      },
     );
   }
   return id;

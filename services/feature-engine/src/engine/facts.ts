@@ -7,13 +7,21 @@
 import { createHmac } from 'node:crypto';
 import { createSubscriberHasher, normaliseAddress } from '@spamgate/core';
 import type { MessageEvent } from '@spamgate/schemas';
-import { analyseContent, type ContentAnalysis, type ContentKey, createContentKey } from '../content/index.ts';
+import {
+  analyseClusteredContent,
+  type ClusteredContentAnalysis,
+  type ClusterKey,
+  type ContentKey,
+  createClusterKey,
+  createContentKey,
+} from '../content/index.ts';
 import type { MessageFacts } from '../windows/sender-state.ts';
 
 export interface FactKeys {
   readonly recipientHash: (address: string) => { hi: number; lo: number };
   readonly positionOffset: number;
   readonly content: ContentKey;
+  readonly cluster: ClusterKey;
 }
 
 /** Derives every keyed transform from one secret (at least 16 bytes). */
@@ -27,6 +35,7 @@ export function createFactKeys(secret: string): FactKeys {
     },
     positionOffset: offset,
     content: createContentKey(`${secret}/content`),
+    cluster: createClusterKey(`${secret}/cluster`),
   };
 }
 
@@ -53,8 +62,8 @@ export function messageFacts(
   event: MessageEvent,
   keys: FactKeys,
   utcOffsetHours: number,
-): { facts: MessageFacts; content: ContentAnalysis } {
-  const content = analyseContent(event.body, event.sender, keys.content);
+): { facts: MessageFacts; content: ClusteredContentAnalysis } {
+  const content = analyseClusteredContent(event.body, event.sender, keys.content, keys.cluster);
   const { hi, lo } = keys.recipientHash(event.recipient);
   const normalised = normaliseAddress(event.recipient);
   const numeric = /^\+?\d{1,15}$/.test(normalised) ? Number(normalised.replace(/^\+/, '')) : Number.NaN;

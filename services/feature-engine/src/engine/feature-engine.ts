@@ -21,19 +21,31 @@ import {
   SpamgateError,
 } from '@spamgate/core';
 import {
+  type ClusterEvent,
   type Codec,
   createCodec,
   type DeadLetter,
+  type FeedbackEvent,
+  type MessageEvent,
   type ReceivedMessage,
+  type RecordName,
   SchemaDecodeError,
 } from '@spamgate/schemas';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+import {
+  type ClusterProcessor,
+  createClusterProcessor,
+  DEFAULT_CLUSTER_PROCESSOR_OPTIONS,
+  EventTimeInvalidError,
+} from '../clusters/cluster-processor.ts';
+import type { ClusterMessage } from '../clusters/cluster-state.ts';
 import {
   type FeatureEngineConfig,
   type FeatureEngineTopics,
   featureEngineTopics,
   registrationsPath,
 } from '../config.ts';
+import { clusterIdString, InvalidClusterIdError, parseClusterId } from '../content/cluster-key.ts';
 import { createCopartitionAssigner } from '../kafka/copartition-assigner.ts';
 import { loadRegistrations } from '../registration.ts';
 import { DEFAULT_RELATION_OPTIONS } from '../relations/relation-book.ts';
@@ -71,21 +83,34 @@ export interface FeatureEngineMetrics {
   readonly shedSenders: Counter;
   readonly shedRelationBooks: Counter;
   readonly relationBooks: Gauge;
+  readonly clusters: Gauge;
+}
+
+interface Restored {
+  readonly processor: PartitionProcessor;
+  /** Partition p of the by-cluster topic: the content clusters whose id hashes to p. */
+  readonly clusters: ClusterProcessor;
+  readonly end: number;
 }
 
 interface Task {
   readonly partition: number;
   readonly processor: PartitionProcessor;
+  readonly clusters: ClusterProcessor;
   readonly producer: Producer;
   /** Next offset to consume, per input topic, as committed in the last transaction or pending. */
   readonly offsets: Map<string, string>;
   readonly deadLetters: Message[];
   /** Messages re-keyed by recipient (ReceivedMessage), written in this partition's next transaction. */
   readonly byRecipient: Message[];
+  /** Messages and outcomes re-keyed by content cluster (ClusterEvent), likewise. */
+  readonly byCluster: Message[];
   /** The changelog partition's end offset after our last commit (to skip a needless restore). */
   changelogEnd: number;
   lastInputAt: number;
   lastWatermarkAtInput: number;
+  /** The clusters' watermark at the last input: it moves on idle like the senders' one. */
+  lastClusterWatermarkAtInput: number;
   /** Serialises batch processing and idle commits of this partition. */
   chain: Promise<unknown>;
 }
@@ -122,6 +147,18 @@ export function checkAddress(field: string, address: string): void {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
   if (/[\u0000-\u001f\u007f-\u009f]/.test(address))
     throw new InvalidAddressError(field, 'contains control characters');
+}
+
+/** Changelog keys of the content clusters partition p holds, and of their watermark. */
+export const CLUSTER_KEY_PREFIX = '\u0000cluster:';
+export const CLUSTER_META_KEY = '\u0000cluster-watermark';
+
+/** A keyed 64-bit hash as the 8 big-endian bytes of the Avro Hash64 type. */
+function hash64({ hi, lo }: { hi: number; lo: number }): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeUInt32BE(hi >>> 0, 0);
+  b.writeUInt32BE(lo >>> 0, 4);
+  return b;
 }
 
 /** Bytes of records per produce request; under the broker's and topics' 1 MiB default. */
@@ -174,6 +211,7 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
     },
     registrations: loadRegistrations(registrationsPath(config)),
   };
+  const clusterOptions = { ...DEFAULT_CLUSTER_PROCESSOR_OPTIONS, maxFutureSkewMs: config.maxFutureSkewMs };
   logger.info(
     { registrations: options.registrations.version, campaigns: options.registrations.campaigns.size },
     'registered throughput loaded',
@@ -197,9 +235,7 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
   });
 
   /** Reads partitions' changelogs into fresh processors; returns each partition's end offset. */
-  async function restore(
-    partitions: readonly number[],
-  ): Promise<Map<number, { processor: PartitionProcessor; end: number }>> {
+  async function restore(partitions: readonly number[]): Promise<Map<number, Restored>> {
     const started = now();
     const admin = kafka.admin();
     await admin.connect();
@@ -214,11 +250,15 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
     } finally {
       await admin.disconnect();
     }
-    const out = new Map<number, { processor: PartitionProcessor; end: number }>();
+    const out = new Map<number, Restored>();
     const latest = new Map<number, Map<string, Buffer | null>>();
     const pending = new Set<number>();
     for (const p of partitions) {
-      out.set(p, { processor: createPartitionProcessor(options), end: ends.get(p)?.high ?? 0 });
+      out.set(p, {
+        processor: createPartitionProcessor(options),
+        clusters: createClusterProcessor(clusterOptions),
+        end: ends.get(p)?.high ?? 0,
+      });
       latest.set(p, new Map());
       const e = ends.get(p);
       if (e && e.high > e.low) pending.add(p);
@@ -265,11 +305,14 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
       }
     }
     for (const [p, records] of latest) {
-      const { processor } = out.get(p)!;
+      const { processor, clusters } = out.get(p)!;
       let senders = 0;
       for (const [key, value] of records) {
         if (value === null) continue;
         if (key === PARTITION_META_KEY) processor.restoreWatermark(decodePartitionMeta(value).watermark);
+        else if (key === CLUSTER_META_KEY) clusters.restoreWatermark(decodePartitionMeta(value).watermark);
+        else if (key.startsWith(CLUSTER_KEY_PREFIX))
+          clusters.restore(key.slice(CLUSTER_KEY_PREFIX.length), value);
         else {
           processor.restore(key, value);
           senders++;
@@ -288,10 +331,10 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
    */
   let restoreQueue: {
     p: number;
-    resolve: (r: { processor: PartitionProcessor; end: number }) => void;
+    resolve: (r: Restored) => void;
     reject: (err: unknown) => void;
   }[] = [];
-  function restoreCoalesced(p: number): Promise<{ processor: PartitionProcessor; end: number }> {
+  function restoreCoalesced(p: number): Promise<Restored> {
     return new Promise((resolve, reject) => {
       restoreQueue.push({ p, resolve, reject });
       if (restoreQueue.length > 1) return; // the first of the round has scheduled it
@@ -327,7 +370,7 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
     const admin = kafka.admin();
     await admin.connect();
     try {
-      for (const topic of [topics.messages, topics.feedback, topics.byRecipient]) {
+      for (const topic of [topics.messages, topics.feedback, topics.byRecipient, topics.byCluster]) {
         const [committed] = await admin.fetchOffsets({ groupId: config.groupId, topics: [topic] });
         const o = committed?.partitions.find((x) => x.partition === p)?.offset;
         if (o !== undefined && Number(o) >= 0) offsets.set(topic, o);
@@ -339,13 +382,16 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
     return {
       partition: p,
       processor: restored.processor,
+      clusters: restored.clusters,
       producer,
       offsets,
       deadLetters: [],
       byRecipient: [],
+      byCluster: [],
       changelogEnd: restored.end,
       lastInputAt: t,
       lastWatermarkAtInput: restored.processor.watermark,
+      lastClusterWatermarkAtInput: restored.clusters.watermark,
       chain: Promise.resolve(),
     };
   }
@@ -401,64 +447,127 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
     logger.warn({ topic, partition, offset: m.offset, code: record.errorCode }, 'record dead-lettered');
   }
 
+  /** Queues a cluster event for this partition's next transaction, keyed by its cluster. */
+  function clusterEvent(task: Task, clusterId: number, event: ClusterEvent): void {
+    task.byCluster.push({ key: clusterIdString(clusterId), value: codec.encode('ClusterEvent', event) });
+  }
+
+  const SCHEMA_OF_TOPIC: Readonly<Record<string, RecordName>> = {
+    [topics.messages]: 'MessageEvent',
+    [topics.feedback]: 'FeedbackEvent',
+    [topics.byRecipient]: 'ReceivedMessage',
+    [topics.byCluster]: 'ClusterEvent',
+  };
+
   function handle(task: Task, topic: string, m: KafkaMessage): void {
     const wall = now();
     try {
-      const schema =
-        topic === topics.messages
-          ? 'MessageEvent'
-          : topic === topics.feedback
-            ? 'FeedbackEvent'
-            : 'ReceivedMessage';
-      if (!m.value) throw new SchemaDecodeError(schema, 'EMPTY', 'null value');
-      if (topic === topics.messages) {
-        const event = codec.decode('MessageEvent', m.value);
-        checkAddress('sender', event.sender);
-        checkAddress('recipient', event.recipient);
-        const { facts, content } = messageFacts(event, keys, config.utcOffsetHours);
-        task.processor.message(event.sender, event.senderKind, event.campaignId, facts, wall);
-        // To the partition of the recipient (same key, same partitioner as the input), where a
-        // reply from the recipient's side is credited to it: no body, the sender only hashed.
-        const { hi, lo } = keys.recipientHash(event.sender);
-        const fromHash = Buffer.alloc(8);
-        fromHash.writeUInt32BE(hi >>> 0, 0);
-        fromHash.writeUInt32BE(lo >>> 0, 4);
-        const received: ReceivedMessage = {
-          messageId: event.messageId,
-          eventTime: event.eventTime,
-          recipient: event.recipient,
-          fromHash,
-          kind: content.isOptOut ? 'OPT_OUT' : content.isOptIn ? 'OPT_IN' : 'MESSAGE',
-        };
-        task.byRecipient.push({ key: event.recipient, value: codec.encode('ReceivedMessage', received) });
-      } else if (topic === topics.feedback) {
-        const event = codec.decode('FeedbackEvent', m.value);
-        checkAddress('sender', event.sender);
-        task.processor.feedback(event.sender, event.eventTime, event.kind, wall);
-      } else {
-        const event = codec.decode('ReceivedMessage', m.value);
-        checkAddress('recipient', event.recipient);
-        const hash = Buffer.from(event.fromHash);
-        const kind = event.kind === 'OPT_OUT' ? 'optOut' : event.kind === 'OPT_IN' ? 'optIn' : 'message';
-        task.processor.heard(
-          event.recipient,
-          hash.readUInt32BE(0),
-          hash.readUInt32BE(4),
-          event.eventTime,
-          kind,
-          wall,
-        );
-      }
+      if (!m.value) throw new SchemaDecodeError(SCHEMA_OF_TOPIC[topic] ?? topic, 'EMPTY', 'null value');
+      if (topic === topics.messages) handleMessage(task, codec.decode('MessageEvent', m.value), wall);
+      else if (topic === topics.feedback) handleFeedback(task, codec.decode('FeedbackEvent', m.value), wall);
+      else if (topic === topics.byRecipient)
+        handleReceived(task, codec.decode('ReceivedMessage', m.value), wall);
+      else
+        handleClusterEvent(task, m.key?.toString('utf8') ?? '', codec.decode('ClusterEvent', m.value), wall);
       metrics.events.inc({ topic });
     } catch (err) {
       if (
         err instanceof SchemaDecodeError ||
         err instanceof EventTimeSkewError ||
-        err instanceof InvalidAddressError
+        err instanceof EventTimeInvalidError ||
+        err instanceof InvalidAddressError ||
+        err instanceof InvalidClusterIdError
       )
         deadLetter(task, topic, task.partition, m, err);
       else throw err;
     }
+  }
+
+  function handleMessage(task: Task, event: MessageEvent, wall: number): void {
+    checkAddress('sender', event.sender);
+    checkAddress('recipient', event.recipient);
+    const { facts, content } = messageFacts(event, keys, config.utcOffsetHours);
+    const cluster = content.clusterId ?? Number.NaN;
+    task.processor.message(event.sender, event.senderKind, event.campaignId, facts, wall, cluster);
+    // To the partition of the recipient (same key, same partitioner as the input), where a reply
+    // from the recipient's side is credited to it: no body, the sender only hashed.
+    const senderHash = hash64(keys.recipientHash(event.sender));
+    const received: ReceivedMessage = {
+      messageId: event.messageId,
+      eventTime: event.eventTime,
+      recipient: event.recipient,
+      fromHash: senderHash,
+      kind: content.isOptOut ? 'OPT_OUT' : content.isOptIn ? 'OPT_IN' : 'MESSAGE',
+    };
+    task.byRecipient.push({ key: event.recipient, value: codec.encode('ReceivedMessage', received) });
+    // To the partition of its content cluster, where it is counted across every sender.
+    if (content.clusterId !== null)
+      clusterEvent(task, content.clusterId, {
+        eventTime: event.eventTime,
+        kind: 'MESSAGE',
+        senderHash,
+        recipientHash: hash64({ hi: facts.recipientHi, lo: facts.recipientLo }),
+        campaignId: event.campaignId,
+        urlDomains: [...content.urlDomains],
+        messageId: event.messageId,
+      });
+  }
+
+  function handleFeedback(task: Task, event: FeedbackEvent, wall: number): void {
+    checkAddress('sender', event.sender);
+    const recipient = event.recipient === null ? undefined : keys.recipientHash(event.recipient);
+    const cluster = task.processor.feedback(event.sender, event.eventTime, event.kind, wall, recipient);
+    // A spam report about a message of a content cluster counts against the cluster too.
+    if (!Number.isNaN(cluster) && recipient)
+      clusterEvent(task, cluster, {
+        eventTime: event.eventTime,
+        kind: 'SPAM_REPORT',
+        senderHash: hash64(keys.recipientHash(event.sender)),
+        recipientHash: hash64(recipient),
+        campaignId: null,
+        urlDomains: [],
+        messageId: event.messageId,
+      });
+  }
+
+  function handleReceived(task: Task, event: ReceivedMessage, wall: number): void {
+    checkAddress('recipient', event.recipient);
+    const from = Buffer.from(event.fromHash);
+    const kind = event.kind === 'OPT_OUT' ? 'optOut' : event.kind === 'OPT_IN' ? 'optIn' : 'message';
+    const hi = from.readUInt32BE(0);
+    const lo = from.readUInt32BE(4);
+    const cluster = task.processor.heard(event.recipient, hi, lo, event.eventTime, kind, wall);
+    // An opt-out answering a message of a content cluster counts against the cluster too.
+    if (!Number.isNaN(cluster))
+      clusterEvent(task, cluster, {
+        eventTime: event.eventTime,
+        kind: 'OPT_OUT',
+        senderHash: hash64(keys.recipientHash(event.recipient)),
+        recipientHash: from,
+        campaignId: null,
+        urlDomains: [],
+        messageId: event.messageId,
+      });
+  }
+
+  function handleClusterEvent(task: Task, clusterId: string, event: ClusterEvent, wall: number): void {
+    parseClusterId(clusterId); // a typed error (a dead letter) for a key that is not a cluster id
+    if (event.kind !== 'MESSAGE') {
+      task.clusters.outcome(clusterId, event.eventTime, event.kind, wall);
+      return;
+    }
+    const sender = Buffer.from(event.senderHash);
+    const recipient = Buffer.from(event.recipientHash);
+    const message: ClusterMessage = {
+      timeMs: event.eventTime,
+      senderHi: sender.readUInt32BE(0),
+      senderLo: sender.readUInt32BE(4),
+      recipientHi: recipient.readUInt32BE(0),
+      recipientLo: recipient.readUInt32BE(4),
+      campaignId: event.campaignId,
+      urlDomains: event.urlDomains,
+    };
+    task.clusters.message(clusterId, message, wall);
   }
 
   /**
@@ -472,18 +581,22 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
   function enforceBudget(task: Task): void {
     const budget = config.stateBudgetMb * 1_048_576;
     let total = 0;
-    for (const t of tasks.values()) total += t.processor.stateBytes;
-    if (total <= budget || task.processor.stateBytes === 0) return;
+    for (const t of tasks.values()) total += t.processor.stateBytes + t.clusters.stateBytes;
+    if (total <= budget || task.processor.stateBytes + task.clusters.stateBytes === 0) return;
     const shed = task.processor.shed(total - 0.9 * budget);
+    // Then content clusters, least active first (cluster-processor.ts), if senders were not enough.
+    const rest = total - 0.9 * budget - shed.bytes;
+    const clusters = rest > 0 ? task.clusters.shed(rest) : { clusters: 0, bytes: 0 };
     const fields = {
       partition: task.partition,
       budgetMb: config.stateBudgetMb,
       stateMb: Math.round(total / 1_048_576),
       shedSenders: shed.senders,
       shedRelationBooks: shed.relationBooks,
-      freedMb: Math.round(shed.bytes / 1_048_576),
+      shedClusters: clusters.clusters,
+      freedMb: Math.round((shed.bytes + clusters.bytes) / 1_048_576),
     };
-    if (shed.senders + shed.relationBooks > 0) {
+    if (shed.senders + shed.relationBooks + clusters.clusters > 0) {
       metrics.shedSenders.inc(shed.senders);
       metrics.shedRelationBooks.inc(shed.relationBooks);
       logger.warn(fields, 'sender state over its memory budget: shed the least active senders');
@@ -502,6 +615,10 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
     enforceBudget(task);
     const outputs = task.processor.drain(now());
     const changed = task.processor.takeChanged();
+    // Clusters' event times come from every partition; the sender watermark carries their idle time.
+    task.clusters.advanceWatermark(task.processor.watermark);
+    const clusterOutputs = task.clusters.drain(now());
+    const clustersChanged = task.clusters.takeChanged();
     const features: Message[] = [];
     const minutes: Message[] = [];
     for (const o of outputs) {
@@ -514,12 +631,28 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
       value: value ? Buffer.from(value.buffer, value.byteOffset, value.byteLength) : null,
       partition: p,
     }));
+    for (const { clusterId, value } of clustersChanged)
+      changelog.push({
+        key: CLUSTER_KEY_PREFIX + clusterId,
+        value: value ? Buffer.from(value.buffer, value.byteOffset, value.byteLength) : null,
+        partition: p,
+      });
+    changelog.push({
+      key: CLUSTER_META_KEY,
+      value: encodePartitionMeta(task.clusters.watermark),
+      partition: p,
+    });
     // Always written, so every transaction touches the changelog and its end offset is known.
     changelog.push({
       key: PARTITION_META_KEY,
       value: encodePartitionMeta(task.processor.watermark),
       partition: p,
     });
+    const clusterFeatures: Message[] = clusterOutputs.map((f) => ({
+      key: f.clusterId,
+      value: codec.encode('ClusterFeatures', f),
+      partition: p,
+    }));
     const topicMessages = [
       { topic: topics.features, messages: features },
       { topic: topics.minutes, messages: minutes },
@@ -527,6 +660,8 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
       // No partition: the producer's partitioner (Kafka's murmur2, as every client's default)
       // puts each record where the recipient's own messages are.
       { topic: topics.byRecipient, messages: task.byRecipient.splice(0) },
+      { topic: topics.byCluster, messages: task.byCluster.splice(0) },
+      { topic: topics.clusterFeatures, messages: clusterFeatures },
       { topic: topics.changelog, messages: changelog },
     ].filter((t) => t.messages.length > 0);
     const txn = await task.producer.transaction();
@@ -582,6 +717,7 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
       if (batch.messages.length > 0) {
         task.lastInputAt = now();
         task.lastWatermarkAtInput = task.processor.watermark;
+        task.lastClusterWatermarkAtInput = task.clusters.watermark;
       }
       if (isStale()) {
         // Revoked mid-batch: this state is ahead of what was committed; the next owner restores.
@@ -609,16 +745,19 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
     let all = 0;
     let bytes = 0;
     let books = 0;
+    let clusters = 0;
     for (const t of tasks.values()) {
       books += t.processor.relationBookCount;
       light += t.processor.lightSenderCount;
       all += t.processor.senderCount;
-      bytes += t.processor.stateBytes;
+      bytes += t.processor.stateBytes + t.clusters.stateBytes;
+      clusters += t.clusters.clusterCount;
     }
     metrics.senders.set({ tier: 'cheap' }, light);
     metrics.senders.set({ tier: 'full' }, all - light);
     metrics.stateBytes.set(bytes);
     metrics.relationBooks.set(books);
+    metrics.clusters.set(clusters);
   }
 
   /** Moves an idle partition's watermark with the wall clock, so its windows and minutes close. */
@@ -627,11 +766,15 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
     for (const task of tasks.values()) {
       if (t - task.lastInputAt < config.idleAdvanceMs) continue;
       const target = task.lastWatermarkAtInput + (t - task.lastInputAt);
-      if (target <= task.processor.watermark) continue;
+      // Cluster events come from every partition, so their times can run ahead of this
+      // partition's senders: their watermark moves on idle from where it stood, on its own.
+      const clusterTarget = task.lastClusterWatermarkAtInput + (t - task.lastInputAt);
+      if (target <= task.processor.watermark && clusterTarget <= task.clusters.watermark) continue;
       task.chain = task.chain
         .then(async () => {
           if (tasks.get(task.partition) !== task || !assigned.has(task.partition)) return;
           task.processor.advanceWatermark(target);
+          task.clusters.advanceWatermark(clusterTarget);
           await commit(task);
         })
         .catch(async (err: unknown) => {
@@ -703,6 +846,7 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
       await consumer.subscribe({ topic: topics.messages, fromBeginning: true });
       await consumer.subscribe({ topic: topics.feedback, fromBeginning: true });
       await consumer.subscribe({ topic: topics.byRecipient, fromBeginning: true });
+      await consumer.subscribe({ topic: topics.byCluster, fromBeginning: true });
       const timer = setInterval(idleTick, Math.max(100, Math.min(1_000, config.idleAdvanceMs)));
       timer.unref();
       deps.lifecycle.onShutdown('feature engine', async () => {

@@ -20,6 +20,7 @@ import {
   encodeRelationBook,
   forgetExpiredRelations,
   isEmptyBook,
+  latestClusterTo,
   type RelationBook,
   type RelationOptions,
   recordHeard,
@@ -177,18 +178,34 @@ export interface PartitionProcessor {
   readonly stateBytes: number;
   /** A sender's entry as full state (a cheap sender expanded); undefined when not held. */
   entry(sender: string): SenderEntry | undefined;
-  /** Applies a message. Throws EventTimeSkewError (nothing changed) for an event far in the future. */
+  /**
+   * Applies a message, of content cluster `clusterId` (NaN: none). Throws EventTimeSkewError
+   * (nothing changed) for an event far in the future.
+   */
   message(
     sender: string,
     kind: AddressKind,
     campaignId: string | null,
     facts: MessageFacts,
     wallClockMs: number,
+    clusterId?: number,
   ): void;
-  feedback(sender: string, timeMs: number, kind: FeedbackKind, wallClockMs: number): void;
+  /**
+   * Applies feedback about the sender. For a spam report naming its recipient (keyed hash halves),
+   * returns the content cluster of the sender's latest message to them, to attribute the report
+   * to; NaN otherwise.
+   */
+  feedback(
+    sender: string,
+    timeMs: number,
+    kind: FeedbackKind,
+    wallClockMs: number,
+    recipient?: { hi: number; lo: number },
+  ): number;
   /**
    * A counterpart's message to `sender` (from the repartition topic): a reply, an opt-out or an
-   * opt-in, for the sender's relation book. Throws EventTimeSkewError like message.
+   * opt-in, for the sender's relation book. Throws EventTimeSkewError like message. Returns the
+   * content cluster of the message an opt-out answers (to attribute it to), else NaN.
    */
   heard(
     sender: string,
@@ -197,7 +214,7 @@ export interface PartitionProcessor {
     timeMs: number,
     kind: HeardKind,
     wallClockMs: number,
-  ): void;
+  ): number;
   /** Senders with a relation book. */
   readonly relationBookCount: number;
   /** Moves the watermark forward to t if it is behind (the shell's idle-partition fallback). */
@@ -706,11 +723,11 @@ export function createPartitionProcessor(
       return expand(sender, decodeLight(held));
     },
     stats,
-    message(sender, kind, campaignId, facts, wallClockMs) {
+    message(sender, kind, campaignId, facts, wallClockMs, clusterId = Number.NaN) {
       observe(facts.timeMs, wallClockMs);
       const book = openBook(sender, true)!;
       const recipient = counterpartKey(facts.recipientHi, facts.recipientLo);
-      const { contact } = recordSent(book, recipient, facts.timeMs, options.relations);
+      const { contact } = recordSent(book, recipient, facts.timeMs, options.relations, clusterId);
       const light = lightEntry(sender);
       if (!light || !lightMessage(sender, light, kind, campaignId, facts, contact)) {
         const e = fullEntry(sender, light);
@@ -735,8 +752,10 @@ export function createPartitionProcessor(
       touch(sender);
       advance(facts.timeMs);
     },
-    feedback(sender, timeMs, kind, wallClockMs) {
+    feedback(sender, timeMs, kind, wallClockMs, recipient) {
       observe(timeMs, wallClockMs);
+      const book = kind === 'SPAM_REPORT' && recipient ? readBook(sender) : undefined;
+      const cluster = book ? latestClusterTo(book, counterpartKey(recipient!.hi, recipient!.lo)) : Number.NaN;
       const light = lightEntry(sender);
       if (!light || !lightFeedback(sender, light, timeMs, kind)) {
         const e = fullEntry(sender, light);
@@ -747,13 +766,16 @@ export function createPartitionProcessor(
       }
       touch(sender);
       advance(timeMs);
+      return cluster;
     },
     heard(sender, counterpartHi, counterpartLo, timeMs, kind, wallClockMs) {
       observe(timeMs, wallClockMs);
       const book = openBook(sender, true)!;
-      recordHeard(book, counterpartKey(counterpartHi, counterpartLo), timeMs, kind, options.relations);
+      const key = counterpartKey(counterpartHi, counterpartLo);
+      const cluster = recordHeard(book, key, timeMs, kind, options.relations);
       outcomeChanged(sender);
       advance(timeMs);
+      return cluster;
     },
     advanceWatermark(t) {
       if (t > watermark) watermark = t;

@@ -65,6 +65,8 @@ export interface Counterpart {
   answeredMs: number;
   /** The latest of the sender's messages they answered with an opt-out. */
   optOutAnsweredMs: number;
+  /** Content cluster of the sender's latest message to them (cluster-key.ts); NaN for none. */
+  clusterId: number;
 }
 
 export interface OptOut {
@@ -124,6 +126,7 @@ function counterpart(book: RelationBook, key: number): Counterpart {
     heardMs: Number.NaN,
     answeredMs: Number.NaN,
     optOutAnsweredMs: Number.NaN,
+    clusterId: Number.NaN,
   };
   book.counterparts.delete(key); // re-inserted last: most recently active
   book.counterparts.set(key, c);
@@ -155,8 +158,14 @@ export interface SendVerdict {
   readonly afterOptOut: boolean;
 }
 
-/** Records the sender's message to `key` at `timeMs`. */
-export function recordSent(book: RelationBook, key: number, timeMs: number, o: RelationOptions): SendVerdict {
+/** Records the sender's message to `key` at `timeMs`, of content cluster `clusterId` (NaN: none). */
+export function recordSent(
+  book: RelationBook,
+  key: number,
+  timeMs: number,
+  o: RelationOptions,
+  clusterId = Number.NaN,
+): SendVerdict {
   const t = toSeconds(timeMs);
   if (t > book.latestMs) book.latestMs = t;
   const c = counterpart(book, key);
@@ -168,6 +177,7 @@ export function recordSent(book: RelationBook, key: number, timeMs: number, o: R
   if (!(t <= c.sentMs)) {
     c.prevSentMs = c.sentMs;
     c.sentMs = t;
+    c.clusterId = clusterId;
   } else if (t < c.sentMs && !(t <= c.prevSentMs)) c.prevSentMs = t; // read out of order
   capCounterparts(book, o);
   let afterOptOut = false;
@@ -184,7 +194,8 @@ export function recordSent(book: RelationBook, key: number, timeMs: number, o: R
 /**
  * Records a message from counterpart `key` to the sender at `timeMs`: an opt-out, an opt-in
  * (START, UNSTOP: revokes an earlier opt-out) or any other message (a reply if it follows one of
- * the sender's within the reply delay).
+ * the sender's within the reply delay). Returns the content cluster of the message an opt-out
+ * answers, when known (the sender's latest message to them), else NaN.
  */
 export function recordHeard(
   book: RelationBook,
@@ -192,7 +203,7 @@ export function recordHeard(
   timeMs: number,
   kind: 'message' | 'optOut' | 'optIn',
   o: RelationOptions,
-): void {
+): number {
   const t = toSeconds(timeMs);
   if (t > book.latestMs) book.latestMs = t;
   const c = counterpart(book, key);
@@ -205,9 +216,10 @@ export function recordHeard(
   if (answers && kind === 'optOut') c.optOutAnsweredMs = later(c.optOutAnsweredMs, answered);
   else if (answers) c.answeredMs = later(c.answeredMs, answered);
   capCounterparts(book, o);
+  const cluster = kind === 'optOut' && answers && answered === c.sentMs ? c.clusterId : Number.NaN;
   if (kind === 'optOut') {
     const held = book.optOuts.get(key);
-    if (held && held.ms <= t) return; // already opted out: the earliest opt-out stands
+    if (held && held.ms <= t) return Number.NaN; // already opted out: the earliest opt-out stands
     book.optOuts.delete(key);
     book.optOuts.set(key, { ms: t, confirmed: false });
     while (book.optOuts.size > o.maxOptOuts) book.optOuts.delete(book.optOuts.keys().next().value as number);
@@ -223,6 +235,12 @@ export function recordHeard(
     const held = book.optOuts.get(key);
     if (held && held.ms <= t) book.optOuts.delete(key);
   }
+  return cluster;
+}
+
+/** The content cluster of the sender's latest message to `key` (for a spam report about it); NaN if unknown. */
+export function latestClusterTo(book: RelationBook, key: number): number {
+  return book.counterparts.get(key)?.clusterId ?? Number.NaN;
 }
 
 /** Whether time x lies in the window evaluated at t (the slices of window-spec.ts). */
@@ -309,11 +327,12 @@ const HAS_HEARD = 2;
 const HAS_ANSWERED = 4;
 const HAS_OPT_OUT_ANSWERED = 8;
 const HAS_PREV_SENT = 16;
+const HAS_CLUSTER = 32;
 
 /**
  * Layout: u8 version | f64 latestMs | varint counterparts | per counterpart: u32 key high 21
  * bits, u32 low 32 bits, u8 presence flags, varint seconds before latestMs for each time present
- * (sent, heard, answered, opt-out answered, previous sent)
+ * (sent, heard, answered, opt-out answered, previous sent), the cluster id (as a key) if any
  * | varint opt-outs | per opt-out: key, u8 confirmed, varint seconds before latestMs | varint
  * violations | varint seconds before latestMs each.
  */
@@ -328,8 +347,10 @@ export function encodeRelationBook(book: RelationBook): Buffer {
     const times = [c.sentMs, c.heardMs, c.answeredMs, c.optOutAnsweredMs, c.prevSentMs];
     let flags = 0;
     for (let i = 0; i < times.length; i++) if (!Number.isNaN(times[i])) flags |= 1 << i;
+    if (!Number.isNaN(c.clusterId)) flags |= HAS_CLUSTER;
     w.u8(flags);
     for (const ms of times) if (!Number.isNaN(ms)) ago(ms);
+    if (!Number.isNaN(c.clusterId)) writeKey(w, c.clusterId);
   }
   w.varint(book.optOuts.size);
   for (const [key, opt] of book.optOuts) {
@@ -355,13 +376,14 @@ export function decodeRelationBook(bytes: Uint8Array): RelationBook {
   for (let i = 0; i < count; i++) {
     const key = readKey(r);
     const flags = r.u8();
-    if (flags > 31) throw new StateCodecError(`bad counterpart flags ${flags}`);
+    if (flags > 63) throw new StateCodecError(`bad counterpart flags ${flags}`);
     const sentMs = flags & HAS_SENT ? at() : Number.NaN;
     const heardMs = flags & HAS_HEARD ? at() : Number.NaN;
     const answeredMs = flags & HAS_ANSWERED ? at() : Number.NaN;
     const optOutAnsweredMs = flags & HAS_OPT_OUT_ANSWERED ? at() : Number.NaN;
     const prevSentMs = flags & HAS_PREV_SENT ? at() : Number.NaN;
-    const c: Counterpart = { sentMs, prevSentMs, heardMs, answeredMs, optOutAnsweredMs };
+    const clusterId = flags & HAS_CLUSTER ? readKey(r) : Number.NaN;
+    const c: Counterpart = { sentMs, prevSentMs, heardMs, answeredMs, optOutAnsweredMs, clusterId };
     book.counterparts.set(key, c);
   }
   const optOuts = r.varint();

@@ -1,0 +1,180 @@
+// Content clusters on the real broker: messages are re-keyed by their content cluster through
+// spamgate.feature-engine.by-cluster and counted across every sender number. One phishing template
+// sent from 200 fresh numbers is one cluster with 200 senders (and the opt-outs its recipients
+// send, attributed to it); a registered peer-to-peer script from 50 volunteers' numbers is one
+// cluster carrying its campaign; 200 personal conversations form no crowd (at most a pair of
+// people who sent the same sentence). Run once uninterrupted and once with the engine killed
+// (SIGKILL) in every phase, with the same result.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { ClusterFeatures, MessageEvent } from '@spamgate/schemas';
+import { eventually, type ServiceProcess, seededRandom, uniqueName } from '@spamgate/test';
+import { generateCorpus } from '../sms-corpus.ts';
+import { codec, useHarness } from './harness.ts';
+
+const h = useHarness();
+const MIN = 60_000;
+const T0 = Math.floor((Date.now() - 2 * 3_600_000) / MIN) * MIN;
+const SNOWSHOE = 200;
+const VOLUNTEERS = 50;
+const PERSONAL = 200;
+const NAMES = ['Ann', 'Bob', 'Maria', 'Jose', 'Priya', 'Wei', 'Olga', 'Kwame', 'Grace', 'Luis'];
+
+let seq = 0;
+function message(
+  sender: string,
+  recipient: string,
+  eventTime: number,
+  body: string,
+  campaignId: string | null = null,
+): MessageEvent {
+  return {
+    messageId: `c-${seq++}`,
+    eventTime,
+    sender,
+    senderKind: 'LONG_CODE',
+    recipient,
+    body,
+    campaignId,
+    originNetwork: null,
+  };
+}
+
+const phisher = (i: number) => `+1347555${1000 + i}`;
+const victim = (i: number, j: number) => `+1718555${String(i * 3 + j).padStart(4, '0')}`;
+
+/** Phase one: every message; phase two: one in ten phishing victims answers STOP. */
+function phases(): MessageEvent[][] {
+  const r = seededRandom(5);
+  const one: MessageEvent[] = [];
+  const two: MessageEvent[] = [];
+  for (let i = 0; i < SNOWSHOE; i++)
+    for (let j = 0; j < 3; j++) {
+      const code = Math.floor(r() * 1e8).toString(36);
+      const name = NAMES[Math.floor(r() * NAMES.length)]!;
+      const t = T0 + i * 2_000 + j * 300;
+      one.push(
+        message(
+          phisher(i),
+          victim(i, j),
+          t,
+          `${name}, your USPS package ${code.toUpperCase()} is on hold due to an incomplete address. ` +
+            `Confirm your delivery details at https://usps-${code}.parcel-redelivery.com/${code} within 12 hours.`,
+        ),
+      );
+      if ((i * 3 + j) % 10 === 0) two.push(message(victim(i, j), phisher(i), t + 5 * MIN, 'STOP'));
+    }
+  for (let v = 0; v < VOLUNTEERS; v++)
+    for (let j = 0; j < 4; j++) {
+      const name = NAMES[(v + j) % NAMES.length]!;
+      one.push(
+        message(
+          `+1312555${1000 + v}`,
+          `+1773555${String(v * 4 + j).padStart(4, '0')}`,
+          T0 + v * 5_000 + j * 1_000,
+          `Hi ${name}, this is ${NAMES[v % NAMES.length]} with the Riverside County Democrats. Can we count on ` +
+            `your vote for Jane Ortiz for county supervisor on Tuesday, November ${3 + (j % 2)}? Reply STOP to opt out.`,
+          'CP2P01',
+        ),
+      );
+    }
+  const personal = generateCorpus(21, 1).personal;
+  for (let k = 0; k < PERSONAL; k++)
+    one.push(message(`+1206555${1000 + k}`, `+1425555${1000 + k}`, T0 + k * 700, personal[k]!));
+  return [one, two];
+}
+
+async function latestClusters(topic: string, until: (m: Map<string, ClusterFeatures>) => boolean) {
+  const latest = new Map<string, ClusterFeatures>();
+  const reader = h.kafka.consumer({ groupId: uniqueName('fe-cluster-check'), readUncommitted: false });
+  await reader.connect();
+  await reader.subscribe({ topic, fromBeginning: true });
+  void reader.run({
+    eachMessage: async ({ message }) => {
+      const f = codec.decode('ClusterFeatures', message.value!);
+      latest.set(f.clusterId, f);
+    },
+  });
+  try {
+    await eventually(async () => (until(latest) ? true : undefined), {
+      timeoutMs: 120_000,
+      what: 'the clusters to settle',
+    }).catch((err: unknown) => {
+      const seen = [...latest.values()].map((f) => {
+        const w = day(f);
+        return `${f.clusterId}: ${w.messages} messages, ${w.distinctSenders} senders, ${w.optOuts} opt-outs`;
+      });
+      throw new Error(`${String(err)}; latest: ${seen.join('; ')}`);
+    });
+  } finally {
+    await reader.disconnect();
+  }
+  return latest;
+}
+
+const day = (f: ClusterFeatures) => f.windows.find((w) => w.window === '24h')!;
+
+async function run(kill: boolean): Promise<void> {
+  const prefix = uniqueName(kill ? 'fe-clu-kill' : 'fe-clu');
+  const t = await h.provision(prefix);
+  const env = { SPAMGATE_IDLE_ADVANCE: '1s' };
+  let engine: ServiceProcess = h.startEngine(prefix, env);
+  let produced = 0;
+  for (const phase of phases()) {
+    await h.produce(t.messages, phase);
+    produced += phase.length;
+    if (kill) {
+      await h.waitCommitted(prefix, t.messages, produced - phase.length / 2, engine, 120_000);
+      await h.killHard(prefix, engine);
+      engine = h.startEngine(prefix, env);
+    }
+    await h.waitCommitted(prefix, t.messages, produced, engine, 120_000);
+    // Then everything re-keyed: replies into their senders' partitions, and from there the
+    // opt-outs attributed to clusters; each topic's end counts transaction markers too.
+    for (const topic of [t.byRecipient, t.byCluster]) {
+      const end = (await h.admin.fetchTopicOffsets(topic)).reduce((sum, o) => sum + Number(o.high), 0);
+      await h.waitCommitted(prefix, topic, end, engine, 120_000);
+    }
+  }
+  const stops = phases()[1]!.length;
+
+  const clusters = await latestClusters(t.clusterFeatures, (m) =>
+    [...m.values()].some((f) => day(f).optOuts === stops),
+  );
+  const published = [...clusters.values()].map(day);
+  const snowshoe = published.find((w) => w.urlDomains.includes('parcel-redelivery.com'));
+  const campaign = published.find((w) => w.campaignIds.includes('CP2P01'));
+  assert.ok(snowshoe && campaign, 'both clusters published');
+  // Personal messages are not one cluster. Two people may send the same sentence (the corpus
+  // builds personal messages from 50 frames): such a pair is a cluster of 2, never a crowd.
+  const others = published.filter((w) => w !== snowshoe && w !== campaign);
+  const crowded = others.filter((w) => w.distinctSenders > 2);
+  assert.deepEqual(crowded, [], 'no personal cluster beyond a pair');
+  assert.ok(others.length <= PERSONAL * 0.02, `${others.length} pairs among ${PERSONAL} personal messages`);
+  assert.equal(snowshoe.messages, SNOWSHOE * 3);
+  // 200 senders is past the exact range (128) of the distinct counter: HyperLogLog, 1.6 % error.
+  assert.ok(Math.abs(snowshoe.distinctSenders - SNOWSHOE) <= 8, `${snowshoe.distinctSenders} senders`);
+  assert.ok(
+    snowshoe.topSenderShare <= 3 / (SNOWSHOE * 3) + 1e-9,
+    `top sender share ${snowshoe.topSenderShare}`,
+  );
+  assert.equal(snowshoe.registeredShare, 0);
+  assert.equal(snowshoe.optOuts, stops, 'every STOP attributed to the cluster exactly once');
+  assert.equal(campaign.messages, VOLUNTEERS * 4);
+  assert.equal(campaign.distinctSenders, VOLUNTEERS);
+  assert.equal(campaign.registeredShare, 1);
+  assert.deepEqual(campaign.campaignIds, ['CP2P01']);
+  engine.child.kill('SIGTERM');
+}
+
+test('one template from 200 numbers is one cluster, 200 personal conversations are none', {
+  timeout: 300_000,
+}, async () => {
+  await run(false);
+});
+
+test('killed with SIGKILL in every phase, the clusters count every message and opt-out once', {
+  timeout: 420_000,
+}, async () => {
+  await run(true);
+});
