@@ -78,6 +78,7 @@ export const SAMPLES: { [K in keyof Records]: Records[K] } = {
         postOptOutSends: 1,
       },
     ],
+    clusters: [{ clusterId: '0a1b2c3d4e5f60', recipients: 38 }],
   },
   SenderMinute: {
     sender: '+12025550100',

@@ -236,6 +236,8 @@ export interface SenderFeatures {
   emittedAt: number;
   /** One entry per configured window, shortest first. */
   windows: WindowFeatures[];
+  /** The sender's dominant content clusters: by recipients whose latest message from the sender in the longest window was of the cluster, at most 3, most first. Join with sms.cluster-features to see a template's spread across senders. */
+  clusters: SenderCluster[];
 }
 
 /** Features over one sliding window ending at asOf. */
@@ -296,6 +298,14 @@ export interface WindowFeatures {
   optOutRate: number;
   /** Messages sent in the window to a recipient who had opted out from the sender and not opted back in, except one confirmation within 5 min of the opt-out. (count) */
   postOptOutSends: number;
+}
+
+/** A content cluster the sender sends. */
+export interface SenderCluster {
+  /** The cluster id (14 hex digits), the key of its ClusterFeatures on sms.cluster-features. */
+  clusterId: string;
+  /** Recipients messaged in the longest window whose latest message from the sender was of this cluster. */
+  recipients: number;
 }
 
 /** A sender's aggregates over one closed minute of event time, emitted once when the partition's watermark passes the minute's end. Topic sms.sender-minutes, key = sender (UTF-8); the ClickHouse sink writes them to sender_minute. */

@@ -30,6 +30,7 @@ const BODIES = [
   'running late, see you soon',
   'ok',
   'Hi {n}, your parcel {c} waits at https://dl.example.com/{c}',
+  'Hi {n}, your parcel {c} is waiting at the depot. Confirm the delivery address at https://dl.example.com/{c} before Friday.',
   'call me back at 202-555-0199',
   'love you',
   'what time is dinner?',
@@ -98,8 +99,9 @@ function inputs(seed: number, n = 4_000, stepMs = 3_000, recipients = 40): Input
 
 function feed(p: PartitionProcessor, input: Input): void {
   if (input.kind === 'message') {
-    const { facts } = messageFacts(input.event, KEYS, 0);
-    p.message(input.event.sender, input.event.senderKind, input.event.campaignId, facts, CLOCK);
+    const { facts, content } = messageFacts(input.event, KEYS, 0);
+    const cluster = content.clusterId ?? Number.NaN;
+    p.message(input.event.sender, input.event.senderKind, input.event.campaignId, facts, CLOCK, cluster);
   } else if (input.kind === 'heard') {
     const { hi, lo } = KEYS.recipientHash(input.from);
     p.heard(input.sender, hi, lo, input.t, input.h, CLOCK);
@@ -182,6 +184,10 @@ test('cheap senders publish exactly what full state publishes, through promotion
       assert.ok(light.promoted > 5, `seed ${seed}: busy senders are promoted (${light.promoted})`);
       // The relation side is exercised: contacts shape the derived messages both tiers keep.
       const windows = light.out.flatMap((o) => (o.kind === 'features' ? o.value.windows : []));
+      assert.ok(
+        light.out.some((o) => o.kind === 'features' && o.value.clusters.length > 0),
+        `seed ${seed}: some senders name their clusters`,
+      );
       for (const f of ['contactShare', 'repliedRecipients', 'optOuts', 'postOptOutSends'] as const)
         assert.ok(
           windows.some((w) => w[f] > 0),

@@ -8,6 +8,7 @@ import {
   createRelationBook,
   DEFAULT_RELATION_OPTIONS,
   decodeRelationBook,
+  dominantClusters,
   encodeRelationBook,
   forgetExpiredRelations,
   type RelationBook,
@@ -170,6 +171,23 @@ test('a book forgets what no longer matters and keeps opt-outs for their retenti
   assert.deepEqual([...b2.counterparts.keys()], [3, 4, 5]);
   for (let i = 1; i <= 3; i++) recordHeard(b2, i, T0 + 10_000 + i, 'optOut', small);
   assert.deepEqual([...b2.optOuts.keys()], [2, 3]);
+});
+
+test("a sender's dominant clusters count the recipients whose latest message was of each", () => {
+  const book = createRelationBook();
+  for (let r = 1; r <= 5; r++) recordSent(book, r, T0, O, 77);
+  for (let r = 6; r <= 8; r++) recordSent(book, r, T0, O, 42);
+  recordSent(book, 9, T0, O); // no cluster (a personal message)
+  recordSent(book, 5, T0 + MIN, O, 42); // recipient 5's latest message is of cluster 42 now
+  const day = DEFAULT_WINDOWS.at(-1)!;
+  assert.deepEqual(dominantClusters(book, T0 + MIN, day), [
+    { clusterId: 42, recipients: 4 },
+    { clusterId: 77, recipients: 4 },
+  ]);
+  assert.deepEqual(dominantClusters(book, T0 + MIN, day, 1), [{ clusterId: 42, recipients: 4 }]);
+  assert.deepEqual(dominantClusters(book, T0 + 2 * DAY, day), [], 'outside the window');
+  const back = decodeRelationBook(encodeRelationBook(book));
+  assert.deepEqual(dominantClusters(back, T0 + MIN, day), dominantClusters(book, T0 + MIN, day));
 });
 
 // ---- against a naive recomputation -----------------------------------------------------------

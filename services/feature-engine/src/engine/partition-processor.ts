@@ -11,12 +11,14 @@
  */
 import { SpamgateError } from '@spamgate/core';
 import type { AddressKind, SenderFeatures, SenderMinute } from '@spamgate/schemas';
+import { clusterIdString } from '../content/cluster-key.ts';
 import { allowedInWindow, capOf, NO_REGISTRATIONS, type Registrations } from '../registration.ts';
 import {
   counterpartKey,
   createRelationBook,
   DEFAULT_RELATION_OPTIONS,
   decodeRelationBook,
+  dominantClusters,
   encodeRelationBook,
   forgetExpiredRelations,
   isEmptyBook,
@@ -577,6 +579,8 @@ export function createPartitionProcessor(
   function features(e: SenderEntry, asOf: number, emittedAt: number): SenderFeatures {
     const book = readBook(e.sender);
     const relations = book && relationFeaturesAt(book, asOf, options.windows);
+    const longest = options.windows[options.windows.length - 1]!;
+    const clusters = book ? dominantClusters(book, asOf, longest) : [];
     return {
       sender: e.sender,
       senderKind: e.kind,
@@ -590,6 +594,7 @@ export function createPartitionProcessor(
           ...rest,
         }),
       ),
+      clusters: clusters.map((c) => ({ clusterId: clusterIdString(c.clusterId), recipients: c.recipients })),
     };
   }
 

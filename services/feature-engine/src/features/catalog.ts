@@ -229,6 +229,15 @@ messaged, last heard from, which message they last answered, and whether they op
   read after two or more is credited to none. Whether a recipient is a contact is decided when the
   sender's message is read: their message reaching the partition later does not change it.
 
+## Content clusters
+
+One template sent from many numbers (snowshoe spam, or a registered peer-to-peer campaign) is
+counted across senders by the cluster stage and published on \`sms.cluster-features\`; those
+features and the cluster id are defined in [content-clusters.md](content-clusters.md).
+SenderFeatures name the sender's dominant clusters (\`clusters\`: at most 3, by recipients in the
+longest window whose latest message from the sender was of the cluster): the key to join a
+sender with its templates' spread across senders.
+
 Message bodies are read in-stream only: the engine keeps a keyed locality-sensitive fingerprint,
 URL domains, and flags (URL, call-back number, opt-out), never the text. Recipients are kept as
 keyed hashes; the sequential score uses numbers shifted by a secret offset, which keeps their

@@ -287,6 +287,32 @@ export function relationFeaturesAt(
   }));
 }
 
+/** A content cluster the sender sends, by recipients whose latest message from it was of the cluster. */
+export interface DominantCluster {
+  readonly clusterId: number;
+  readonly recipients: number;
+}
+
+/**
+ * The sender's dominant content clusters at t: over the recipients messaged in `window`, the
+ * cluster of the latest message each got, counted, most first (ties by id), at most `limit`.
+ */
+export function dominantClusters(
+  book: RelationBook,
+  t: number,
+  window: WindowSpec,
+  limit = 3,
+): DominantCluster[] {
+  const counts = new Map<number, number>();
+  for (const c of book.counterparts.values())
+    if (!Number.isNaN(c.clusterId) && inWindow(c.sentMs, t, window))
+      counts.set(c.clusterId, (counts.get(c.clusterId) ?? 0) + 1);
+  return [...counts]
+    .sort((a, b) => b[1] - a[1] || a[0] - b[0])
+    .slice(0, limit)
+    .map(([clusterId, recipients]) => ({ clusterId, recipients }));
+}
+
 /**
  * Drops what can no longer matter as of the book's newest event (or `now`, the watermark, when later): counterparts neither messaged
  * within the reply delay and the longest window nor heard within the contact look-back, opt-outs

@@ -7,7 +7,7 @@
 // (SIGKILL) in every phase, with the same result.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ClusterFeatures, MessageEvent } from '@spamgate/schemas';
+import type { ClusterFeatures, MessageEvent, SenderFeatures } from '@spamgate/schemas';
 import { eventually, type ServiceProcess, seededRandom, uniqueName } from '@spamgate/test';
 import { generateCorpus } from '../sms-corpus.ts';
 import { codec, useHarness } from './harness.ts';
@@ -112,6 +112,29 @@ async function latestClusters(topic: string, until: (m: Map<string, ClusterFeatu
   return latest;
 }
 
+/** The clusters the latest SenderFeatures of `sender` names (once it names any). */
+async function senderClusters(topic: string, sender: string) {
+  let latest: SenderFeatures | undefined;
+  const reader = h.kafka.consumer({ groupId: uniqueName('fe-cluster-sender'), readUncommitted: false });
+  await reader.connect();
+  await reader.subscribe({ topic, fromBeginning: true });
+  void reader.run({
+    eachMessage: async ({ message }) => {
+      const f = codec.decode('SenderFeatures', message.value!);
+      if (f.sender === sender) latest = f;
+    },
+  });
+  try {
+    await eventually(async () => (latest && latest.clusters.length > 0 ? true : undefined), {
+      timeoutMs: 60_000,
+      what: `${sender}'s features to name its clusters`,
+    });
+  } finally {
+    await reader.disconnect();
+  }
+  return latest!.clusters.map((c) => ({ clusterId: c.clusterId, recipients: c.recipients }));
+}
+
 const day = (f: ClusterFeatures) => f.windows.find((w) => w.window === '24h')!;
 
 async function run(kill: boolean): Promise<void> {
@@ -160,6 +183,10 @@ async function run(kill: boolean): Promise<void> {
   );
   assert.equal(snowshoe.registeredShare, 0);
   assert.equal(snowshoe.optOuts, stops, 'every STOP attributed to the cluster exactly once');
+  // The join key: a phishing number's own features name the snowshoe cluster.
+  const snowshoeId = [...clusters.values()].find((f) => day(f) === snowshoe)!.clusterId;
+  const named = await senderClusters(t.features, phisher(7));
+  assert.deepEqual(named, [{ clusterId: snowshoeId, recipients: 3 }]);
   assert.equal(campaign.messages, VOLUNTEERS * 4);
   assert.equal(campaign.distinctSenders, VOLUNTEERS);
   assert.equal(campaign.registeredShare, 1);
