@@ -7,6 +7,8 @@
 import { cpus } from 'node:os';
 import type { MessageEvent } from '@spamgate/schemas';
 import { seededRandom } from '@spamgate/test';
+import { createClusterProcessor } from '../src/clusters/cluster-processor.ts';
+import { clusterIdString } from '../src/content/cluster-key.ts';
 import { createFactKeys, messageFacts } from '../src/engine/facts.ts';
 import { createPartitionProcessor, DEFAULT_PROCESSOR_OPTIONS } from '../src/engine/partition-processor.ts';
 
@@ -23,6 +25,7 @@ const templates = [
   'hey {n} are we still on for tonight?',
   'URGENT {n}: your account is locked, verify at bit.ly/{c} now',
   'Polls close at 8pm today, {n}! Find your place: vote.example.org/{c}',
+  'Hi {n}, this is Sam with Riverside Votes. Can we count on your support for Jane Ortiz on Tuesday?',
 ];
 
 function events(count: number, senders: number, seed: number): MessageEvent[] {
@@ -52,10 +55,14 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-// 1. Throughput: analysis + windows + drain every 1,000 events, 10,000 active senders.
+// 1. Throughput: analysis + windows + drain every 1,000 events, 10,000 active senders; then the
+// same stream with the cross-key stages (issue 5): each message's re-keyed copy read back in its
+// recipient's relation book (as the by-recipient topic does), and each message with a content
+// cluster counted in its cluster (as the by-cluster topic does), in the same process. The two are
+// run alternately, so that warm-up favours neither.
 const stream = events(Math.round(200_000 * size), 10_000, 1);
-const rates: number[] = [];
-for (let run = 0; run < 3; run++) {
+
+function plainRun(): number {
   const p = createPartitionProcessor(options);
   const started = process.hrtime.bigint();
   for (let i = 0; i < stream.length; i++) {
@@ -66,8 +73,53 @@ for (let run = 0; run < 3; run++) {
       p.takeChanged();
     }
   }
-  rates.push(stream.length / (Number(process.hrtime.bigint() - started) / 1e9));
+  return stream.length / (Number(process.hrtime.bigint() - started) / 1e9);
 }
+
+function crossKeyRun(): number {
+  const p = createPartitionProcessor(options);
+  const clusters = createClusterProcessor({ maxFutureSkewMs: options.maxFutureSkewMs });
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < stream.length; i++) {
+    const e = stream[i]!;
+    const { facts, content } = messageFacts(e, keys, 0);
+    const cluster = content.clusterId ?? Number.NaN;
+    p.message(e.sender, e.senderKind, e.campaignId, facts, T0, cluster);
+    const from = keys.recipientHash(e.sender);
+    p.heard(e.recipient, from.hi, from.lo, e.eventTime, content.isOptOut ? 'optOut' : 'message', T0);
+    if (content.clusterId !== null)
+      clusters.message(
+        clusterIdString(content.clusterId),
+        {
+          timeMs: e.eventTime,
+          senderHi: from.hi,
+          senderLo: from.lo,
+          recipientHi: facts.recipientHi,
+          recipientLo: facts.recipientLo,
+          campaignId: e.campaignId,
+          urlDomains: content.urlDomains,
+        },
+        T0,
+      );
+    if (i % 1_000 === 999) {
+      p.drain(0);
+      p.takeChanged();
+      clusters.advanceWatermark(p.watermark);
+      clusters.drain(0);
+      clusters.takeChanged();
+    }
+  }
+  return stream.length / (Number(process.hrtime.bigint() - started) / 1e9);
+}
+
+const rates: number[] = [];
+const crossRates: number[] = [];
+plainRun(); // warm-up
+for (let run = 0; run < 3; run++) {
+  rates.push(plainRun());
+  crossRates.push(crossKeyRun());
+}
+const crossCost = Math.round((1 - median(crossRates) / median(rates)) * 100);
 
 // 2. Memory: ordinary senders, three messages each an hour apart, state held in one processor.
 // The body's analysis is computed once (same text, same facts); each message gets its own
@@ -86,6 +138,22 @@ const base = messageFacts(
   keys,
   0,
 ).facts;
+
+/** Heap bytes per address that only receives: one message read back into its relation book. */
+function bytesPerReceiver(receivers: number): number {
+  gc!();
+  const before = process.memoryUsage().heapUsed;
+  const held = createPartitionProcessor(options);
+  const from = keys.recipientHash('+14150000000');
+  for (let s = 0; s < receivers; s++) {
+    held.heard(`+1510${String(s).padStart(7, '0')}`, from.hi, from.lo, T0 + (s % 1_000) * 10, 'message', T0);
+    if (s % 10_000 === 9_999) held.takeChanged();
+  }
+  held.takeChanged();
+  gc!();
+  return (process.memoryUsage().heapUsed - before) / receivers;
+}
+const receiverBytes = bytesPerReceiver(Math.round(100_000 * size));
 
 function bytesPerOrdinarySender(senders: number, seed: number): { bytes: number; cheap: number } {
   const r = seededRandom(seed);
@@ -136,12 +204,18 @@ Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} × ${cpu},
 | What | Figure |
 | --- | --- |
 | Messages/s through content analysis + 4 windows + drain, one core (median of 3, ${stream.length.toLocaleString('en')} events, 10,000 senders) | ${Math.round(median(rates)).toLocaleString('en')} |
+| The same with the cross-key stages in process: each message also read back into its recipient's relation book and counted in its content cluster | ${Math.round(median(crossRates)).toLocaleString('en')} (${crossCost >= 0 ? `${crossCost}% fewer` : `${-crossCost}% more`}) |
+| Heap bytes per address that only receives (one message, its relation book), ${Math.round(100_000 * size).toLocaleString('en')} addresses | ${Math.round(receiverBytes).toLocaleString('en')} |
 ${memory
   .map(
     (m) =>
-      `| Heap bytes per ordinary sender (3 messages an hour apart, ${m.senders.toLocaleString('en')} senders held, ${Math.round(m.cheap * 100)}% in the cheap tier) | ${Math.round(m.bytes).toLocaleString('en')} |`,
+      `| Heap bytes per ordinary sender (3 messages an hour apart, ${m.senders.toLocaleString('en')} senders held, ${Math.round(m.cheap * 100)}% in the cheap tier; sender state and its relation book) | ${Math.round(m.bytes).toLocaleString('en')} |`,
   )
   .join('\n')}
+
+Since issue 5 every address also has a relation book (whom it messaged, who answered, who opted
+out; a packed string for small books), included in the per-sender figure; an address that only
+receives costs its book alone.
 
 Targets of issue 4: 50,000 events/s end to end (${median(rates) >= 50_000 ? 'met by the core' : 'not met by the core alone'}) and under 300 bytes per ordinary sender (${memory.every((m) => m.bytes < 300) ? 'met' : 'not met'}).
 `);
