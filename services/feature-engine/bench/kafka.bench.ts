@@ -401,6 +401,8 @@ interface Throughput {
   peakRssBytes: number;
   deadLetters: number;
   transactions: number;
+  /** Records the engine processed: inputs and what it read back from its repartition topics. */
+  recordsRead: number;
 }
 
 async function consumeOnly(prefix: string, total: number): Promise<number> {
@@ -487,6 +489,7 @@ async function throughput(): Promise<Throughput> {
     peakRssBytes: after?.peakRssBytes ?? Number.NaN,
     deadLetters: metricValue(metrics.body, 'spamgate_feature_engine_dead_letters_total') ?? Number.NaN,
     transactions: metricValue(metrics.body, 'spamgate_feature_engine_transactions_total') ?? Number.NaN,
+    recordsRead: metricValue(metrics.body, 'spamgate_feature_engine_events_total') ?? Number.NaN,
   };
 }
 
@@ -691,6 +694,8 @@ interface Restore {
   stopMs: number;
   changelogRecords: number;
   restoredSenders: number;
+  /** Relation books restored with them (every address that sent or received a message). */
+  restoredBooks: number;
   restoredPartitions: number;
   restoreSecondsSum: number;
   restoreCount: number;
@@ -792,6 +797,7 @@ async function restore(): Promise<Restore> {
       stopMs: stopped.ms,
       changelogRecords,
       restoredSenders: lines.reduce((n, l) => n + Number(l.senders ?? 0), 0),
+      restoredBooks: lines.reduce((n, l) => n + Number(l.relationBooks ?? 0), 0),
       restoredPartitions: lines.length,
       restoreSecondsSum:
         metricValue(bMetrics, 'spamgate_feature_engine_restore_duration_seconds_sum') ?? Number.NaN,
@@ -898,6 +904,10 @@ if (tp) {
     'Engine transactions committed over that run (from its metrics) / input events per transaction',
     `${fmt.int(tp.transactions)} / ${fmt.int(n / tp.transactions)}`,
   ]);
+  rows.push([
+    'Records the engine processed per input event: the input, and what it read back from its repartition topics (by recipient: every message; by cluster: messages with a content cluster, and their opt-outs)',
+    fmt.fixed(tp.recordsRead / n, 2),
+  ]);
   if (tp.deadLetters > 0) rows.push(['Input records the engine dead-lettered', fmt.int(tp.deadLetters)]);
 } else if (PARTS.has('throughput'))
   rows.push(['One engine instance, Kafka to features', failed('throughput')]);
@@ -932,8 +942,8 @@ if (rs) {
       `${fmt.int(rs.buildPerSecond)} events/s / ${fmt.mib(rs.buildPeakRssBytes)} / ${fmt.fixed(rs.stopMs / 1000)} s`,
     ],
     [
-      `Restore by a fresh instance: senders restored (${rs.restoredPartitions} partitions, ${fmt.int(rs.changelogRecords)} changelog records)`,
-      fmt.int(rs.restoredSenders),
+      `Restore by a fresh instance: senders / relation books restored (${rs.restoredPartitions} partitions, ${fmt.int(rs.changelogRecords)} changelog records)`,
+      `${fmt.int(rs.restoredSenders)} / ${fmt.int(rs.restoredBooks)}`,
     ],
     [
       `… restore seconds, sum of the engine's restore histogram (${fmt.int(rs.restoreCount)} observations)`,

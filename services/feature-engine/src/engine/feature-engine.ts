@@ -306,19 +306,24 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
     }
     for (const [p, records] of latest) {
       const { processor, clusters } = out.get(p)!;
-      let senders = 0;
       for (const [key, value] of records) {
         if (value === null) continue;
         if (key === PARTITION_META_KEY) processor.restoreWatermark(decodePartitionMeta(value).watermark);
         else if (key === CLUSTER_META_KEY) clusters.restoreWatermark(decodePartitionMeta(value).watermark);
         else if (key.startsWith(CLUSTER_KEY_PREFIX))
           clusters.restore(key.slice(CLUSTER_KEY_PREFIX.length), value);
-        else {
-          processor.restore(key, value);
-          senders++;
-        }
+        else processor.restore(key, value);
       }
-      logger.info({ partition: p, senders, watermark: processor.watermark }, 'partition state restored');
+      logger.info(
+        {
+          partition: p,
+          senders: processor.senderCount,
+          relationBooks: processor.relationBookCount,
+          clusters: clusters.clusterCount,
+          watermark: processor.watermark,
+        },
+        'partition state restored',
+      );
     }
     metrics.restoreSeconds.observe((now() - started) / 1000);
     return out;
