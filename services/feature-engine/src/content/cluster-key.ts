@@ -11,7 +11,7 @@
  */
 import { hash, hkdfSync } from 'node:crypto';
 import { SpamgateError } from '@spamgate/core';
-import { MIN_CONTENT_KEY_BYTES } from './fingerprint.ts';
+import { contentSecretBytes, hkdfTables } from './fingerprint.ts';
 import { scanBody } from './normalise.ts';
 import { isOptOutNormalised } from './opt-out.ts';
 
@@ -54,7 +54,6 @@ const TABLE_LABEL = 'spamgate/content-cluster/v1/word-hash';
 const ID_LABEL = 'spamgate/content-cluster/v1/id';
 /** Character positions of the word hash tables; longer words wrap around. */
 const HASH_POSITIONS = 16;
-const HKDF_MAX_BYTES = 255 * 32;
 
 /**
  * Expands a secret into a cluster-id key. Words are ordered by a keyed tabulation hash (as in
@@ -67,19 +66,9 @@ const HKDF_MAX_BYTES = 255 * 32;
  * MIN_CONTENT_KEY_BYTES.
  */
 export function createClusterKey(secret: string | Uint8Array): ClusterKey {
-  const secretBytes = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret;
-  if (secretBytes.byteLength < MIN_CONTENT_KEY_BYTES) {
-    throw new SpamgateError(`the content cluster key must be at least ${MIN_CONTENT_KEY_BYTES} bytes`, {
-      code: 'CONTENT_KEY_TOO_SHORT',
-    });
-  }
+  const secretBytes = contentSecretBytes(secret, 'content cluster');
   const entries = HASH_POSITIONS * 512;
-  // HKDF-SHA-256 gives at most 255 x 32 bytes per label, so the tables are drawn in chunks.
-  const material = Buffer.alloc(entries * 4);
-  for (let chunk = 0, at = 0; at < material.length; chunk++, at += HKDF_MAX_BYTES) {
-    const bytes = Math.min(HKDF_MAX_BYTES, material.length - at);
-    material.set(new Uint8Array(hkdfSync('sha256', secretBytes, '', `${TABLE_LABEL}/${chunk}`, bytes)), at);
-  }
+  const material = hkdfTables(secretBytes, `${TABLE_LABEL}/`, entries * 4);
   const table = new Int32Array(entries);
   for (let i = 0; i < entries; i++) table[i] = material.readInt32LE(i * 4);
   const idPrefix = Buffer.from(hkdfSync('sha256', secretBytes, '', ID_LABEL, 32)).toString('hex');

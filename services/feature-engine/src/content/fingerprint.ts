@@ -46,6 +46,30 @@ export interface ContentKey {
 const TABLE_LABEL = 'spamgate/content-fingerprint/v1/';
 const HKDF_MAX_BYTES = 255 * 32;
 
+/** A content key's secret as bytes; refused (CONTENT_KEY_TOO_SHORT) under MIN_CONTENT_KEY_BYTES. */
+export function contentSecretBytes(secret: string | Uint8Array, what: string): Uint8Array {
+  const bytes = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret;
+  if (bytes.byteLength < MIN_CONTENT_KEY_BYTES) {
+    throw new SpamgateError(`the ${what} key must be at least ${MIN_CONTENT_KEY_BYTES} bytes`, {
+      code: 'CONTENT_KEY_TOO_SHORT',
+    });
+  }
+  return bytes;
+}
+
+/**
+ * `length` bytes of hash tables drawn from the secret with HKDF-SHA-256: it gives at most 255 x 32
+ * bytes per label, so the tables are drawn in chunks labelled `${label}${chunk}`.
+ */
+export function hkdfTables(secretBytes: Uint8Array, label: string, length: number): Buffer {
+  const material = Buffer.alloc(length);
+  for (let chunk = 0, at = 0; at < material.length; chunk++, at += HKDF_MAX_BYTES) {
+    const bytes = Math.min(HKDF_MAX_BYTES, material.length - at);
+    material.set(new Uint8Array(hkdfSync('sha256', secretBytes, '', `${label}${chunk}`, bytes)), at);
+  }
+  return material;
+}
+
 /**
  * Expands a secret into the key of the shingle hash. The hash is simple tabulation hashing
  * (Zobrist; Patrascu and Thorup 2012): each code unit of a shingle, split into its low and high
@@ -58,19 +82,9 @@ const HKDF_MAX_BYTES = 255 * 32;
  * per key (about a millisecond).
  */
 export function createContentKey(secret: string | Uint8Array): ContentKey {
-  const secretBytes = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret;
-  if (secretBytes.byteLength < MIN_CONTENT_KEY_BYTES) {
-    throw new SpamgateError(`the content fingerprint key must be at least ${MIN_CONTENT_KEY_BYTES} bytes`, {
-      code: 'CONTENT_KEY_TOO_SHORT',
-    });
-  }
+  const secretBytes = contentSecretBytes(secret, 'content fingerprint');
   const entries = SHINGLE_CHARS * 512;
-  // HKDF-SHA-256 gives at most 255 x 32 bytes per label, so the tables are drawn in chunks.
-  const material = Buffer.alloc(entries * 8);
-  for (let chunk = 0, at = 0; at < material.length; chunk++, at += HKDF_MAX_BYTES) {
-    const bytes = Math.min(HKDF_MAX_BYTES, material.length - at);
-    material.set(new Uint8Array(hkdfSync('sha256', secretBytes, '', `${TABLE_LABEL}${chunk}`, bytes)), at);
-  }
+  const material = hkdfTables(secretBytes, TABLE_LABEL, entries * 8);
   const low = new Int32Array(entries);
   const high = new Int32Array(entries);
   for (let i = 0; i < entries; i++) {
