@@ -19,6 +19,7 @@
  *   count over messages, never below 1 / distinctSenders (the busiest sender sends at least the
  *   average), so at most 1/17 below the truth (and then only past 16 senders in a slice).
  */
+import type { ClusterWindowFeatures } from '@spamgate/schemas';
 import { createDistinctCounter, type DistinctCounter } from '../sketches/distinct-counter.ts';
 import { FINGERPRINT_LOW_RANGE } from '../sketches/registers.ts';
 import { sliceStart, type WindowSpec } from '../windows/window-spec.ts';
@@ -98,28 +99,8 @@ export function createRings(windows: readonly WindowSpec[]): ClusterRing[] {
   return windows.map((spec) => ({ spec, slots: new Array(spec.lengthMs / spec.sliceMs) }));
 }
 
-/** The features of one window, as published in ClusterFeaturesRecord. */
-export interface ClusterWindowFeatures {
-  window: string;
-  windowMs: number;
-  messages: number;
-  distinctSenders: number;
-  distinctRecipients: number;
-  optOuts: number;
-  spamReports: number;
-  /** optOuts / distinctRecipients, 0 when there are none. */
-  optOutRate: number;
-  /** Messages with a campaign id / messages. */
-  registeredShare: number;
-  /** The most frequent campaign ids, at most 8, by count descending then id ascending. */
-  campaignIds: string[];
-  distinctCampaigns: number;
-  /** Share of the window's messages sent by its busiest sender: 1 for one number, small for snowshoe. */
-  topSenderShare: number;
-  /** The most frequent URL domains, at most 8, by count descending then name ascending. */
-  urlDomains: string[];
-  distinctUrlDomains: number;
-}
+/** The features of one window, as published: the Avro ClusterWindowFeatures record's type. */
+export type { ClusterWindowFeatures };
 
 /** The 53 bits of a 64-bit hash that the distinct counters keep, as one exact number. */
 export function fingerprintOf(hi: number, lo: number): number {
