@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ClusterFeatures, MessageEvent, SenderFeatures } from '@spamgate/schemas';
-import { eventually, type ServiceProcess, seededRandom, uniqueName } from '@spamgate/test';
+import { eventually, seededRandom, uniqueName } from '@spamgate/test';
 import { generateCorpus } from '../sms-corpus.ts';
 import { codec, useHarness } from './harness.ts';
 
@@ -139,26 +139,10 @@ const day = (f: ClusterFeatures) => f.windows.find((w) => w.window === '24h')!;
 
 async function run(kill: boolean): Promise<void> {
   const prefix = uniqueName(kill ? 'fe-clu-kill' : 'fe-clu');
-  const t = await h.provision(prefix);
-  const env = { SPAMGATE_IDLE_ADVANCE: '1s' };
-  let engine: ServiceProcess = h.startEngine(prefix, env);
-  let produced = 0;
-  for (const phase of phases()) {
-    await h.produce(t.messages, phase);
-    produced += phase.length;
-    if (kill) {
-      await h.waitCommitted(prefix, t.messages, produced - phase.length / 2, engine, 120_000);
-      await h.killHard(prefix, engine);
-      engine = h.startEngine(prefix, env);
-    }
-    await h.waitCommitted(prefix, t.messages, produced, engine, 120_000);
-    // Then everything re-keyed: replies into their senders' partitions, and from there the
-    // opt-outs attributed to clusters; each topic's end counts transaction markers too.
-    for (const topic of [t.byRecipient, t.byCluster]) {
-      const end = (await h.admin.fetchTopicOffsets(topic)).reduce((sum, o) => sum + Number(o.high), 0);
-      await h.waitCommitted(prefix, topic, end, engine, 120_000);
-    }
-  }
+  const { topics: t, engine } = await h.runPhases(prefix, phases(), {
+    kill,
+    env: { SPAMGATE_IDLE_ADVANCE: '1s' },
+  });
   const stops = phases()[1]!.length;
 
   const clusters = await latestClusters(t.clusterFeatures, (m) =>

@@ -31,6 +31,17 @@ export interface Harness {
    * without waiting the 30 s session timeout before the next engine gets the partitions.
    */
   killHard(prefix: string, engine: ServiceProcess): Promise<void>;
+  /**
+   * Runs an engine over `phases` of input on fresh topics under `prefix`: each phase produced,
+   * then (with `kill`) the engine SIGKILLed once half of it is committed and a new one started,
+   * then waited for until every input record is committed and every record it re-keyed into its
+   * repartition topics read back. Returns the topics and the engine still running.
+   */
+  runPhases(
+    prefix: string,
+    phases: readonly (readonly MessageEvent[])[],
+    options: { kill: boolean; env?: Record<string, string> },
+  ): Promise<{ topics: FeatureEngineTopics; engine: ServiceProcess }>;
   /** Input offsets committed by the engine's group, summed over partitions. */
   committed(prefix: string, topic: string): Promise<number>;
   /** Waits until the engine committed `total` input records, failing early if it exits. */
@@ -109,6 +120,28 @@ export function useHarness(): Harness {
       engine.child.kill('SIGKILL');
       await engine.exited;
       if (member) await removeGroupMember(brokers.split(',')[0]!, `${prefix}-fe`, member.memberId);
+    },
+    async runPhases(prefix, phases, { kill, env = {} }) {
+      const topics = await harness.provision(prefix);
+      let engine = harness.startEngine(prefix, env);
+      let produced = 0;
+      for (const phase of phases) {
+        await harness.produce(topics.messages, phase);
+        produced += phase.length;
+        if (kill) {
+          await harness.waitCommitted(prefix, topics.messages, produced - phase.length / 2, engine);
+          await harness.killHard(prefix, engine);
+          engine = harness.startEngine(prefix, env);
+        }
+        await harness.waitCommitted(prefix, topics.messages, produced, engine);
+        // Then the re-keyed copies, replies first (opt-outs attributed to clusters come from
+        // them): committed offsets reach each topic's end, which counts transaction markers too.
+        for (const topic of [topics.byRecipient, topics.byCluster]) {
+          const end = (await admin.fetchTopicOffsets(topic)).reduce((sum, o) => sum + Number(o.high), 0);
+          await harness.waitCommitted(prefix, topic, end, engine);
+        }
+      }
+      return { topics, engine };
     },
     async committed(prefix, topic) {
       const [o] = await admin.fetchOffsets({ groupId: `${prefix}-fe`, topics: [topic] });

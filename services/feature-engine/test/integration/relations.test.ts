@@ -3,10 +3,9 @@
 // the sender it answers, wherever that is. The same conversations run once uninterrupted and once
 // with the engine killed (SIGKILL) in the middle of every phase; both must publish the values the
 // conversations imply.
-import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { MessageEvent, SenderFeatures } from '@spamgate/schemas';
-import { eventually, type ServiceProcess, uniqueName } from '@spamgate/test';
+import { eventually, uniqueName } from '@spamgate/test';
 import { codec, useHarness } from './harness.ts';
 
 const h = useHarness();
@@ -140,25 +139,10 @@ async function assertOutcome(features: string): Promise<void> {
 /** Runs the phases; `kill` SIGKILLs the engine halfway through each and starts a new one. */
 async function run(kill: boolean): Promise<void> {
   const prefix = uniqueName(kill ? 'fe-rel-kill' : 'fe-rel');
-  const t = await h.provision(prefix);
-  const env = { SPAMGATE_IDLE_ADVANCE: '1s' };
-  let engine: ServiceProcess = h.startEngine(prefix, env);
-  let produced = 0;
-  for (const phase of phases()) {
-    await h.produce(t.messages, phase);
-    produced += phase.length;
-    if (kill) {
-      await h.waitCommitted(prefix, t.messages, produced - phase.length / 2, engine, 120_000);
-      await h.killHard(prefix, engine);
-      engine = h.startEngine(prefix, env);
-    }
-    // Every message read, then every re-keyed copy read back where it belongs: the committed
-    // offsets reach the topic's end (which counts transaction markers too, not just records).
-    await h.waitCommitted(prefix, t.messages, produced, engine, 120_000);
-    const ends = await h.admin.fetchTopicOffsets(t.byRecipient);
-    const end = ends.reduce((sum, o) => sum + Number(o.high), 0);
-    await h.waitCommitted(prefix, t.byRecipient, end, engine, 120_000);
-  }
+  const { topics: t, engine } = await h.runPhases(prefix, phases(), {
+    kill,
+    env: { SPAMGATE_IDLE_ADVANCE: '1s' },
+  });
   await assertOutcome(t.features);
   engine.child.kill('SIGTERM');
 }
