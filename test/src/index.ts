@@ -9,5 +9,5 @@ export {
 } from './helpers.ts';
 export { getInfra, type Infra, type InfraSource, InfraUnavailableError, resolveInfra } from './infra.ts';
 export { type LogLine, type ServiceProcess, spawnService } from './process.ts';
-export { seededRandom } from './random.ts';
+export { mulberry32, seededRandom } from './random.ts';
 export { REPO_ROOT, readVersions } from './versions.ts';

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { mulberry32 } from '@spamgate/test';
 import {
   type Assigner,
   AssignerProtocol,
@@ -132,17 +133,6 @@ function assertCopartitioned(
   assert.equal(seen.size, numbers, 'every partition number assigned');
   const sizes = [...assignments.values()].map((a) => numbersOf(a).length);
   assert.ok(Math.max(...sizes) - Math.min(...sizes) <= 1, `balanced: ${sizes.join(',')}`);
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 test('partition p of every subscribed topic goes to one member, balanced, for any group and partition counts', async () => {

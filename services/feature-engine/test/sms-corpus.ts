@@ -6,17 +6,9 @@
  * always gives the same corpus: measured rates quoted in the code depend on it.
  */
 
-/** Seeded PRNG (mulberry32), uniform in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '@spamgate/test';
+
+export { mulberry32 };
 
 export interface Corpus {
   /** Per template, its personalised copies. */
