@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { seededRandom } from '@spamgate/test';
+import { createPartitionProcessor, RELATION_KEY_PREFIX } from '../src/engine/partition-processor.ts';
 import {
   counterpartKey,
   createRelationBook,
@@ -311,4 +312,42 @@ test('a book survives its bytes exactly and refuses damaged ones with StateCodec
       assert.ok(err instanceof StateCodecError, `junk ${i}: ${String(err)}`);
     }
   }
+});
+
+test('a partition drops a book once the watermark leaves it past every look-back, and tombstones it', () => {
+  const p = createPartitionProcessor();
+  const clock = T0 + 400 * DAY;
+  const from = { hi: 0x1234, lo: 0x5678 };
+  p.heard('+13035550100', from.hi, from.lo, T0, 'message', clock); // receives only: a contact entry
+  p.heard('+13035550101', from.hi, from.lo, T0, 'optOut', clock); // holds an opt-out
+  p.drain(0);
+  assert.deepEqual(
+    p.takeChanged().map((c) => [c.key, c.value !== null]),
+    [
+      [`${RELATION_KEY_PREFIX}+13035550100`, true],
+      [`${RELATION_KEY_PREFIX}+13035550101`, true],
+    ],
+  );
+  assert.equal(p.relationBookCount, 2);
+  p.advanceWatermark(T0 + 29 * DAY);
+  p.drain(0);
+  assert.deepEqual(p.takeChanged(), [], 'within the contact look-back nothing changes');
+  p.advanceWatermark(T0 + 31 * DAY);
+  p.drain(0);
+  assert.deepEqual(
+    p.takeChanged().map((c) => [c.key, c.value !== null]),
+    [
+      [`${RELATION_KEY_PREFIX}+13035550101`, true], // the contact entry forgotten, the opt-out kept
+      [`${RELATION_KEY_PREFIX}+13035550100`, false],
+    ],
+  );
+  assert.equal(p.relationBookCount, 1);
+  p.advanceWatermark(T0 + 366 * DAY);
+  p.drain(0);
+  assert.deepEqual(
+    p.takeChanged().map((c) => [c.key, c.value !== null]),
+    [[`${RELATION_KEY_PREFIX}+13035550101`, false]],
+    'the opt-out outlives the contact until its retention',
+  );
+  assert.equal(p.stateBytes, 0);
 });
