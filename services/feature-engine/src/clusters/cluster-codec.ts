@@ -10,8 +10,16 @@
  * written, so a corrupt or hostile record fails clearly instead of building a state that
  * misbehaves later.
  */
-import { Reader, readCounter, StateCodecError, Writer, writeCounter } from '../windows/state-codec.ts';
-import { sliceStart, type WindowSpec } from '../windows/window-spec.ts';
+import {
+  Reader,
+  readCounter,
+  readRings,
+  StateCodecError,
+  Writer,
+  writeCounter,
+  writeRings,
+} from '../windows/state-codec.ts';
+import type { WindowSpec } from '../windows/window-spec.ts';
 import {
   type ClusterMessage,
   type ClusterOutcomeKind,
@@ -154,33 +162,24 @@ function readTextCounts(r: Reader): Map<string, number> | null {
 export function encodeFullCluster(c: FullCluster): Buffer {
   const w = new Writer();
   writeHeader(w, FULL_TAG, c);
-  w.u8(c.rings.length);
-  for (const ring of c.rings) {
-    w.f64(ring.spec.lengthMs);
-    w.f64(ring.spec.sliceMs);
-    const present = ring.slots.flatMap((s, slot) => (s ? [[slot, s] as const] : []));
-    w.u32(present.length);
-    for (const [slot, s] of present) {
-      w.u32(slot);
-      w.f64(s.start);
-      w.varint(s.messages);
-      w.varint(s.registered);
-      w.varint(s.optOuts);
-      w.varint(s.spamReports);
-      writeCounter(w, s.senders);
-      writeCounter(w, s.recipients);
-      writeCounter(w, s.campaigns);
-      writeCounter(w, s.domains);
-      writeTextCounts(w, s.campaignCounts);
-      writeTextCounts(w, s.domainCounts);
-      w.varint(s.senderCounts ? s.senderCounts.size : 0);
-      if (s.senderCounts)
-        for (const [k, n] of s.senderCounts) {
-          w.varint(k);
-          w.varint(n);
-        }
-    }
-  }
+  writeRings(w, c.rings, (s) => {
+    w.varint(s.messages);
+    w.varint(s.registered);
+    w.varint(s.optOuts);
+    w.varint(s.spamReports);
+    writeCounter(w, s.senders);
+    writeCounter(w, s.recipients);
+    writeCounter(w, s.campaigns);
+    writeCounter(w, s.domains);
+    writeTextCounts(w, s.campaignCounts);
+    writeTextCounts(w, s.domainCounts);
+    w.varint(s.senderCounts ? s.senderCounts.size : 0);
+    if (s.senderCounts)
+      for (const [k, n] of s.senderCounts) {
+        w.varint(k);
+        w.varint(n);
+      }
+  });
   return w.done();
 }
 
@@ -212,35 +211,7 @@ export function decodeFullCluster(bytes: Uint8Array, windows: readonly WindowSpe
   return decoding('cluster', () => {
     const r = new Reader(bytes);
     const meta = readHeader(r, FULL_TAG);
-    const n = r.u8();
-    if (n !== windows.length)
-      throw new StateCodecError(`cluster has ${n} windows, the processor ${windows.length}`);
-    const rings: ClusterRing[] = [];
-    for (const spec of windows) {
-      const lengthMs = r.f64();
-      const sliceMs = r.f64();
-      if (lengthMs !== spec.lengthMs || sliceMs !== spec.sliceMs)
-        throw new StateCodecError(`cluster window ${lengthMs}/${sliceMs} ms differs from ${spec.name}`);
-      const slots: (ClusterSlice | undefined)[] = new Array(lengthMs / sliceMs);
-      const present = r.u32();
-      if (present > slots.length) throw new StateCodecError(`${present} slices in a ring of ${slots.length}`);
-      let previous = -1;
-      for (let i = 0; i < present; i++) {
-        const slot = r.u32();
-        if (slot >= slots.length || slot <= previous)
-          throw new StateCodecError(`slice slot ${slot} out of order`);
-        previous = slot;
-        const start = readTime(r);
-        const index = start / sliceMs;
-        if (
-          sliceStart(start, sliceMs) !== start ||
-          ((index % slots.length) + slots.length) % slots.length !== slot
-        )
-          throw new StateCodecError(`slice start ${start} does not belong in slot ${slot}`);
-        slots[slot] = readSlice(r, start);
-      }
-      rings.push({ spec, slots });
-    }
+    const rings: ClusterRing[] = readRings(r, windows, 'cluster', (start) => readSlice(r, start));
     r.end();
     return { ...meta, rings, approxBytes: 0 };
   });

@@ -9,7 +9,7 @@
 import { SpamgateError } from '@spamgate/core';
 import { type DistinctCounter, deserializeDistinctCounter } from '../sketches/distinct-counter.ts';
 import { emptySlice, type SenderState, type Slice } from './sender-state.ts';
-import type { WindowSpec } from './window-spec.ts';
+import { sliceStart, type WindowSpec } from './window-spec.ts';
 
 export const STATE_CODEC_VERSION = 2;
 /** Version 1 had no contactMessages counter; it still decodes (as 0), so an upgrade restores. */
@@ -222,6 +222,77 @@ function readMap(r: Reader): Map<number, number> | null {
   return m;
 }
 
+/** A ring of slices as both codecs see it: its window and its slots (slice.start set). */
+interface CodedRing<S extends { start: number }> {
+  readonly spec: WindowSpec;
+  readonly slots: readonly (S | undefined)[];
+}
+
+/**
+ * Writes rings of slices (sender state, content clusters): the ring count, then per ring its
+ * window and its present slices in slot order, each as slot, start, then `writeSlice`.
+ */
+export function writeRings<S extends { start: number }>(
+  w: Writer,
+  rings: readonly CodedRing<S>[],
+  writeSlice: (slice: S) => void,
+): void {
+  w.u8(rings.length);
+  for (const ring of rings) {
+    w.f64(ring.spec.lengthMs);
+    w.f64(ring.spec.sliceMs);
+    const present = ring.slots.flatMap((s, slot) => (s ? [[slot, s] as const] : []));
+    w.u32(present.length);
+    for (const [slot, s] of present) {
+      w.u32(slot);
+      w.f64(s.start);
+      writeSlice(s);
+    }
+  }
+}
+
+/**
+ * Reads rings written by writeRings, for `windows` (the ones they were written with; `what` names
+ * the record in errors). Refuses other windows, more slices than slots, slots out of order, and
+ * starts that are not a slice start or do not belong in their slot.
+ */
+export function readRings<S>(
+  r: Reader,
+  windows: readonly WindowSpec[],
+  what: string,
+  readSlice: (start: number) => S,
+): { spec: WindowSpec; slots: (S | undefined)[] }[] {
+  const n = r.u8();
+  if (n !== windows.length)
+    throw new StateCodecError(`${what} has ${n} windows, the engine ${windows.length}`);
+  return windows.map((spec) => {
+    const lengthMs = r.f64();
+    const sliceMs = r.f64();
+    if (lengthMs !== spec.lengthMs || sliceMs !== spec.sliceMs)
+      throw new StateCodecError(`${what} window ${lengthMs}/${sliceMs} ms differs from ${spec.name}`);
+    const slots: (S | undefined)[] = new Array(lengthMs / sliceMs);
+    const present = r.u32();
+    if (present > slots.length) throw new StateCodecError(`${present} slices in a ring of ${slots.length}`);
+    let previous = -1;
+    for (let i = 0; i < present; i++) {
+      const slot = r.u32();
+      if (slot >= slots.length || slot <= previous)
+        throw new StateCodecError(`slice slot ${slot} out of order`);
+      previous = slot;
+      const start = r.f64();
+      const index = start / sliceMs;
+      if (
+        !Number.isFinite(start) ||
+        sliceStart(start, sliceMs) !== start ||
+        ((index % slots.length) + slots.length) % slots.length !== slot
+      )
+        throw new StateCodecError(`slice start ${start} does not belong in slot ${slot}`);
+      slots[slot] = readSlice(start);
+    }
+    return { spec, slots };
+  });
+}
+
 export function encodeSenderState(state: SenderState): Buffer {
   const w = new Writer();
   writeSenderState(w, state);
@@ -249,24 +320,15 @@ export function writeSenderState(w: Writer, state: SenderState): void {
     w.u32(k);
     w.f64(t);
   }
-  w.u8(state.rings.length);
-  for (const ring of state.rings) {
-    w.f64(ring.spec.lengthMs);
-    w.f64(ring.spec.sliceMs);
-    const present = ring.slots.flatMap((s, slot) => (s ? [[slot, s] as const] : []));
-    w.u32(present.length);
-    for (const [slot, s] of present) {
-      w.u32(slot);
-      w.f64(s.start);
-      for (const k of SLICE_COUNTERS) w.u32(s[k]);
-      w.f64(s.gapSum);
-      w.f64(s.gapSumSq);
-      writeCounter(w, s.recipients);
-      writeCounter(w, s.urlDomains);
-      writeMap(w, s.templates);
-      writeMap(w, s.prefixes);
-    }
-  }
+  writeRings(w, state.rings, (s) => {
+    for (const k of SLICE_COUNTERS) w.u32(s[k]);
+    w.f64(s.gapSum);
+    w.f64(s.gapSumSq);
+    writeCounter(w, s.recipients);
+    writeCounter(w, s.urlDomains);
+    writeMap(w, s.templates);
+    writeMap(w, s.prefixes);
+  });
 }
 
 /** Rebuilds a state from its bytes; `windows` must be the windows it was written with. */
@@ -301,32 +363,18 @@ export function readSenderState(r: Reader, windows: readonly WindowSpec[]): Send
     for (let i = 0; i < templates; i++) state.templates.push({ fingerprint: r.u64(), id: r.u32() });
     const recent = r.u32();
     for (let i = 0; i < recent; i++) state.recentRecipients.set(r.u32(), r.f64());
-    const rings = r.u8();
-    if (rings !== windows.length)
-      throw new StateCodecError(`state has ${rings} windows, the engine ${windows.length}`);
-    for (const spec of windows) {
-      const lengthMs = r.f64();
-      const sliceMs = r.f64();
-      if (lengthMs !== spec.lengthMs || sliceMs !== spec.sliceMs) {
-        throw new StateCodecError(`state window ${lengthMs}/${sliceMs} ms differs from ${spec.name}`);
-      }
-      const slots: (Slice | undefined)[] = new Array(lengthMs / sliceMs);
-      const present = r.u32();
-      for (let i = 0; i < present; i++) {
-        const slot = r.u32();
-        if (slot >= slots.length) throw new StateCodecError(`slice slot ${slot} out of range`);
-        const slice = emptySlice(r.f64());
-        for (const k of counters) slice[k] = r.u32();
-        slice.gapSum = r.f64();
-        slice.gapSumSq = r.f64();
-        slice.recipients = readCounter(r);
-        slice.urlDomains = readCounter(r);
-        slice.templates = readMap(r);
-        slice.prefixes = readMap(r);
-        slots[slot] = slice;
-      }
-      state.rings.push({ spec, slots });
-    }
+    const rings = readRings(r, windows, 'state', (start) => {
+      const slice = emptySlice(start);
+      for (const k of counters) slice[k] = r.u32();
+      slice.gapSum = r.f64();
+      slice.gapSumSq = r.f64();
+      slice.recipients = readCounter(r);
+      slice.urlDomains = readCounter(r);
+      slice.templates = readMap(r);
+      slice.prefixes = readMap(r);
+      return slice;
+    });
+    state.rings.push(...rings);
     return state;
   } catch (err) {
     if (err instanceof StateCodecError) throw err;
