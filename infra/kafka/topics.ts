@@ -234,6 +234,41 @@ export const TOPICS: readonly TopicSpec[] = freezeCatalog([
     copartitionGroup: 'sender',
   },
   {
+    name: 'sms.decision-evaluations',
+    purpose:
+      'Every evaluation of the active and shadow policies (published or not), with reasons; from the decision engine to the ClickHouse sink, for audit, appeals and policy comparison.',
+    key: 'sender address (UTF-8)',
+    valueSchema: 'Decision',
+    // Written in the transactions of the decision engine's partition p, to partition p.
+    partitions: SENDER_PARTITIONS,
+    replicationFactor: 3,
+    minInSyncReplicas: 2,
+    cleanupPolicy: 'delete',
+    // 7 days: room for the ClickHouse sink to catch up; ClickHouse keeps the history.
+    retentionMs: 7 * DAY_MS,
+    configs: {},
+    copartitionGroup: 'sender',
+  },
+  {
+    name: 'spamgate.decision-engine.state',
+    purpose:
+      "The decision engine's state per sender (latest features, the policies' outcomes, the decision in force), written in the same transaction as its decisions; a new owner restores from it.",
+    key: 'sender address (UTF-8)',
+    // Not Avro from schemas/: an internal record only the decision engine reads (src/state.ts).
+    valueSchema: 'internal:decision-engine-state',
+    // Partition p holds the state of sms.sender-features partition p: same 12 partitions.
+    partitions: SENDER_PARTITIONS,
+    replicationFactor: 3,
+    minInSyncReplicas: 2,
+    cleanupPolicy: 'compact',
+    retentionMs: -1,
+    configs: {
+      'segment.ms': String(HOUR_MS),
+      'min.cleanable.dirty.ratio': '0.1',
+    },
+    copartitionGroup: 'sender',
+  },
+  {
     name: 'sms.policy-overrides',
     purpose:
       "Operators' allow/block of a sender or a registered campaign; from the CLI to every decision engine.",

@@ -79,6 +79,7 @@ export const SAMPLES: { [K in keyof Records]: Records[K] } = {
       },
     ],
     clusters: [{ clusterId: '0a1b2c3d4e5f60', recipients: 38 }],
+    urlDomains: ['example.com', 'bit.ly'],
   },
   SenderMinute: {
     sender: '+12025550100',
@@ -106,6 +107,11 @@ export const SAMPLES: { [K in keyof Records]: Records[K] } = {
     basedOnEventTime: 1_795_900_000_000,
     decidedAt: 1_795_900_000_010,
     expiresAt: 1_795_986_400_000,
+    policyAction: 'THROTTLE',
+    previousAction: 'ALLOW',
+    trigger: 'FEATURES',
+    shadow: false,
+    published: true,
   },
   PolicyOverride: {
     overrideId: 'o-1',

@@ -116,6 +116,16 @@ export interface Decision {
   decidedAt: number;
   /** When the decision lapses unless re-issued (every BLOCK expires), ms since the epoch; null for no expiry. */
   expiresAt: null | number;
+  /** What the policy alone decided; differs from action when an operator override or the Do-Not-Originate list decided. null on records written before this field. */
+  policyAction: null | Action;
+  /** The action in force for the sender before this decision; null for the sender's first. */
+  previousAction: null | Action;
+  /** What caused this evaluation. */
+  trigger: DecisionTrigger;
+  /** true for an evaluation by a shadow policy: written to sms.decision-evaluations for comparison, never to sms.decisions, never enforced. */
+  shadow: boolean;
+  /** true when this evaluation changed what is in force and was published to sms.decisions (always true on sms.decisions itself). */
+  published: boolean;
 }
 
 /** ALLOW: deliver; MONITOR: deliver and watch; THROTTLE: deliver at most throttleRatePerMinute; BLOCK: do not deliver until expiresAt. A reader that does not know a newer symbol reads MONITOR (deliver, no enforcement). */
@@ -134,6 +144,9 @@ export interface Reason {
   /** The threshold it was compared with. */
   threshold: null | number;
 }
+
+/** What made the decision engine evaluate: FEATURES (a new SenderFeatures), CLUSTER (new features of a content cluster the sender sends), OVERRIDE (an operator override added, changed, removed or lapsed), LIST (the Do-Not-Originate list changed), EXPIRY (the decision in force lapsed). A reader that does not know a newer symbol reads FEATURES. */
+export type DecisionTrigger = 'FEATURES' | 'CLUSTER' | 'OVERRIDE' | 'LIST' | 'EXPIRY';
 
 /** Something the network or a subscriber reported about a sender: a delivery failure, a spam report forwarded to 7726, or a subscriber blocking the sender. Topic sms.feedback-events, key = the sender concerned (UTF-8). */
 export interface FeedbackEvent {
@@ -238,6 +251,8 @@ export interface SenderFeatures {
   windows: WindowFeatures[];
   /** The sender's dominant content clusters: by recipients whose latest message from the sender in the longest window was of the cluster, at most 3, most first. Join with sms.cluster-features to see a template's spread across senders. */
   clusters: SenderCluster[];
+  /** Registrable domains of the URLs in the sender's messages in the longest window (event time), most recently seen first, at most 16; the decision engine checks them against the policy's deny list. */
+  urlDomains: string[];
 }
 
 /** Features over one sliding window ending at asOf. */

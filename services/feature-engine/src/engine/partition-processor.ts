@@ -601,6 +601,8 @@ export function createPartitionProcessor(
         }),
       ),
       clusters: clusters.map((c) => ({ clusterId: clusterIdString(c.clusterId), recipients: c.recipients })),
+      // Filled by the next commit, which keeps each sender's recent URL domains.
+      urlDomains: [],
     };
   }
 
