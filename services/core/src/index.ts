@@ -49,6 +49,7 @@ export {
   normaliseAddress,
   type SubscriberHasher,
 } from './privacy.ts';
+export { MAX_REQUEST_BYTES, partitionOfKey, requestsOf, type TopicMessages } from './produce.ts';
 export { backoffDelay, type RetryOptions, retry } from './retry.ts';
 export {
   type CommonConfig,
@@ -59,3 +60,5 @@ export {
   type ServiceOptions,
 } from './service.ts';
 export { SqlFragment, type SqlValue, sql, sqlIdentifier, sqlLiteral, sqlString, sqlTable } from './sql.ts';
+export { topicName } from './topic-name.ts';
+export { type FollowedTopic, followTopic, readToEnd, type TopicRecords } from './topic-reader.ts';
