@@ -1,5 +1,14 @@
+export { registrationsPath } from './config.ts';
 export * from './content/index.ts';
 export { FEATURES, type FeatureDefinition, featuresDocument } from './features/catalog.ts';
+export {
+  capOf,
+  loadRegistrations,
+  NO_REGISTRATIONS,
+  parseRegistrations,
+  type Registrations,
+  type ThroughputCap,
+} from './registration.ts';
 export {
   createDistinctCounter,
   DEFAULT_PRECISION,

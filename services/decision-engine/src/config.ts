@@ -1,0 +1,81 @@
+/** The decision engine's settings, beyond the common ones (services/core commonSettings). */
+import { fileURLToPath } from 'node:url';
+import { type ConfigOf, setting, topicName } from '@spamgate/core';
+
+export const decisionEngineSettings = {
+  topicPrefix: setting.string({
+    variable: 'SPAMGATE_TOPIC_PREFIX',
+    doc: 'Prefix of every topic name (tests, tenants sharing a cluster); joined with "." unless it ends in . _ or -',
+    default: '',
+    pattern: /^[A-Za-z0-9._-]{0,100}$/,
+  }),
+  groupId: setting.string({
+    variable: 'SPAMGATE_DECISION_ENGINE_GROUP',
+    doc: 'Consumer group of the decision engine; also the prefix of its transactional ids.',
+    default: 'spamgate-decision-engine',
+    pattern: /^[A-Za-z0-9._-]{1,200}$/,
+  }),
+  policyFile: setting.string({
+    variable: 'SPAMGATE_POLICY_FILE',
+    doc: 'JSON policy in force (docs/policy.md); empty for infra/config/policy.json. Re-read when it changes; an invalid file never replaces a valid policy.',
+    default: '',
+  }),
+  shadowPolicyFile: setting.string({
+    variable: 'SPAMGATE_SHADOW_POLICY_FILE',
+    doc: 'JSON policy evaluated in shadow beside the active one (written to sms.decision-evaluations with shadow=true, never enforced); empty for none.',
+    default: '',
+  }),
+  doNotOriginateFile: setting.string({
+    variable: 'SPAMGATE_DNO_FILE',
+    doc: 'Do-Not-Originate list: one sender address per line, # comments; senders on it are blocked. Re-read when it changes; empty for none.',
+    default: '',
+  }),
+  registrationsFile: setting.string({
+    variable: 'SPAMGATE_REGISTRATIONS_FILE',
+    doc: 'JSON file of registered throughput tiers and campaigns, shared with the feature engine (a registered sender over its cap is throttled at it); empty for infra/config/registrations.json.',
+    default: '',
+  }),
+  reloadIntervalMs: setting.duration({
+    variable: 'SPAMGATE_DECISION_RELOAD_INTERVAL',
+    doc: 'How often the policy, shadow policy and Do-Not-Originate files are checked for changes.',
+    default: '2s',
+    minMs: 100,
+    maxMs: 3_600_000,
+  }),
+  concurrency: setting.integer({
+    variable: 'SPAMGATE_DECISION_PARTITION_CONCURRENCY',
+    doc: 'Feature batches processed at once (each partition still one batch at a time).',
+    default: '12',
+    min: 1,
+    max: 1024,
+  }),
+} as const;
+
+export type DecisionEngineConfig = ConfigOf<typeof decisionEngineSettings>;
+
+/** The policy file in force: the configured one, or the default in the repository. */
+export function policyPath(config: Pick<DecisionEngineConfig, 'policyFile'>): string {
+  return config.policyFile || fileURLToPath(new URL('../../../infra/config/policy.json', import.meta.url));
+}
+
+export interface DecisionEngineTopics {
+  readonly features: string;
+  readonly clusterFeatures: string;
+  readonly overrides: string;
+  readonly decisions: string;
+  readonly evaluations: string;
+  readonly state: string;
+  readonly deadLetters: string;
+}
+
+export function decisionEngineTopics(prefix: string): DecisionEngineTopics {
+  return {
+    features: topicName(prefix, 'sms.sender-features'),
+    clusterFeatures: topicName(prefix, 'sms.cluster-features'),
+    overrides: topicName(prefix, 'sms.policy-overrides'),
+    decisions: topicName(prefix, 'sms.decisions'),
+    evaluations: topicName(prefix, 'sms.decision-evaluations'),
+    state: topicName(prefix, 'spamgate.decision-engine.state'),
+    deadLetters: topicName(prefix, 'sms.dead-letters'),
+  };
+}

@@ -1,0 +1,83 @@
+/**
+ * Checks on the records the decision engine reads, beyond what Avro decoding guarantees: a
+ * record that decodes but cannot be right (a sender that is not its key, a negative count, a
+ * share above 1, a time in another century) is refused with a typed error and dead-lettered,
+ * never evaluated: a decision resting on it could block someone.
+ */
+import { SpamgateError } from '@spamgate/core';
+import type { ClusterFeatures, SenderFeatures } from '@spamgate/schemas';
+
+export class InvalidFeaturesError extends SpamgateError {
+  override name = 'InvalidFeaturesError';
+  constructor(record: string, reason: string) {
+    super(`${record} refused: ${reason}`, { code: 'INVALID_FEATURES', retriable: false });
+  }
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+/** 2000-01-01 and a day past the wall clock bound plausible event times. */
+const EARLIEST = Date.UTC(2000, 0, 1);
+const DAY_MS = 86_400_000;
+const SHARES = new Set([
+  'fanOut',
+  'newContactShare',
+  'contactShare',
+  'sequentialShare',
+  'topTemplateShare',
+  'urlShare',
+  'callbackShare',
+  'quietHourShare',
+  'deliveryFailureRate',
+  'replyRate',
+  'optOutRate',
+  'registeredShare',
+  'topSenderShare',
+]);
+
+function checkTime(record: string, field: string, t: number, now: number): void {
+  if (!Number.isSafeInteger(t) || t < EARLIEST || t > now + DAY_MS)
+    throw new InvalidFeaturesError(record, `${field} ${t} is not a plausible time`);
+}
+
+function checkNumbers(record: string, window: Record<string, unknown>): void {
+  for (const [k, v] of Object.entries(window)) {
+    if (typeof v !== 'number') continue;
+    if (!Number.isFinite(v) || v < 0)
+      throw new InvalidFeaturesError(record, `${k} = ${v} in window ${String(window.window)}`);
+    if (SHARES.has(k) && v > 1 + 1e-9) throw new InvalidFeaturesError(record, `share ${k} = ${v} exceeds 1`);
+  }
+}
+
+export function checkSenderFeatures(key: string, f: SenderFeatures, now: number): void {
+  const record = 'SenderFeatures';
+  if (f.sender !== key) throw new InvalidFeaturesError(record, 'sender is not the record key');
+  if (f.sender.length === 0 || f.sender.length > 64 || CONTROL.test(f.sender))
+    throw new InvalidFeaturesError(record, 'sender must be 1-64 characters without control characters');
+  checkTime(record, 'asOf', f.asOf, now);
+  if (f.windows.length > 16) throw new InvalidFeaturesError(record, `${f.windows.length} windows`);
+  for (const w of f.windows) checkNumbers(record, w as unknown as Record<string, unknown>);
+  if (f.clusters.length > 16) throw new InvalidFeaturesError(record, `${f.clusters.length} clusters`);
+  for (const c of f.clusters)
+    if (!/^[0-9a-f]{14}$/.test(c.clusterId))
+      throw new InvalidFeaturesError(record, 'cluster id is not 14 hex digits');
+  if (f.urlDomains.length > 64) throw new InvalidFeaturesError(record, `${f.urlDomains.length} URL domains`);
+  for (const d of f.urlDomains)
+    if (d.length > 253 || CONTROL.test(d))
+      throw new InvalidFeaturesError(record, 'a URL domain is not a domain');
+  if (f.campaignId !== null && (f.campaignId.length > 64 || CONTROL.test(f.campaignId)))
+    throw new InvalidFeaturesError(
+      record,
+      'campaignId must be at most 64 characters without control characters',
+    );
+}
+
+export function checkClusterFeatures(key: string, f: ClusterFeatures, now: number): void {
+  const record = 'ClusterFeatures';
+  if (f.clusterId !== key) throw new InvalidFeaturesError(record, 'clusterId is not the record key');
+  if (!/^[0-9a-f]{14}$/.test(f.clusterId))
+    throw new InvalidFeaturesError(record, 'cluster id is not 14 hex digits');
+  checkTime(record, 'asOf', f.asOf, now);
+  if (f.windows.length > 16) throw new InvalidFeaturesError(record, `${f.windows.length} windows`);
+  for (const w of f.windows) checkNumbers(record, w as unknown as Record<string, unknown>);
+}

@@ -1,0 +1,306 @@
+// The principles every policy must follow (docs/policy.md), pinned on the default policy and,
+// where they are enforced in code, on random policies too.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import type { Reason, SenderFeatures } from '@spamgate/schemas';
+import { mulberry32 } from '@spamgate/test';
+import { decide, EMPTY_STATE } from '../src/decider.ts';
+import { ACTION_RANK, evaluate } from '../src/evaluate.ts';
+import { parsePolicy, RULE_CLASSES, SENDER_FEATURES } from '../src/policy.ts';
+import {
+  BLAST,
+  capOf,
+  cluster,
+  context,
+  DEFAULT_POLICY,
+  DEFAULT_POLICY_PATH,
+  features,
+  type WindowPatch,
+} from './fixtures.ts';
+
+const POLICY_DOC = JSON.parse(readFileSync(DEFAULT_POLICY_PATH, 'utf8'));
+
+const noClusters = { cluster: () => undefined, capOf };
+
+function evalDefault(f: SenderFeatures, clusters: ReturnType<typeof cluster>[] = []) {
+  const byId = new Map(clusters.map((c) => [c.clusterId, c]));
+  return evaluate(DEFAULT_POLICY, { features: f, cluster: (id) => byId.get(id), capOf }, 'enter');
+}
+
+const codes = (reasons: readonly Reason[]) => reasons.map((r) => r.code);
+
+test('hard BLOCK: sends after opt-out, a deny-listed URL domain, the Do-Not-Originate list, an operator block', () => {
+  const optOut = evalDefault(features({ windows: { '24h': { messages: 3, postOptOutSends: 2 } } }));
+  assert.equal(optOut.action, 'BLOCK');
+  assert.equal(optOut.score, 1);
+  assert.deepEqual(optOut.reasons[0], {
+    code: 'POST_OPT_OUT_SENDS',
+    feature: 'postOptOutSends',
+    window: '24h',
+    observed: 2,
+    threshold: 2,
+  });
+  const oneStray = evalDefault(features({ windows: { '24h': { messages: 3, postOptOutSends: 1 } } }));
+  assert.notEqual(
+    oneStray.action,
+    'BLOCK',
+    'one message after an opt-out (in flight) is not a violation pattern',
+  );
+
+  const deny = evalDefault(features({ urlDomains: ['example.org', 'PHISH-EXAMPLE.test'] }));
+  assert.equal(deny.action, 'BLOCK');
+  assert.equal(deny.reasons[0]!.code, 'DENY_LISTED_URL');
+  assert.equal(deny.reasons[0]!.feature, 'urlDomains[phish-example.test]');
+
+  const quiet = features();
+  const dno = decide(
+    context({ doNotOriginate: true }),
+    quiet,
+    EMPTY_STATE,
+    {
+      kind: 'FEATURES',
+      at: quiet.asOf,
+      basis: '',
+    },
+    quiet.asOf,
+  );
+  assert.equal(dno.publish?.action, 'BLOCK');
+  assert.equal(dno.publish?.reasons[0]?.code, 'DO_NOT_ORIGINATE');
+  assert.equal(dno.publish?.policyAction, 'ALLOW', 'the policy itself saw nothing');
+
+  const op = decide(
+    context({
+      override: {
+        overrideId: 'o-1',
+        scope: 'SENDER',
+        target: quiet.sender,
+        action: 'BLOCK',
+        createdAt: quiet.asOf,
+        expiresAt: null,
+      },
+    }),
+    quiet,
+    EMPTY_STATE,
+    { kind: 'OVERRIDE', at: quiet.asOf, basis: 'o-1' },
+    quiet.asOf,
+  );
+  assert.equal(op.publish?.action, 'BLOCK');
+  assert.equal(op.publish?.overrideId, 'o-1');
+  assert.equal(op.publish?.reasons[0]?.code, 'OPERATOR_BLOCK');
+});
+
+test('a policy cannot make a hard rule of anything but postOptOutSends', () => {
+  const doc = JSON.parse(JSON.stringify(rawDefault()));
+  doc.profiles.consumer.rules.push({
+    code: 'TEMPLATE_IS_SPAM',
+    class: 'hard',
+    feature: 'topTemplateShare',
+    window: '1h',
+    op: '>=',
+    threshold: 0.9,
+  });
+  assert.throws(() => parsePolicy(doc, 'test'), /a hard rule may only read postOptOutSends/);
+});
+
+test('no rule can read what a message says: only numeric features exist, and nothing else is accepted', () => {
+  for (const feature of [
+    'body',
+    'text',
+    'content',
+    'keywords',
+    'cluster.campaignIds',
+    'cluster.urlDomains',
+    'sender',
+  ]) {
+    const doc = rawDefault();
+    doc.profiles.consumer.rules.push({
+      code: 'X_RULE',
+      class: 'signal',
+      feature,
+      window: '1h',
+      op: '>=',
+      threshold: 1,
+      weight: 0.1,
+    });
+    assert.throws(() => parsePolicy(doc, 'test'), /unknown (cluster )?feature/, feature);
+  }
+  // The sender features a rule can read are counts and shares: the schema's numeric fields.
+  for (const name of SENDER_FEATURES) {
+    const w = features().windows[0]!;
+    assert.equal(typeof w[name], 'number', name);
+  }
+});
+
+test('volume alone only throttles; a registered sender over its cap is throttled at its cap, never blocked', () => {
+  const volume: WindowPatch = {
+    messages: 5000,
+    distinctRecipients: 100,
+    peak1s: 50,
+    peak10s: 400,
+    replyRate: 0.3,
+    repliedRecipients: 30,
+  };
+  const consumer = evalDefault(features({ windows: { all: volume } }));
+  assert.equal(consumer.action, 'THROTTLE');
+  assert.equal(consumer.rate, DEFAULT_POLICY.profiles.consumer.throttleRatePerMinute);
+
+  const registered = evalDefault(
+    features({
+      campaignId: 'CAMP123',
+      windows: { all: { ...BLAST.all, registeredCapShare: 16, optOutRate: 0.2, spamReports: 40 } },
+    }),
+  );
+  assert.equal(registered.action, 'THROTTLE', 'even with the outcomes of a spam blast');
+  assert.equal(registered.rate, 75, 'at the tier cap of the registrations file');
+  assert.ok(codes(registered.reasons).includes('OVER_REGISTERED_CAP_1M'));
+});
+
+test('random policies: without hard evidence a BLOCK always rests on an outcome plus volume or spread', () => {
+  const rnd = mulberry32(6);
+  const classes = RULE_CLASSES.filter((c) => c !== 'hard');
+  for (let round = 0; round < 300; round++) {
+    const doc = rawDefault();
+    for (const name of ['consumer', 'registered', 'tollFree', 'shortCode', 'other'] as const) {
+      const rules = [];
+      for (let i = 0; i < 6; i++) {
+        const feature = SENDER_FEATURES[Math.floor(rnd() * SENDER_FEATURES.length)]!;
+        rules.push({
+          code: `R_${i}`,
+          class: classes[Math.floor(rnd() * classes.length)],
+          feature,
+          window: ['1m', '10m', '1h', '24h'][Math.floor(rnd() * 4)],
+          op: rnd() < 0.8 ? '>=' : '<=',
+          threshold: rnd() < 0.5 ? rnd() : Math.floor(rnd() * 100),
+          weight: rnd(),
+          decisive: rnd() < 0.8,
+        });
+      }
+      doc.profiles[name].rules = rules;
+      doc.profiles[name].behaviouralBlock = rnd() < 0.7;
+    }
+    const policy = parsePolicy(doc, 'random');
+    const patch: WindowPatch = {};
+    for (const name of SENDER_FEATURES) patch[name] = rnd() < 0.5 ? rnd() : Math.floor(rnd() * 200);
+    patch.postOptOutSends = 0;
+    const f = features({ windows: { all: patch }, campaignId: rnd() < 0.3 ? 'C1' : null });
+    const e = evaluate(policy, { features: f, ...noClusters }, 'enter');
+    const profile = policy.profiles[f.campaignId ? 'registered' : 'consumer'];
+    const byCode = new Map(profile.rules.map((r) => [r.code, r]));
+    const classesFired = e.reasons.map((r) => byCode.get(r.code)!);
+    if (e.action === 'BLOCK') {
+      assert.ok(
+        profile.behaviouralBlock,
+        'a profile without behavioural blocks never blocks without hard evidence',
+      );
+      assert.ok(
+        classesFired.some((r) => r.class === 'outcome' && r.decisive),
+        'a decisive outcome',
+      );
+      assert.ok(
+        classesFired.some((r) => r.class === 'volume' || r.class === 'spread'),
+        'with volume or spread',
+      );
+    }
+    if (classesFired.every((r) => r.class === 'volume' || r.class === 'signal'))
+      assert.ok(ACTION_RANK[e.action] <= ACTION_RANK.THROTTLE, 'volume and signals alone never block');
+    if (classesFired.every((r) => r.class === 'signal'))
+      assert.ok(ACTION_RANK[e.action] <= ACTION_RANK.MONITOR);
+  }
+});
+
+test('a behavioural BLOCK needs recipient outcomes to agree with volume or spread', () => {
+  const happyBlast = evalDefault(
+    features({ windows: { all: { ...BLAST.all, replyRate: 0.2, repliedRecipients: 240 } } }),
+  );
+  assert.equal(happyBlast.action, 'THROTTLE', 'volume and spread with people answering: throttle');
+  const silentBlast = evalDefault(features({ windows: { all: BLAST.all } }));
+  assert.equal(
+    silentBlast.action,
+    'BLOCK',
+    'nobody answers a thousand strangers: no replies agree with the volume',
+  );
+  assert.ok(codes(silentBlast.reasons).includes('NO_REPLIES'));
+  const reported = evalDefault(
+    features({ windows: { all: { ...BLAST.all, replyRate: 0.2, repliedRecipients: 240, spamReports: 4 } } }),
+  );
+  assert.equal(reported.action, 'BLOCK', 'spam reports agree with the volume');
+  assert.deepEqual(codes(reported.reasons).slice(0, 1), ['SPAM_REPORTS'], 'outcomes are listed first');
+
+  const failuresOnly = evalDefault(
+    features({
+      windows: { all: { ...BLAST.all, replyRate: 0.2, repliedRecipients: 240, deliveryFailureRate: 0.9 } },
+    }),
+  );
+  assert.equal(failuresOnly.action, 'THROTTLE', 'delivery failures (stale lists) are never decisive');
+});
+
+test('messages to two-way contacts never count against a sender', () => {
+  const chatty: WindowPatch = {
+    messages: 1500,
+    distinctRecipients: 250,
+    peak1s: 8,
+    peak10s: 40,
+    newContactShare: 0,
+    replyRate: 0.8,
+  };
+  const strangers = evalDefault(features({ windows: { all: chatty } }));
+  assert.equal(strangers.action, 'THROTTLE', 'the same volume to strangers is throttled');
+  const contacts = evalDefault(features({ windows: { all: { ...chatty, contactShare: 1 } } }));
+  assert.equal(contacts.action, 'ALLOW');
+  assert.deepEqual(contacts.reasons, []);
+  // Monotone: more of the same traffic going to contacts never raises the action.
+  const rnd = mulberry32(11);
+  for (let i = 0; i < 500; i++) {
+    const patch: WindowPatch = {};
+    for (const name of SENDER_FEATURES) patch[name] = rnd() < 0.5 ? rnd() : Math.floor(rnd() * 3000);
+    patch.postOptOutSends = 0;
+    const lo = rnd() * 0.5;
+    const hi = lo + rnd() * (1 - lo);
+    const a = evalDefault(features({ windows: { all: { ...patch, contactShare: lo } } }));
+    const b = evalDefault(features({ windows: { all: { ...patch, contactShare: hi } } }));
+    assert.ok(
+      ACTION_RANK[b.action] <= ACTION_RANK[a.action],
+      `contactShare ${lo} -> ${hi}: ${a.action} -> ${b.action}`,
+    );
+  }
+});
+
+test('snowshoe: a fresh number is blocked on its first messages when its cluster is spam across many numbers', () => {
+  const id = '0a1b2c3d4e5f60';
+  const spamCluster = cluster(id, {
+    distinctSenders: 180,
+    distinctRecipients: 900,
+    optOutRate: 0.08,
+    spamReports: 12,
+    messages: 1000,
+  });
+  const fresh = features({
+    clusters: [id],
+    windows: { all: { messages: 2, distinctRecipients: 2, newContactShare: 1 } },
+  });
+  const e = evalDefault(fresh, [spamCluster]);
+  assert.equal(e.action, 'BLOCK');
+  assert.ok(e.reasons.some((r) => r.feature === `cluster[${id}].spamReports`));
+  // The same template from a registered campaign (P2P texting): not spread evidence at all.
+  const campaign = cluster(id, {
+    distinctSenders: 180,
+    distinctRecipients: 900,
+    optOutRate: 0.03,
+    registeredShare: 1,
+    messages: 1000,
+  });
+  const volunteer = features({
+    campaignId: 'CPOL1',
+    clusters: [id],
+    windows: { all: { messages: 40, distinctRecipients: 40, newContactShare: 1 } },
+  });
+  assert.equal(evalDefault(volunteer, [campaign]).action, 'ALLOW');
+});
+
+type ProfileDoc = { rules: unknown[]; behaviouralBlock: boolean };
+function rawDefault(): Record<string, unknown> & {
+  profiles: Record<'consumer' | 'registered' | 'tollFree' | 'shortCode' | 'other', ProfileDoc>;
+} {
+  return structuredClone(POLICY_DOC);
+}
