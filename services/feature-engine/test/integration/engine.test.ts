@@ -13,6 +13,7 @@ import {
   eventually,
   getInfra,
   type LogLine,
+  removeGroupMember,
   type ServiceProcess,
   seededRandom,
   spawnService,
@@ -26,7 +27,6 @@ import { featureEngineTopics, registrationsPath } from '../../src/config.ts';
 import { createFactKeys, messageFacts } from '../../src/engine/facts.ts';
 import { createPartitionProcessor, DEFAULT_PROCESSOR_OPTIONS } from '../../src/engine/partition-processor.ts';
 import { loadRegistrations } from '../../src/registration.ts';
-import { removeGroupMember } from './leave-group.ts';
 
 const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
 const HASH_KEY = 'engine-test-secret-0123456789';

@@ -3,12 +3,18 @@ import { hostname } from 'node:os';
 import { after, before } from 'node:test';
 import { createLogger } from '@spamgate/core';
 import { createCodec, type MessageEvent } from '@spamgate/schemas';
-import { eventually, getInfra, type ServiceProcess, spawnService, testKafka } from '@spamgate/test';
+import {
+  eventually,
+  getInfra,
+  removeGroupMember,
+  type ServiceProcess,
+  spawnService,
+  testKafka,
+} from '@spamgate/test';
 import type { Admin, Kafka } from 'kafkajs';
 import { provisionTopics } from '../../../../infra/kafka/provision.ts';
 import { TOPICS } from '../../../../infra/kafka/topics.ts';
 import { type FeatureEngineTopics, featureEngineTopics } from '../../src/config.ts';
-import { removeGroupMember } from './leave-group.ts';
 
 const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
 export const codec = createCodec();

@@ -1,0 +1,303 @@
+/**
+ * `npx spamgate ...`: the operator's command line.
+ *
+ *   override allow|block (--sender ADDR | --campaign ID) --reason TEXT [--ttl 7d] [--author NAME]
+ *   override remove (--sender ADDR | --campaign ID) [--author NAME]
+ *   override list [--all] [--json]
+ *   policy check FILE
+ *   what-if --policy FILE --from TIME --to TIME [--json]
+ *
+ * Overrides are records on sms.policy-overrides (key = the sender or campaign); a removal is a
+ * tombstone. Every decision-engine instance applies one within a second and re-issues the
+ * decisions of the senders it names. Exit codes: 0 done, 1 failure, 64 bad arguments, 78 bad
+ * configuration.
+ */
+import { randomUUID } from 'node:crypto';
+import { userInfo } from 'node:os';
+import { parseArgs } from 'node:util';
+import {
+  ConfigError,
+  commonSettings,
+  createKafka,
+  createLogger,
+  describeError,
+  EXIT_CONFIG,
+  loadConfig,
+  parseDuration,
+  readToEnd,
+  setting,
+  topicName,
+} from '@spamgate/core';
+import { createCodec, type PolicyOverride } from '@spamgate/schemas';
+import { checkOverride } from './overrides.ts';
+import { loadPolicy, PROFILE_NAMES } from './policy.ts';
+
+const EXIT_USAGE = 64;
+
+export const USAGE = `usage: npx spamgate <command>
+
+  override allow  (--sender ADDR | --campaign ID) --reason TEXT [--ttl 7d] [--author NAME]
+  override block  (--sender ADDR | --campaign ID) --reason TEXT [--ttl 7d] [--author NAME]
+  override remove (--sender ADDR | --campaign ID) [--reason TEXT] [--author NAME]
+  override list   [--all] [--json]      overrides in force (--all: lapsed ones too)
+  policy check FILE                     validate a policy file and summarise it
+  what-if --policy FILE --from TIME --to TIME [--json]
+                                        replay stored features from ClickHouse through a policy
+                                        and compare with what was enforced
+
+An ALLOW override never throttles or blocks the sender (the Do-Not-Originate list still
+applies); a BLOCK override always blocks. Without --ttl an override lasts until removed.
+Environment: SPAMGATE_KAFKA_BROKERS, SPAMGATE_TOPIC_PREFIX, SPAMGATE_CLICKHOUSE_URL,
+SPAMGATE_CLICKHOUSE_DATABASE (see README).
+`;
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+const spec = {
+  kafkaBrokers: commonSettings.kafkaBrokers,
+  clickhouseUrl: commonSettings.clickhouseUrl,
+  clickhouseUser: commonSettings.clickhouseUser,
+  clickhousePassword: commonSettings.clickhousePassword,
+  clickhouseDatabase: commonSettings.clickhouseDatabase,
+  topicPrefix: setting.string({
+    variable: 'SPAMGATE_TOPIC_PREFIX',
+    doc: 'Prefix of every topic name.',
+    default: '',
+    pattern: /^[A-Za-z0-9._-]{0,100}$/,
+  }),
+  logLevel: { ...commonSettings.logLevel, default: 'warn' },
+};
+
+type Out = (line: string) => void;
+
+function target(values: { sender?: string | undefined; campaign?: string | undefined }): {
+  scope: 'SENDER' | 'CAMPAIGN';
+  target: string;
+} {
+  if ((values.sender === undefined) === (values.campaign === undefined))
+    throw new UsageError('name exactly one of --sender ADDR or --campaign ID');
+  return values.sender !== undefined
+    ? { scope: 'SENDER', target: values.sender }
+    : { scope: 'CAMPAIGN', target: values.campaign! };
+}
+
+function when(t: number | null): string {
+  return t === null ? 'never' : new Date(t).toISOString();
+}
+
+/** Fails fast, with the fix, when the overrides topic was never provisioned. */
+async function requireTopic(kafka: ReturnType<typeof createKafka>, topic: string): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    if (!(await admin.listTopics()).includes(topic))
+      throw new Error(`topic ${topic} does not exist: run \`npm run topics\` (or \`npm start\`) first`);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Reads every override record to the end: the latest per key, null for a removal. */
+async function readOverrides(
+  kafka: ReturnType<typeof createKafka>,
+  topic: string,
+): Promise<Map<string, PolicyOverride | null>> {
+  const codec = createCodec();
+  const latest = new Map<string, PolicyOverride | null>();
+  await readToEnd(kafka, {
+    topic,
+    groupId: `spamgate-cli-${process.pid}-${randomUUID()}`,
+    onRecords: ({ messages }) => {
+      for (const m of messages) {
+        const key = m.key?.toString('utf8') ?? '';
+        if (m.value === null) latest.set(key, null);
+        else
+          try {
+            latest.set(key, codec.decode('PolicyOverride', m.value) as PolicyOverride);
+          } catch {
+            // A malformed record is the decision engine's to dead-letter; a listing skips it.
+          }
+      }
+    },
+  });
+  return latest;
+}
+
+export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, out: Out): Promise<number> {
+  const [command, sub, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === 'help') {
+    out(USAGE);
+    return command === undefined ? EXIT_USAGE : 0;
+  }
+  if (command === 'policy') {
+    if (sub !== 'check' || rest.length !== 1) throw new UsageError('usage: npx spamgate policy check FILE');
+    const policy = loadPolicy(rest[0]!, 'FILE');
+    out(`policy ${policy.version}: valid`);
+    out(
+      `  BLOCK expires after ${policy.blockTtlMs / 3_600_000} h; THROTTLE holds at least ${policy.throttleMinHoldMs / 60_000} min`,
+    );
+    out(`  score: monitor from ${policy.monitorScore}, behavioural BLOCK from ${policy.blockScore}`);
+    out(`  deny-listed URL domains: ${policy.denyListedDomains.size}`);
+    for (const name of PROFILE_NAMES) {
+      const p = policy.profiles[name];
+      const classes = new Map<string, number>();
+      for (const r of p.rules) classes.set(r.class, (classes.get(r.class) ?? 0) + 1);
+      out(
+        `  ${name.padEnd(10)} ${String(p.rules.length).padStart(2)} rules (${[...classes].map(([c, n]) => `${n} ${c}`).join(', ')}); ` +
+          `throttle ${p.throttleRatePerMinute}/min; behavioural BLOCK ${p.behaviouralBlock ? 'allowed' : 'never'}`,
+      );
+    }
+    return 0;
+  }
+  if (command === 'what-if') {
+    const { runWhatIf } = await import('./what-if.ts');
+    return runWhatIf(
+      [sub, ...rest].filter((x): x is string => x !== undefined),
+      env,
+      out,
+    );
+  }
+  if (command !== 'override') throw new UsageError(`unknown command "${command}"`);
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      sender: { type: 'string' },
+      campaign: { type: 'string' },
+      reason: { type: 'string' },
+      ttl: { type: 'string' },
+      author: { type: 'string' },
+      all: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  const config = loadConfig(spec, env);
+  const logger = createLogger({
+    service: 'spamgate-cli',
+    instanceId: String(process.pid),
+    level: config.logLevel,
+    destination: process.stderr,
+  });
+  const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: 'spamgate-cli', logger });
+  const topic = topicName(config.topicPrefix, 'sms.policy-overrides');
+  const author = values.author ?? env.SPAMGATE_OPERATOR ?? userInfo().username;
+  const now = Date.now();
+
+  if (sub === 'list') {
+    await requireTopic(kafka, topic);
+    const rows = [...(await readOverrides(kafka, topic))]
+      .filter((e): e is [string, PolicyOverride] => e[1] !== null)
+      .map(([, o]) => ({ ...o, lapsed: o.expiresAt !== null && o.expiresAt <= now }))
+      .filter((o) => values.all || !o.lapsed)
+      .sort((a, b) => a.createdAt - b.createdAt);
+    if (values.json) {
+      for (const o of rows) out(JSON.stringify(o));
+      return 0;
+    }
+    if (rows.length === 0) {
+      out('no overrides in force');
+      return 0;
+    }
+    out(['ACTION', 'SCOPE', 'TARGET', 'EXPIRES', 'AUTHOR', 'ID', 'REASON'].join('\t'));
+    for (const o of rows)
+      out(
+        [
+          o.action,
+          o.scope,
+          o.target,
+          o.lapsed ? `lapsed ${when(o.expiresAt)}` : when(o.expiresAt),
+          o.author,
+          o.overrideId,
+          o.reason,
+        ].join('\t'),
+      );
+    return 0;
+  }
+
+  if (sub !== 'allow' && sub !== 'block' && sub !== 'remove')
+    throw new UsageError(`unknown override command "${sub ?? ''}" (allow, block, remove, list)`);
+  const t = target(values);
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  if (sub === 'remove') {
+    await requireTopic(kafka, topic);
+    const current = (await readOverrides(kafka, topic)).get(t.target);
+    if (!current || current.scope !== t.scope) {
+      out(`no override on ${t.scope.toLowerCase()} ${t.target}`);
+      return 1;
+    }
+    await producer.connect();
+    try {
+      // A tombstone has no value: who removed it, and why, travel as headers for the audit trail.
+      const headers: Record<string, string> = { 'spamgate-author': author };
+      if (values.reason) headers['spamgate-reason'] = values.reason;
+      await producer.send({ topic, acks: -1, messages: [{ key: t.target, value: null, headers }] });
+    } finally {
+      await producer.disconnect();
+    }
+    out(`override ${current.overrideId} on ${t.scope.toLowerCase()} ${t.target} removed by ${author}`);
+    return 0;
+  }
+  if (!values.reason)
+    throw new UsageError('--reason is required: say why (appeal ticket, complaint reference)');
+  let expiresAt: number | null = null;
+  if (values.ttl !== undefined) {
+    const ms = parseDuration(values.ttl);
+    if (ms === undefined || ms < 1_000)
+      throw new UsageError(`--ttl ${values.ttl} is not a duration like 30m, 24h, 7d`);
+    expiresAt = now + ms;
+  }
+  const override: PolicyOverride = {
+    overrideId: `ovr-${randomUUID()}`,
+    scope: t.scope,
+    target: t.target,
+    action: sub === 'allow' ? 'ALLOW' : 'BLOCK',
+    reason: values.reason,
+    author,
+    createdAt: now,
+    expiresAt,
+  };
+  // The engine refuses what this would refuse; refusing here tells the operator at once.
+  checkOverride(t.target, override);
+  await requireTopic(kafka, topic);
+  await producer.connect();
+  try {
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: [{ key: t.target, value: createCodec().encode('PolicyOverride', override) }],
+    });
+  } finally {
+    await producer.disconnect();
+  }
+  out(
+    `${override.action} override ${override.overrideId} on ${t.scope.toLowerCase()} ${t.target} written (expires ${when(expiresAt)}); the decision engine applies it within a second`,
+  );
+  return 0;
+}
+
+/** Entry point of bin/spamgate.mjs. */
+export async function main(): Promise<void> {
+  try {
+    process.exitCode = await runCli(process.argv.slice(2), process.env, (l) =>
+      process.stdout.write(`${l}\n`),
+    );
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`${err.message}\n\n${USAGE}`);
+      process.exitCode = EXIT_USAGE;
+    } else if (err instanceof ConfigError) {
+      process.stderr.write(
+        `${err.message}\n${err.problems.map((p) => `  ${p.variable}: ${p.expected}`).join('\n')}\n`,
+      );
+      process.exitCode = EXIT_CONFIG;
+    } else if (err instanceof TypeError && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`${err.message}\n\n${USAGE}`);
+      process.exitCode = EXIT_USAGE;
+    } else {
+      process.stderr.write(`spamgate: ${describeError(err).message}\n`);
+      process.exitCode = 1;
+    }
+  }
+}
