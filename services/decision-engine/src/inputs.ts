@@ -19,8 +19,8 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 /** 2000-01-01 and a day past the wall clock bound plausible event times. */
 const EARLIEST = Date.UTC(2000, 0, 1);
 const DAY_MS = 86_400_000;
+/** Shares of a whole (fanOut is not one: distinct recipients are an estimate and may exceed messages by its error). */
 const SHARES = new Set([
-  'fanOut',
   'newContactShare',
   'contactShare',
   'sequentialShare',
