@@ -4,6 +4,8 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { commonSettings, describeConfig } from '@spamgate/core';
 import { REPO_ROOT } from '@spamgate/test';
+import { decisionEngineSettings, policyPath } from '../../services/decision-engine/src/config.ts';
+import { policyTables, withPolicyTables } from '../../services/decision-engine/src/policy-doc.ts';
 import { featureEngineSettings } from '../../services/feature-engine/src/config.ts';
 
 const readme = readFileSync(`${REPO_ROOT}README.md`, 'utf8');
@@ -25,6 +27,12 @@ function settingsTable(block: string): { variable?: string; default?: string; do
 test("README's tables of settings match the code", () => {
   assert.deepEqual(settingsTable('common-settings'), describeConfig(commonSettings));
   assert.deepEqual(settingsTable('feature-engine-settings'), describeConfig(featureEngineSettings));
+  assert.deepEqual(settingsTable('decision-engine-settings'), describeConfig(decisionEngineSettings));
+});
+
+test("docs/policy.md's tables are the default policy (npm run docs:policy)", () => {
+  const doc = readFileSync(`${REPO_ROOT}docs/policy.md`, 'utf8');
+  assert.equal(doc, withPolicyTables(doc, policyTables(policyPath({ policyFile: '' }))));
 });
 
 test('CI runs exactly the test command README gives', () => {

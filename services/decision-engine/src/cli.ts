@@ -31,6 +31,9 @@ import {
 import { createCodec, type PolicyOverride } from '@spamgate/schemas';
 import { checkOverride } from './overrides.ts';
 import { loadPolicy, PROFILE_NAMES } from './policy.ts';
+import { UsageError } from './usage.ts';
+
+export { UsageError };
 
 const EXIT_USAGE = 64;
 
@@ -50,10 +53,6 @@ applies); a BLOCK override always blocks. Without --ttl an override lasts until 
 Environment: SPAMGATE_KAFKA_BROKERS, SPAMGATE_TOPIC_PREFIX, SPAMGATE_CLICKHOUSE_URL,
 SPAMGATE_CLICKHOUSE_DATABASE (see README).
 `;
-
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
 
 const spec = {
   kafkaBrokers: commonSettings.kafkaBrokers,
