@@ -1,4 +1,21 @@
 export {
+  type ClickHouseSinkConfig,
+  clickHouseSinkSettings,
+  type SinkTopics,
+  sinkTopics,
+  TABLE_OF_TOPIC,
+  topicName,
+} from './config.ts';
+export { createSinkMetrics, type SinkMetrics } from './metrics.ts';
+export {
+  type ClickHouseSink,
+  type ClickHouseSinkDeps,
+  createClickHouseSink,
+  missingColumns,
+  SINK_SERVICE,
+  SinkSchemaError,
+} from './sink.ts';
+export {
   CLUSTER_FEATURES_COLUMNS,
   CLUSTER_WINDOW_COLUMNS,
   type ColumnSpec,
