@@ -224,6 +224,11 @@ export function createClickHouseSink(deps: ClickHouseSinkDeps): ClickHouseSink {
     ]),
   );
   const stateOfTopic = (topic: string): TableState => tables.get(TABLE_OF_TOPIC[kindOf.get(topic)!])!;
+  // Every table's series from the start, not from its first change.
+  for (const table of tables.keys()) {
+    metrics.paused.set({ table }, 0);
+    metrics.pendingRows.set({ table }, 0);
+  }
 
   const consumer: Consumer = kafka.consumer({
     groupId: config.groupId,

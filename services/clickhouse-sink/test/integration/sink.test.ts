@@ -253,6 +253,16 @@ test('every record lands once through a hard kill and a restart, and a malformed
     a.asOf - b.asOf || a.clusterId.localeCompare(b.clusterId);
   assertClose(clusters, [...clusterFeatures].sort(byCluster));
 
+  // The ops endpoint: ready, and the rows written per table in the metrics.
+  const listening = await sink.waitForLog((l) => String(l.msg).startsWith('ops endpoint listening'));
+  const ops = `http://127.0.0.1:${listening.port}`;
+  const ready = await fetch(`${ops}/readyz`);
+  assert.equal(ready.status, 200, await ready.text());
+  const metrics = await (await fetch(`${ops}/metrics`)).text();
+  assert.match(metrics, /spamgate_sink_rows_written_total\{[^}]*table="sender_features"[^}]*\} \d+/);
+  assert.match(metrics, /spamgate_sink_paused\{[^}]*table="decisions"[^}]*\} 0/);
+  assert.match(metrics, /spamgate_sink_dead_letters_total\{[^}]*code="BAD_MARKER"[^}]*\} 1/);
+
   // A graceful stop commits everything written, up to the end of every topic (markers included).
   sink.child.kill('SIGTERM');
   assert.deepEqual(await sink.exited, { code: 0, signal: null });
