@@ -14,10 +14,11 @@
  * negative count, a time outside DateTime, a NaN) is a RowMappingError, and the sink dead-letters
  * the record instead of blocking its table.
  *
- * Reading back (`*FromRow(s)`) takes rows as ClickHouse's JSONEachRow returns them (UInt64 as
- * strings, DateTime as 'YYYY-MM-DD hh:mm:ss' in UTC or epoch seconds). SenderFeatures,
- * ClusterFeatures and SenderMinute come back field for field. Where a column cannot tell two
- * values apart, the read gives one of them:
+ * Reading back (`*FromRow(s)`) takes rows as ClickHouse's JSONEachRow returns them: UInt64 as
+ * strings, DateTime as epoch seconds (`toUnixTimestamp(c) AS c`) or as the text ClickHouse writes,
+ * read as UTC (the server's time zone; spamgate's servers run in UTC); the feature tables are read
+ * through their `_ms` columns. SenderFeatures, ClusterFeatures and SenderMinute come back field
+ * for field. Where a column cannot tell two values apart, the read gives one of them:
  *   - an optional string stored as '' (campaignId, overrideId, a reason's feature and window,
  *     policyAction, previousAction) reads as null, so an empty string reads as null too;
  *   - a reason's null observed or threshold is stored as 0 and reads as 0;
