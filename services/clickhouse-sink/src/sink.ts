@@ -1,0 +1,687 @@
+/**
+ * The ClickHouse sink: spamgate's output topics into ClickHouse, with an exactly-once effect.
+ *
+ * Guarantee. Every record of the topics read ends up as its rows in ClickHouse (or, if it cannot
+ * be decoded or mapped, as a DeadLetter on the dead-letter topic) at least once; and a record
+ * written more than once leaves rows that collapse into one on merge, and read as one with FINAL,
+ * because each table's sorting key is the record's own identity and its partition comes from the
+ * record's own time (infra/clickhouse/migrations/0001_initial.sql). At-least-once delivery onto
+ * idempotent identities: the effect of each record is there exactly once. (Records Kafka deletes
+ * by retention before the sink read them cannot be written: that is logged and counted.)
+ *
+ * How. The consumer reads read_committed, with auto-commit off. Each kafkajs batch of a partition
+ * becomes a segment (the rows of a contiguous offset range) in its table's buffer; the batch is
+ * resolved at once, which only moves the fetch position. A table's buffer is written when
+ * SPAMGATE_SINK_BATCH_ROWS rows wait or its oldest row waited SPAMGATE_SINK_BATCH_AGE, in whole
+ * segments, one insert at a time per table; a failed insert is retried as the same batch (same
+ * rows, same order) with capped exponential backoff, for as long as it takes, while the table's
+ * topic is paused. A partition's offset is committed only up to the end of its longest prefix of
+ * ranges whose rows ClickHouse acknowledged, so nothing unwritten is ever committed past: a crash
+ * loses nothing, it only writes again (and collapses) what was written after the last commit.
+ * A rebalance makes kafkajs read every partition again from its committed offset; buffered rows
+ * of the old assignment are dropped and inserts in flight finish without committing anything.
+ *
+ * Records that cannot be decoded (SchemaDecodeError) or do not fit a column (RowMappingError)
+ * are sent to sms.dead-letters, acknowledged by Kafka before their offset can be committed.
+ * A bad record on sms.dead-letters itself is logged and skipped: dead-lettering it would feed
+ * the topic with its own failures.
+ */
+import {
+  backoffDelay,
+  type ClickHouseClient,
+  clickHouseErrorCode,
+  describeError,
+  instrumentConsumer,
+  type Logger,
+  type Registry,
+  retry,
+  SpamgateError,
+  sql,
+  sqlTable,
+} from '@spamgate/core';
+import {
+  type Codec,
+  createCodec,
+  type DeadLetter,
+  type RecordName,
+  SchemaDecodeError,
+} from '@spamgate/schemas';
+import {
+  type Admin,
+  type Consumer,
+  type EachBatchPayload,
+  type Kafka,
+  type KafkaMessage,
+  type Message,
+  Partitioners,
+  type Producer,
+} from 'kafkajs';
+import {
+  type Batch,
+  chunkByDay,
+  createPartitionProgress,
+  createTableBuffer,
+  type PartitionProgress,
+  type TableBuffer,
+} from './batches.ts';
+import { type ClickHouseSinkConfig, type SinkTopics, sinkTopics, TABLE_OF_TOPIC } from './config.ts';
+import type { SinkMetrics } from './metrics.ts';
+import {
+  clusterFeaturesRows,
+  deadLetterRow,
+  decisionRow,
+  partitionDay,
+  policyOverrideRow,
+  type Row,
+  RowMappingError,
+  senderFeaturesRows,
+  senderMinuteRow,
+  TABLES,
+  type TableName,
+  type TableSpec,
+} from './tables.ts';
+
+/** The `service` of the sink's DeadLetters: without the instance, so a record dead-lettered again after a restart collapses with the first. */
+export const SINK_SERVICE = 'clickhouse-sink';
+
+/**
+ * Most distinct days in one insert. Current ClickHouse refuses an insert block touching more
+ * than max_partitions_per_insert_block (100) partitions, a setting 18.16 does not know; days are
+ * counted in UTC here and the server's toDate may shift them by one, hence the margin.
+ */
+const MAX_DAYS_PER_INSERT = 50;
+
+const DEFAULT_INITIAL_RETRY_MS = 250;
+
+export interface ClickHouseSinkDeps {
+  readonly kafka: Kafka;
+  /** The client inserts go through; tests wrap it to fail on purpose. */
+  readonly clickhouse: Pick<ClickHouseClient, 'insert' | 'query'>;
+  readonly logger: Logger;
+  readonly registry: Registry;
+  readonly metrics: SinkMetrics;
+  readonly config: ClickHouseSinkConfig & {
+    readonly instanceId: string;
+    readonly clickhouseDatabase: string;
+    readonly connectTimeoutMs: number;
+    readonly shutdownTimeoutMs: number;
+  };
+  /** Wall clock, ms; tests may pass another. */
+  readonly now?: () => number;
+  /** First delay of the insert backoff, ms (the cap is SPAMGATE_SINK_RETRY_MAX_DELAY). */
+  readonly initialRetryMs?: number;
+  /** Called when the consumer stopped for good (kafkajs gave up restarting it). */
+  readonly onFatal?: (err: unknown) => void;
+}
+
+export interface ClickHouseSink {
+  /** Checks the tables, connects and starts consuming. */
+  start(): Promise<void>;
+  /** Writes what was read (bounded by half the shutdown timeout), commits it, leaves the group. Idempotent. */
+  stop(): Promise<void>;
+  /** True when the group was joined and no table's inserts are failing; otherwise why not. */
+  readiness(): true | string;
+}
+
+/** ClickHouse lacks columns the sink writes: the migrations have not run (npm run migrate). */
+export class SinkSchemaError extends SpamgateError {
+  override name = 'SinkSchemaError';
+  readonly missing: readonly string[];
+  constructor(database: string, missing: readonly string[], cause?: unknown) {
+    super(
+      `ClickHouse database ${database} lacks what the sink writes: ${missing.slice(0, 20).join(', ')}` +
+        `${missing.length > 20 ? ` and ${missing.length - 20} more` : ''}. Run \`npm run migrate\` first.`,
+      { code: 'SINK_SCHEMA_MISSING', retriable: true, cause },
+    );
+    this.missing = missing;
+  }
+}
+
+/** The columns (table.column type) the sink writes that `database` lacks or types otherwise. */
+export async function missingColumns(
+  clickhouse: Pick<ClickHouseClient, 'query'>,
+  database: string,
+): Promise<string[]> {
+  const rs = await clickhouse.query({
+    query: sql`SELECT table, name, type FROM system.columns WHERE database = ${database}`,
+    format: 'JSONEachRow',
+  });
+  const have = new Set(
+    (await rs.json<{ table: string; name: string; type: string }>()).map(
+      (c) => `${c.table}.${c.name} ${c.type}`,
+    ),
+  );
+  const missing: string[] = [];
+  for (const spec of Object.values(TABLES)) {
+    for (const c of spec.columns) {
+      const want = `${spec.name}.${c.name} ${c.type}`;
+      if (!have.has(want)) missing.push(want);
+    }
+  }
+  return missing;
+}
+
+type TopicKind = keyof SinkTopics;
+
+/** The Avro record each topic carries. */
+const RECORD_OF: Readonly<Record<TopicKind, RecordName>> = {
+  decisionEvaluations: 'Decision',
+  policyOverrides: 'PolicyOverride',
+  senderFeatures: 'SenderFeatures',
+  clusterFeatures: 'ClusterFeatures',
+  senderMinutes: 'SenderMinute',
+  deadLetters: 'DeadLetter',
+};
+
+/** The offset kafkajs fetched a batch from (where the partition's previous batch ended); kafkajs has it, its types do not. */
+function fetchedOffsetOf(batch: EachBatchPayload['batch']): string {
+  return String((batch as unknown as { readonly fetchedOffset: string | number }).fetchedOffset);
+}
+
+interface TableState {
+  readonly spec: TableSpec;
+  readonly qualified: string;
+  readonly topics: readonly string[];
+  readonly buffer: TableBuffer;
+  inFlight: Promise<void> | undefined;
+  inFlightRows: number;
+  failing: { readonly since: number; readonly error: string } | undefined;
+  /** Paused for having too many rows pending; resumed below half of the bound. */
+  overBound: boolean;
+  paused: boolean;
+}
+
+/** A partition's progress in the current assignment (generation). */
+interface Progress extends PartitionProgress {
+  readonly topic: string;
+  readonly partition: number;
+}
+
+export function createClickHouseSink(deps: ClickHouseSinkDeps): ClickHouseSink {
+  const { kafka, clickhouse, logger, metrics, config } = deps;
+  const now = deps.now ?? Date.now;
+  const codec: Codec = createCodec();
+  const topics = sinkTopics(config.topicPrefix);
+  const kindOf = new Map<string, TopicKind>(
+    (Object.entries(topics) as [TopicKind, string][]).map(([kind, topic]) => [topic, kind]),
+  );
+  const tables = new Map<TableName, TableState>(
+    Object.values(TABLES).map((spec) => [
+      spec.name,
+      {
+        spec,
+        qualified: sqlTable(config.clickhouseDatabase, spec.name).text,
+        topics: (Object.keys(topics) as TopicKind[])
+          .filter((k) => TABLE_OF_TOPIC[k] === spec.name)
+          .map((k) => topics[k]),
+        buffer: createTableBuffer(spec.name),
+        inFlight: undefined,
+        inFlightRows: 0,
+        failing: undefined,
+        overBound: false,
+        paused: false,
+      },
+    ]),
+  );
+  const stateOfTopic = (topic: string): TableState => tables.get(TABLE_OF_TOPIC[kindOf.get(topic)!])!;
+  // Every table's series from the start, not from its first change.
+  for (const table of tables.keys()) {
+    metrics.paused.set({ table }, 0);
+    metrics.pendingRows.set({ table }, 0);
+  }
+
+  const consumer: Consumer = kafka.consumer({
+    groupId: config.groupId,
+    readUncommitted: false,
+    sessionTimeout: config.sessionTimeoutMs,
+    heartbeatInterval: Math.max(1_000, Math.floor(config.sessionTimeoutMs / 10)),
+    // Short fetch waits: a shutdown waits for the fetch in flight.
+    maxWaitTimeInMs: 1_000,
+  });
+  // Dead letters keyed by the original key, partitioned as every Kafka client does (murmur2).
+  const producer: Producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  const admin: Admin = kafka.admin();
+  const abort = new AbortController();
+
+  let running = false;
+  let stopping = false;
+  let stopped: Promise<void> | undefined;
+  let joined = false;
+  let crashed: string | undefined;
+  let generation = 0;
+  let progress = new Map<string, Progress>();
+  let commitChain: Promise<void> = Promise.resolve();
+  let commitQueued = false;
+  let timer: NodeJS.Timeout | undefined;
+
+  const partitionKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
+
+  function progressOf(topic: string, partition: number): Progress {
+    const key = partitionKey(topic, partition);
+    let p = progress.get(key);
+    if (!p) {
+      p = Object.assign(createPartitionProgress(), { topic, partition });
+      progress.set(key, p);
+    }
+    return p;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Records to rows
+
+  function rowsOf(kind: TopicKind, partition: number, m: KafkaMessage): Row[] {
+    const key = m.key === null ? null : m.key.toString('utf8');
+    if (kind === 'policyOverrides') {
+      const value = m.value === null ? null : codec.decode('PolicyOverride', m.value);
+      return [
+        policyOverrideRow(key, value, {
+          partition,
+          offset: Number(m.offset),
+          timestampMs: Number(m.timestamp),
+        }),
+      ];
+    }
+    if (!m.value || m.value.length === 0) throw new SchemaDecodeError(RECORD_OF[kind], 'EMPTY', 'null value');
+    switch (kind) {
+      case 'decisionEvaluations':
+        return [decisionRow(codec.decode('Decision', m.value))];
+      case 'senderFeatures':
+        return senderFeaturesRows(codec.decode('SenderFeatures', m.value));
+      case 'clusterFeatures':
+        return clusterFeaturesRows(codec.decode('ClusterFeatures', m.value));
+      case 'senderMinutes':
+        return [senderMinuteRow(codec.decode('SenderMinute', m.value))];
+      case 'deadLetters':
+        return [deadLetterRow(codec.decode('DeadLetter', m.value))];
+    }
+  }
+
+  function deadLetterOf(topic: string, partition: number, m: KafkaMessage, err: unknown): Message {
+    const e = describeError(err);
+    const record: DeadLetter = {
+      originalTopic: topic,
+      originalPartition: partition,
+      originalOffset: Number(m.offset),
+      key: m.key ?? null,
+      value: m.value ?? null,
+      errorClass: e.name,
+      errorCode: e.code ?? 'UNKNOWN',
+      errorMessage: e.message.slice(0, 2_000),
+      service: SINK_SERVICE,
+      failedAt: now(),
+    };
+    return { key: m.key ?? null, value: codec.encode('DeadLetter', record) };
+  }
+
+  /** Sends dead letters until Kafka takes them; false when the partition was lost or the sink stops first. */
+  async function sendDeadLetters(
+    messages: Message[],
+    heartbeat: () => Promise<void>,
+    isStale: () => boolean,
+  ): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      if (stopping || isStale()) return false;
+      try {
+        await producer.send({ topic: topics.deadLetters, messages, acks: -1 });
+        return true;
+      } catch (err) {
+        logger.warn({ err: describeError(err), attempt }, 'could not send dead letters; retrying');
+      }
+      // A rebalance surfaces here as a thrown heartbeat: kafkajs then rejoins and reads again.
+      await heartbeat();
+      await new Promise((r) => setTimeout(r, backoffDelay(attempt, 200, 5_000, Math.random)));
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Reading
+
+  /**
+   * A batch that does not continue its partition. Kafka deleted the records in between (retention
+   * ran while the sink was paused or behind, and kafkajs moved to the earliest offset left): they
+   * are gone, so the range counts as read and the batch is taken, with an error in the log.
+   * Otherwise the partition is read again from where it should continue, and the batch dropped.
+   */
+  async function skipDeletedRecords(p: Progress, fetchedOffset: string): Promise<boolean> {
+    const expected = p.expectedFrom!;
+    const offsets = await admin.fetchTopicOffsets(p.topic);
+    const low = offsets.find((o) => o.partition === p.partition)?.low ?? '0';
+    if (BigInt(low) > BigInt(expected) && BigInt(fetchedOffset) >= BigInt(low)) {
+      metrics.skippedOffsets.inc({ topic: p.topic }, Number(BigInt(fetchedOffset) - BigInt(expected)));
+      logger.error(
+        { topic: p.topic, partition: p.partition, from: expected, to: fetchedOffset, earliest: low },
+        'records deleted by retention before the sink wrote them; going on from the earliest left',
+      );
+      p.read(expected, fetchedOffset).written();
+      return true;
+    }
+    logger.error(
+      { topic: p.topic, partition: p.partition, fetchedOffset, expected },
+      'batch does not continue the partition; reading it again from where it should',
+    );
+    consumer.seek({ topic: p.topic, partition: p.partition, offset: expected });
+    return false;
+  }
+
+  async function eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, heartbeat, isRunning, isStale, resolveOffset } = payload;
+    if (stopping || !isRunning() || isStale()) return;
+    const { topic, partition } = batch;
+    const kind = kindOf.get(topic);
+    if (!kind) return;
+    const state = stateOfTopic(topic);
+    const p = progressOf(topic, partition);
+    const batchGeneration = generation;
+    // kafkajs fetches each partition from where the last batch was resolved: a batch that does
+    // not start there would leave the records between unaccounted for.
+    let fetchedOffset = fetchedOffsetOf(batch);
+    if (p.expectedFrom !== undefined && fetchedOffset !== p.expectedFrom) {
+      if (!(await skipDeletedRecords(p, fetchedOffset))) return;
+      fetchedOffset = p.expectedFrom;
+    }
+
+    const rows: Row[] = [];
+    const deadLetters: Message[] = [];
+    for (const m of batch.messages) {
+      let recordRows: Row[];
+      try {
+        recordRows = rowsOf(kind, partition, m);
+      } catch (err) {
+        if (!(err instanceof SchemaDecodeError || err instanceof RowMappingError)) throw err;
+        const code = err.code;
+        if (kind === 'deadLetters') {
+          metrics.skippedDeadLetters.inc({ code });
+          logger.warn(
+            { topic, partition, offset: m.offset, code, err: err.message },
+            'malformed record on the dead-letter topic skipped (never dead-lettered again)',
+          );
+        } else {
+          metrics.deadLetters.inc({ topic, code });
+          logger.warn({ topic, partition, offset: m.offset, code, err: err.message }, 'record dead-lettered');
+          deadLetters.push(deadLetterOf(topic, partition, m, err));
+        }
+        continue;
+      }
+      for (const r of recordRows) rows.push(r);
+    }
+    if (deadLetters.length > 0 && !(await sendDeadLetters(deadLetters, heartbeat, isStale))) return;
+    if (stopping || isStale() || generation !== batchGeneration) return;
+
+    const next = (BigInt(batch.lastOffset()) + 1n).toString();
+    const ticket = p.read(fetchedOffset, next);
+    if (rows.length === 0) ticket.written();
+    else state.buffer.append({ topic, partition, rows, readAt: now(), ticket });
+    // Moves the fetch position only: commits come when ClickHouse has the rows.
+    resolveOffset(batch.lastOffset());
+    if (rows.length === 0) queueCommit();
+    updatePending(state);
+    reconcilePause(state);
+    schedule(state);
+  }
+
+  /** A batch kafkajs emptied itself (only aborted records or transaction markers): nothing to write, its range is done. */
+  function onEmptyBatch(topic: string, partition: number, lastOffset: string): void {
+    if (stopping || !kindOf.has(topic)) return;
+    const p = progressOf(topic, partition);
+    try {
+      p.read(undefined, (BigInt(lastOffset) + 1n).toString()).written();
+    } catch (err) {
+      logger.debug({ topic, partition, err: describeError(err) }, 'empty batch out of order ignored');
+    }
+    queueCommit();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Writing
+
+  function pendingRows(state: TableState): number {
+    return state.buffer.rows + state.inFlightRows;
+  }
+
+  function updatePending(state: TableState): void {
+    metrics.pendingRows.set({ table: state.spec.name }, pendingRows(state));
+  }
+
+  /** Pauses a table's topics while its inserts fail or too much is pending; resumes when neither holds. */
+  function reconcilePause(state: TableState): void {
+    if (!running || stopping) return;
+    const pending = pendingRows(state);
+    if (pending >= config.maxPendingRows) state.overBound = true;
+    else if (pending < config.maxPendingRows / 2) state.overBound = false;
+    const pause = state.failing !== undefined || state.overBound;
+    if (pause === state.paused) return;
+    state.paused = pause;
+    const partitions = state.topics.map((topic) => ({ topic }));
+    if (pause) consumer.pause(partitions);
+    else consumer.resume(partitions);
+    metrics.paused.set({ table: state.spec.name }, pause ? 1 : 0);
+    logger.info(
+      { table: state.spec.name, pendingRows: pending, failing: state.failing !== undefined },
+      pause ? 'paused reading the topics of a table' : 'resumed reading the topics of a table',
+    );
+  }
+
+  function schedule(state: TableState): void {
+    if (state.inFlight) return;
+    const due = stopping
+      ? state.buffer.rows > 0 && !abort.signal.aborted
+      : state.buffer.isDue(now(), { maxRows: config.batchRows, maxAgeMs: config.batchAgeMs });
+    if (!due) return;
+    const batch = state.buffer.take(config.batchRows);
+    if (!batch) return;
+    state.inFlightRows = batch.rows.length;
+    state.inFlight = write(state, batch).finally(() => {
+      state.inFlight = undefined;
+      state.inFlightRows = 0;
+      updatePending(state);
+      reconcilePause(state);
+      schedule(state);
+    });
+  }
+
+  /** Inserts a batch, retrying until ClickHouse takes it (or the sink stops); never throws. */
+  async function write(state: TableState, batch: Batch): Promise<void> {
+    const table = state.spec.name;
+    const started = now();
+    const chunks = chunkByDay(batch.rows, (row) => partitionDay(state.spec, row), MAX_DAYS_PER_INSERT);
+    let next = 0;
+    try {
+      await retry(
+        async () => {
+          // Chunks already taken are not sent again: a retry resumes the same batch where it failed.
+          for (; next < chunks.length; next++) {
+            await clickhouse.insert({
+              table: state.qualified,
+              values: chunks[next]!,
+              format: 'JSONEachRow',
+              // Cancelled when a shutdown gives up; the server may still have taken it, which a replay collapses.
+              abort_signal: abort.signal,
+            });
+          }
+        },
+        {
+          deadline: Number.POSITIVE_INFINITY,
+          initialDelayMs: deps.initialRetryMs ?? DEFAULT_INITIAL_RETRY_MS,
+          maxDelayMs: config.retryMaxDelayMs,
+          signal: abort.signal,
+          onRetry: (err, attempt, delayMs) => {
+            const e = describeError(err);
+            metrics.insertRetries.inc({ table });
+            state.failing ??= { since: now(), error: e.message };
+            reconcilePause(state);
+            logger.warn(
+              {
+                table,
+                rows: batch.rows.length,
+                attempt,
+                delayMs,
+                clickhouseCode: clickHouseErrorCode(err),
+                err: e,
+              },
+              'insert failed; retrying the same batch',
+            );
+          },
+        },
+      );
+    } catch (err) {
+      // Only when stopping: the rows stay unwritten, so their offsets are never committed.
+      logger.warn(
+        { table, rows: batch.rows.length, err: describeError(err) },
+        'insert abandoned at shutdown; its records will be read again',
+      );
+      return;
+    }
+    if (state.failing) {
+      logger.info({ table, failingMs: now() - state.failing.since }, 'inserts succeed again');
+      state.failing = undefined;
+    }
+    metrics.rowsWritten.inc({ table }, batch.rows.length);
+    metrics.batches.inc({ table });
+    metrics.insertSeconds.observe({ table }, (now() - started) / 1000);
+    for (const s of batch.segments) s.ticket.written();
+    queueCommit();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Committing
+
+  /** Commits every partition of the current assignment whose written prefix moved; never throws. */
+  async function commitWritten(): Promise<void> {
+    commitQueued = false;
+    const due = [...progress.values()].filter(
+      (p) =>
+        p.writtenUpTo !== undefined &&
+        (p.committed === undefined || BigInt(p.writtenUpTo) > BigInt(p.committed)),
+    );
+    if (due.length === 0 || !running) return;
+    const offsets = due.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.writtenUpTo! }));
+    try {
+      await consumer.commitOffsets(offsets);
+      for (const [i, p] of due.entries()) p.committed = offsets[i]!.offset;
+      metrics.commits.inc();
+    } catch (err) {
+      metrics.commitFailures.inc();
+      logger.warn(
+        { err: describeError(err), partitions: offsets.length },
+        'offset commit failed; retried with the next',
+      );
+    }
+  }
+
+  function queueCommit(): void {
+    if (commitQueued) return;
+    commitQueued = true;
+    commitChain = commitChain.then(commitWritten);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  function onAssignment(memberAssignment: Record<string, number[]>): void {
+    joined = true;
+    generation++;
+    // kafkajs reads every assigned partition again from its committed offset: what is buffered
+    // from before would be written twice, and progress starts afresh from there.
+    progress = new Map();
+    for (const state of tables.values()) {
+      const dropped = state.buffer.discard(() => true);
+      if (dropped > 0)
+        logger.info({ table: state.spec.name, segments: dropped }, 'dropped rows read before a rebalance');
+      updatePending(state);
+      reconcilePause(state);
+    }
+    logger.info({ generation, assignment: memberAssignment }, 'partitions assigned');
+  }
+
+  async function waitForSchema(): Promise<void> {
+    const database = config.clickhouseDatabase;
+    let last: string[] = [];
+    await retry(
+      async () => {
+        last = await missingColumns(clickhouse, database);
+        if (last.length > 0) throw new SinkSchemaError(database, last);
+      },
+      {
+        deadline: now() + config.connectTimeoutMs,
+        initialDelayMs: 500,
+        maxDelayMs: 5_000,
+        isRetriable: () => !stopping,
+        onRetry: (err, attempt) =>
+          logger.warn({ attempt, err: describeError(err).message }, 'waiting for the ClickHouse tables'),
+      },
+    );
+  }
+
+  return {
+    readiness() {
+      if (crashed) return `the consumer stopped: ${crashed}`;
+      if (!joined) return 'joining the consumer group';
+      const failing = [...tables.values()].filter((s) => s.failing);
+      if (failing.length > 0) {
+        return `inserts failing: ${failing.map((s) => `${s.spec.name} since ${new Date(s.failing!.since).toISOString()} (${s.failing!.error})`).join('; ')}`;
+      }
+      return true;
+    },
+
+    async start() {
+      await waitForSchema();
+      if (stopping) return;
+      await producer.connect();
+      await admin.connect();
+      await consumer.connect();
+      if (stopping) return;
+      instrumentConsumer(consumer, deps.registry, config.groupId);
+      consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => onAssignment(payload.memberAssignment));
+      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+        if (payload.batchSize === 0) onEmptyBatch(payload.topic, payload.partition, payload.lastOffset);
+      });
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        if (payload.restart) return;
+        crashed = describeError(payload.error).message;
+        logger.fatal({ err: describeError(payload.error) }, 'the consumer stopped and will not restart');
+        deps.onFatal?.(payload.error);
+      });
+      await consumer.subscribe({ topics: Object.values(topics), fromBeginning: true });
+      await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch });
+      running = true;
+      const tick = Math.max(10, Math.min(250, Math.floor(config.batchAgeMs / 4)));
+      timer = setInterval(() => {
+        for (const state of tables.values()) schedule(state);
+        queueCommit();
+      }, tick);
+      timer.unref();
+      logger.info({ topics: Object.values(topics), group: config.groupId }, 'clickhouse sink running');
+    },
+
+    stop() {
+      stopped ??= (async () => {
+        stopping = true;
+        if (timer) clearInterval(timer);
+        if (running) consumer.pause(Object.values(topics).map((topic) => ({ topic })));
+        // Write what was read, for at most half the shutdown budget; then give up on the rest,
+        // whose offsets stay uncommitted.
+        const giveUp = setTimeout(() => abort.abort(), Math.floor(config.shutdownTimeoutMs / 2));
+        try {
+          for (;;) {
+            for (const state of tables.values()) schedule(state);
+            const inFlight = [...tables.values()].flatMap((s) => (s.inFlight ? [s.inFlight] : []));
+            if (inFlight.length === 0) break;
+            await Promise.all(inFlight);
+          }
+        } finally {
+          clearTimeout(giveUp);
+        }
+        queueCommit();
+        await commitChain;
+        running = false;
+        await consumer.disconnect();
+        await producer.disconnect();
+        await admin.disconnect();
+      })();
+      return stopped;
+    },
+  };
+}

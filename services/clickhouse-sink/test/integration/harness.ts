@@ -1,0 +1,188 @@
+/** What the sink's integration tests share: its topics under a fresh prefix, a migrated database, producers, counts. */
+import { after, before } from 'node:test';
+import { sql, sqlTable } from '@spamgate/core';
+import { createCodec, type RecordName, type Records } from '@spamgate/schemas';
+import {
+  createTestDatabase,
+  eventually,
+  getInfra,
+  REPO_ROOT,
+  type ServiceProcess,
+  spawnService,
+  type TestDatabase,
+  testKafka,
+  testLogger,
+  uniqueName,
+} from '@spamgate/test';
+import type { Admin, Kafka, Message } from 'kafkajs';
+import { loadMigrations, migrate } from '../../../../infra/clickhouse/migrate.ts';
+import { provisionTopics } from '../../../../infra/kafka/provision.ts';
+import { TOPICS } from '../../../../infra/kafka/topics.ts';
+import { type SinkTopics, sinkTopics } from '../../src/config.ts';
+import type { TableName } from '../../src/tables.ts';
+
+const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
+export const codec = createCodec();
+
+export interface SinkHarness {
+  readonly kafka: Kafka;
+  readonly admin: Admin;
+  readonly db: TestDatabase;
+  readonly prefix: string;
+  readonly topics: SinkTopics;
+  readonly groupId: string;
+  /** Encodes records for `topic` as Kafka messages keyed by `key`. */
+  messages<K extends RecordName>(
+    record: K,
+    values: readonly Records[K][],
+    key: (v: Records[K]) => string,
+  ): Message[];
+  /**
+   * Produces in transactions of `perTransaction` records, as spamgate's services do; with
+   * `abort`, every transaction is aborted instead (read_committed readers never see them).
+   */
+  produce(
+    topic: string,
+    messages: readonly Message[],
+    options?: { perTransaction?: number; abort?: boolean },
+  ): Promise<void>;
+  /** A sink process on the harness's topics and database, killed when the file ends. */
+  startSink(env?: Record<string, string>): ServiceProcess;
+  /** Rows of a table, duplicates collapsed (FINAL), or as stored. */
+  count(table: TableName, options?: { final?: boolean; where?: string }): Promise<number>;
+  /** Runs a query on the test database and returns its rows. */
+  rows<T>(query: string): Promise<T[]>;
+  /** Offsets the sink's group committed, summed over the topic's partitions. */
+  committed(topic: string): Promise<number>;
+  /** The topic's end offsets (transaction markers included), summed over its partitions. */
+  endOffsets(topic: string): Promise<number>;
+  /** Waits until `table` holds `rows` rows with FINAL, failing early if `sink` exits. */
+  waitForRows(table: TableName, rows: number, sink?: ServiceProcess, timeoutMs?: number): Promise<void>;
+}
+
+/** Registers before/after hooks for the calling test file and returns the harness they fill. */
+export function useSinkHarness(): SinkHarness {
+  let kafka: Kafka;
+  let admin: Admin;
+  let db: TestDatabase;
+  let brokers: string;
+  let clickhouseUrl: string;
+  const prefix = uniqueName('sink');
+  const topics = sinkTopics(prefix);
+  const groupId = `${prefix}-sink`;
+  const processes: ServiceProcess[] = [];
+  before(async () => {
+    const infra = await getInfra();
+    brokers = infra.kafkaBrokers.join(',');
+    clickhouseUrl = infra.clickhouseUrl;
+    kafka = await testKafka();
+    admin = kafka.admin();
+    await admin.connect();
+    const logger = testLogger('harness');
+    const names = new Set(Object.values(sinkTopics('')));
+    await provisionTopics({ kafka, catalog: TOPICS.filter((t) => names.has(t.name)), prefix, logger });
+    db = await createTestDatabase('sink');
+    await migrate({
+      client: db.client,
+      database: db.database,
+      migrations: loadMigrations(`${REPO_ROOT}infra/clickhouse/migrations`),
+      logger,
+    });
+  });
+  after(async () => {
+    for (const p of processes) p.kill();
+    await admin?.disconnect();
+    await db?.drop();
+  });
+
+  const harness: SinkHarness = {
+    get kafka() {
+      return kafka;
+    },
+    get admin() {
+      return admin;
+    },
+    get db() {
+      return db;
+    },
+    prefix,
+    topics,
+    groupId,
+    messages(record, values, key) {
+      return values.map((v) => ({ key: key(v), value: codec.encode(record, v) }));
+    },
+    async produce(topic, messages, { perTransaction = 500, abort = false } = {}) {
+      const producer = kafka.producer({
+        transactionalId: uniqueName('sink-test-producer'),
+        idempotent: true,
+        maxInFlightRequests: 1,
+      });
+      await producer.connect();
+      try {
+        for (let i = 0; i < messages.length; i += perTransaction) {
+          const txn = await producer.transaction();
+          await txn.send({ topic, messages: messages.slice(i, i + perTransaction), acks: -1 });
+          if (abort) await txn.abort();
+          else await txn.commit();
+        }
+      } finally {
+        await producer.disconnect();
+      }
+    },
+    startSink(env = {}) {
+      const p = spawnService(MAIN, {
+        SPAMGATE_KAFKA_BROKERS: brokers,
+        SPAMGATE_CLICKHOUSE_URL: clickhouseUrl,
+        SPAMGATE_CLICKHOUSE_DATABASE: db.database,
+        SPAMGATE_TOPIC_PREFIX: prefix,
+        SPAMGATE_SINK_GROUP: groupId,
+        // The broker's least: a killed sink's partitions move to the next one after 6 s.
+        SPAMGATE_SINK_SESSION_TIMEOUT: '6s',
+        SPAMGATE_HTTP_PORT: '0',
+        SPAMGATE_LOG_LEVEL: 'info',
+        ...env,
+      });
+      processes.push(p);
+      return p;
+    },
+    async count(table, { final = true, where = '1' } = {}) {
+      const [row] = await harness.rows<{ n: string }>(
+        `SELECT count() AS n FROM ${sqlTable(db.database, table).text}${final ? ' FINAL' : ''} WHERE ${where}`,
+      );
+      return Number(row?.n ?? 0);
+    },
+    async rows<T>(query: string) {
+      const rs = await db.client.query({ query, format: 'JSONEachRow' });
+      return rs.json<T>();
+    },
+    async committed(topic) {
+      const [o] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      return (o?.partitions ?? []).reduce((s, p) => s + Math.max(0, Number(p.offset)), 0);
+    },
+    async endOffsets(topic) {
+      return (await admin.fetchTopicOffsets(topic)).reduce((s, o) => s + Number(o.high), 0);
+    },
+    async waitForRows(table, rows, sink, timeoutMs = 60_000) {
+      await eventually(
+        async () => {
+          if (sink && sink.child.exitCode !== null) {
+            throw new Error(`the sink exited with ${sink.child.exitCode}: ${sink.stderr().slice(-2000)}`);
+          }
+          const n = await harness.count(table);
+          if (n > rows) throw new Error(`${table} holds ${n} rows, more than the ${rows} expected`);
+          return n === rows ? true : undefined;
+        },
+        { timeoutMs, intervalMs: 200, what: `${rows} rows in ${table}` },
+      );
+    },
+  };
+  return harness;
+}
+
+/** `SELECT ... FROM <db>.<table> FINAL` helper for sums. */
+export function sumQuery(database: string, table: TableName, expression: string): string {
+  return `SELECT ${expression} AS v FROM ${sqlTable(database, table).text} FINAL`;
+}
+
+/** A where-clause literal, for tests that name values. */
+export const literal = (v: string | number): string => sql`${v}`;

@@ -1,0 +1,220 @@
+/**
+ * Seeded records of every kind the sink reads, with every field set to a value of its own, so a
+ * field mapped to the wrong column cannot come back equal. Times are whole seconds where the
+ * table keeps seconds only, so that a round trip is exact.
+ */
+import type {
+  Action,
+  AddressKind,
+  ClusterFeatures,
+  DeadLetter,
+  Decision,
+  DecisionTrigger,
+  PolicyOverride,
+  SenderFeatures,
+  SenderMinute,
+  WindowFeatures,
+} from '@spamgate/schemas';
+import { seededRandom } from '@spamgate/test';
+
+const KINDS: readonly AddressKind[] = ['UNKNOWN', 'LONG_CODE', 'SHORT_CODE', 'TOLL_FREE', 'ALPHANUMERIC'];
+const ACTIONS: readonly Action[] = ['ALLOW', 'MONITOR', 'THROTTLE', 'BLOCK'];
+const TRIGGERS: readonly DecisionTrigger[] = ['FEATURES', 'CLUSTER', 'OVERRIDE', 'LIST', 'EXPIRY'];
+const SENDER_WINDOWS = [
+  ['1m', 60_000],
+  ['10m', 600_000],
+  ['1h', 3_600_000],
+  ['24h', 86_400_000],
+] as const;
+const CLUSTER_WINDOWS = [
+  ['15m', 900_000],
+  ['1h', 3_600_000],
+  ['24h', 86_400_000],
+] as const;
+
+export interface RecordFactory {
+  senderFeatures(i: number): SenderFeatures;
+  clusterFeatures(i: number): ClusterFeatures;
+  decision(i: number): Decision;
+  policyOverride(i: number): PolicyOverride;
+  senderMinute(i: number): SenderMinute;
+  deadLetter(i: number): DeadLetter;
+}
+
+/** Records around `baseMs` (ms, a whole minute), the same for the same seed. */
+export function recordFactory(seed: number, baseMs: number): RecordFactory {
+  const random = seededRandom(seed);
+  const int = (max: number): number => Math.floor(random() * max);
+  const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
+  // Ratios of small integers, the kind of value features hold (and which every ClickHouse parses back exactly).
+  const share = (): number => int(10_000) / (1 + int(997));
+  const maybe = <T>(value: T): T | null => (random() < 0.3 ? null : value);
+  const sender = (i: number): string => `+1202555${String(i % 10_000).padStart(4, '0')}`;
+  const clusterId = (i: number): string => (0x10000000000000 + i * 7919).toString(16).slice(-14);
+
+  const windowFeatures = (name: string, windowMs: number): WindowFeatures => ({
+    window: name,
+    windowMs,
+    messages: int(1_000_000),
+    distinctRecipients: int(100_000),
+    peak1s: int(500),
+    peak10s: int(5_000),
+    fanOut: share(),
+    newContactShare: share(),
+    contactShare: share(),
+    sequentialShare: share(),
+    prefixEntropy: share(),
+    topTemplateShare: share(),
+    distinctTemplates: int(16),
+    urlShare: share(),
+    distinctUrlDomains: int(300),
+    callbackShare: share(),
+    timingCv: share(),
+    quietHourShare: share(),
+    deliveryFailures: int(1_000),
+    deliveryFailureRate: share(),
+    spamReports: int(100),
+    subscriberBlocks: int(100),
+    registeredCapShare: share(),
+    repliedRecipients: int(1_000),
+    replyRate: share(),
+    optOuts: int(100),
+    optOutRate: share(),
+    postOptOutSends: int(50),
+  });
+
+  return {
+    senderFeatures(i) {
+      const asOf = baseMs + i * 1_000 + int(1_000);
+      return {
+        sender: sender(i),
+        senderKind: pick(KINDS),
+        campaignId: maybe(`C${int(1_000_000)}`),
+        asOf,
+        emittedAt: asOf + int(5_000),
+        windows: SENDER_WINDOWS.map(([name, ms]) => windowFeatures(name, ms)),
+        clusters: Array.from({ length: int(4) }, (_, k) => ({
+          clusterId: clusterId(i + k),
+          recipients: int(10_000),
+        })),
+        urlDomains: Array.from({ length: int(5) }, (_, k) => `d${i}-${k}.example`),
+      };
+    },
+    clusterFeatures(i) {
+      const asOf = baseMs + i * 1_000 + int(1_000);
+      return {
+        clusterId: clusterId(i),
+        asOf,
+        emittedAt: asOf + int(5_000),
+        windows: CLUSTER_WINDOWS.map(([name, windowMs]) => ({
+          window: name,
+          windowMs,
+          messages: int(1_000_000),
+          distinctSenders: int(1_000),
+          distinctRecipients: int(100_000),
+          optOuts: int(1_000),
+          spamReports: int(1_000),
+          optOutRate: share(),
+          registeredShare: share(),
+          campaignIds: Array.from({ length: int(4) }, (_, k) => `C${i}${k}`),
+          distinctCampaigns: int(20),
+          topSenderShare: share(),
+          urlDomains: Array.from({ length: int(4) }, (_, k) => `c${i}-${k}.example`),
+          distinctUrlDomains: int(50),
+        })),
+      };
+    },
+    decision(i) {
+      const action = pick(ACTIONS);
+      const basedOn = baseMs + i * 1_000 + int(1_000);
+      const decidedAt = Math.ceil((basedOn + 1 + int(10_000)) / 1_000) * 1_000;
+      return {
+        decisionId: `d-${seed}-${i}`,
+        sender: sender(i),
+        action,
+        throttleRatePerMinute: action === 'THROTTLE' ? int(600) : null,
+        score: share(),
+        reasons: Array.from({ length: int(3) }, (_, k) => ({
+          code: `RULE_${k}`,
+          feature: `feature${k}`,
+          window: pick(['1m', '10m', '1h', '24h']),
+          observed: share(),
+          threshold: share(),
+        })),
+        policyVersion: `p${int(10)}`,
+        overrideId: maybe(`o-${int(1_000)}`),
+        basedOnEventTime: basedOn,
+        decidedAt,
+        expiresAt: maybe(decidedAt + 3_600_000),
+        policyAction: maybe(pick(ACTIONS)),
+        previousAction: maybe(pick(ACTIONS)),
+        trigger: pick(TRIGGERS),
+        shadow: random() < 0.5,
+        published: random() < 0.5,
+      };
+    },
+    policyOverride(i) {
+      const createdAt = baseMs + i * 1_000;
+      return {
+        overrideId: `o-${seed}-${i}`,
+        scope: random() < 0.5 ? 'SENDER' : 'CAMPAIGN',
+        target: sender(i),
+        action: random() < 0.5 ? 'ALLOW' : 'BLOCK',
+        reason: `ticket ${int(100_000)}`,
+        author: `operator${int(10)}`,
+        createdAt,
+        expiresAt: maybe(createdAt + 86_400_000),
+      };
+    },
+    senderMinute(i) {
+      return {
+        sender: sender(i),
+        senderKind: pick(KINDS),
+        campaignId: maybe(`C${int(1_000_000)}`),
+        minute: baseMs + Math.floor(i / 10_000) * 60_000,
+        messages: int(10_000),
+        distinctRecipients: int(10_000),
+        urlMessages: int(10_000),
+        deliveryFailures: int(100),
+        spamReports: int(100),
+        subscriberBlocks: int(100),
+        lateEvents: int(10),
+        version: 1 + int(5),
+      };
+    },
+    deadLetter(i) {
+      return {
+        originalTopic: 'sms.message-events',
+        originalPartition: int(12),
+        originalOffset: i,
+        key: Buffer.from(sender(i)),
+        value: Buffer.from(`not avro ${i}`),
+        errorClass: 'SchemaDecodeError',
+        errorCode: 'BAD_MARKER',
+        errorMessage: 'cannot decode MessageEvent: does not start with the single-object marker C3 01',
+        service: 'feature-engine/test',
+        failedAt: baseMs + i * 1_000,
+      };
+    },
+  };
+}
+
+/** Rows as ClickHouse's JSONEachRow gives them back: UInt64 as strings, DateTime as UTC text. */
+export function asStored(
+  rows: readonly Record<string, unknown>[],
+  columns: readonly { readonly name: string; readonly type: string }[],
+): Record<string, unknown>[] {
+  const text = (seconds: number): string =>
+    new Date(seconds * 1000).toISOString().slice(0, 19).replace('T', ' ');
+  return rows.map((row) =>
+    Object.fromEntries(
+      columns.map(({ name, type }) => {
+        const v = row[name];
+        if (type === 'UInt64') return [name, String(v)];
+        if (type === 'Array(UInt64)') return [name, (v as number[]).map(String)];
+        if (type === 'DateTime') return [name, text(v as number)];
+        return [name, v];
+      }),
+    ),
+  );
+}
