@@ -72,6 +72,8 @@ describe('the catalog', () => {
         'spamgate.feature-engine.by-cluster',
         'sms.cluster-features',
         'sms.decisions',
+        'sms.decision-evaluations',
+        'spamgate.decision-engine.state',
         'sms.policy-overrides',
         'sms.dead-letters',
       ],
@@ -91,6 +93,8 @@ describe('the catalog', () => {
         'spamgate.feature-engine.by-recipient',
         'spamgate.feature-engine.by-cluster',
         'sms.decisions',
+        'sms.decision-evaluations',
+        'spamgate.decision-engine.state',
       ],
     );
     assert.deepEqual(new Set(sender.map((t) => t.partitions)), new Set([12]));
