@@ -37,7 +37,13 @@ export {
   type SpamgateErrorOptions,
   SqlValueError,
 } from './errors.ts';
-export { createKafka, type KafkaOptions, waitForKafka, waitForTopicLeaders } from './kafka.ts';
+export {
+  createKafka,
+  type KafkaOptions,
+  TRANSACTIONAL_PRODUCER_RETRY,
+  waitForKafka,
+  waitForTopicLeaders,
+} from './kafka.ts';
 export { filterAbortedMessages } from './kafkajs-read-committed.ts';
 export { createLifecycle, type Lifecycle, type LifecycleOptions } from './lifecycle.ts';
 export { createLogger, type Logger, type LoggerOptions, REDACTED_PATHS, REDACTION_CENSOR } from './logger.ts';

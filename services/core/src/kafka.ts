@@ -127,3 +127,16 @@ export async function waitForTopicLeaders(
     },
   );
 }
+
+/**
+ * Retries of a transactional producer. After a commit the broker is still writing the
+ * transaction's markers for a few milliseconds, and the producer's next transaction is refused
+ * with CONCURRENT_TRANSACTIONS until it is done; the client-wide 300 ms first retry made every
+ * back-to-back transaction wait about 300 ms (the Java producer retries that error after 20 ms).
+ * The same budget as the client-wide retry (about half a minute in all), in smaller first steps.
+ */
+export const TRANSACTIONAL_PRODUCER_RETRY = Object.freeze({
+  initialRetryTime: 10,
+  maxRetryTime: 5_000,
+  retries: 16,
+});

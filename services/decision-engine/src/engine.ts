@@ -31,6 +31,7 @@ import {
   readToEnd,
   requestsOf,
   SpamgateError,
+  TRANSACTIONAL_PRODUCER_RETRY,
 } from '@spamgate/core';
 import {
   type ClusterFeatures,
@@ -371,6 +372,7 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
       idempotent: true,
       maxInFlightRequests: 1,
       transactionTimeout: 60_000,
+      retry: { ...TRANSACTIONAL_PRODUCER_RETRY },
     });
     await producer.connect();
     // Fences the previous owner of p and aborts its open transaction before the state is read.

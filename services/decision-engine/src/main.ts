@@ -127,7 +127,7 @@ runMain(async () => {
       latency: new Histogram({
         name: 'spamgate_decision_engine_batch_latency_seconds',
         help: 'From a batch of features reaching the engine to its decisions committed.',
-        buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+        buckets: [0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5],
         registers,
       }),
       ownedPartitions: new Gauge({

@@ -1,0 +1,274 @@
+/**
+ * Benchmark of the decision engine.
+ *
+ *   1. Core: evaluations per second of the decider (default policy, and with a shadow policy
+ *      beside it) over a mix of feature vectors, one core, in process.
+ *   2. On Kafka: the engine as a process (src/main.ts, default settings) on fresh prefixed
+ *      topics; SenderFeatures produced at a fixed rate, half the senders flipping between
+ *      THROTTLE and ALLOW on every record (a bench policy with no minimum hold), so that a
+ *      decision is published for most records. Latency is from just before the features
+ *      record's send (acks=all) to the moment the bench's read_committed consumer receives the
+ *      decision (sms.decisions) or the evaluation (sms.decision-evaluations) based on it.
+ *
+ * Needs a running Kafka: KAFKA_BROKERS (default 127.0.0.1:9092). SPAMGATE_BENCH_SIZE=smoke runs
+ * tiny sizes. Prints a Markdown section on stdout (progress on stderr); npm run bench appends it
+ * to BENCHMARKS.md.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createKafka, createLogger } from '@spamgate/core';
+import { createCodec, type Decision, type SenderFeatures } from '@spamgate/schemas';
+import { mulberry32, spawnService, uniqueName } from '@spamgate/test';
+import { provisionTopics } from '../../../infra/kafka/provision.ts';
+import { TOPICS } from '../../../infra/kafka/topics.ts';
+import { fmt, procStats, quantile, sleep, until } from '../../feature-engine/bench/kafka-support.ts';
+import { decisionEngineTopics, policyPath } from '../src/config.ts';
+import { decide, EMPTY_STATE, type SenderDecisionState } from '../src/decider.ts';
+import { loadPolicy, parsePolicy } from '../src/policy.ts';
+import { features } from '../test/fixtures.ts';
+
+const smoke = (process.env.SPAMGATE_BENCH_SIZE ?? 'full') === 'smoke';
+const SIZE = smoke
+  ? { coreEvaluations: 20_000, rate: 200, seconds: 3, senders: 200 }
+  : { coreEvaluations: 300_000, rate: 2_000, seconds: 30, senders: 10_000 };
+const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+const log = (s: string) => process.stderr.write(`[decision bench] ${s}\n`);
+const codec = createCodec();
+
+/** A mix of senders: quiet people, busy people, blasts, registered campaigns, violators. */
+function vectors(n: number, seed: number): SenderFeatures[] {
+  const rnd = mulberry32(seed);
+  const out: SenderFeatures[] = [];
+  for (let i = 0; i < n; i++) {
+    const kind = rnd();
+    const m =
+      kind < 0.7 ? Math.floor(rnd() * 20) : kind < 0.9 ? Math.floor(rnd() * 300) : Math.floor(rnd() * 3000);
+    out.push(
+      features({
+        sender: `+1202${String(i % 100_000).padStart(7, '0')}`,
+        asOf: 1_795_900_000_000 + i * 10,
+        campaignId: rnd() < 0.1 ? 'CPOL1' : null,
+        windows: {
+          all: {
+            messages: m,
+            distinctRecipients: Math.floor(m * rnd()),
+            peak1s: Math.floor(m / 20),
+            newContactShare: rnd(),
+            contactShare: kind < 0.7 ? rnd() : 0,
+            replyRate: rnd() * 0.3,
+            optOutRate: rnd() * 0.06,
+            spamReports: rnd() < 0.02 ? 4 : 0,
+            postOptOutSends: rnd() < 0.01 ? 2 : 0,
+            registeredCapShare: m / 75,
+          },
+        },
+        clusters: rnd() < 0.2 ? ['0a1b2c3d4e5f60'] : [],
+      }),
+    );
+  }
+  return out;
+}
+
+/** Upper bucket bounds (ms) holding the p50 and p99 of a Prometheus histogram, and its count. */
+function histogramQuantiles(text: string, name: string): { p50: number; p99: number; count: number } {
+  const buckets: [number, number][] = [];
+  for (const line of text.split('\n')) {
+    const m = new RegExp(`^${name}_bucket\\{.*le="([^"]+)".*\\} (\\d+)`).exec(line);
+    if (m) buckets.push([m[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(m[1]) * 1000, Number(m[2])]);
+  }
+  const count = buckets.at(-1)?.[1] ?? 0;
+  const at = (q: number) => buckets.find(([, c]) => c >= q * count)?.[0] ?? Number.NaN;
+  return { p50: at(0.5), p99: at(0.99), count };
+}
+
+function coreRate(shadow: boolean): number {
+  const policy = loadPolicy(policyPath({ policyFile: '' }));
+  const ctx = {
+    policy,
+    shadowPolicy: shadow
+      ? parsePolicy(
+          { ...JSON.parse(readFileSync(policyPath({ policyFile: '' }), 'utf8')), version: 'shadow' },
+          'shadow',
+        )
+      : undefined,
+    cluster: () => undefined,
+    capOf: () => ({ perMinute: 75 }),
+    override: undefined,
+    doNotOriginate: false,
+  };
+  const input = vectors(10_000, 7);
+  const states = new Map<string, SenderDecisionState>();
+  const runs: number[] = [];
+  for (let r = 0; r < 3; r++) {
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < SIZE.coreEvaluations; i++) {
+      const f = input[i % input.length]!;
+      const out = decide(
+        ctx,
+        f,
+        states.get(f.sender) ?? EMPTY_STATE,
+        { kind: 'FEATURES', at: f.asOf, basis: '' },
+        f.asOf,
+      );
+      states.set(f.sender, out.state);
+    }
+    runs.push(SIZE.coreEvaluations / (Number(process.hrtime.bigint() - started) / 1e9));
+  }
+  return runs.sort((a, b) => a - b)[1]!;
+}
+
+async function kafkaLatency() {
+  const logger = createLogger({
+    service: 'bench',
+    instanceId: 'x',
+    level: 'error',
+    destination: process.stderr,
+  });
+  const kafka = createKafka({ brokers, clientId: uniqueName('bench'), logger });
+  const prefix = uniqueName('bench-de');
+  await provisionTopics({ kafka, catalog: TOPICS, prefix, logger });
+  const topics = decisionEngineTopics(prefix);
+  // A policy whose THROTTLE has no minimum hold: every other record of a flipping sender changes the decision.
+  const doc = JSON.parse(readFileSync(policyPath({ policyFile: '' }), 'utf8'));
+  doc.version = 'bench';
+  doc.throttleMinHold = '0s';
+  const dir = mkdtempSync(join(tmpdir(), 'bench-policy-'));
+  writeFileSync(join(dir, 'policy.json'), JSON.stringify(doc));
+  const engine = spawnService(new URL('../src/main.ts', import.meta.url).pathname, {
+    SPAMGATE_KAFKA_BROKERS: brokers.join(','),
+    SPAMGATE_TOPIC_PREFIX: prefix,
+    SPAMGATE_DECISION_ENGINE_GROUP: `${prefix}-de`,
+    SPAMGATE_POLICY_FILE: join(dir, 'policy.json'),
+    SPAMGATE_HTTP_PORT: '0',
+  });
+  const pid = engine.child.pid!;
+  try {
+    await until('the engine to own every partition', 60_000, () =>
+      engine.logs.filter((l) => l.msg === 'partition state restored').length >= 12 ? true : undefined,
+    );
+    const produced = new Map<string, number>();
+    const decisionsAt: number[] = [];
+    const evaluationsAt: number[] = [];
+    /** Sent -> the engine's decidedAt (fetch, queue, evaluation), and decidedAt -> received (transaction, read). */
+    const toDecided: number[] = [];
+    const toReceived: number[] = [];
+    const reader = kafka.consumer({
+      groupId: uniqueName('bench-reader'),
+      readUncommitted: false,
+      maxWaitTimeInMs: 100,
+    });
+    await reader.connect();
+    const joined = new Promise<void>((resolve) => reader.on(reader.events.GROUP_JOIN, () => resolve()));
+    await reader.subscribe({ topics: [topics.decisions, topics.evaluations], fromBeginning: true });
+    await reader.run({
+      eachBatch: async ({ batch }) => {
+        const now = Date.now();
+        for (const m of batch.messages) {
+          const d = codec.decode('Decision', m.value!) as Decision;
+          const at = produced.get(`${d.sender}@${d.basedOnEventTime}`);
+          if (at === undefined) continue;
+          (batch.topic === topics.decisions ? decisionsAt : evaluationsAt).push(now - at);
+          if (batch.topic === topics.evaluations) {
+            toDecided.push(d.decidedAt - at);
+            toReceived.push(now - d.decidedAt);
+          }
+        }
+      },
+    });
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    // Measured from the moment the reader owns its partitions: before that, reads wait for the join.
+    await joined;
+    await sleep(1_000);
+    const cpuBefore = procStats(pid)?.cpuSeconds ?? Number.NaN;
+    const started = Date.now();
+    const tickMs = 50;
+    const perTick = Math.max(1, Math.round((SIZE.rate * tickMs) / 1000));
+    let sent = 0;
+    let k = 0;
+    while (Date.now() - started < SIZE.seconds * 1000) {
+      const tickStart = Date.now();
+      const messages = [];
+      for (let i = 0; i < perTick; i++, k++) {
+        const sender = `+1303${String(k % SIZE.senders).padStart(7, '0')}`;
+        const round = Math.floor(k / SIZE.senders);
+        // Half the senders flip between over and under the minute's volume threshold.
+        const busy = k % 2 === 0 && round % 2 === 0;
+        const asOf = Date.now() + i;
+        const f = features({
+          sender,
+          asOf,
+          windows: { '1m': { messages: busy ? 120 : 5, distinctRecipients: 5 } },
+        });
+        messages.push({ key: sender, value: codec.encode('SenderFeatures', f) });
+        produced.set(`${sender}@${asOf}`, Date.now());
+      }
+      await producer.send({ topic: topics.features, acks: -1, messages });
+      sent += messages.length;
+      const wait = tickMs - (Date.now() - tickStart);
+      if (wait > 0) await sleep(wait);
+    }
+    const elapsed = (Date.now() - started) / 1000;
+    await until('every evaluation', 120_000, () => (evaluationsAt.length >= sent ? true : undefined));
+    const cpu = (procStats(pid)?.cpuSeconds ?? Number.NaN) - cpuBefore;
+    const port = Number((await engine.waitForLog((l) => typeof l.port === 'number')).port);
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const batch = histogramQuantiles(metrics, 'spamgate_decision_engine_batch_latency_seconds');
+    const rss = procStats(pid)?.peakRssBytes ?? Number.NaN;
+    await producer.disconnect();
+    await reader.disconnect();
+    const d = [...decisionsAt].sort((a, b) => a - b);
+    const e = [...evaluationsAt].sort((a, b) => a - b);
+    const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+    return {
+      sent,
+      rate: sent / elapsed,
+      d,
+      e,
+      cpu,
+      rss,
+      elapsed,
+      decided: sorted(toDecided),
+      received: sorted(toReceived),
+      batch,
+    };
+  } finally {
+    engine.child.kill('SIGTERM');
+    await engine.exited;
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => {});
+    await admin.disconnect();
+  }
+}
+
+log('core');
+const plain = coreRate(false);
+const withShadow = coreRate(true);
+log('kafka latency');
+const k = await kafkaLatency();
+const cpu = cpus()[0]?.model.replace(/\s+/g, ' ').trim() ?? 'unknown CPU';
+const ms = (x: number) => `${fmt.int(x)} ms`;
+console.log(`## Decision engine (\`npm run bench\`)
+
+Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} × ${cpu}, Node ${process.version}, Kafka at ${brokers.join(',')}. Command: \`KAFKA_BROKERS=${brokers.join(',')} node --disable-warning=TimeoutNegativeWarning services/decision-engine/bench/decision.bench.ts\`${smoke ? ' with SPAMGATE_BENCH_SIZE=smoke' : ''} (run by \`npm run bench\`).
+
+The engine runs as a process with its default settings; the input is SenderFeatures produced at a fixed rate to ${fmt.int(SIZE.senders)} senders, half of which flip between THROTTLE and ALLOW on every record (the bench policy has no minimum THROTTLE hold), so most records publish a decision. Latency is from just before the features record's send (acks=all) to the bench's read_committed consumer receiving the decision or evaluation based on it: the engine's fetch, evaluation and per-batch transaction, and the read.
+
+| What | Figure |
+| --- | --- |
+| Evaluations/s of the decider, one core, default policy (median of 3, ${fmt.int(SIZE.coreEvaluations)} evaluations) | ${fmt.int(plain)} |
+| The same with a shadow policy evaluated beside it | ${fmt.int(withShadow)} |
+| Features produced, rate | ${fmt.int(k.sent)} in ${fmt.fixed(k.elapsed)} s, ${fmt.int(k.rate)}/s |
+| Decisions published (changes) | ${fmt.int(k.d.length)} |
+| Features record sent -> decision received, p50 / p99 / max | ${ms(quantile(k.d, 0.5))} / ${ms(quantile(k.d, 0.99))} / ${ms(k.d.at(-1) ?? Number.NaN)} |
+| Features record sent -> evaluation received, p50 / p99 / max | ${ms(quantile(k.e, 0.5))} / ${ms(quantile(k.e, 0.99))} / ${ms(k.e.at(-1) ?? Number.NaN)} |
+| In the engine: a batch of features received -> its transaction committed, p50 / p99 (histogram bucket bounds, ${fmt.int(k.batch.count)} batches) | ≤ ${ms(k.batch.p50)} / ≤ ${ms(k.batch.p99)} |
+| … of which sent -> evaluated by the engine (fetch, queue, evaluation), p50 / p99 | ${ms(quantile(k.decided, 0.5))} / ${ms(quantile(k.decided, 0.99))} |
+| … and evaluated -> received (transaction commit, read_committed read), p50 / p99 | ${ms(quantile(k.received, 0.5))} / ${ms(quantile(k.received, 0.99))} |
+| Engine CPU per 1,000 features records | ${fmt.fixed((k.cpu / k.sent) * 1000, 2)} s |
+| Engine peak RSS | ${fmt.mib(k.rss)} |
+
+Issue 6 asks for p99 under 50 ms from the features record arriving to the decision published at the benchmark rate.
+`);
