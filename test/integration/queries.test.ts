@@ -15,6 +15,7 @@ const QUERIES = new Map(
 const SPAMMER = '+12025550100';
 const VOLUNTEER = '+13035550111';
 const ORDINARY = '+14155550123';
+const APPEALED = '+16465550142';
 
 // All data sits a few minutes before now, but never before today's midnight (UTC), so the
 // "today" and "last hour" queries both see it whenever the test runs.
@@ -136,6 +137,36 @@ before(async () => {
     }),
   ]);
   await insert('decisions', [block]); // a retried write
+  // An appeal: blocked, then allowed by an operator override (the policy still says BLOCK).
+  await insert('decisions', [
+    decision('d5', APPEALED, 'BLOCK', {
+      based_on_event_time: at(50_000),
+      based_on_event_ms: T + 50_000,
+      decided_at: at(51_000),
+      published: 1,
+      decision_trigger: 'FEATURES',
+      policy_action: 'BLOCK',
+      previous_action: 'ALLOW',
+    }),
+    decision('d6', APPEALED, 'ALLOW', {
+      based_on_event_time: at(50_000),
+      based_on_event_ms: T + 50_000,
+      decided_at: at(70_000),
+      published: 1,
+      decision_trigger: 'OVERRIDE',
+      policy_action: 'BLOCK',
+      previous_action: 'BLOCK',
+      override_id: 'o-9',
+    }),
+    // A candidate policy in shadow would throttle the ordinary sender.
+    decision('d7', ORDINARY, 'THROTTLE', {
+      policy_version: '2026-12-01.candidate',
+      shadow: 1,
+      based_on_event_time: at(0),
+      based_on_event_ms: T,
+      decided_at: at(1_000),
+    }),
+  ]);
 
   const override = (offset: number, target: string, o: Record<string, unknown>) => ({
     recorded_at: at(offset * 1_000),
@@ -230,7 +261,7 @@ after(async () => {
   await db?.drop();
 });
 
-test('docs/queries.md holds the ten queries this test runs', () => {
+test('docs/queries.md holds the twelve queries this test runs', () => {
   assert.deepEqual(
     [...QUERIES.keys()],
     [
@@ -244,6 +275,8 @@ test('docs/queries.md holds the ten queries this test runs', () => {
       'widest-fan-out-today',
       'templates-across-senders',
       'time-to-first-action',
+      'override-changes',
+      'shadow-vs-enforced',
     ],
   );
 });
@@ -281,8 +314,9 @@ test("3. a sender's minute-by-minute history", async () => {
 
 test('4. decisions per policy version separate enforced from shadow and count a retried write once', async () => {
   assert.deepEqual(await run('decisions-per-policy'), [
-    { policy_version: 'p1', shadow: 0, action: 'ALLOW', decisions: '1', senders: '1' },
-    { policy_version: 'p1', shadow: 0, action: 'BLOCK', decisions: '1', senders: '1' },
+    { policy_version: '2026-12-01.candidate', shadow: 1, action: 'THROTTLE', decisions: '1', senders: '1' },
+    { policy_version: 'p1', shadow: 0, action: 'ALLOW', decisions: '2', senders: '2' },
+    { policy_version: 'p1', shadow: 0, action: 'BLOCK', decisions: '2', senders: '2' },
     { policy_version: 'p1', shadow: 0, action: 'THROTTLE', decisions: '2', senders: '2' },
     { policy_version: 'p2', shadow: 1, action: 'BLOCK', decisions: '1', senders: '1' },
   ]);
@@ -346,5 +380,25 @@ test("10. time to first action measures from a sender's first message to its fir
       [SPAMMER, 5],
       [VOLUNTEER, 10],
     ],
+  );
+});
+
+test('11. appeals list the decision the override changed, with what the policy alone said', async () => {
+  assert.deepEqual(
+    (await run('override-changes')).map((r) => [
+      r.sender,
+      r.previous_action,
+      r.action,
+      r.policy_action,
+      r.override_id,
+    ]),
+    [[APPEALED, 'BLOCK', 'ALLOW', 'BLOCK', 'o-9']],
+  );
+});
+
+test('12. the shadow comparison finds the sender the candidate would treat differently', async () => {
+  assert.deepEqual(
+    (await run('shadow-vs-enforced')).map((r) => [r.sender, Number(r.enforced_rank), Number(r.shadow_rank)]),
+    [[ORDINARY, 0, 2]],
   );
 });

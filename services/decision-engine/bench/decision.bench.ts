@@ -17,7 +17,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createKafka, createLogger } from '@spamgate/core';
+import { createKafka, createLogger, TRANSACTIONAL_PRODUCER_RETRY } from '@spamgate/core';
 import { createCodec, type Decision, type SenderFeatures } from '@spamgate/schemas';
 import { mulberry32, spawnService, uniqueName } from '@spamgate/test';
 import { provisionTopics } from '../../../infra/kafka/provision.ts';
@@ -141,6 +141,8 @@ async function kafkaLatency() {
     SPAMGATE_DECISION_ENGINE_GROUP: `${prefix}-de`,
     SPAMGATE_POLICY_FILE: join(dir, 'policy.json'),
     SPAMGATE_HTTP_PORT: '0',
+    // For investigation only (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof); never set by npm run bench.
+    ...(process.env.SPAMGATE_BENCH_ENGINE_NODE_OPTIONS ? { NODE_OPTIONS: process.env.SPAMGATE_BENCH_ENGINE_NODE_OPTIONS } : {}),
   });
   const pid = engine.child.pid!;
   try {
@@ -243,11 +245,78 @@ async function kafkaLatency() {
   }
 }
 
+/**
+ * The floor any exactly-once consumer on this broker and client pays: 12 transactional
+ * producers (one per partition, as the engine has), each committing one record and its offset
+ * per transaction back to back, no spamgate code. Latency of a transaction, begin to commit.
+ */
+async function transactionFloor() {
+  const logger = createLogger({
+    service: 'bench',
+    instanceId: 'x',
+    level: 'error',
+    destination: process.stderr,
+  });
+  const kafka = createKafka({ brokers, clientId: uniqueName('bench-floor'), logger });
+  const admin = kafka.admin();
+  await admin.connect();
+  const topic = uniqueName('bench-floor');
+  await admin.createTopics({
+    topics: [{ topic, numPartitions: 12, replicationFactor: 1 }],
+    waitForLeaders: true,
+  });
+  const producers = await Promise.all(
+    Array.from({ length: 12 }, async (_, i) => {
+      const p = kafka.producer({
+        transactionalId: `${topic}-${i}`,
+        idempotent: true,
+        maxInFlightRequests: 1,
+        retry: { ...TRANSACTIONAL_PRODUCER_RETRY },
+      });
+      await p.connect();
+      return p;
+    }),
+  );
+  const one: number[] = [];
+  const all: number[] = [];
+  const until = Date.now() + (smoke ? 2_000 : 10_000);
+  // First one producer alone, then all twelve at once.
+  for (const concurrent of [1, 12]) {
+    const out = concurrent === 1 ? one : all;
+    const stop = concurrent === 1 ? Date.now() + (smoke ? 1_000 : 5_000) : until + (smoke ? 1_000 : 5_000);
+    await Promise.all(
+      producers.slice(0, concurrent).map(async (p, i) => {
+        let n = 0;
+        while (Date.now() < stop) {
+          const t = performance.now();
+          const txn = await p.transaction();
+          await txn.sendBatch({
+            topicMessages: [{ topic, messages: [{ key: 'k', value: 'v', partition: i }] }],
+            acks: -1,
+          });
+          await txn.sendOffsets({
+            consumerGroupId: topic,
+            topics: [{ topic, partitions: [{ partition: i, offset: String(n++) }] }],
+          });
+          await txn.commit();
+          out.push(performance.now() - t);
+        }
+      }),
+    );
+  }
+  for (const p of producers) await p.disconnect();
+  await admin.deleteTopics({ topics: [topic] }).catch(() => {});
+  await admin.disconnect();
+  return { one: one.sort((a, b) => a - b), all: all.sort((a, b) => a - b) };
+}
+
 log('core');
 const plain = coreRate(false);
 const withShadow = coreRate(true);
 log('kafka latency');
 const k = await kafkaLatency();
+log('transaction floor');
+const floor = await transactionFloor();
 const cpu = cpus()[0]?.model.replace(/\s+/g, ' ').trim() ?? 'unknown CPU';
 const ms = (x: number) => `${fmt.int(x)} ms`;
 console.log(`## Decision engine (\`npm run bench\`)
@@ -267,6 +336,8 @@ The engine runs as a process with its default settings; the input is SenderFeatu
 | In the engine: a batch of features received -> its transaction committed, p50 / p99 (histogram bucket bounds, ${fmt.int(k.batch.count)} batches) | ≤ ${ms(k.batch.p50)} / ≤ ${ms(k.batch.p99)} |
 | … of which sent -> evaluated by the engine (fetch, queue, evaluation), p50 / p99 | ${ms(quantile(k.decided, 0.5))} / ${ms(quantile(k.decided, 0.99))} |
 | … and evaluated -> received (transaction commit, read_committed read), p50 / p99 | ${ms(quantile(k.received, 0.5))} / ${ms(quantile(k.received, 0.99))} |
+| Floor without spamgate: one kafkajs transaction (1 record + its offset), 1 producer alone, p50 / p99 (${fmt.int(floor.one.length)} transactions) | ${ms(quantile(floor.one, 0.5))} / ${ms(quantile(floor.one, 0.99))} |
+| … 12 producers at once, as the engine's 12 partitions, p50 / p99 (${fmt.int(floor.all.length)} transactions) | ${ms(quantile(floor.all, 0.5))} / ${ms(quantile(floor.all, 0.99))} |
 | Engine CPU per 1,000 features records | ${fmt.fixed((k.cpu / k.sent) * 1000, 2)} s |
 | Engine peak RSS | ${fmt.mib(k.rss)} |
 
