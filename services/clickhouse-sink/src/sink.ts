@@ -273,6 +273,13 @@ export function createClickHouseSink(deps: ClickHouseSinkDeps): ClickHouseSink {
   // ---------------------------------------------------------------------------------------------
   // Records to rows
 
+  /** A header's value as text (the first, when repeated); empty when absent. */
+  function header(m: KafkaMessage, name: string): string {
+    const v = m.headers?.[name];
+    const first = Array.isArray(v) ? v[0] : v;
+    return first === undefined ? '' : first.toString().slice(0, 2_000);
+  }
+
   function rowsOf(kind: TopicKind, partition: number, m: KafkaMessage): Row[] {
     const key = m.key === null ? null : m.key.toString('utf8');
     if (kind === 'policyOverrides') {
@@ -282,6 +289,9 @@ export function createClickHouseSink(deps: ClickHouseSinkDeps): ClickHouseSink {
           partition,
           offset: Number(m.offset),
           timestampMs: Number(m.timestamp),
+          ...(value === null
+            ? { removedBy: { author: header(m, 'spamgate-author'), reason: header(m, 'spamgate-reason') } }
+            : {}),
         }),
       ];
     }

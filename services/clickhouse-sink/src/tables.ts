@@ -717,6 +717,8 @@ export interface OverridePosition {
   readonly offset: number;
   /** The record's Kafka timestamp, ms. */
   readonly timestampMs: number;
+  /** For a removal (tombstone): who removed it and why, from its headers (`npx spamgate override remove`). */
+  readonly removedBy?: { readonly author: string; readonly reason: string };
 }
 
 /** One record of sms.policy-overrides as a row; `override` null is a tombstone (removed = 1). */
@@ -744,8 +746,8 @@ export function policyOverrideRow(
     override_id: override?.overrideId ?? '',
     scope: override?.scope ?? '',
     action: override?.action ?? '',
-    reason: override?.reason ?? '',
-    author: override?.author ?? '',
+    reason: override?.reason ?? at.removedBy?.reason ?? '',
+    author: override?.author ?? at.removedBy?.author ?? '',
     created_at: override === null ? 0 : seconds('createdAt', override.createdAt),
     expires_at: override?.expiresAt == null ? 0 : seconds('expiresAt', override.expiresAt),
   };

@@ -179,6 +179,15 @@ test('a policy-override tombstone is a removal of its key', () => {
     ...at(9),
     override: null,
   });
+  const removed = policyOverrideRow('CAMPAIGN42', null, {
+    ...at(10),
+    removedBy: { author: 'noc-bob', reason: 'appeal closed' },
+  });
+  assert.deepEqual(
+    [removed.author, removed.reason],
+    ['noc-bob', 'appeal closed'],
+    'who removed it and why, from its headers',
+  );
   assert.throws(() => policyOverrideRow(null, null, at(1)), codeIs('KEY_MISSING'));
   // Without a key, a value still names its target.
   assert.equal(

@@ -142,7 +142,9 @@ async function kafkaLatency() {
     SPAMGATE_POLICY_FILE: join(dir, 'policy.json'),
     SPAMGATE_HTTP_PORT: '0',
     // For investigation only (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof); never set by npm run bench.
-    ...(process.env.SPAMGATE_BENCH_ENGINE_NODE_OPTIONS ? { NODE_OPTIONS: process.env.SPAMGATE_BENCH_ENGINE_NODE_OPTIONS } : {}),
+    ...(process.env.SPAMGATE_BENCH_ENGINE_NODE_OPTIONS
+      ? { NODE_OPTIONS: process.env.SPAMGATE_BENCH_ENGINE_NODE_OPTIONS }
+      : {}),
   });
   const pid = engine.child.pid!;
   try {
