@@ -7,6 +7,8 @@ import { test } from 'node:test';
 import { commonSettings } from '@spamgate/core';
 import { REPO_ROOT, readVersions } from '@spamgate/test';
 import { parse } from 'yaml';
+import { clickHouseSinkSettings } from '../../services/clickhouse-sink/src/config.ts';
+import { decisionEngineSettings } from '../../services/decision-engine/src/config.ts';
 import { featureEngineSettings } from '../../services/feature-engine/src/config.ts';
 
 interface ComposeService {
@@ -22,7 +24,12 @@ const compose = parse(readFileSync(`${REPO_ROOT}docker-compose.yml`, 'utf8'), { 
 };
 const versions = readVersions();
 const knownVariables = new Set(
-  [...Object.values(commonSettings), ...Object.values(featureEngineSettings)].map((s) => s.variable),
+  [
+    ...Object.values(commonSettings),
+    ...Object.values(featureEngineSettings),
+    ...Object.values(decisionEngineSettings),
+    ...Object.values(clickHouseSinkSettings),
+  ].map((s) => s.variable),
 );
 
 test('docker-compose.yml runs the pinned Kafka and ClickHouse images with healthchecks', () => {
