@@ -12,7 +12,8 @@ import {
   urlDomainsAt,
   writeUrlDomains,
 } from '../src/windows/url-domains.ts';
-import { DEFAULT_WINDOWS, sliceStart, type WindowSpec } from '../src/windows/window-spec.ts';
+import { DEFAULT_WINDOWS, type WindowSpec } from '../src/windows/window-spec.ts';
+import { referenceUrlDomains } from './url-domains-reference.ts';
 
 const T0 = 1_794_996_000_000; // on the hour
 const DAY: WindowSpec = DEFAULT_WINDOWS[DEFAULT_WINDOWS.length - 1]!;
@@ -108,26 +109,6 @@ test('a domain is published while its time lies in the longest window’s slices
   assert.equal(urlDomainsAt(l, T0 + 2 * 86_400_000, DAY), NO_URL_DOMAINS);
 });
 
-/** What SenderFeatures.urlDomains must be, recomputed from every message read so far. */
-function reference(messages: { t: number; domains: string[] }[], asOf: number, window: WindowSpec): string[] {
-  const best = new Map<string, { t: number; arrival: number; position: number }>();
-  messages.forEach(({ t, domains }, arrival) => {
-    const seen = new Set<string>();
-    domains.forEach((d, position) => {
-      if (!keepsUrlDomain(d) || seen.has(d)) return;
-      seen.add(d);
-      const held = best.get(d);
-      if (!held || t >= held.t) best.set(d, { t, arrival, position });
-    });
-  });
-  const end = sliceStart(asOf, window.sliceMs);
-  return [...best]
-    .filter(([, b]) => sliceStart(b.t, window.sliceMs) > end - window.lengthMs)
-    .sort((a, b) => b[1].t - a[1].t || b[1].arrival - a[1].arrival || a[1].position - b[1].position)
-    .slice(0, MAX_URL_DOMAINS)
-    .map(([d]) => d);
-}
-
 test('the published list equals a brute-force recomputation, whatever was dropped before', () => {
   const windows: WindowSpec[] = [DAY, { name: '10m', lengthMs: 600_000, sliceMs: 60_000 }];
   for (let seed = 1; seed <= 200; seed++) {
@@ -151,7 +132,11 @@ test('the published list equals a brute-force recomputation, whatever was droppe
         // An emission: asOf is never before the newest event nor the last asOf.
         asOf = Math.max(asOf, newest + (r() < 0.3 ? Math.floor(r() * window.lengthMs) : 0));
         const published = urlDomainsAt(list, asOf, window);
-        assert.deepEqual(names(published), reference(messages, asOf, window), `seed ${seed} message ${i}`);
+        assert.deepEqual(
+          names(published),
+          referenceUrlDomains(messages, asOf, window),
+          `seed ${seed} message ${i}`,
+        );
         list = published; // what the processor keeps
       }
     }
