@@ -9,7 +9,7 @@ import type { MessageEvent } from '@spamgate/schemas';
 import { seededRandom } from '@spamgate/test';
 import { createClusterProcessor } from '../src/clusters/cluster-processor.ts';
 import { clusterIdString } from '../src/content/cluster-key.ts';
-import { createFactKeys, messageFacts } from '../src/engine/facts.ts';
+import { createFactKeys, hash32, messageFacts } from '../src/engine/facts.ts';
 import { createPartitionProcessor, DEFAULT_PROCESSOR_OPTIONS } from '../src/engine/partition-processor.ts';
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -155,8 +155,22 @@ function bytesPerReceiver(receivers: number): number {
 }
 const receiverBytes = bytesPerReceiver(Math.round(100_000 * size));
 
-function bytesPerOrdinarySender(senders: number, seed: number): { bytes: number; cheap: number } {
+/** A link in every message (to one domain, as most senders of links have): its hash and its name. */
+const LINK_DOMAIN = 'parcels-now.com';
+const linkedBase = {
+  ...base,
+  urlDomainHashes: [hash32(LINK_DOMAIN)],
+  urlDomains: [LINK_DOMAIN],
+  hasUrl: true,
+};
+
+function bytesPerOrdinarySender(
+  senders: number,
+  seed: number,
+  linked = false,
+): { bytes: number; cheap: number } {
   const r = seededRandom(seed);
+  const facts = linked ? linkedBase : base;
   gc!();
   const before = process.memoryUsage().heapUsed;
   const held = createPartitionProcessor(options);
@@ -170,7 +184,7 @@ function bytesPerOrdinarySender(senders: number, seed: number): { bytes: number;
         'LONG_CODE',
         null,
         {
-          ...base,
+          ...facts,
           timeMs: T0 + (s % 1_000) * 10 + k * 3_600_000,
           recipientHi: hi,
           recipientLo: lo,
@@ -195,6 +209,7 @@ const memory = [100_000, 1_000_000].map((n) => {
   const senders = Math.round(n * size);
   return { senders, ...bytesPerOrdinarySender(senders, 2) };
 });
+const linkedMemory = { senders: memory[0]!.senders, ...bytesPerOrdinarySender(memory[0]!.senders, 2, true) };
 
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
 console.log(`## Feature engine core (\`npm run bench\`)
@@ -212,6 +227,7 @@ ${memory
       `| Heap bytes per ordinary sender (3 messages an hour apart, ${m.senders.toLocaleString('en')} senders held, ${Math.round(m.cheap * 100)}% in the cheap tier; sender state and its relation book) | ${Math.round(m.bytes).toLocaleString('en')} |`,
   )
   .join('\n')}
+| The same, ${linkedMemory.senders.toLocaleString('en')} senders, each message with a link to ${LINK_DOMAIN} (its domain hash in each kept event, and the sender's recent URL domains, urlDomains) | ${Math.round(linkedMemory.bytes).toLocaleString('en')} (${Math.round(linkedMemory.bytes - memory[0]!.bytes)} more) |
 
 Since issue 5 every address also has a relation book (whom it messaged, who answered, who opted
 out; a packed string for small books), included in the per-sender figure; an address that only

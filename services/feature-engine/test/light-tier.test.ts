@@ -34,6 +34,7 @@ const BODIES = [
   'call me back at 202-555-0199',
   'love you',
   'what time is dinner?',
+  'Deals for {n}: https://{n}-deals.com/{c}, bit.ly/{c}, https://{c}-prizes.net and www.shop.example.co.uk/{c}',
   null,
 ];
 
@@ -166,6 +167,7 @@ const SHORT: ProcessorOptions = {
 };
 
 test('cheap senders publish exactly what full state publishes, through promotions and restores', () => {
+  const listedDomains = new Set<number>();
   for (const [seed, options, all] of [
     [11, DEFAULT_PROCESSOR_OPTIONS, inputs(11)],
     [12, DEFAULT_PROCESSOR_OPTIONS, inputs(12)],
@@ -188,6 +190,14 @@ test('cheap senders publish exactly what full state publishes, through promotion
         light.out.some((o) => o.kind === 'features' && o.value.clusters.length > 0),
         `seed ${seed}: some senders name their clusters`,
       );
+      const domainCounts = light.out.flatMap((o) =>
+        o.kind === 'features' ? [o.value.urlDomains.length] : [],
+      );
+      for (const n of domainCounts) listedDomains.add(n);
+      assert.ok(
+        domainCounts.some((n) => n >= 4),
+        `seed ${seed}: some senders list several URL domains`,
+      );
       for (const f of ['contactShare', 'repliedRecipients', 'optOuts', 'postOptOutSends'] as const)
         assert.ok(
           windows.some((w) => w[f] > 0),
@@ -198,6 +208,7 @@ test('cheap senders publish exactly what full state publishes, through promotion
         assert.deepEqual(light.out[i], full.out[i], `seed ${seed} every ${every}: output ${i}`);
     }
   }
+  for (const n of [0, 1, 16]) assert.ok(listedDomains.has(n), `some senders list ${n} URL domains`);
 });
 
 test('a cheap sender survives its bytes and refuses damaged ones', () => {
@@ -226,6 +237,7 @@ test('a cheap sender survives its bytes and refuses damaged ones', () => {
   assert.equal(bytes[0], LIGHT_TAG);
   const light = decodeLightBytes(bytes);
   assert.equal(light.events.length, 4);
+  assert.deepEqual(light.urlDomains, [{ domain: 'example.com', lastSeenMs: T0 + 3_600_000 }]);
   assert.deepEqual(decodeLight(encodeLight(light)), light);
   assert.ok(bytes.length < 200, `a three-message sender packs into ${bytes.length} bytes`);
   assert.throws(() => decodeLightBytes(bytes.subarray(0, bytes.length - 3)), StateCodecError);
@@ -370,4 +382,57 @@ test('one drain can publish more records than a function call takes arguments', 
   const out = p.drain(0);
   assert.equal(out.filter((o) => o.kind === 'minute').length, n);
   assert.equal(out.filter((o) => o.kind === 'features').length, n);
+});
+
+test('a sender shed of its windows keeps its URL domains; a forgotten one loses them with its tombstone', () => {
+  for (const options of [DEFAULT_PROCESSOR_OPTIONS, fullOnly(DEFAULT_PROCESSOR_OPTIONS)]) {
+    const p = createPartitionProcessor(options);
+    const send = (sender: string, t: number, domain: string) =>
+      p.message(
+        sender,
+        'LONG_CODE',
+        null,
+        messageFacts(
+          {
+            messageId: `${sender}-${t}`,
+            eventTime: t,
+            sender,
+            senderKind: 'LONG_CODE',
+            recipient: `+1303555${String(t % 10_000).padStart(4, '0')}`,
+            body: `see https://${domain}/x`,
+            campaignId: null,
+            originNetwork: null,
+          },
+          KEYS,
+          0,
+        ).facts,
+        CLOCK,
+      );
+    for (let i = 0; i < 20; i++) send('+14155550001', T0 + i * 100, 'busy.example'); // full state
+    send('+14155550002', T0 + 500, 'quiet.example');
+    p.advanceWatermark(T0 + 120_000);
+    p.drain(0); // closes their minutes: nothing open
+    p.takeChanged();
+    const domains = (s: string) => p.entry(s)?.urlDomains.map((e) => e.domain);
+    // The least active sender with full state loses its windows first (the quiet one is cheap
+    // unless the tier is off).
+    const [shed, domain] =
+      p.lightSenderCount === 0 ? ['+14155550002', 'quiet.example'] : ['+14155550001', 'busy.example'];
+    assert.equal(p.shed(1).senders, 1);
+    assert.equal(p.entry(shed)!.state.rings[0]!.slots.some(Boolean), false);
+    assert.deepEqual(domains(shed), [domain], 'kept without its windows');
+    p.shed(Number.MAX_SAFE_INTEGER);
+    assert.equal(p.senderCount, 0);
+    assert.deepEqual(
+      p.takeChanged().filter((c) => !c.key.startsWith('\u0000')),
+      [
+        { key: '+14155550001', value: null },
+        { key: '+14155550002', value: null },
+      ],
+    );
+    send('+14155550002', T0 + 130_000, 'again.example');
+    p.advanceWatermark(T0 + 200_000);
+    const out = p.drain(0).flatMap((o) => (o.kind === 'features' ? [o.value.urlDomains] : []));
+    assert.deepEqual(out.at(-1), ['again.example'], 'a forgotten sender starts again');
+  }
 });

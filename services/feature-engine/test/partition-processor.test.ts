@@ -3,14 +3,17 @@ import { test } from 'node:test';
 import type { MessageEvent } from '@spamgate/schemas';
 import { seededRandom } from '@spamgate/test';
 import { decodePartitionMeta, encodePartitionMeta } from '../src/engine/entry-codec.ts';
-import { createFactKeys, messageFacts, recipientPrefix } from '../src/engine/facts.ts';
+import { createFactKeys, hash32, messageFacts, recipientPrefix } from '../src/engine/facts.ts';
 import {
   createPartitionProcessor,
   DEFAULT_PROCESSOR_OPTIONS,
   EventTimeSkewError,
   type PartitionProcessor,
+  type ProcessorOptions,
   type ProcessorOutput,
 } from '../src/engine/partition-processor.ts';
+import type { MessageFacts } from '../src/windows/sender-state.ts';
+import { referenceUrlDomains } from './url-domains-reference.ts';
 
 const KEYS = createFactKeys('test-secret-0123456789abcdef');
 const T0 = 1_794_996_000_000; // on the hour
@@ -230,4 +233,199 @@ test('message facts keep no number: recipients become keyed hashes, prefixes and
   assert.ok(
     !JSON.stringify(facts, (_k, v) => (typeof v === 'bigint' ? String(v) : v)).includes('3035550123'),
   );
+});
+
+// ---- recent URL domains (SenderFeatures.urlDomains) ---------------------------------------------
+
+/** Far enough ahead for every event of these tests. */
+const CLOCK = T0 + 365 * 86_400_000;
+const FULL_ONLY: ProcessorOptions = {
+  ...DEFAULT_PROCESSOR_OPTIONS,
+  light: { maxEvents: 0, maxTemplates: 0 },
+};
+const LONGEST = DEFAULT_PROCESSOR_OPTIONS.windows[DEFAULT_PROCESSOR_OPTIONS.windows.length - 1]!;
+
+/** A message's facts with the given links, straight from their domains (no body to analyse). */
+function linked(timeMs: number, recipient: number, domains: readonly string[]): MessageFacts {
+  return {
+    timeMs,
+    recipientHi: Math.imul(recipient + 1, 2_654_435_761) >>> 0,
+    recipientLo: Math.imul(recipient + 7, 40_503) >>> 0,
+    recipientPosition: 3_035_550_000 + recipient,
+    recipientPrefix: 303_555,
+    fingerprint: 0n,
+    urlDomainHashes: domains.map(hash32),
+    urlDomains: domains,
+    hasUrl: domains.length > 0,
+    hasCallbackNumber: false,
+    localHour: 12,
+  };
+}
+
+/** The urlDomains of the sender's last SenderFeatures in `out`. */
+const published = (out: ProcessorOutput[], sender: string): string[] | undefined =>
+  out.flatMap((o) => (o.kind === 'features' && o.sender === sender ? [o.value.urlDomains] : [])).at(-1);
+
+test('urlDomains list the registrable domains of a sender’s links, newest first, each once, in both tiers', () => {
+  for (const options of [DEFAULT_PROCESSOR_OPTIONS, FULL_ONLY]) {
+    const p = createPartitionProcessor(options);
+    const bodies = [
+      'Your parcel: https://track.parcels-now.com/a1 or http://bit.ly/x',
+      'hi there',
+      'Pay at www.secure-pay.co.uk/login, then https://PARCELS-NOW.com/b',
+    ];
+    for (const [i, text] of bodies.entries())
+      p.message(
+        'S',
+        'LONG_CODE',
+        null,
+        messageFacts(
+          {
+            messageId: `u${i}`,
+            eventTime: T0 + i * 10_000,
+            sender: 'S',
+            senderKind: 'LONG_CODE',
+            recipient: '+13035550100',
+            body: text,
+            campaignId: null,
+            originNetwork: null,
+          },
+          KEYS,
+          0,
+        ).facts,
+        CLOCK,
+      );
+    p.advanceWatermark(T0 + 60_000);
+    assert.deepEqual(published(p.drain(0), 'S'), ['secure-pay.co.uk', 'parcels-now.com', 'bit.ly']);
+  }
+});
+
+test('urlDomains keep 16, and a domain older than the longest window is neither published nor kept', () => {
+  for (const options of [DEFAULT_PROCESSOR_OPTIONS, FULL_ONLY]) {
+    const p = createPartitionProcessor(options);
+    p.message('S', 'LONG_CODE', null, linked(T0, 1, ['old.example']), CLOCK);
+    const twenty = Array.from({ length: 20 }, (_, i) => `d${i}.example`);
+    p.message('S', 'LONG_CODE', null, linked(T0 + 3_600_000, 2, twenty), CLOCK);
+    p.advanceWatermark(T0 + 3_700_000);
+    assert.deepEqual(published(p.drain(0), 'S'), twenty.slice(0, 16), 'the first 16 links of the message');
+    // One link an hour later: old.example (cut by the cap) stays out; d0..d14 are still in the window.
+    p.message('S', 'LONG_CODE', null, linked(T0 + 7_200_000, 3, ['new.example']), CLOCK);
+    p.advanceWatermark(T0 + 7_300_000);
+    assert.deepEqual(published(p.drain(0), 'S'), ['new.example', ...twenty.slice(0, 15)]);
+    // A message without a link 24 h after the 20 links: their hour's slice has left the window.
+    p.message('S', 'LONG_CODE', null, linked(T0 + 3_600_000 + 86_400_000, 4, []), CLOCK);
+    p.advanceWatermark(T0 + 3_700_000 + 86_400_000);
+    assert.deepEqual(published(p.drain(0), 'S'), ['new.example']);
+    assert.deepEqual(
+      p.entry('S')!.urlDomains.map((e) => e.domain),
+      ['new.example'],
+      'and the state no longer holds them',
+    );
+    const record = p.takeChanged().find((c) => c.key === 'S')!;
+    assert.equal(Buffer.from(record.value!).includes('d0.example'), false, 'nor does the changelog');
+  }
+});
+
+test('a sender restored from the changelog keeps exactly its urlDomains, in both tiers', () => {
+  for (const options of [DEFAULT_PROCESSOR_OPTIONS, FULL_ONLY]) {
+    const p = createPartitionProcessor(options);
+    p.message('S', 'LONG_CODE', null, linked(T0, 1, ['a.example', 'b.example']), CLOCK);
+    p.message('S', 'LONG_CODE', null, linked(T0 + 5_000, 2, ['c.example', 'a.example']), CLOCK);
+    p.message('S', 'LONG_CODE', null, linked(T0 + 1_000, 3, ['late.example']), CLOCK);
+    p.message('T', 'LONG_CODE', null, linked(T0 + 2_000, 4, []), CLOCK);
+    const records = p.takeChanged();
+    assert.equal(p.lightSenderCount, options === FULL_ONLY ? 0 : 2);
+    const q = createPartitionProcessor(options);
+    for (const { key, value } of records) if (value) q.restore(key, value);
+    q.restoreWatermark(p.watermark);
+    for (const s of ['S', 'T']) assert.deepEqual(q.entry(s)!.urlDomains, p.entry(s)!.urlDomains, s);
+    assert.deepEqual(
+      q.entry('S')!.urlDomains.map((e) => [e.domain, e.lastSeenMs - T0]),
+      [
+        ['c.example', 5_000],
+        ['a.example', 5_000],
+        ['late.example', 1_000],
+        ['b.example', 0],
+      ],
+      'one message’s links in order of appearance; a late one in its place by event time',
+    );
+    for (const x of [p, q]) {
+      x.message('S', 'LONG_CODE', null, linked(T0 + 6_000, 5, ['b.example']), CLOCK);
+      x.advanceWatermark(T0 + 60_000);
+    }
+    const [a, b] = [p.drain(0), q.drain(0)];
+    assert.deepEqual(published(b, 'S'), ['b.example', 'c.example', 'a.example', 'late.example']);
+    assert.deepEqual(b, a);
+    assert.deepEqual(q.takeChanged(), p.takeChanged(), 'and writes the same bytes from then on');
+  }
+});
+
+test('urlDomains equal a brute-force recomputation through drains, late events, evictions and restores', () => {
+  const senders = Array.from({ length: 25 }, (_, i) => `+1202555${String(2000 + i)}`);
+  for (const seed of [21, 22, 23]) {
+    const r = seededRandom(seed);
+    const stream: { sender: string; facts: MessageFacts }[] = [];
+    let t = T0;
+    for (let i = 0; i < 2_500; i++) {
+      t += Math.floor(r() < 0.97 ? r() * 60_000 : r() * 40 * 3_600_000);
+      const at = r() < 0.05 ? t - Math.floor(r() * 120_000) : t; // some later than the allowed lateness
+      const domains = Array.from({ length: Math.floor(r() * r() * 5) }, () =>
+        r() < 0.02 ? `${'x'.repeat(250)}.com` : `d${Math.floor(r() * 30)}.example`,
+      );
+      stream.push({
+        sender: senders[Math.floor(r() ** 2 * senders.length)]!,
+        facts: linked(at, i % 50, domains),
+      });
+    }
+    for (const options of [DEFAULT_PROCESSOR_OPTIONS, FULL_ONLY]) {
+      for (const [every, restarts] of [
+        [1, []],
+        [40, [700, 1_900]],
+      ] as const) {
+        let p = createPartitionProcessor(options);
+        const changelog = new Map<string, Uint8Array | null>();
+        const history = new Map<string, { t: number; domains: readonly string[] }[]>();
+        let checked = 0;
+        let listed = 0;
+        const persist = () => {
+          for (const { key, value } of p.takeChanged()) {
+            changelog.set(key, value);
+            if (value === null) history.delete(key); // evicted: forgotten (idle a whole longest window)
+          }
+        };
+        const drain = () => {
+          for (const o of p.drain(0)) {
+            if (o.kind !== 'features') continue;
+            const expected = referenceUrlDomains(history.get(o.sender) ?? [], o.value.asOf, LONGEST);
+            assert.deepEqual(o.value.urlDomains, expected, `seed ${seed} ${o.sender} at ${o.value.asOf}`);
+            checked++;
+            if (expected.length > 1) listed++;
+          }
+          persist();
+        };
+        stream.forEach(({ sender, facts }, i) => {
+          if ((restarts as readonly number[]).includes(i)) {
+            persist(); // what the last transaction committed
+            const watermark = p.watermark;
+            p = createPartitionProcessor(options);
+            for (const [key, value] of changelog) if (value) p.restore(key, value);
+            p.restoreWatermark(watermark);
+          }
+          p.message(sender, 'LONG_CODE', null, facts, CLOCK);
+          history.set(sender, [
+            ...(history.get(sender) ?? []),
+            { t: facts.timeMs, domains: facts.urlDomains },
+          ]);
+          if ((i + 1) % every === 0) drain();
+        });
+        p.advanceWatermark(p.watermark + 2 * 86_400_000);
+        drain();
+        assert.equal(p.senderCount, 0);
+        assert.ok(
+          checked > 500 && listed > 100,
+          `seed ${seed}: ${checked} records, ${listed} with 2+ domains`,
+        );
+      }
+    }
+  }
 });

@@ -35,6 +35,7 @@ function steps(seed: number): Step[] {
         recipientPrefix: r() < 0.1 ? -1 : 303_555 + (rec % 90),
         fingerprint: r() < 0.2 ? 0n : BigInt(Math.floor(r() * 4)) * 0x1234_5678_9abc_def1n,
         urlDomainHashes: r() < 0.3 ? [Math.floor(r() * 200)] : [],
+        urlDomains: [], // window state keeps only the hashes
         hasUrl: r() < 0.3,
         hasCallbackNumber: r() < 0.1,
         localHour: Math.floor(r() * 24),

@@ -1,7 +1,13 @@
 /**
  * Changelog records of the feature engine. Key = sender (UTF-8), value = the sender's entry
- * (window state, registration, emission bookkeeping, open minutes), or a tombstone when the
- * sender was evicted. One more key, PARTITION_META_KEY, carries the partition's watermark.
+ * (window state, registration, emission bookkeeping, open minutes, recent URL domains), or a
+ * tombstone when the sender was evicted. One more key, PARTITION_META_KEY, carries the
+ * partition's watermark.
+ *
+ * Versions of a full entry (its first byte): 1 had no URL domains and still decodes (with none:
+ * a sender restored from it lists only domains seen after the upgrade); 3 adds them after the
+ * open minutes, one byte when there are none. 2 is never a full entry: it is the cheap tier's tag
+ * (light-entry.ts LIGHT_TAG), which is how a restore tells the two forms apart.
  */
 import {
   Reader,
@@ -12,6 +18,7 @@ import {
   writeCounter,
   writeSenderState,
 } from '../windows/state-codec.ts';
+import { NO_URL_DOMAINS, readUrlDomains, writeUrlDomains } from '../windows/url-domains.ts';
 import type { WindowSpec } from '../windows/window-spec.ts';
 import { ADDRESS_KINDS } from './light-entry.ts';
 import type { MinuteAggregate, SenderEntry } from './partition-processor.ts';
@@ -19,7 +26,11 @@ import type { MinuteAggregate, SenderEntry } from './partition-processor.ts';
 /** Not a valid sender address (senders never contain NUL), so it cannot collide with one. */
 export const PARTITION_META_KEY = '\u0000partition';
 
-const ENTRY_VERSION = 1;
+const ENTRY_VERSION = 3;
+/** Version 1: no URL domains. */
+const ENTRY_V1 = 1;
+/** The partition meta record has its own version (its layout never changed). */
+const PARTITION_META_VERSION = 1;
 
 export function encodeSenderEntry(entry: SenderEntry): Buffer {
   const w = new Writer();
@@ -43,6 +54,7 @@ export function encodeSenderEntry(entry: SenderEntry): Buffer {
     w.u32(m.lateEvents);
     writeCounter(w, m.recipients);
   }
+  writeUrlDomains(w, entry.urlDomains);
   writeSenderState(w, entry.state);
   return w.done();
 }
@@ -55,7 +67,8 @@ export function decodeSenderEntry(
   const r = new Reader(bytes);
   try {
     const version = r.u8();
-    if (version !== ENTRY_VERSION) throw new StateCodecError(`unknown entry version ${version}`);
+    if (version !== ENTRY_VERSION && version !== ENTRY_V1)
+      throw new StateCodecError(`unknown entry version ${version}`);
     const kind = ADDRESS_KINDS[r.u8()];
     if (!kind) throw new StateCodecError('unknown sender kind');
     const campaign = Buffer.from(r.bytes()).toString('utf8');
@@ -82,6 +95,7 @@ export function decodeSenderEntry(
         recipients: readCounter(r),
       });
     }
+    const urlDomains = version === ENTRY_V1 ? NO_URL_DOMAINS : readUrlDomains(r);
     const state = readSenderState(r, windows);
     r.end();
     return {
@@ -91,6 +105,7 @@ export function decodeSenderEntry(
       lastEmittedAsOf,
       dirty,
       minutes,
+      urlDomains,
       state,
       approxBytes: 0,
     };
@@ -105,7 +120,7 @@ export function decodeSenderEntry(
 
 export function encodePartitionMeta(watermark: number): Buffer {
   const w = new Writer();
-  w.u8(ENTRY_VERSION);
+  w.u8(PARTITION_META_VERSION);
   w.f64(watermark);
   return w.done();
 }
@@ -113,7 +128,8 @@ export function encodePartitionMeta(watermark: number): Buffer {
 export function decodePartitionMeta(bytes: Uint8Array): { watermark: number } {
   const r = new Reader(bytes);
   const version = r.u8();
-  if (version !== ENTRY_VERSION) throw new StateCodecError(`unknown partition meta version ${version}`);
+  if (version !== PARTITION_META_VERSION)
+    throw new StateCodecError(`unknown partition meta version ${version}`);
   const watermark = r.f64();
   r.end();
   return { watermark };

@@ -78,6 +78,7 @@ export function messageFacts(
       recipientPrefix: recipientPrefix(event.recipient),
       fingerprint: content.fingerprint,
       urlDomainHashes: content.urlDomains.map(hash32),
+      urlDomains: content.urlDomains,
       hasUrl: content.hasUrl,
       hasCallbackNumber: content.hasCallbackNumber,
       localHour: (((hour + utcOffsetHours) % 24) + 24) % 24,

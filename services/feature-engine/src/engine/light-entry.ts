@@ -14,7 +14,11 @@
  * with a 16-byte header; a Buffer per sender would cost more than the data.
  *
  * Layout, little-endian: the fixed header (HEADER_BYTES) that drain reads without decoding, then
- * varint counters, templates and events. The same bytes are the sender's changelog value.
+ * varint counters, templates and events, then, only when flag bit HAS_URL_DOMAINS is set, the
+ * sender's recent URL domains (url-domains.ts; about the domain's length plus 2 to 5 bytes each).
+ * A sender that sent no link in the longest window pays nothing for them, and bytes written
+ * before they existed (the bit clear) read as none. The same bytes are the sender's changelog
+ * value.
  */
 import type { AddressKind } from '@spamgate/schemas';
 import { hammingDistance, NEAR_DUPLICATE_DISTANCE } from '../content/index.ts';
@@ -29,9 +33,15 @@ import {
   type SenderState,
 } from '../windows/sender-state.ts';
 import { Reader, StateCodecError, Writer } from '../windows/state-codec.ts';
+import {
+  NO_URL_DOMAINS,
+  readUrlDomains,
+  type UrlDomainList,
+  writeUrlDomains,
+} from '../windows/url-domains.ts';
 import { sliceStart, type WindowSpec } from '../windows/window-spec.ts';
 
-/** First byte of a cheap sender's bytes; a full entry's first byte is its version, 1. */
+/** First byte of a cheap sender's bytes; a full entry's first byte is its version, 1 or 3 (entry-codec.ts). */
 export const LIGHT_TAG = 2;
 
 export const ADDRESS_KINDS: readonly AddressKind[] = [
@@ -89,6 +99,8 @@ export interface LightEntry {
   nextTemplateId: number;
   templates: { fingerprint: bigint; id: number }[];
   events: LightEvent[];
+  /** Recent URL domains, as a full entry keeps them (url-domains.ts). */
+  urlDomains: UrlDomainList;
 }
 
 export function emptyLight(): LightEntry {
@@ -104,6 +116,7 @@ export function emptyLight(): LightEntry {
     nextTemplateId: 1,
     templates: [],
     events: [],
+    urlDomains: NO_URL_DOMAINS,
   };
 }
 
@@ -185,6 +198,9 @@ export function forgetExpired(light: LightEntry, windows: readonly WindowSpec[],
 
 /** Offsets of the fixed header, read by peekLight without decoding the rest. */
 const OFF_FLAGS = 1;
+// Header flag bits (at OFF_FLAGS).
+const DIRTY = 1;
+const HAS_URL_DOMAINS = 2;
 const OFF_LAST_EMITTED = 3;
 const OFF_LATEST = 11;
 const OFF_OPEN_MINUTE = 19;
@@ -220,7 +236,7 @@ const F2_CONTACT = 4;
 export function encodeLight(light: LightEntry): string {
   const w = new Writer();
   w.u8(LIGHT_TAG);
-  w.u8(light.dirty ? 1 : 0);
+  w.u8((light.dirty ? DIRTY : 0) | (light.urlDomains.length > 0 ? HAS_URL_DOMAINS : 0));
   w.u8(ADDRESS_KINDS.indexOf(light.kind));
   w.f64(light.lastEmittedAsOf);
   w.f64(light.latestMs);
@@ -271,6 +287,7 @@ export function encodeLight(light: LightEntry): string {
     w.u8(d.urlDomainHashes.length);
     for (const h of d.urlDomainHashes) w.u32(h);
   }
+  if (light.urlDomains.length > 0) writeUrlDomains(w, light.urlDomains, light.latestMs);
   return w.doneLatin1();
 }
 
@@ -283,7 +300,9 @@ export function decodeLight(packed: string): LightEntry {
 export function decodeLightBytes(bytes: Buffer): LightEntry {
   const r = new Reader(bytes);
   if (r.u8() !== LIGHT_TAG) throw new StateCodecError('not a cheap sender');
-  const dirty = (r.u8() & 1) === 1;
+  const header = r.u8();
+  if (header & ~(DIRTY | HAS_URL_DOMAINS)) throw new StateCodecError(`bad cheap sender flags ${header}`);
+  const dirty = (header & DIRTY) !== 0;
   const kind = ADDRESS_KINDS[r.u8()];
   if (!kind) throw new StateCodecError('unknown sender kind');
   const lastEmittedAsOf = r.f64();
@@ -301,6 +320,7 @@ export function decodeLightBytes(bytes: Buffer): LightEntry {
     nextTemplateId: r.varint(),
     templates: [],
     events: [],
+    urlDomains: NO_URL_DOMAINS,
   };
   const templates = r.u8();
   for (let i = 0; i < templates; i++) light.templates.push({ fingerprint: r.u64(), id: r.varint() });
@@ -357,6 +377,10 @@ export function decodeLightBytes(bytes: Buffer): LightEntry {
       },
     });
   }
+  if (header & HAS_URL_DOMAINS) {
+    light.urlDomains = readUrlDomains(r, latestMs);
+    if (light.urlDomains.length === 0) throw new StateCodecError('url domain flag without domains');
+  }
   r.end();
   return light;
 }
@@ -373,7 +397,7 @@ export interface LightPeek {
 export function peekLight(packed: string): LightPeek {
   scratch.write(packed, 0, HEADER_BYTES, 'latin1');
   return {
-    dirty: (scratch[OFF_FLAGS]! & 1) === 1,
+    dirty: (scratch[OFF_FLAGS]! & DIRTY) !== 0,
     lastEmittedAsOf: scratch.readDoubleLE(OFF_LAST_EMITTED),
     latestMs: scratch.readDoubleLE(OFF_LATEST),
     earliestOpenMinute: scratch.readDoubleLE(OFF_OPEN_MINUTE),

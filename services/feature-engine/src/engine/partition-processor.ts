@@ -42,6 +42,12 @@ import {
   type MessageFacts,
   type SenderState,
 } from '../windows/sender-state.ts';
+import {
+  NO_URL_DOMAINS,
+  recordUrlDomains,
+  type UrlDomainList,
+  urlDomainsAt,
+} from '../windows/url-domains.ts';
 import { DEFAULT_WINDOWS, sliceStart, type WindowSpec } from '../windows/window-spec.ts';
 import { decodeSenderEntry, encodeSenderEntry } from './entry-codec.ts';
 import {
@@ -152,6 +158,8 @@ export interface SenderEntry {
   dirty: boolean;
   /** Open minutes (start ms) and their aggregates. */
   minutes: Map<number, MinuteAggregate>;
+  /** Recent URL domains, newest first (url-domains.ts); NO_URL_DOMAINS, shared, when none. */
+  urlDomains: UrlDomainList;
   /** Estimated heap bytes (fullEntryBytes), as of the entry's last encoding. */
   approxBytes: number;
 }
@@ -242,8 +250,10 @@ export interface PartitionProcessor {
    * their window state and keep only their open minute aggregates, so per-minute counts stay
    * complete while their features start again from their next event; then, if that is not
    * enough, the least recently active senders with no open minute are forgotten; then other
-   * relation books, those holding opt-outs last (an opt-out forgotten is evidence lost). Call it
-   * before drain, so the changelog of the same commit carries the result.
+   * relation books, those holding opt-outs last (an opt-out forgotten is evidence lost). A sender
+   * that loses its window state keeps its recent URL domains (exact, small, and the deny list's
+   * evidence); a forgotten sender's go with it. Call it before drain, so the changelog of the
+   * same commit carries the result.
    */
   shed(bytes: number): { senders: number; relationBooks: number; bytes: number };
   /** Counters since creation: late events, evicted senders, promotions, shed senders and books. */
@@ -373,6 +383,8 @@ export function createPartitionProcessor(
     shedRelationBooks: 0,
   };
   const longestWindowMs = Math.max(...options.windows.map((w) => w.lengthMs));
+  /** The window URL domains are published over. */
+  const longestWindow = options.windows.find((w) => w.lengthMs === longestWindowMs)!;
   const shortest = options.windows[0]!;
   /**
    * When the shortest window no longer holds the sender's newest event: its features are
@@ -512,6 +524,7 @@ export function createPartitionProcessor(
       lastEmittedAsOf: light.lastEmittedAsOf,
       dirty: light.dirty,
       minutes: lightMinutes(light),
+      urlDomains: light.urlDomains,
       approxBytes: FULL_ENTRY_BASE_BYTES,
     };
   }
@@ -533,6 +546,7 @@ export function createPartitionProcessor(
         lastEmittedAsOf: Number.NEGATIVE_INFINITY,
         dirty: false,
         minutes: new Map(),
+        urlDomains: NO_URL_DOMAINS,
         approxBytes: FULL_ENTRY_BASE_BYTES,
       };
     set(sender, e);
@@ -601,8 +615,7 @@ export function createPartitionProcessor(
         }),
       ),
       clusters: clusters.map((c) => ({ clusterId: clusterIdString(c.clusterId), recipients: c.recipients })),
-      // Filled by the next commit, which keeps each sender's recent URL domains.
-      urlDomains: [],
+      urlDomains: urlDomainsAt(e.urlDomains, asOf, longestWindow).map((d) => d.domain),
     };
   }
 
@@ -625,6 +638,7 @@ export function createPartitionProcessor(
     const d = deriveMessage(running, facts, options.features, contact);
     if (!packable(d)) return false;
     absorbRunning(light, running);
+    light.urlDomains = recordUrlDomains(light.urlDomains, facts.urlDomains, facts.timeMs);
     const { start, late } = attribution(facts.timeMs);
     light.kind = kind;
     light.dirty = true;
@@ -681,11 +695,13 @@ export function createPartitionProcessor(
       out.push({ kind: 'features', sender, value: features(expand(sender, light), asOf, emittedAtMs) });
       light.lastEmittedAsOf = asOf;
       light.dirty = false;
+      light.urlDomains = urlDomainsAt(light.urlDomains, asOf, longestWindow); // what was not published never will be
     }
     if (closeDue(full, light.dirty, light.lastMessageMs, light.latestMs, light.lastEmittedAsOf)) {
       const asOf = windowCloseAt(light.latestMs);
       out.push({ kind: 'features', sender, value: features(expand(sender, light), asOf, emittedAtMs) });
       light.lastEmittedAsOf = asOf;
+      light.urlDomains = urlDomainsAt(light.urlDomains, asOf, longestWindow);
     }
     if (!light.dirty) dirtySenders.delete(sender);
     const nowIdle =
@@ -748,6 +764,7 @@ export function createPartitionProcessor(
         e.campaignId = campaignId;
         const { start, late } = attribution(facts.timeMs);
         addMessage(e.state, facts, options.features, contact);
+        e.urlDomains = recordUrlDomains(e.urlDomains, facts.urlDomains, facts.timeMs);
         if (
           countMessage(
             minuteOf(e.minutes, start),
@@ -837,12 +854,14 @@ export function createPartitionProcessor(
           featureOut.push({ kind: 'features', sender, value: features(e, asOf, emittedAtMs) });
           e.lastEmittedAsOf = asOf;
           e.dirty = false;
+          e.urlDomains = urlDomainsAt(e.urlDomains, asOf, longestWindow); // what was not published never will be
           changed.add(sender);
         }
         if (closeDue(full, e.dirty, e.state.lastMessageMs, latest, e.lastEmittedAsOf)) {
           const asOf = windowCloseAt(latest);
           featureOut.push({ kind: 'features', sender, value: features(e, asOf, emittedAtMs) });
           e.lastEmittedAsOf = asOf;
+          e.urlDomains = urlDomainsAt(e.urlDomains, asOf, longestWindow);
           changed.add(sender);
         }
         if (!e.dirty) dirtySenders.delete(sender);

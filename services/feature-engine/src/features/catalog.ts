@@ -159,6 +159,13 @@ export function featuresDocument(
   const windowRows = windows
     .map((w) => `| ${w.name} | ${w.lengthMs / 1000} s | ${w.sliceMs / 1000} s | ${w.lengthMs / w.sliceMs} |`)
     .join('\n');
+  const longest = windows[windows.length - 1] ?? { name: 'longest', lengthMs: 0, sliceMs: 0 };
+  const span = (ms: number) =>
+    ms % 3_600_000 === 0
+      ? `${ms / 3_600_000} h`
+      : ms % 60_000 === 0
+        ? `${ms / 60_000} min`
+        : `${ms / 1000} s`;
   const featureRows = FEATURES.map((f) => `| \`${f.name}\` | ${f.unit} | ${f.definition} |`).join('\n');
   return `# Sender features
 
@@ -237,6 +244,32 @@ features and the cluster id are defined in [content-clusters.md](content-cluster
 SenderFeatures name the sender's dominant clusters (\`clusters\`: at most 3, by recipients in the
 longest window whose latest message from the sender was of the cluster): the key to join a
 sender with its templates' spread across senders.
+
+## URL domains
+
+SenderFeatures name the registrable domains the sender's messages linked to (\`urlDomains\`): those
+seen in the longest window (\`${longest.name}\`) at \`asOf\`, in event time, most recently seen first, at
+most 16. The decision engine blocks a sender whose list holds a deny-listed domain, so the list is
+exact: names, not hashes or sketches.
+
+- **Domains** are what \`registrableDomain\` gives for each link's host (bank.example for
+  login.bank.example; an approximation of the Public Suffix List, see content/domains.ts): lower
+  case, international names in punycode, each listed once. A "domain" over 253 bytes (longer than
+  any DNS name, so no reachable host) is left out rather than cut into some other name.
+- **Order.** By the latest event time each domain was seen at; for equal times, the message read
+  later first, and within one message the earlier link first. A domain seen again moves up; a late
+  message never makes a domain older. Past 16, the least recently seen one goes.
+- **Window.** A domain is listed while its time lies in the slices of the longest window at
+  \`asOf\`, as that window's \`distinctUrlDomains\` counts it: it leaves the list between W − S and W
+  after it was last seen (${span(longest.lengthMs - longest.sliceMs)} to ${span(longest.lengthMs)} here), and is then dropped from the sender's state.
+- **State.** The domains are part of the sender's state and changelog record, so a restored
+  partition lists exactly what its previous owner would have. They go with the sender when it is
+  evicted (a whole longest window idle) or forgotten under memory pressure; a sender shed of its
+  windows keeps them. A sender restored from a record written before this field existed lists only
+  domains seen after the upgrade.
+- **Cost.** A sender with no link in the window pays nothing in the cheap tier and one byte with
+  full state. Each listed domain costs its length plus 2 to 5 bytes in a cheap sender (one byte
+  more for the list), its length plus 9 bytes in a full entry's record.
 
 Message bodies are read in-stream only: the engine keeps a keyed locality-sensitive fingerprint,
 URL domains, and flags (URL, call-back number, opt-out), never the text. Recipients are kept as

@@ -28,6 +28,11 @@ export interface MessageFacts {
   readonly fingerprint: bigint;
   /** 32-bit hashes of the URL registrable domains in the body. */
   readonly urlDomainHashes: readonly number[];
+  /**
+   * The same registrable domains as text, each once, in order of appearance (content/analyse.ts):
+   * the sender's recent ones are published (url-domains.ts).
+   */
+  readonly urlDomains: readonly string[];
   readonly hasUrl: boolean;
   readonly hasCallbackNumber: boolean;
   /** Hour of day at the recipient (0-23), for the quiet-hours share. */

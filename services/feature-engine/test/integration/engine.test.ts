@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { after, before, type TestContext, test } from 'node:test';
 import { createLogger } from '@spamgate/core';
-import { createCodec, type FeedbackEvent, type MessageEvent } from '@spamgate/schemas';
+import { createCodec, type FeedbackEvent, type MessageEvent, type SenderFeatures } from '@spamgate/schemas';
 import {
   eventually,
   getInfra,
@@ -112,8 +112,13 @@ function generate(seed: number, count: number, maxGapMs = 300): Input {
       sender,
       senderKind: 'LONG_CODE',
       recipient: `+1303555${String(rec).padStart(4, '0')}`,
+      // A third of the rest link to two of 25 domains, so that busy senders list 16 (urlDomains).
       body:
-        r() < 0.6 ? `Hi ${rec}, your code is ${i % 9999}. Reply STOP to end` : `ok see you at ${rec % 12}`,
+        r() < 0.6
+          ? `Hi ${rec}, your code is ${i % 9999}. Reply STOP to end`
+          : rec % 3 === 0
+            ? `deals at https://www.shop${rec % 25}-deals.com/${i} and bit.ly/x${i}`
+            : `ok see you at ${rec % 12}`,
       campaignId: sender.endsWith('2001') ? 'CAMP-1' : null,
       originNetwork: null,
     });
@@ -615,6 +620,13 @@ test('an uninterrupted engine produces exactly what the partition processor comp
   const input = generate(11, 6_000);
   await produce(prefix, input, false);
   const expected = reference(input);
+  const listed = [...expected.features.values()].map(
+    (f) => (JSON.parse(f) as SenderFeatures).urlDomains.length,
+  );
+  assert.ok(
+    listed.includes(16) && listed.some((n) => n > 0 && n < 16),
+    `the comparison covers urlDomains: ${listed.join(' ')}`,
+  );
   const engine = startEngine(prefix);
   const inputTotal = input.messages.length + input.feedback.length + 1;
   await waitForCommitted(prefix, inputTotal, engine, 'the engine to commit every input record');
