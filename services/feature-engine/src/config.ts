@@ -1,6 +1,6 @@
 /** The feature engine's settings, beyond the common ones (services/core commonSettings). */
 import { fileURLToPath } from 'node:url';
-import { type ConfigOf, setting } from '@spamgate/core';
+import { type ConfigOf, setting, topicName } from '@spamgate/core';
 
 export const featureEngineSettings = {
   topicPrefix: setting.string({
@@ -103,11 +103,8 @@ export function registrationsPath(config: Pick<FeatureEngineConfig, 'registratio
   );
 }
 
-/** The name a catalog topic has under the prefix (same rule as infra/kafka/topics.ts). */
-export function topicName(prefix: string, name: string): string {
-  if (prefix === '') return name;
-  return /[._-]$/.test(prefix) ? `${prefix}${name}` : `${prefix}.${name}`;
-}
+/** The name a catalog topic has under the prefix (services/core/src/topic-name.ts). */
+export { topicName } from '@spamgate/core';
 
 export interface FeatureEngineTopics {
   readonly messages: string;

@@ -17,7 +17,9 @@ import {
   type Histogram,
   type Lifecycle,
   type Logger,
+  MAX_REQUEST_BYTES,
   type Registry,
+  requestsOf,
   SpamgateError,
 } from '@spamgate/core';
 import {
@@ -161,36 +163,8 @@ function hash64({ hi, lo }: { hi: number; lo: number }): Buffer {
   return b;
 }
 
-/** Bytes of records per produce request; under the broker's and topics' 1 MiB default. */
-const MAX_REQUEST_BYTES = 768 * 1024;
-
-/** Splits outputs into produce requests of at most `maxBytes` of keys and values (and at least one record). */
-export function requestsOf(
-  topicMessages: readonly { topic: string; messages: Message[] }[],
-  maxBytes: number,
-): { topic: string; messages: Message[] }[][] {
-  const requests: { topic: string; messages: Message[] }[][] = [];
-  let current: { topic: string; messages: Message[] }[] = [];
-  let bytes = 0;
-  for (const { topic, messages } of topicMessages) {
-    let run: Message[] = [];
-    for (const m of messages) {
-      const size = 70 + (m.key?.length ?? 0) + (m.value?.length ?? 0);
-      if (bytes + size > maxBytes && (run.length > 0 || current.length > 0)) {
-        if (run.length > 0) current.push({ topic, messages: run });
-        requests.push(current);
-        current = [];
-        run = [];
-        bytes = 0;
-      }
-      run.push(m);
-      bytes += size;
-    }
-    if (run.length > 0) current.push({ topic, messages: run });
-  }
-  if (current.length > 0) requests.push(current);
-  return requests;
-}
+/** Produce requests are split as every service splits them (services/core/src/produce.ts). */
+export { MAX_REQUEST_BYTES, requestsOf } from '@spamgate/core';
 
 export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
   const { kafka, logger, config, metrics } = deps;
