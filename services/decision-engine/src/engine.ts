@@ -2,13 +2,22 @@
  * The decision engine's Kafka shell around the decider.
  *
  * Partition p of sms.sender-features is owned by one instance of the consumer group at a time,
- * with its own transactional producer (<group>-<p>), the way the feature engine does it: each
- * batch of features ends in one transaction holding the decisions it changed (partition p of
- * sms.decisions), every evaluation (partition p of sms.decision-evaluations), the senders'
+ * with its own transactional producer (<group>-<p>), the way the feature engine does it: one
+ * transaction holds every evaluation (partition p of sms.decision-evaluations), the senders'
  * changed state (partition p of the compacted spamgate.decision-engine.state) and the consumed
  * offsets. A new owner fences the old one, restores p's state from the changelog and continues
- * from the committed offset, so a crash neither loses nor repeats a decision; a replayed
- * evaluation has the same decision id.
+ * from the committed offset; a re-derived evaluation has the same decision id.
+ *
+ * Decisions are the latency-critical output, so they do not wait for that transaction: each is
+ * published to sms.decisions as soon as it is made, by an idempotent producer (acks=all), and
+ * the transaction that commits the input offsets waits for those publishes first. A crash
+ * between the two re-derives the same decisions from the restored state and publishes them
+ * again, with the same ids: at least once on sms.decisions (a duplicate is the same record for
+ * an enforcement point), exactly once for state, evaluations and offsets. The transaction runs
+ * in the background, so kafkajs' fetch loop (which waits for every partition's batch before it
+ * fetches again) is not held up by twelve transactions; a commit takes whatever accumulated
+ * while the previous one ran. A failed commit or publish drops p's state, restores it and seeks
+ * the consumer back to the committed offset.
  *
  * Every instance also follows two small tables in full: operator overrides
  * (sms.policy-overrides) and content clusters (sms.cluster-features). An override re-evaluates
@@ -102,14 +111,23 @@ interface Task {
   /** Cluster id -> senders of this partition whose latest features name it. */
   readonly byCluster: Map<string, Set<string>>;
   readonly due: DueQueue;
-  /** Next offset of the features topic to consume, as committed or pending commit. */
+  /** Next offset of the features topic to consume, as applied to this state (committed or not). */
   offset: string | undefined;
-  readonly decisions: Message[];
+  /** The offset the last transaction committed. */
+  committedOffset: string | undefined;
   readonly evaluations: Message[];
   readonly deadLetters: Message[];
   readonly changed: Set<string>;
   changelogEnd: number;
-  chain: Promise<unknown>;
+  /** Decisions made and not yet handed to the publishing producer. */
+  readonly toPublish: Message[];
+  /** Every decision handed to the producer so far is acknowledged when this resolves. */
+  published: Promise<void>;
+  /** A commit is running; `again` asks it to run once more for what arrived meanwhile. */
+  committing: boolean;
+  again: boolean;
+  /** Resolves when no commit is running. */
+  idle: Promise<void>;
 }
 
 /** A features record the engine cannot use (no value). */
@@ -157,6 +175,8 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
   let followers: FollowedTopic[] = [];
   let restoreSeq = 0;
   let sideProducer: Producer | undefined;
+  /** Publishes decisions the moment they are made (idempotent, acks=all, in order per partition). */
+  let publisher: Producer | undefined;
 
   const consumer: Consumer = kafka.consumer({
     groupId: config.groupId,
@@ -247,7 +267,7 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
       metrics.evaluations.inc({ shadow: String(d.shadow), action: d.action });
     }
     if (out.publish) {
-      task.decisions.push({
+      task.toPublish.push({
         key: sender,
         value: codec.encode('Decision', out.publish),
         partition: task.partition,
@@ -302,7 +322,57 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
     }
   }
 
-  async function commit(task: Task, withOffsets: boolean): Promise<void> {
+  /**
+   * Decisions of every partition waiting for the publishing producer, sent together: one
+   * request in flight at a time (the producer is idempotent, which keeps them in order), each
+   * taking everything queued while the previous one was out.
+   */
+  const publishQueue: { messages: Message[]; done: (err?: unknown) => void }[] = [];
+  let publishing = false;
+  async function flushPublishQueue(): Promise<void> {
+    publishing = true;
+    try {
+      while (publishQueue.length > 0) {
+        const round = publishQueue.splice(0);
+        const started = now();
+        try {
+          await publisher!.send({
+            topic: topics.decisions,
+            acks: -1,
+            messages: round.flatMap((r) => r.messages),
+          });
+          metrics.latency.observe({ stage: 'publish' }, (now() - started) / 1000);
+          for (const r of round) r.done();
+        } catch (err) {
+          for (const r of round) r.done(err);
+        }
+      }
+    } finally {
+      publishing = false;
+    }
+  }
+
+  /** Hands the decisions made so far to the publishing producer and returns at once. */
+  function publishDecisions(task: Task): void {
+    if (task.toPublish.length === 0) return;
+    const messages = task.toPublish.splice(0);
+    const acked = new Promise<void>((resolve, reject) =>
+      publishQueue.push({ messages, done: (err) => (err === undefined ? resolve() : reject(err)) }),
+    );
+    // A failed publish fails the task's next commit, which restores the partition and re-derives it.
+    acked.catch(() => {});
+    const before = task.published;
+    task.published = Promise.all([before, acked]).then(() => {});
+    if (!publishing) void flushPublishQueue();
+  }
+
+  /**
+   * One transaction: the evaluations, dead letters and changed state queued so far, and the
+   * input offset reached. Everything is taken synchronously before the first await, so work done
+   * while the transaction runs goes to the next one. The offsets are committed only after every
+   * decision made from the input they cover was acknowledged by the broker.
+   */
+  async function commit(task: Task): Promise<void> {
     const p = task.partition;
     const changelog: Message[] = [];
     for (const sender of task.changed) {
@@ -311,12 +381,14 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
     }
     task.changed.clear();
     const topicMessages = [
-      { topic: topics.decisions, messages: task.decisions.splice(0) },
       { topic: topics.evaluations, messages: task.evaluations.splice(0) },
       { topic: topics.deadLetters, messages: task.deadLetters.splice(0) },
       { topic: topics.state, messages: changelog },
     ].filter((t) => t.messages.length > 0);
-    if (topicMessages.length === 0 && !(withOffsets && task.offset !== undefined)) return;
+    const offset = task.offset;
+    if (topicMessages.length === 0 && offset === task.committedOffset) return;
+    publishDecisions(task);
+    const published = task.published;
     const txn = await task.producer.transaction();
     try {
       let end: number | undefined;
@@ -326,18 +398,59 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
         const cl = metadata.find((x) => x.topicName === topics.state && x.partition === p);
         if (cl && sent > 0) end = Number(cl.baseOffset) + sent;
       }
-      if (withOffsets && task.offset !== undefined)
+      if (offset !== undefined)
         await txn.sendOffsets({
           consumerGroupId: config.groupId,
-          topics: [{ topic: topics.features, partitions: [{ partition: p, offset: task.offset }] }],
+          topics: [{ topic: topics.features, partitions: [{ partition: p, offset }] }],
         });
+      await published;
       await txn.commit();
+      task.committedOffset = offset;
       if (end !== undefined) task.changelogEnd = end + 1;
       metrics.commits.inc();
     } catch (err) {
       await txn.abort().catch(() => {});
       throw err;
     }
+  }
+
+  /**
+   * Publishes the task's new decisions now and commits the rest in the background: one commit
+   * at a time per partition, each taking whatever accumulated while the previous one ran. A
+   * failure drops the partition's state, restores it and rewinds the consumer.
+   */
+  function schedule(task: Task, what: string): void {
+    publishDecisions(task);
+    if (task.committing) {
+      task.again = true;
+      return;
+    }
+    task.committing = true;
+    task.idle = (async () => {
+      try {
+        do {
+          task.again = false;
+          await commit(task);
+        } while (task.again && tasks.get(task.partition) === task);
+      } catch (err) {
+        // A task already dropped (revoked, shut down) fails its last commit as expected.
+        if (tasks.get(task.partition) !== task) return;
+        logger.error(
+          { partition: task.partition, err: describeError(err), what },
+          'commit failed; restoring the partition',
+        );
+        await dropTask(task.partition, `${what} commit failed`);
+        if (assigned.has(task.partition))
+          taskFor(task.partition, true).catch((e: unknown) =>
+            logger.error(
+              { partition: task.partition, err: describeError(e) },
+              'reopening the partition failed',
+            ),
+          );
+      } finally {
+        task.committing = false;
+      }
+    })();
   }
 
   async function restore(p: number): Promise<{ entries: Map<string, SenderEntry>; end: number }> {
@@ -386,6 +499,8 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
       const [committed] = await admin.fetchOffsets({ groupId: config.groupId, topics: [topics.features] });
       const o = committed?.partitions.find((x) => x.partition === p)?.offset;
       if (o !== undefined && Number(o) >= 0) offset = o;
+      // Nothing committed yet: the group reads from the beginning, which is where a rewind goes.
+      else offset = (await admin.fetchTopicOffsets(topics.features)).find((x) => x.partition === p)?.low;
     } finally {
       await admin.disconnect();
     }
@@ -396,12 +511,16 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
       byCluster: new Map(),
       due: createDueQueue(),
       offset,
-      decisions: [],
+      committedOffset: offset,
       evaluations: [],
       deadLetters: [],
       changed: new Set(),
       changelogEnd: end,
-      chain: Promise.resolve(),
+      toPublish: [],
+      published: Promise.resolve(),
+      committing: false,
+      again: false,
+      idle: Promise.resolve(),
     };
     const policy = deps.policy();
     for (const [sender, entry] of entries) {
@@ -413,7 +532,12 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
     return task;
   }
 
-  function taskFor(p: number): Promise<Task> {
+  /**
+   * The task of partition p, opened (fenced and restored) if need be. `rewind`: the consumer may
+   * have moved past what the restored state holds (a failed commit), so it is sent back to the
+   * committed offset; batches fetched before that are stale and skipped.
+   */
+  function taskFor(p: number, rewind = false): Promise<Task> {
     const held = tasks.get(p);
     if (held) return Promise.resolve(held);
     let pending = opening.get(p);
@@ -423,6 +547,8 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
           tasks.set(p, task);
           opening.delete(p);
           metrics.ownedPartitions.set(tasks.size);
+          if (rewind && task.offset !== undefined)
+            consumer.seek({ topic: topics.features, partition: p, offset: task.offset });
           reconcile(task);
           return task;
         },
@@ -481,19 +607,11 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
     await task.producer.disconnect().catch(() => {});
   }
 
-  /** Runs work on a task's chain and commits what it queued (no offsets: no input consumed). */
+  /** Runs re-evaluations without input on a task now; their decisions publish at once, their state commits next. */
   function onTask(task: Task, what: string, work: () => void): void {
-    task.chain = task.chain
-      .then(async () => {
-        if (tasks.get(task.partition) !== task || !assigned.has(task.partition)) return;
-        work();
-        await commit(task, false);
-      })
-      .catch(async (err: unknown) => {
-        logger.error({ partition: task.partition, err: describeError(err), what }, 'commit failed');
-        await dropTask(task.partition, `${what} commit failed`);
-        if (assigned.has(task.partition)) taskFor(task.partition).catch(() => {});
-      });
+    if (tasks.get(task.partition) !== task || !assigned.has(task.partition)) return;
+    work();
+    schedule(task, what);
   }
 
   function reevaluateIn(
@@ -634,33 +752,23 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
     const received = now();
     const p = batch.partition;
     const task = await taskFor(p);
-    const run = task.chain.then(async () => {
-      if (isStale() || tasks.get(p) !== task) return;
-      const next = BigInt(task.offset ?? '0');
-      let i = 0;
-      for (const m of batch.messages) {
-        if (BigInt(m.offset) < next) continue;
-        handleFeatures(task, m);
-        if (++i % 1_000 === 0) await heartbeat();
-      }
-      const after = BigInt(batch.lastOffset()) + 1n;
-      if (after > next) task.offset = String(after);
-      if (isStale()) {
-        await dropTask(p, 'revoked during a batch');
-        return;
-      }
-      try {
-        await commit(task, true);
-        resolveOffset(batch.lastOffset());
-        metrics.latency.observe((now() - received) / 1000);
-      } catch (err) {
-        await dropTask(p, `commit failed: ${describeError(err).message}`);
-        throw err;
-      }
-      reportState();
-    });
-    task.chain = run.catch(() => {});
-    await run;
+    // Stale: a rewind is pending (this batch was fetched before it), or the task was replaced.
+    if (isStale() || tasks.get(p) !== task) return;
+    const next = BigInt(task.offset ?? '0');
+    let i = 0;
+    for (const m of batch.messages) {
+      // A batch fetched before the previous one was resolved repeats records already applied.
+      if (BigInt(m.offset) < next) continue;
+      handleFeatures(task, m);
+      if (++i % 1_000 === 0) await heartbeat();
+    }
+    const after = BigInt(batch.lastOffset()) + 1n;
+    if (after > next) task.offset = String(after);
+    // The consumer moves on now; the offset is committed by the transaction schedule() runs.
+    resolveOffset(batch.lastOffset());
+    schedule(task, 'features');
+    metrics.latency.observe({ stage: 'evaluate' }, (now() - received) / 1000);
+    reportState();
   }
 
   function reportState(): void {
@@ -719,6 +827,12 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
       }
       sideProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
       await sideProducer.connect();
+      publisher = kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        retry: { ...TRANSACTIONAL_PRODUCER_RETRY },
+      });
+      await publisher.connect();
       // The tables every instance holds, read in full before any decision is made, so an
       // operator's block or allow is never missed by a fresh instance.
       const suffix = `${config.instanceId}-${process.pid}-${now()}`;
@@ -751,7 +865,8 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
         for (const p of [...tasks.keys()]) if (!mine.has(p)) void dropTask(p, 'no longer assigned');
         // A partition that came back keeps its state only if nobody wrote its changelog meanwhile.
         for (const t of [...tasks.values()].filter((x) => mine.has(x.partition))) {
-          t.chain = t.chain
+          // After its own commit in flight, which would otherwise look like someone else's write.
+          void t.idle
             .then(async () => {
               if (tasks.get(t.partition) !== t) return;
               const a = kafka.admin();
@@ -788,10 +903,13 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
       deps.lifecycle.onShutdown('decision engine', async () => {
         clearInterval(timer);
         await consumer.disconnect();
-        await Promise.all([...tasks.values()].map((t) => t.chain));
+        // What was applied is published and committed before the producers go.
+        for (const t of tasks.values()) schedule(t, 'shutdown');
+        await Promise.all([...tasks.values()].map((t) => t.idle));
         for (const p of [...tasks.keys()]) await dropTask(p, 'shutdown');
         for (const f of followers) await f.stop().catch(() => {});
         await sideProducer?.disconnect().catch(() => {});
+        await publisher?.disconnect().catch(() => {});
       });
       await consumer.run({
         autoCommit: false,

