@@ -21,6 +21,7 @@ import {
   type Registry,
   requestsOf,
   SpamgateError,
+  TRANSACTIONAL_PRODUCER_RETRY,
 } from '@spamgate/core';
 import {
   type ClusterEvent,
@@ -338,6 +339,8 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
       idempotent: true,
       maxInFlightRequests: 1,
       transactionTimeout: 60_000,
+      // CONCURRENT_TRANSACTIONS right after a commit is retried in milliseconds, not after 300 ms.
+      retry: { ...TRANSACTIONAL_PRODUCER_RETRY },
     });
     await producer.connect();
     // Initialising the transactional id fences the previous owner of p and makes the broker
