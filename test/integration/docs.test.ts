@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { commonSettings, describeConfig } from '@spamgate/core';
 import { REPO_ROOT } from '@spamgate/test';
+import { clickHouseSinkSettings } from '../../services/clickhouse-sink/src/config.ts';
 import { decisionEngineSettings, policyPath } from '../../services/decision-engine/src/config.ts';
 import { policyTables, withPolicyTables } from '../../services/decision-engine/src/policy-doc.ts';
 import { featureEngineSettings } from '../../services/feature-engine/src/config.ts';
@@ -28,6 +29,7 @@ test("README's tables of settings match the code", () => {
   assert.deepEqual(settingsTable('common-settings'), describeConfig(commonSettings));
   assert.deepEqual(settingsTable('feature-engine-settings'), describeConfig(featureEngineSettings));
   assert.deepEqual(settingsTable('decision-engine-settings'), describeConfig(decisionEngineSettings));
+  assert.deepEqual(settingsTable('clickhouse-sink-settings'), describeConfig(clickHouseSinkSettings));
 });
 
 test("docs/policy.md's tables are the default policy (npm run docs:policy)", () => {

@@ -30,6 +30,7 @@ import {
   backoffDelay,
   type ClickHouseClient,
   clickHouseErrorCode,
+  deadLetterOf,
   describeError,
   instrumentConsumer,
   type Logger,
@@ -310,20 +311,13 @@ export function createClickHouseSink(deps: ClickHouseSinkDeps): ClickHouseSink {
     }
   }
 
-  function deadLetterOf(topic: string, partition: number, m: KafkaMessage, err: unknown): Message {
-    const e = describeError(err);
-    const record: DeadLetter = {
-      originalTopic: topic,
-      originalPartition: partition,
-      originalOffset: Number(m.offset),
-      key: m.key ?? null,
-      value: m.value ?? null,
-      errorClass: e.name,
-      errorCode: e.code ?? 'UNKNOWN',
-      errorMessage: e.message.slice(0, 2_000),
-      service: SINK_SERVICE,
-      failedAt: now(),
-    };
+  function deadLetterMessage(topic: string, partition: number, m: KafkaMessage, err: unknown): Message {
+    const record = deadLetterOf(
+      { topic, partition, offset: m.offset, key: m.key ?? null, value: m.value ?? null },
+      err,
+      SINK_SERVICE,
+      now(),
+    );
     return { key: m.key ?? null, value: codec.encode('DeadLetter', record) };
   }
 
@@ -412,7 +406,7 @@ export function createClickHouseSink(deps: ClickHouseSinkDeps): ClickHouseSink {
         } else {
           metrics.deadLetters.inc({ topic, code });
           logger.warn({ topic, partition, offset: m.offset, code, err: err.message }, 'record dead-lettered');
-          deadLetters.push(deadLetterOf(topic, partition, m, err));
+          deadLetters.push(deadLetterMessage(topic, partition, m, err));
         }
         continue;
       }

@@ -27,6 +27,7 @@ export {
   type ConsumerBatch,
   createBatchConsumer,
 } from './consumer.ts';
+export { type DeadLetterFields, deadLetterOf } from './dead-letter.ts';
 export {
   ConfigError,
   type ConfigProblem,
@@ -68,3 +69,4 @@ export {
 export { SqlFragment, type SqlValue, sql, sqlIdentifier, sqlLiteral, sqlString, sqlTable } from './sql.ts';
 export { topicName } from './topic-name.ts';
 export { type FollowedTopic, followTopic, readToEnd, type TopicRecords } from './topic-reader.ts';
+export { committedOffsets, openFencedProducer, partitionEnd, sendInTransaction } from './transactional.ts';

@@ -44,9 +44,10 @@ export const USAGE = `usage: npx spamgate <command>
   override remove (--sender ADDR | --campaign ID) [--reason TEXT] [--author NAME]
   override list   [--all] [--json]      overrides in force (--all: lapsed ones too)
   policy check FILE                     validate a policy file and summarise it
-  what-if --policy FILE --from TIME --to TIME [--json]
+  what-if --policy FILE --from TIME [--to TIME] [--json]
                                         replay stored features from ClickHouse through a policy
-                                        and compare with what was enforced
+                                        and compare with what was enforced; TIME is ISO 8601,
+                                        now, or relative as --from=-24h
 
 An ALLOW override never throttles or blocks the sender (the Do-Not-Originate list still
 applies); a BLOCK override always blocks. Without --ttl an override lasts until removed.

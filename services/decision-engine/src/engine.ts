@@ -28,6 +28,8 @@
  */
 import {
   type Counter,
+  committedOffsets,
+  deadLetterOf,
   describeError,
   type FollowedTopic,
   followTopic,
@@ -35,11 +37,12 @@ import {
   type Histogram,
   type Lifecycle,
   type Logger,
-  MAX_REQUEST_BYTES,
+  openFencedProducer,
+  partitionEnd,
   partitionOfKey,
   readToEnd,
-  requestsOf,
   SpamgateError,
+  sendInTransaction,
   TRANSACTIONAL_PRODUCER_RETRY,
 } from '@spamgate/core';
 import {
@@ -193,19 +196,12 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
     err: unknown,
     service: string,
   ) {
-    const e = describeError(err);
-    const record: DeadLetter = {
-      originalTopic: topic,
-      originalPartition: partition,
-      originalOffset: Number(m.offset),
-      key: m.key ?? null,
-      value: m.value ?? null,
-      errorClass: e.name,
-      errorCode: e.code ?? 'UNKNOWN',
-      errorMessage: e.message.slice(0, 2_000),
+    const record = deadLetterOf(
+      { topic, partition, offset: m.offset, key: m.key ?? null, value: m.value ?? null },
+      err,
       service,
-      failedAt: now(),
-    };
+      now(),
+    );
     metrics.deadLetters.inc({ code: record.errorCode });
     logger.warn({ topic, partition, offset: m.offset, code: record.errorCode }, 'record dead-lettered');
     return { key: m.key ?? null, value: codec.encode('DeadLetter', record) };
@@ -391,13 +387,7 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
     const published = task.published;
     const txn = await task.producer.transaction();
     try {
-      let end: number | undefined;
-      for (const request of requestsOf(topicMessages, MAX_REQUEST_BYTES)) {
-        const metadata = await txn.sendBatch({ topicMessages: request, acks: -1 });
-        const sent = request.find((t) => t.topic === topics.state)?.messages.length ?? 0;
-        const cl = metadata.find((x) => x.topicName === topics.state && x.partition === p);
-        if (cl && sent > 0) end = Number(cl.baseOffset) + sent;
-      }
+      const end = await sendInTransaction(txn, topicMessages, { topic: topics.state, partition: p });
       if (offset !== undefined)
         await txn.sendOffsets({
           consumerGroupId: config.groupId,
@@ -453,6 +443,18 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
     })();
   }
 
+  async function partitionStart(p: number): Promise<number> {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      return Number(
+        (await admin.fetchTopicOffsets(topics.features)).find((x) => x.partition === p)?.low ?? 0,
+      );
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
   async function restore(p: number): Promise<{ entries: Map<string, SenderEntry>; end: number }> {
     const latest = new Map<string, Buffer | null>();
     const ends = await readToEnd(kafka, {
@@ -480,30 +482,13 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
   }
 
   async function openTask(p: number): Promise<Task> {
-    const producer = kafka.producer({
-      transactionalId: `${config.groupId}-${p}`,
-      idempotent: true,
-      maxInFlightRequests: 1,
-      transactionTimeout: 60_000,
-      retry: { ...TRANSACTIONAL_PRODUCER_RETRY },
-    });
-    await producer.connect();
-    // Fences the previous owner of p and aborts its open transaction before the state is read.
-    await (await producer.transaction()).abort();
+    const producer = await openFencedProducer(kafka, `${config.groupId}-${p}`);
     const started = now();
     const { entries, end } = await restore(p);
-    const admin = kafka.admin();
-    await admin.connect();
-    let offset: string | undefined;
-    try {
-      const [committed] = await admin.fetchOffsets({ groupId: config.groupId, topics: [topics.features] });
-      const o = committed?.partitions.find((x) => x.partition === p)?.offset;
-      if (o !== undefined && Number(o) >= 0) offset = o;
-      // Nothing committed yet: the group reads from the beginning, which is where a rewind goes.
-      else offset = (await admin.fetchTopicOffsets(topics.features)).find((x) => x.partition === p)?.low;
-    } finally {
-      await admin.disconnect();
-    }
+    // Nothing committed yet: the group reads from the beginning, which is where a rewind goes.
+    const offset =
+      (await committedOffsets(kafka, config.groupId, [topics.features], p)).get(topics.features) ??
+      String(await partitionStart(p));
     const task: Task = {
       partition: p,
       producer,
@@ -869,18 +854,9 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
           void t.idle
             .then(async () => {
               if (tasks.get(t.partition) !== t) return;
-              const a = kafka.admin();
-              await a.connect();
-              try {
-                const end = (await a.fetchTopicOffsets(topics.state)).find(
-                  (o) => o.partition === t.partition,
-                );
-                if (Number(end?.high) !== t.changelogEnd) {
-                  await dropTask(t.partition, 'changelog moved on while away');
-                  if (assigned.has(t.partition)) taskFor(t.partition).catch(() => {});
-                }
-              } finally {
-                await a.disconnect();
+              if ((await partitionEnd(kafka, topics.state, t.partition)) !== t.changelogEnd) {
+                await dropTask(t.partition, 'changelog moved on while away');
+                if (assigned.has(t.partition)) taskFor(t.partition).catch(() => {});
               }
             })
             .catch((err: unknown) => logger.error({ err: describeError(err) }, 'changelog end check failed'));

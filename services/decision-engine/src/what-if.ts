@@ -38,7 +38,7 @@ import { UsageError } from './usage.ts';
 const ACTIONS: readonly Action[] = ['ALLOW', 'MONITOR', 'THROTTLE', 'BLOCK'];
 const HOUR_MS = 3_600_000;
 
-/** "2026-11-29T10:00:00Z", "now", or "-2h" (before now). */
+/** "2026-11-29T10:00:00Z", "now", or "-2h" (before now; on the command line `--from=-2h`, since a value starting with a dash needs the `=`). */
 export function parseTime(raw: string, now: number): number {
   if (raw === 'now') return now;
   if (raw.startsWith('-')) {
@@ -46,7 +46,8 @@ export function parseTime(raw: string, now: number): number {
     if (ms !== undefined) return now - ms;
   }
   const t = Date.parse(raw);
-  if (Number.isNaN(t)) throw new UsageError(`"${raw}" is not a time (ISO 8601, "now" or "-2h")`);
+  if (Number.isNaN(t))
+    throw new UsageError(`"${raw}" is not a time (ISO 8601, "now", or "-2h" written --from=-2h)`);
   return t;
 }
 

@@ -232,3 +232,13 @@ test('due queue: pops what is due, earliest first, and nothing else', () => {
   );
   assert.deepEqual(q.popDue(1000), []);
 });
+
+test('what-if times: ISO 8601, now, or a duration before now; anything else is a usage error', async () => {
+  const { parseTime } = await import('../src/what-if.ts');
+  const { UsageError } = await import('../src/usage.ts');
+  const now = Date.UTC(2026, 10, 29, 12);
+  assert.equal(parseTime('now', now), now);
+  assert.equal(parseTime('-2h', now), now - 2 * 3_600_000);
+  assert.equal(parseTime('2026-11-29T10:00:00Z', now), Date.UTC(2026, 10, 29, 10));
+  assert.throws(() => parseTime('yesterday-ish', now), UsageError);
+});

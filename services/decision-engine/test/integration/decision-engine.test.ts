@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { partitionOfKey } from '@spamgate/core';
 import type { DeadLetter, Decision, SenderFeatures } from '@spamgate/schemas';
 import { eventually, uniqueName } from '@spamgate/test';
 import { BLAST, DEFAULT_POLICY_PATH, features } from '../fixtures.ts';
@@ -257,6 +258,31 @@ test('an ALLOW override issued mid-blast flips the decision within a second; rem
     createdAt: Date.now(),
     expiresAt: Date.now() + 3_600_000,
   });
+  // An operator block of a sender the engine has never seen is decided at once, in the
+  // partition the sender's features would go to.
+  const stranger = '+19175550199';
+  await h.produceOverride(topics.overrides, stranger, {
+    overrideId: 'ovr-stranger',
+    scope: 'SENDER',
+    target: stranger,
+    action: 'BLOCK',
+    reason: 'reported by another carrier',
+    author: 'noc-test',
+    createdAt: Date.now(),
+    expiresAt: null,
+  });
+  const strangerBlock = await eventually(
+    () => decisions.records.find((r) => r.key === stranger && r.value?.action === 'BLOCK'),
+    { what: 'the block of a sender never seen' },
+  );
+  const [meta] = (await h.admin.fetchTopicMetadata({ topics: [topics.decisions] })).topics;
+  assert.equal(
+    strangerBlock.partition,
+    partitionOfKey(stranger, meta!.partitions.length),
+    'where its key belongs',
+  );
+  assert.equal(strangerBlock.value!.overrideId, 'ovr-stranger');
+
   const campaignBlock = await eventually(
     () => decisions.records.find((r) => r.key === REGISTERED && r.value?.action === 'BLOCK'),
     {

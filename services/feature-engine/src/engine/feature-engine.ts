@@ -12,16 +12,18 @@
  */
 import {
   type Counter,
+  committedOffsets,
+  deadLetterOf,
   describeError,
   type Gauge,
   type Histogram,
   type Lifecycle,
   type Logger,
-  MAX_REQUEST_BYTES,
+  openFencedProducer,
+  partitionEnd,
   type Registry,
-  requestsOf,
   SpamgateError,
-  TRANSACTIONAL_PRODUCER_RETRY,
+  sendInTransaction,
 } from '@spamgate/core';
 import {
   type ClusterEvent,
@@ -163,9 +165,6 @@ function hash64({ hi, lo }: { hi: number; lo: number }): Buffer {
   b.writeUInt32BE(lo >>> 0, 4);
   return b;
 }
-
-/** Produce requests are split as every service splits them (services/core/src/produce.ts). */
-export { MAX_REQUEST_BYTES, requestsOf } from '@spamgate/core';
 
 export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
   const { kafka, logger, config, metrics } = deps;
@@ -334,32 +333,15 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
   }
 
   async function openTask(p: number): Promise<Task> {
-    const producer = kafka.producer({
-      transactionalId: `${config.groupId}-${p}`,
-      idempotent: true,
-      maxInFlightRequests: 1,
-      transactionTimeout: 60_000,
-      // CONCURRENT_TRANSACTIONS right after a commit is retried in milliseconds, not after 300 ms.
-      retry: { ...TRANSACTIONAL_PRODUCER_RETRY },
-    });
-    await producer.connect();
-    // Initialising the transactional id fences the previous owner of p and makes the broker
-    // abort its open transaction, so the changelog read below is final.
-    await (await producer.transaction()).abort();
+    const producer = await openFencedProducer(kafka, `${config.groupId}-${p}`);
     const restored = await restoreCoalesced(p);
     // The offsets committed with the state just restored: records below them are already in it.
-    const offsets = new Map<string, string>();
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      for (const topic of [topics.messages, topics.feedback, topics.byRecipient, topics.byCluster]) {
-        const [committed] = await admin.fetchOffsets({ groupId: config.groupId, topics: [topic] });
-        const o = committed?.partitions.find((x) => x.partition === p)?.offset;
-        if (o !== undefined && Number(o) >= 0) offsets.set(topic, o);
-      }
-    } finally {
-      await admin.disconnect();
-    }
+    const offsets = await committedOffsets(
+      kafka,
+      config.groupId,
+      [topics.messages, topics.feedback, topics.byRecipient, topics.byCluster],
+      p,
+    );
     const t = now();
     return {
       partition: p,
@@ -411,19 +393,12 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
   }
 
   function deadLetter(task: Task, topic: string, partition: number, m: KafkaMessage, err: unknown): void {
-    const e = describeError(err);
-    const record: DeadLetter = {
-      originalTopic: topic,
-      originalPartition: partition,
-      originalOffset: Number(m.offset),
-      key: m.key ?? null,
-      value: m.value ?? null,
-      errorClass: e.name,
-      errorCode: e.code ?? 'UNKNOWN',
-      errorMessage: e.message.slice(0, 2_000),
+    const record = deadLetterOf(
+      { topic, partition, offset: m.offset, key: m.key ?? null, value: m.value ?? null },
+      err,
       service,
-      failedAt: now(),
-    };
+      now(),
+    );
     task.deadLetters.push({ key: m.key ?? null, value: codec.encode('DeadLetter', record) });
     metrics.deadLetters.inc({ code: record.errorCode });
     logger.warn({ topic, partition, offset: m.offset, code: record.errorCode }, 'record dead-lettered');
@@ -650,13 +625,10 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
     try {
       // In requests small enough for the broker's 1 MiB record batches: a batch of input that
       // changes many senders writes far more than that to each output partition.
-      let changelogEnd: number | undefined;
-      for (const request of requestsOf(topicMessages, MAX_REQUEST_BYTES)) {
-        const metadata = await txn.sendBatch({ topicMessages: request, acks: -1 });
-        const sent = request.find((t) => t.topic === topics.changelog)?.messages.length ?? 0;
-        const cl = metadata.find((m) => m.topicName === topics.changelog && m.partition === p);
-        if (cl && sent > 0) changelogEnd = Number(cl.baseOffset) + sent;
-      }
+      const changelogEnd = await sendInTransaction(txn, topicMessages, {
+        topic: topics.changelog,
+        partition: p,
+      });
       if (task.offsets.size > 0) {
         await txn.sendOffsets({
           consumerGroupId: config.groupId,
@@ -787,25 +759,16 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
           t.chain = t.chain
             .then(async () => {
               if (tasks.get(t.partition) !== t) return;
-              const admin = kafka.admin();
-              await admin.connect();
-              try {
-                const end = (await admin.fetchTopicOffsets(topics.changelog)).find(
-                  (o) => o.partition === t.partition,
-                );
-                if (Number(end?.high) !== t.changelogEnd) {
-                  await dropTask(t.partition, 'changelog moved on while away');
-                  // Reopened now, not at its next input: /readyz waits for it, its windows close.
-                  if (assigned.has(t.partition))
-                    taskFor(t.partition).catch((err: unknown) =>
-                      logger.error(
-                        { partition: t.partition, err: describeError(err) },
-                        'reopening the partition failed',
-                      ),
-                    );
-                }
-              } finally {
-                await admin.disconnect();
+              if ((await partitionEnd(kafka, topics.changelog, t.partition)) !== t.changelogEnd) {
+                await dropTask(t.partition, 'changelog moved on while away');
+                // Reopened now, not at its next input: /readyz waits for it, its windows close.
+                if (assigned.has(t.partition))
+                  taskFor(t.partition).catch((err: unknown) =>
+                    logger.error(
+                      { partition: t.partition, err: describeError(err) },
+                      'reopening the partition failed',
+                    ),
+                  );
               }
             })
             .catch((err: unknown) => logger.error({ err: describeError(err) }, 'changelog end check failed'));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { seededRandom } from '@spamgate/test';
-import { requestsOf } from '../src/engine/feature-engine.ts';
+import { requestsOf } from '../src/produce.ts';
 
 test('outputs are cut into produce requests under the size bound, in order, each record once', () => {
   const r = seededRandom(5);
