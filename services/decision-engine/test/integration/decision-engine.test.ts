@@ -337,3 +337,78 @@ test('malformed and absurd features and overrides go to dead letters; the record
   assert.equal(engine.child.exitCode, null, 'still running');
   engine.kill();
 });
+
+test('the Do-Not-Originate list blocks listed senders and re-evaluates at once when the file changes; an override lapses by itself', async () => {
+  const prefix = uniqueName('de-lists');
+  const topics = await h.provision(prefix);
+  const dir = mkdtempSync(join(tmpdir(), 'dno-'));
+  const dno = join(dir, 'dno.txt');
+  writeFileSync(dno, '# unallocated\n+1 (202) 555-0901\n');
+  const engine = h.startEngine(prefix, {
+    SPAMGATE_DNO_FILE: dno,
+    SPAMGATE_DECISION_RELOAD_INTERVAL: '200ms',
+  });
+  const decisions = await h.read(topics.decisions, decodeDecision);
+  const now = Date.now();
+  const listed = '+12025550901';
+  const later = '+12025550902';
+  await h.produceFeatures(topics.features, [
+    features({ sender: listed, asOf: now, windows: { all: { messages: 1 } } }),
+    features({ sender: later, asOf: now, windows: { all: { messages: 1 } } }),
+  ]);
+  const first = await eventually(() => decisions.records.find((r) => r.key === listed), {
+    what: 'the listed sender blocked at its first features',
+  });
+  assert.equal(first.value!.action, 'BLOCK');
+  assert.equal(first.value!.reasons[0]!.code, 'DO_NOT_ORIGINATE');
+  await h.waitCommitted(prefix, topics.features, 2, engine);
+  assert.equal(
+    decisions.records.find((r) => r.key === later),
+    undefined,
+    'not listed, not blocked',
+  );
+
+  // The file changes: the sender added is re-evaluated at once (no new features needed), the one
+  // removed is released; an invalid file would be refused and the list kept.
+  writeFileSync(dno, '+12025550902\n');
+  const added = await eventually(
+    () => decisions.records.find((r) => r.key === later && r.value?.action === 'BLOCK'),
+    {
+      what: 'the newly listed sender blocked',
+    },
+  );
+  assert.equal(added.value!.trigger, 'LIST');
+  const released = await eventually(
+    () => decisions.records.find((r) => r.key === listed && r.value?.action === 'ALLOW'),
+    { what: 'the delisted sender released' },
+  );
+  assert.equal(released.value!.previousAction, 'BLOCK');
+
+  // An operator BLOCK that expires in two seconds: the sender is blocked, then released by the
+  // engine's own clock when the override lapses.
+  const quiet = '+12025550903';
+  await h.produceFeatures(topics.features, [
+    features({ sender: quiet, asOf: now, windows: { all: { messages: 1 } } }),
+  ]);
+  await h.waitCommitted(prefix, topics.features, 3, engine);
+  await h.produceOverride(topics.overrides, quiet, {
+    overrideId: 'ovr-short',
+    scope: 'SENDER',
+    target: quiet,
+    action: 'BLOCK',
+    reason: 'cooling off',
+    author: 'noc-test',
+    createdAt: Date.now(),
+    expiresAt: Date.now() + 2_000,
+  });
+  await eventually(() => decisions.records.find((r) => r.key === quiet && r.value?.action === 'BLOCK'), {
+    what: 'the short block',
+  });
+  const lapsed = await eventually(
+    () => decisions.records.find((r) => r.key === quiet && r.value?.action === 'ALLOW'),
+    { what: 'the block released when the override lapsed', timeoutMs: 15_000 },
+  );
+  assert.equal(lapsed.value!.trigger, 'OVERRIDE');
+  assert.equal(lapsed.value!.overrideId, null);
+  engine.kill();
+});
