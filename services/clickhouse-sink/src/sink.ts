@@ -40,13 +40,7 @@ import {
   sql,
   sqlTable,
 } from '@spamgate/core';
-import {
-  type Codec,
-  createCodec,
-  type DeadLetter,
-  type RecordName,
-  SchemaDecodeError,
-} from '@spamgate/schemas';
+import { type Codec, createCodec, type RecordName, SchemaDecodeError } from '@spamgate/schemas';
 import {
   type Admin,
   type Consumer,

@@ -237,6 +237,11 @@ async function kafkaLatency() {
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     const batch = histogramQuantiles(metrics, 'spamgate_decision_engine_latency_seconds', 'evaluate');
     const publish = histogramQuantiles(metrics, 'spamgate_decision_engine_latency_seconds', 'publish');
+    const arrival = histogramQuantiles(
+      metrics,
+      'spamgate_decision_engine_latency_seconds',
+      'arrival_to_published',
+    );
     const rss = procStats(pid)?.peakRssBytes ?? Number.NaN;
     await producer.disconnect();
     await reader.disconnect();
@@ -256,6 +261,7 @@ async function kafkaLatency() {
       received: sorted(toReceived),
       batch,
       publish,
+      arrival,
     };
   } finally {
     engine.child.kill('SIGTERM');
@@ -355,8 +361,9 @@ The engine runs as a process with its default settings; the input is SenderFeatu
 | Decisions published (changes) | ${fmt.int(k.d.length)} |
 | Features record sent -> decision received, p50 / p99 / max | ${ms(quantile(k.d, 0.5))} / ${ms(quantile(k.d, 0.99))} / ${ms(k.d.at(-1) ?? Number.NaN)} |
 | Features record sent -> evaluation received, p50 / p99 / max | ${ms(quantile(k.e, 0.5))} / ${ms(quantile(k.e, 0.99))} / ${ms(k.e.at(-1) ?? Number.NaN)} |
-| In the engine: a batch of features received -> evaluated and its decisions queued, p50 / p99 (histogram bucket bounds, ${fmt.int(k.batch.count)} batches) | ≤ ${ms(k.batch.p50)} / ≤ ${ms(k.batch.p99)} |
-| In the engine: decisions handed to the producer -> acknowledged (acks=all), p50 / p99 (bucket bounds, ${fmt.int(k.publish.count)} sends) | ≤ ${ms(k.publish.p50)} / ≤ ${ms(k.publish.p99)} |
+| **In the engine: a batch of features received -> its decisions published (acknowledged, acks=all), p50 / p99** (histogram bucket bounds, ${fmt.int(k.arrival.count)} batches with decisions) | **≤ ${ms(k.arrival.p50)} / ≤ ${ms(k.arrival.p99)}** |
+| … of which received -> evaluated and its decisions queued, p50 / p99 (histogram bucket bounds, ${fmt.int(k.batch.count)} batches) | ≤ ${ms(k.batch.p50)} / ≤ ${ms(k.batch.p99)} |
+| … and decisions handed to the producer -> acknowledged, p50 / p99 (bucket bounds, ${fmt.int(k.publish.count)} sends) | ≤ ${ms(k.publish.p50)} / ≤ ${ms(k.publish.p99)} |
 | … of which sent -> evaluated by the engine (fetch, queue, evaluation), p50 / p99 | ${ms(quantile(k.decided, 0.5))} / ${ms(quantile(k.decided, 0.99))} |
 | … and evaluated -> evaluation received (its transaction, the read), p50 / p99 | ${ms(quantile(k.received, 0.5))} / ${ms(quantile(k.received, 0.99))} |
 | Floor without spamgate: one kafkajs transaction (1 record + its offset), 1 producer alone, p50 / p99 (${fmt.int(floor.one.length)} transactions) | ${ms(quantile(floor.one, 0.5))} / ${ms(quantile(floor.one, 0.99))} |
@@ -364,7 +371,7 @@ The engine runs as a process with its default settings; the input is SenderFeatu
 | Engine CPU per 1,000 features records | ${fmt.fixed((k.cpu / k.sent) * 1000, 2)} s |
 | Engine peak RSS | ${fmt.mib(k.rss)} |
 
-Issue 6 asks for p99 under 50 ms from the features record arriving to the decision published at the benchmark rate. In the engine that is the first two "In the engine" rows together; end to end it is the "decision received" row, which adds the features producer's acks=all send, the fetch and the bench's own read. What the figures say, and what would change them:
+Issue 6 asks for p99 under 50 ms from the features record arriving to the decision published at the benchmark rate. In the engine that is the bold row; end to end it is the "decision received" row, which adds the features producer's acks=all send, the fetch and the bench's own read. What the figures say, and what would change them:
 
 - Evaluating is not the cost: the decider runs at the core rate above, and a batch is evaluated within a few milliseconds of reaching the engine. The time is spent waiting on the broker.
 - Decisions are published by one idempotent producer as soon as they are made; the per-partition transactions (evaluations, state, offsets) run behind them. Before that change every decision waited for its partition's transaction, and kafkajs' fetch loop waited for all twelve transactions of a round: 360 ms p50 and 760 ms p99 at 190 records/s on this machine.

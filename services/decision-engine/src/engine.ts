@@ -49,7 +49,6 @@ import {
   type ClusterFeatures,
   type Codec,
   createCodec,
-  type DeadLetter,
   type PolicyOverride,
   SchemaDecodeError,
   type SenderFeatures,
@@ -741,17 +740,35 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
     if (isStale() || tasks.get(p) !== task) return;
     const next = BigInt(task.offset ?? '0');
     let i = 0;
-    for (const m of batch.messages) {
-      // A batch fetched before the previous one was resolved repeats records already applied.
-      if (BigInt(m.offset) < next) continue;
-      handleFeatures(task, m);
-      if (++i % 1_000 === 0) await heartbeat();
+    try {
+      for (const m of batch.messages) {
+        // A batch fetched before the previous one was resolved repeats records already applied.
+        if (BigInt(m.offset) < next) continue;
+        handleFeatures(task, m);
+        if (++i % 1_000 === 0) await heartbeat();
+      }
+    } catch (err) {
+      // Not a bad record (those are dead-lettered) but a fault: part of the batch is applied, so
+      // the state is ahead of its offsets. Restore it and rewind to what it committed.
+      await dropTask(p, `batch failed: ${describeError(err).message}`);
+      if (assigned.has(p))
+        taskFor(p, true).catch((e: unknown) =>
+          logger.error({ partition: p, err: describeError(e) }, 'reopening the partition failed'),
+        );
+      throw err;
     }
     const after = BigInt(batch.lastOffset()) + 1n;
     if (after > next) task.offset = String(after);
     // The consumer moves on now; the offset is committed by the transaction schedule() runs.
     resolveOffset(batch.lastOffset());
+    const decided = task.toPublish.length > 0;
     schedule(task, 'features');
+    // Arrival to published: from the batch reaching the engine to its decisions acknowledged.
+    if (decided)
+      task.published.then(
+        () => metrics.latency.observe({ stage: 'arrival_to_published' }, (now() - received) / 1000),
+        () => {},
+      );
     metrics.latency.observe({ stage: 'evaluate' }, (now() - received) / 1000);
     reportState();
   }

@@ -126,9 +126,12 @@ runMain(async () => {
       }),
       latency: new Histogram({
         name: 'spamgate_decision_engine_latency_seconds',
-        help: 'Stage latencies: evaluate (a batch of features received to evaluated and queued), publish (decisions handed to the producer to acknowledged).',
+        help: 'Stage latencies: evaluate (a batch of features received to evaluated and queued), publish (decisions handed to the producer to acknowledged), arrival_to_published (a batch received to its decisions acknowledged).',
         labelNames: ['stage'],
-        buckets: [0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5],
+        buckets: [
+          0.0025, 0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.06, 0.075, 0.1, 0.15, 0.25, 0.5, 1,
+          2.5,
+        ],
         registers,
       }),
       ownedPartitions: new Gauge({

@@ -29,7 +29,6 @@ import {
   type ClusterEvent,
   type Codec,
   createCodec,
-  type DeadLetter,
   type FeedbackEvent,
   type MessageEvent,
   type ReceivedMessage,
