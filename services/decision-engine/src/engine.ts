@@ -113,6 +113,8 @@ interface Task {
   /** Cluster id -> senders of this partition whose latest features name it. */
   readonly byCluster: Map<string, Set<string>>;
   readonly due: DueQueue;
+  /** The due time last queued per sender. */
+  readonly queuedDue: Map<string, number>;
   /** Next offset of the features topic to consume, as applied to this state (committed or not). */
   offset: string | undefined;
   /** The offset the last transaction committed. */
@@ -270,8 +272,14 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
       metrics.published.inc({ action: out.publish.action });
     }
     task.changed.add(sender);
-    const due = dueAt(entry.decision, policy);
-    if (due !== null) task.due.push(due, sender);
+    queueDue(task, sender, dueAt(entry.decision, policy));
+  }
+
+  /** Queues the sender's next due time once (a blocked sender's every features record would otherwise add one). */
+  function queueDue(task: Task, sender: string, due: number | null): void {
+    if (due === null || task.queuedDue.get(sender) === due) return;
+    task.queuedDue.set(sender, due);
+    task.due.push(due, sender);
   }
 
   function featuresOf(entry: SenderEntry, sender: string, at: number): SenderFeatures {
@@ -494,6 +502,7 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
       entries,
       byCluster: new Map(),
       due: createDueQueue(),
+      queuedDue: new Map(),
       offset,
       committedOffset: offset,
       evaluations: [],
@@ -509,8 +518,7 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
     const policy = deps.policy();
     for (const [sender, entry] of entries) {
       index(task, sender, [], entry.clusterIds);
-      const due = dueAt(entry.decision, policy);
-      if (due !== null) task.due.push(due, sender);
+      queueDue(task, sender, dueAt(entry.decision, policy));
     }
     logger.info({ partition: p, senders: entries.size, ms: now() - started }, 'partition state restored');
     return task;
@@ -790,6 +798,7 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
       if (due.length === 0) continue;
       onTask(task, 'expiry', () => {
         for (const { at, sender } of due) {
+          if (task.queuedDue.get(sender) === at) task.queuedDue.delete(sender);
           const entry = task.entries.get(sender);
           // Stale heap entries (the sender's state moved on since) are skipped.
           if (!entry || dueAt(entry.decision, policy) !== at) continue;
