@@ -17,7 +17,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createKafka, createLogger, TRANSACTIONAL_PRODUCER_RETRY } from '@spamgate/core';
+import { createKafka, createLogger, TRANSACTIONAL_PRODUCER_RETRY, waitForTopicLeaders } from '@spamgate/core';
 import { createCodec, type Decision, type SenderFeatures } from '@spamgate/schemas';
 import { mulberry32, spawnService, uniqueName } from '@spamgate/test';
 import { provisionTopics } from '../../../infra/kafka/provision.ts';
@@ -289,10 +289,12 @@ async function transactionFloor() {
   const admin = kafka.admin();
   await admin.connect();
   const topic = uniqueName('bench-floor');
+  // Leaders awaited by core's check: kafkajs' own waitForLeaders gave up on a fresh topic's metadata race.
   await admin.createTopics({
     topics: [{ topic, numPartitions: 12, replicationFactor: 1 }],
-    waitForLeaders: true,
+    waitForLeaders: false,
   });
+  await waitForTopicLeaders(admin, [topic]);
   const producers = await Promise.all(
     Array.from({ length: 12 }, async (_, i) => {
       const p = kafka.producer({
