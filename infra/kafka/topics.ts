@@ -4,7 +4,7 @@
  * and docs read names, keys and schemas from here. Adding a topic (a changelog, a repartition
  * topic) is adding one entry to TOPICS.
  */
-import { setting } from '@spamgate/core';
+import { topicName } from '@spamgate/core';
 
 /** Kafka's cleanup.policy values. */
 export type CleanupPolicy = 'delete' | 'compact' | 'compact,delete';
@@ -35,20 +35,8 @@ export interface TopicSpec {
   readonly copartitionGroup: string | null;
 }
 
-/** The one setting every tool that names topics shares. */
-export const topicPrefixSetting = setting.string({
-  variable: 'SPAMGATE_TOPIC_PREFIX',
-  doc: 'Prefix of every topic name (tests, tenants sharing a cluster); joined with "." unless it ends in . _ or -',
-  default: '',
-  pattern: /^[A-Za-z0-9._-]{0,100}$/,
-  expected: 'up to 100 characters from A-Z a-z 0-9 . _ -',
-});
-
-/** The name a catalog topic has on the broker under `prefix`. */
-export function topicName(prefix: string, name: string): string {
-  if (prefix === '') return name;
-  return /[._-]$/.test(prefix) ? `${prefix}${name}` : `${prefix}.${name}`;
-}
+/** The prefix setting and the naming rule, shared with every service (services/core/src/topic-name.ts). */
+export { topicName, topicPrefixSetting } from '@spamgate/core';
 
 /** The catalog with every name prefixed, for a deployment that shares its cluster. */
 export function prefixCatalog(catalog: readonly TopicSpec[], prefix: string): readonly TopicSpec[] {

@@ -1,14 +1,9 @@
 /** The ClickHouse sink's settings, beyond the common ones (services/core commonSettings). */
-import { type ConfigOf, setting } from '@spamgate/core';
+import { type ConfigOf, setting, topicPrefixSetting } from '@spamgate/core';
 import type { TableName } from './tables.ts';
 
 export const clickHouseSinkSettings = {
-  topicPrefix: setting.string({
-    variable: 'SPAMGATE_TOPIC_PREFIX',
-    doc: 'Prefix of every topic name (tests, tenants sharing a cluster); joined with "." unless it ends in . _ or -',
-    default: '',
-    pattern: /^[A-Za-z0-9._-]{0,100}$/,
-  }),
+  topicPrefix: topicPrefixSetting,
   groupId: setting.string({
     variable: 'SPAMGATE_SINK_GROUP',
     doc: "Consumer group of the ClickHouse sink; its committed offsets are the sink's only state.",

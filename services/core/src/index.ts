@@ -67,6 +67,6 @@ export {
   type ServiceOptions,
 } from './service.ts';
 export { SqlFragment, type SqlValue, sql, sqlIdentifier, sqlLiteral, sqlString, sqlTable } from './sql.ts';
-export { topicName } from './topic-name.ts';
+export { topicName, topicPrefixSetting } from './topic-name.ts';
 export { type FollowedTopic, followTopic, readToEnd, type TopicRecords } from './topic-reader.ts';
 export { committedOffsets, openFencedProducer, partitionEnd, sendInTransaction } from './transactional.ts';

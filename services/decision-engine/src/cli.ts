@@ -25,8 +25,8 @@ import {
   loadConfig,
   parseDuration,
   readToEnd,
-  setting,
   topicName,
+  topicPrefixSetting,
 } from '@spamgate/core';
 import { createCodec, type PolicyOverride } from '@spamgate/schemas';
 import { checkOverride } from './overrides.ts';
@@ -61,12 +61,7 @@ const spec = {
   clickhouseUser: commonSettings.clickhouseUser,
   clickhousePassword: commonSettings.clickhousePassword,
   clickhouseDatabase: commonSettings.clickhouseDatabase,
-  topicPrefix: setting.string({
-    variable: 'SPAMGATE_TOPIC_PREFIX',
-    doc: 'Prefix of every topic name.',
-    default: '',
-    pattern: /^[A-Za-z0-9._-]{0,100}$/,
-  }),
+  topicPrefix: topicPrefixSetting,
   logLevel: { ...commonSettings.logLevel, default: 'warn' },
 };
 

@@ -1,14 +1,9 @@
 /** The feature engine's settings, beyond the common ones (services/core commonSettings). */
 import { fileURLToPath } from 'node:url';
-import { type ConfigOf, setting, topicName } from '@spamgate/core';
+import { type ConfigOf, setting, topicName, topicPrefixSetting } from '@spamgate/core';
 
 export const featureEngineSettings = {
-  topicPrefix: setting.string({
-    variable: 'SPAMGATE_TOPIC_PREFIX',
-    doc: 'Prefix of every topic name (tests, tenants sharing a cluster); joined with "." unless it ends in . _ or -',
-    default: '',
-    pattern: /^[A-Za-z0-9._-]{0,100}$/,
-  }),
+  topicPrefix: topicPrefixSetting,
   groupId: setting.string({
     variable: 'SPAMGATE_FEATURE_ENGINE_GROUP',
     doc: 'Consumer group of the feature engine; also the prefix of its transactional ids.',
