@@ -4,8 +4,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { createTestDatabase, REPO_ROOT, type TestDatabase, testLogger } from '@spamgate/test';
-import { loadMigrations, migrate } from '../../infra/clickhouse/migrate.ts';
+import { createMigratedTestDatabase, REPO_ROOT, type TestDatabase, testLogger } from '@spamgate/test';
 
 const doc = readFileSync(`${REPO_ROOT}docs/queries.md`, 'utf8');
 const QUERIES = new Map(
@@ -38,13 +37,7 @@ async function run(id: string): Promise<Record<string, unknown>[]> {
 }
 
 before(async () => {
-  db = await createTestDatabase('queries');
-  await migrate({
-    client: db.client,
-    database: db.database,
-    migrations: loadMigrations(`${REPO_ROOT}infra/clickhouse/migrations`),
-    logger: testLogger('migrate'),
-  });
+  db = await createMigratedTestDatabase('queries');
 
   const minute = (
     sender: string,

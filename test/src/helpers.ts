@@ -12,6 +12,7 @@ import {
 } from '@spamgate/core';
 import type { Kafka } from 'kafkajs';
 import { getInfra } from './infra.ts';
+import { REPO_ROOT } from './versions.ts';
 
 /** A name no other test (or earlier run) uses: prefix, time, random suffix. */
 export function uniqueName(prefix: string): string {
@@ -87,6 +88,19 @@ export async function createTestDatabase(prefix = 'test_db'): Promise<TestDataba
       await client.close();
     },
   };
+}
+
+/** A fresh ClickHouse database with spamgate's tables: every migration of infra/clickhouse/migrations applied. */
+export async function createMigratedTestDatabase(prefix = 'test_db'): Promise<TestDatabase> {
+  const { loadMigrations, migrate } = await import('../../infra/clickhouse/migrate.ts');
+  const db = await createTestDatabase(prefix);
+  await migrate({
+    client: db.client,
+    database: db.database,
+    migrations: loadMigrations(`${REPO_ROOT}infra/clickhouse/migrations`),
+    logger: testLogger('migrate'),
+  });
+  return db;
 }
 
 /** Polls `check` until it returns a value other than undefined, or throws after timeoutMs. */

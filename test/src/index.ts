@@ -1,4 +1,5 @@
 export {
+  createMigratedTestDatabase,
   createTestDatabase,
   createTestTopic,
   eventually,

@@ -473,9 +473,21 @@ export function senderFeaturesQuery(
   database: string,
   range: TimeRange & { readonly senders?: readonly string[] },
 ): string {
-  return `SELECT ${selectList(SENDER_FEATURES_COLUMNS)} FROM ${sqlTable(database, 'sender_features').text} FINAL
-WHERE ${rangeCondition(range)}${inCondition('sender', range.senders)}
-ORDER BY as_of_ms, sender, window_ms`;
+  return featuresQuery(database, 'sender_features', SENDER_FEATURES_COLUMNS, range, 'sender', range.senders);
+}
+
+/** A range of a features table (one row per record and window), FINAL, in asOf, key and window order. */
+function featuresQuery(
+  database: string,
+  table: 'sender_features' | 'cluster_features',
+  columns: readonly ColumnSpec[],
+  range: TimeRange,
+  keyColumn: string,
+  keys: readonly string[] | undefined,
+): string {
+  return `SELECT ${selectList(columns)} FROM ${sqlTable(database, table).text} FINAL
+WHERE ${rangeCondition(range)}${inCondition(keyColumn, keys)}
+ORDER BY as_of_ms, ${keyColumn}, window_ms`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -540,9 +552,14 @@ export function clusterFeaturesQuery(
   database: string,
   range: TimeRange & { readonly clusterIds?: readonly string[] },
 ): string {
-  return `SELECT ${selectList(CLUSTER_FEATURES_COLUMNS)} FROM ${sqlTable(database, 'cluster_features').text} FINAL
-WHERE ${rangeCondition(range)}${inCondition('cluster_id', range.clusterIds)}
-ORDER BY as_of_ms, cluster_id, window_ms`;
+  return featuresQuery(
+    database,
+    'cluster_features',
+    CLUSTER_FEATURES_COLUMNS,
+    range,
+    'cluster_id',
+    range.clusterIds,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------

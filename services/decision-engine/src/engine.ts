@@ -178,8 +178,10 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
   let joined = false;
   let followers: FollowedTopic[] = [];
   let restoreSeq = 0;
-  let sideProducer: Producer | undefined;
-  /** Publishes decisions the moment they are made (idempotent, acks=all, in order per partition). */
+  /**
+   * Publishes decisions the moment they are made (idempotent, acks=all, in order per partition),
+   * and the dead letters of the tables every instance reads (which belong to no partition's transaction).
+   */
   let publisher: Producer | undefined;
 
   const consumer: Consumer = kafka.consumer({
@@ -214,7 +216,7 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
     // ClickHouse dead_letters table keys on (topic, partition, offset, service), so they collapse.
     const dl = deadLetterRecord(topic, partition, m, err, SERVICE);
     try {
-      await sideProducer?.send({ topic: topics.deadLetters, acks: -1, messages: [dl] });
+      await publisher?.send({ topic: topics.deadLetters, acks: -1, messages: [dl] });
     } catch (e) {
       logger.error({ err: describeError(e) }, 'dead letter could not be written');
     }
@@ -836,8 +838,6 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
       } finally {
         await admin.disconnect();
       }
-      sideProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-      await sideProducer.connect();
       publisher = kafka.producer({
         idempotent: true,
         maxInFlightRequests: 1,
@@ -910,7 +910,6 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
         await Promise.all([...tasks.values()].map((t) => t.idle));
         for (const p of [...tasks.keys()]) await dropTask(p, 'shutdown');
         for (const f of followers) await f.stop().catch(() => {});
-        await sideProducer?.disconnect().catch(() => {});
         await publisher?.disconnect().catch(() => {});
       });
       await consumer.run({

@@ -4,8 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { sql } from '@spamgate/core';
 import { createCodec } from '@spamgate/schemas';
-import { createTestDatabase, REPO_ROOT, type TestDatabase, testLogger } from '@spamgate/test';
-import { loadMigrations, migrate } from '../../../../infra/clickhouse/migrate.ts';
+import { createMigratedTestDatabase, REPO_ROOT, type TestDatabase, testLogger } from '@spamgate/test';
 import { missingColumns } from '../../src/sink.ts';
 import { columnName } from '../../src/tables.ts';
 
@@ -13,13 +12,7 @@ let db: TestDatabase;
 let columns: Map<string, string>;
 
 before(async () => {
-  db = await createTestDatabase('sink_schema');
-  await migrate({
-    client: db.client,
-    database: db.database,
-    migrations: loadMigrations(`${REPO_ROOT}infra/clickhouse/migrations`),
-    logger: testLogger('migrate'),
-  });
+  db = await createMigratedTestDatabase('sink_schema');
   const rs = await db.client.query({
     query: sql`SELECT table, name, type FROM system.columns WHERE database = ${db.database}`,
     format: 'JSONEachRow',

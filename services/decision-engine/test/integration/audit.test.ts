@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import {
-  createTestDatabase,
+  createMigratedTestDatabase,
   eventually,
   getInfra,
   REPO_ROOT,
@@ -16,7 +16,6 @@ import {
   testLogger,
   uniqueName,
 } from '@spamgate/test';
-import { loadMigrations, migrate } from '../../../../infra/clickhouse/migrate.ts';
 import { runCli } from '../../src/cli.ts';
 import { BLAST, DEFAULT_POLICY_PATH, features } from '../fixtures.ts';
 import { decodeDecision, useDecisionHarness } from './harness.ts';
@@ -25,13 +24,7 @@ const SINK = new URL('../../../clickhouse-sink/src/main.ts', import.meta.url).pa
 const h = useDecisionHarness();
 let db: TestDatabase;
 before(async () => {
-  db = await createTestDatabase('audit');
-  await migrate({
-    client: db.client,
-    database: db.database,
-    migrations: loadMigrations(`${REPO_ROOT}infra/clickhouse/migrations`),
-    logger: testLogger('migrate'),
-  });
+  db = await createMigratedTestDatabase('audit');
 });
 after(async () => db?.drop());
 

@@ -7,8 +7,13 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { clusterFeaturesRows, decisionRow, senderFeaturesRows, type TABLES } from '@spamgate/clickhouse-sink';
 import type { SenderFeatures } from '@spamgate/schemas';
-import { createTestDatabase, getInfra, REPO_ROOT, type TestDatabase, testLogger } from '@spamgate/test';
-import { loadMigrations, migrate } from '../../../../infra/clickhouse/migrate.ts';
+import {
+  createMigratedTestDatabase,
+  getInfra,
+  REPO_ROOT,
+  type TestDatabase,
+  testLogger,
+} from '@spamgate/test';
 import { runCli } from '../../src/cli.ts';
 import { decide, EMPTY_STATE } from '../../src/decider.ts';
 import type { WhatIfReport } from '../../src/what-if.ts';
@@ -16,13 +21,7 @@ import { capOf, cluster, DEFAULT_POLICY, DEFAULT_POLICY_PATH, features } from '.
 
 let db: TestDatabase;
 before(async () => {
-  db = await createTestDatabase('what_if');
-  await migrate({
-    client: db.client,
-    database: db.database,
-    migrations: loadMigrations(`${REPO_ROOT}infra/clickhouse/migrations`),
-    logger: testLogger('migrate'),
-  });
+  db = await createMigratedTestDatabase('what_if');
 });
 after(async () => db?.drop());
 
