@@ -372,6 +372,9 @@ export function createClickHouseSink(deps: ClickHouseSinkDeps): ClickHouseSink {
     const kind = kindOf.get(topic);
     if (!kind) return;
     const state = stateOfTopic(topic);
+    // Paused means unread: a batch kafkajs fetched before the pause took effect is left
+    // unresolved, and fetched again from the same offset once the table resumes.
+    if (state.paused) return;
     const p = progressOf(topic, partition);
     const batchGeneration = generation;
     // kafkajs fetches each partition from where the last batch was resolved: a batch that does
