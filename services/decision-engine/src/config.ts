@@ -37,6 +37,13 @@ export const decisionEngineSettings = {
     minMs: 100,
     maxMs: 3_600_000,
   }),
+  commitIntervalMs: setting.duration({
+    variable: 'SPAMGATE_DECISION_COMMIT_INTERVAL',
+    doc: 'Least time between two transactions of a partition (its evaluations, state and input offsets; decisions are published at once, without them). Shorter costs the broker more transactions, which delays the decisions sharing it (BENCHMARKS.md); longer delays evaluations and state, and leaves more input to re-derive after a crash.',
+    default: '1s',
+    minMs: 0,
+    maxMs: 60_000,
+  }),
   concurrency: setting.integer({
     variable: 'SPAMGATE_DECISION_PARTITION_CONCURRENCY',
     doc: 'Feature batches processed at once (each partition still one batch at a time).',

@@ -16,7 +16,8 @@
  * an enforcement point), exactly once for state, evaluations and offsets. The transaction runs
  * in the background, so kafkajs' fetch loop (which waits for every partition's batch before it
  * fetches again) is not held up by twelve transactions; a commit takes whatever accumulated
- * while the previous one ran. A failed commit or publish drops p's state, restores it and seeks
+ * since the previous one, which started at least SPAMGATE_DECISION_COMMIT_INTERVAL earlier
+ * (fewer transactions leave the shared broker free for the publishes). A failed commit or publish drops p's state, restores it and seeks
  * the consumer back to the committed offset.
  *
  * Every instance also follows two small tables in full: operator overrides
@@ -26,6 +27,8 @@
  * without input (a BLOCK expiring, a standing BLOCK to re-issue, an override lapsing) run on a
  * one-second tick.
  */
+
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type Counter,
   committedOffsets,
@@ -130,6 +133,8 @@ interface Task {
   /** A commit is running; `again` asks it to run once more for what arrived meanwhile. */
   committing: boolean;
   again: boolean;
+  /** When the last commit started, ms: the next starts SPAMGATE_DECISION_COMMIT_INTERVAL later at the earliest. */
+  lastCommitAt: number;
   /** Resolves when no commit is running. */
   idle: Promise<void>;
 }
@@ -332,6 +337,9 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
    * request in flight at a time (the producer is idempotent, which keeps them in order), each
    * taking everything queued while the previous one was out.
    */
+  /** Aborted at shutdown: commits waiting out the commit interval go at once. */
+  const stopping = new AbortController();
+
   const publishQueue: { messages: Message[]; done: (err?: unknown) => void }[] = [];
   let publishing = false;
   async function flushPublishQueue(): Promise<void> {
@@ -428,7 +436,14 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
     task.idle = (async () => {
       try {
         do {
+          // Transactions are bookkeeping (decisions are already out): spacing them spares the
+          // broker a dozen back-to-back transactions per second per partition, which is what
+          // delays the decisions' own publishes on a busy broker. Not when stopping.
+          const wait = task.lastCommitAt + config.commitIntervalMs - now();
+          if (wait > 0 && !stopping.signal.aborted)
+            await sleep(wait, undefined, { signal: stopping.signal }).catch(() => {});
           task.again = false;
+          task.lastCommitAt = now();
           await commit(task);
         } while (task.again && tasks.get(task.partition) === task);
       } catch (err) {
@@ -515,6 +530,7 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
       published: Promise.resolve(),
       committing: false,
       again: false,
+      lastCommitAt: 0,
       idle: Promise.resolve(),
     };
     const policy = deps.policy();
@@ -905,6 +921,7 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
       deps.lifecycle.onShutdown('decision engine', async () => {
         clearInterval(timer);
         await consumer.disconnect();
+        stopping.abort();
         // What was applied is published and committed before the producers go.
         for (const t of tasks.values()) schedule(t, 'shutdown');
         await Promise.all([...tasks.values()].map((t) => t.idle));

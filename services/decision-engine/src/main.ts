@@ -129,8 +129,8 @@ runMain(async () => {
         help: 'Stage latencies: evaluate (a batch of features received to evaluated and queued), publish (decisions handed to the producer to acknowledged), arrival_to_published (a batch received to its decisions acknowledged).',
         labelNames: ['stage'],
         buckets: [
-          0.0025, 0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.06, 0.075, 0.1, 0.15, 0.25, 0.5, 1,
-          2.5,
+          0.0025, 0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.035, 0.04, 0.045, 0.05, 0.06, 0.075, 0.1, 0.15,
+          0.25, 0.5, 1, 2.5,
         ],
         registers,
       }),

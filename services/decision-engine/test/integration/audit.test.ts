@@ -10,10 +10,8 @@ import {
   createMigratedTestDatabase,
   eventually,
   getInfra,
-  REPO_ROOT,
   spawnService,
   type TestDatabase,
-  testLogger,
   uniqueName,
 } from '@spamgate/test';
 import { runCli } from '../../src/cli.ts';

@@ -7,13 +7,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { clusterFeaturesRows, decisionRow, senderFeaturesRows, type TABLES } from '@spamgate/clickhouse-sink';
 import type { SenderFeatures } from '@spamgate/schemas';
-import {
-  createMigratedTestDatabase,
-  getInfra,
-  REPO_ROOT,
-  type TestDatabase,
-  testLogger,
-} from '@spamgate/test';
+import { createMigratedTestDatabase, getInfra, type TestDatabase } from '@spamgate/test';
 import { runCli } from '../../src/cli.ts';
 import { decide, EMPTY_STATE } from '../../src/decider.ts';
 import type { WhatIfReport } from '../../src/what-if.ts';
