@@ -1,6 +1,7 @@
 // A record ClickHouse itself refuses, among hundreds it takes: the sink in process against the real
 // broker and the real ClickHouse dead-letters that one record with ClickHouse's reason, writes all
 // its neighbours once, and commits the partition past it, without retrying or pausing the table.
+// And a table altered so that it refuses every record is an outage to wait out, not poison.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createLogger, readToEnd } from '@spamgate/core';
@@ -41,10 +42,14 @@ test("a record ClickHouse refuses is dead-lettered with ClickHouse's reason whil
     ...h.messages('PolicyOverride', overrides.slice(0, 300), (o) => o.target),
     ...removedBefore.map((o, i) => removal(o.target, reasonOf(i))),
   ]);
-  const [end] = await h.admin.fetchTopicOffsets(topic);
-  assert.equal(end?.partition, 0);
-  const poisonOffset = end!.high;
-  await h.produce(topic, [removal(poisoned.target, POISON_REASON)]);
+  // Sent on its own, outside a transaction, to learn its offset.
+  const producer = h.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const [sent] = await producer
+    .send({ topic, acks: -1, messages: [removal(poisoned.target, POISON_REASON)] })
+    .finally(() => producer.disconnect());
+  assert.equal(sent?.partition, 0);
+  const poisonOffset = sent!.baseOffset!;
   await h.produce(topic, [
     ...removedAfter.map((o, i) => removal(o.target, reasonOf(51 + i))),
     ...h.messages('PolicyOverride', overrides.slice(300), (o) => o.target),
@@ -57,7 +62,7 @@ test("a record ClickHouse refuses is dead-lettered with ClickHouse's reason whil
     level: 'info',
     destination: { write: (line: string) => void logs.push(JSON.parse(line)) },
   });
-  // Batches of 150 rows are cut from one kafkajs batch of all 500 records: the poison's batch is split.
+  // A batch is whole kafkajs batches (150 rows, or one larger): the poison has neighbours in its own.
   const deps = h.sinkDeps(h.db.client, { logger });
   const sink = createClickHouseSink({ ...deps, config: { ...deps.config, batchRows: 150 } });
   try {
@@ -168,6 +173,64 @@ test("a record ClickHouse refuses is dead-lettered with ClickHouse's reason whil
     );
     // What ClickHouse quotes of a row stays out of the log.
     assert.ok(!logs.some((l) => JSON.stringify(l).includes('xxxxxxxxxx')));
+  } finally {
+    await sink.stop();
+  }
+});
+
+test('a table altered under the sink refuses every record: that is waited out like an outage, never dead-lettered', async () => {
+  const decisions = Array.from({ length: 200 }, (_, i) => records.decision(i));
+  const table = `${h.db.database}.decisions`;
+  const deps = h.sinkDeps(h.db.client);
+  const sink = createClickHouseSink(deps);
+  const metric = (name: string, labels: Record<string, string>) => metricValue(deps.registry, name, labels);
+  try {
+    await sink.start();
+    // Someone changes a column's type under the running sink: every row's policy version (a
+    // string) is now refused, code 27.
+    await h.db.client.command({ query: `ALTER TABLE ${table} MODIFY COLUMN policy_version UInt64` });
+    await h.produce(
+      h.topics.decisionEvaluations,
+      h.messages('Decision', decisions, (d) => d.sender),
+    );
+    await eventually(
+      async () =>
+        (await metric('spamgate_sink_insert_retries_total', { table: 'decisions' })) >= 3 ? true : undefined,
+      { what: 'the refused decisions retried' },
+    );
+    assert.match(
+      String(sink.readiness()),
+      /inserts failing: decisions since .*decisions\.policy_version String/,
+    );
+    assert.equal(await metric('spamgate_sink_paused', { table: 'decisions' }), 1);
+    assert.equal(await h.committed(h.topics.decisionEvaluations), 0);
+    assert.equal(await h.count('decisions'), 0);
+
+    await h.db.client.command({ query: `ALTER TABLE ${table} MODIFY COLUMN policy_version String` });
+    await h.waitForRows('decisions', decisions.length);
+    await eventually(
+      async () =>
+        (await h.committed(h.topics.decisionEvaluations)) ===
+        (await h.endOffsets(h.topics.decisionEvaluations))
+          ? true
+          : undefined,
+      { what: 'the decisions committed' },
+    );
+    assert.equal(
+      await metric('spamgate_sink_dead_letters_total', {
+        topic: h.topics.decisionEvaluations,
+        code: 'CANNOT_PARSE_INPUT_ASSERTION_FAILED',
+      }),
+      0,
+    );
+    const [sum] = await h.rows<{ v: string }>(
+      `SELECT sum(throttle_rate_per_minute) AS v FROM ${table} FINAL`,
+    );
+    assert.equal(
+      Number(sum?.v),
+      decisions.reduce((s, d) => s + (d.throttleRatePerMinute ?? 0), 0),
+    );
+    assert.equal(sink.readiness(), true);
   } finally {
     await sink.stop();
   }
