@@ -2,31 +2,49 @@
  * The sink's bookkeeping, without I/O: which rows wait for which table, and how far each input
  * partition may be committed.
  *
- * A segment is what one kafkajs batch of one partition became: the rows of a contiguous offset
- * range. Table buffers hold whole segments, and a batch for ClickHouse is cut from the front of a
- * buffer in whole segments, so every record's rows are written in one insert and a retried batch
- * is exactly the same batch. A partition's progress lists its ranges in offset order; only the
- * prefix whose ranges are all written may be committed, whatever order inserts finish in.
+ * A segment is what one kafkajs batch of one partition became: the records of a contiguous offset
+ * range, each with its rows. Table buffers hold whole segments, and a batch for ClickHouse is cut
+ * from the front of a buffer in whole segments, so a retried batch is exactly the same batch; an
+ * insert takes whole records, so the rows of a record are written, or refused, together. A
+ * partition's progress lists its ranges in offset order; only the prefix whose ranges are all
+ * written (or dead-lettered) may be committed, whatever order inserts finish in.
  */
 import type { Row, TableName } from './tables.ts';
+
+/** One Kafka record as the rows of its table, with what its dead letter needs should ClickHouse refuse them. */
+export interface RecordRows {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  /** The record's key and value as read (copies: a view would hold kafkajs' whole fetch buffer). */
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  /** Its rows (one per window for a features record), never empty; inserted together. */
+  readonly rows: readonly Row[];
+}
 
 /** A contiguous offset range of one input partition, ready for ClickHouse. */
 export interface Segment {
   readonly topic: string;
   readonly partition: number;
-  /** The range's rows, in offset order. */
-  readonly rows: readonly Row[];
+  /** The range's records that have rows, in offset order (dead-lettered ones are not here). */
+  readonly records: readonly RecordRows[];
+  /** Rows of all its records. */
+  readonly rows: number;
   /** When the range was read, ms: a buffer's age is its oldest segment's. */
   readonly readAt: number;
   /** Marks the range written, so its partition may be committed past it. */
   readonly ticket: RangeTicket;
 }
 
-/** Rows cut from a table buffer for one insert (retried as they are until ClickHouse takes them). */
+/** Records cut from a table buffer to be written together (retried as they are until ClickHouse takes them). */
 export interface Batch {
   readonly table: TableName;
   readonly segments: readonly Segment[];
-  readonly rows: readonly Row[];
+  /** The segments' records, in order. */
+  readonly records: readonly RecordRows[];
+  /** Rows of all its records. */
+  readonly rows: number;
 }
 
 export interface TableBuffer {
@@ -60,9 +78,9 @@ export function createTableBuffer(table: TableName): TableBuffer {
       return segments[0]?.readAt;
     },
     append(segment) {
-      if (segment.rows.length === 0) throw new Error('an empty segment has nothing to write');
+      if (segment.rows === 0) throw new Error('an empty segment has nothing to write');
       segments.push(segment);
-      rows += segment.rows.length;
+      rows += segment.rows;
     },
     isDue(now, { maxRows, maxAgeMs }) {
       const oldest = segments[0];
@@ -72,22 +90,22 @@ export function createTableBuffer(table: TableName): TableBuffer {
       if (segments.length === 0) return undefined;
       let n = 0;
       let count = 0;
-      while (n < segments.length && (count === 0 || count + segments[n]!.rows.length <= maxRows)) {
-        count += segments[n]!.rows.length;
+      while (n < segments.length && (count === 0 || count + segments[n]!.rows <= maxRows)) {
+        count += segments[n]!.rows;
         n++;
       }
       const taken = segments.slice(0, n);
       segments = segments.slice(n);
       rows -= count;
-      const batchRows: Row[] = [];
-      for (const s of taken) for (const r of s.rows) batchRows.push(r);
-      return { table, segments: taken, rows: batchRows };
+      const records: RecordRows[] = [];
+      for (const s of taken) for (const r of s.records) records.push(r);
+      return { table, segments: taken, records, rows: count };
     },
     discard(drop) {
       const kept = segments.filter((s) => !drop(s));
       const dropped = segments.length - kept.length;
       segments = kept;
-      rows = kept.reduce((sum, s) => sum + s.rows.length, 0);
+      rows = kept.reduce((sum, s) => sum + s.rows, 0);
       return dropped;
     },
   };
@@ -154,7 +172,7 @@ export function createPartitionProgress(): PartitionProgress {
   };
 }
 
-/** Splits rows into groups of at most maxDays distinct days (insert blocks touching fewer partitions). */
+/** Splits rows (or records) into groups of at most maxDays distinct days (insert blocks touching fewer partitions). */
 export function chunkByDay<R>(rows: readonly R[], dayOf: (row: R) => number, maxDays: number): R[][] {
   const byDay = new Map<number, R[]>();
   for (const row of rows) {

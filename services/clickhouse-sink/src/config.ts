@@ -33,7 +33,7 @@ export const clickHouseSinkSettings = {
   }),
   retryMaxDelayMs: setting.duration({
     variable: 'SPAMGATE_SINK_RETRY_MAX_DELAY',
-    doc: 'Cap of the exponential backoff between attempts of a failed insert (retried until ClickHouse takes it).',
+    doc: 'Cap of the exponential backoff between attempts of an insert that failed for want of ClickHouse (retried until it takes it).',
     default: '30s',
     minMs: 100,
     maxMs: 600_000,

@@ -57,7 +57,7 @@ export function createSinkMetrics(registry: Registry): SinkMetrics {
     }),
     deadLetters: new Counter({
       name: 'spamgate_sink_dead_letters_total',
-      help: 'Records that could not be decoded or mapped to a row, sent to the dead-letter topic.',
+      help: 'Records that could not be decoded or mapped to a row, or whose rows ClickHouse refused, sent to the dead-letter topic.',
       labelNames: ['topic', 'code'],
       registers,
     }),

@@ -2,29 +2,47 @@
  * The ClickHouse sink: spamgate's output topics into ClickHouse, with an exactly-once effect.
  *
  * Guarantee. Every record of the topics read ends up as its rows in ClickHouse (or, if it cannot
- * be decoded or mapped, as a DeadLetter on the dead-letter topic) at least once; and a record
- * written more than once leaves rows that collapse into one on merge, and read as one with FINAL,
- * because each table's sorting key is the record's own identity and its partition comes from the
- * record's own time (infra/clickhouse/migrations/0001_initial.sql). At-least-once delivery onto
- * idempotent identities: the effect of each record is there exactly once. (Records Kafka deletes
- * by retention before the sink read them cannot be written: that is logged and counted.)
+ * be decoded or mapped, or ClickHouse refuses its rows for their content, as a DeadLetter on the
+ * dead-letter topic) at least once; and a record written more than once leaves rows that collapse
+ * into one on merge, and read as one with FINAL, because each table's sorting key is the record's
+ * own identity and its partition comes from the record's own time
+ * (infra/clickhouse/migrations/0001_initial.sql). At-least-once delivery onto idempotent
+ * identities: the effect of each record is there exactly once. (Records Kafka deletes by
+ * retention before the sink read them cannot be written: that is logged and counted.)
  *
  * How. The consumer reads read_committed, with auto-commit off. Each kafkajs batch of a partition
- * becomes a segment (the rows of a contiguous offset range) in its table's buffer; the batch is
- * resolved at once, which only moves the fetch position. A table's buffer is written when
- * SPAMGATE_SINK_BATCH_ROWS rows wait or its oldest row waited SPAMGATE_SINK_BATCH_AGE, in whole
- * segments, one insert at a time per table; a failed insert is retried as the same batch (same
- * rows, same order) with capped exponential backoff, for as long as it takes, while the table's
- * topic is paused. A partition's offset is committed only up to the end of its longest prefix of
- * ranges whose rows ClickHouse acknowledged, so nothing unwritten is ever committed past: a crash
- * loses nothing, it only writes again (and collapses) what was written after the last commit.
- * A rebalance makes kafkajs read every partition again from its committed offset; buffered rows
- * of the old assignment are dropped and inserts in flight finish without committing anything.
+ * becomes a segment (the records of a contiguous offset range, with their rows) in its table's
+ * buffer; the batch is resolved at once, which only moves the fetch position. A table's buffer is
+ * written when SPAMGATE_SINK_BATCH_ROWS rows wait or its oldest row waited SPAMGATE_SINK_BATCH_AGE,
+ * in whole segments, one insert at a time per table; an insert that fails for want of ClickHouse
+ * (down, slow, out of memory, too many parts: any error but a content error, below) is retried as
+ * it was (same rows, same order) with capped exponential backoff, for as long as it takes, while
+ * the table's topic is paused. A partition's offset is committed only up to the end of its
+ * longest prefix of ranges whose rows ClickHouse acknowledged, so nothing unwritten is ever
+ * committed past: a crash loses nothing, it only writes again (and collapses) what was written
+ * after the last commit. A rebalance makes kafkajs read every partition again from its committed
+ * offset; buffered rows of the old assignment are dropped and inserts in flight finish without
+ * committing anything.
  *
- * Records that cannot be decoded (SchemaDecodeError) or do not fit a column (RowMappingError)
- * are sent to sms.dead-letters, acknowledged by Kafka before their offset can be committed.
- * A bad record on sms.dead-letters itself is logged and skipped: dead-lettering it would feed
- * the topic with its own failures.
+ * Records ClickHouse refuses. An insert refused for its content (a value ClickHouse cannot parse
+ * into its column that the row mapping let through; the codes of poison.ts CONTENT_ERRORS) is not
+ * retried, which would block its table forever: it is split in halves by record (all the rows of
+ * a record stay in one insert), and each half inserted, and split again while refused, until the
+ * records refused on their own are found. Those go to sms.dead-letters as a RecordRefusedError
+ * naming the table, ClickHouse's code and its message; everything else is written; the batch's
+ * ranges count as written once Kafka acknowledged the dead letters. The split is deterministic,
+ * and any other error during it is retried like any failed insert, from the insert that failed,
+ * keeping what was already inserted or refused. Rows may still be written twice (an insert that
+ * timed out but was taken, a batch read and split again after a crash or rebalance): they
+ * collapse like any replay. Before the first split of a batch the table's columns are checked:
+ * a table altered under the sink refuses every record alike, and is waited out (SinkSchemaError,
+ * retried) instead of dead-lettering all of them.
+ *
+ * Records that cannot be decoded (SchemaDecodeError), do not fit a column (RowMappingError) or are
+ * refused by ClickHouse (RecordRefusedError) are sent to sms.dead-letters with their original key
+ * and value, acknowledged by Kafka before their offset can be committed. A bad record on
+ * sms.dead-letters itself is logged and skipped: dead-lettering it would feed the topic with its
+ * own failures.
  */
 import {
   backoffDelay,
@@ -57,10 +75,12 @@ import {
   createPartitionProgress,
   createTableBuffer,
   type PartitionProgress,
+  type RecordRows,
   type TableBuffer,
 } from './batches.ts';
 import { type ClickHouseSinkConfig, type SinkTopics, sinkTopics, TABLE_OF_TOPIC } from './config.ts';
 import type { SinkMetrics } from './metrics.ts';
+import { contentErrorCode, createInsertPlan, RecordRefusedError } from './poison.ts';
 import {
   clusterFeaturesRows,
   deadLetterRow,
@@ -305,7 +325,12 @@ export function createClickHouseSink(deps: ClickHouseSinkDeps): ClickHouseSink {
     }
   }
 
-  function deadLetterMessage(topic: string, partition: number, m: KafkaMessage, err: unknown): Message {
+  function deadLetterMessage(
+    topic: string,
+    partition: number,
+    m: Pick<KafkaMessage, 'offset' | 'key' | 'value'>,
+    err: unknown,
+  ): Message {
     const record = deadLetterOf(
       { topic, partition, offset: m.offset, key: m.key ?? null, value: m.value ?? null },
       err,
@@ -315,14 +340,14 @@ export function createClickHouseSink(deps: ClickHouseSinkDeps): ClickHouseSink {
     return { key: m.key ?? null, value: codec.encode('DeadLetter', record) };
   }
 
-  /** Sends dead letters until Kafka takes them; false when the partition was lost or the sink stops first. */
+  /** Sends dead letters until Kafka takes them; false when `giveUp` says so first (partition lost, sink stopping). */
   async function sendDeadLetters(
     messages: Message[],
     heartbeat: () => Promise<void>,
-    isStale: () => boolean,
+    giveUp: () => boolean,
   ): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {
-      if (stopping || isStale()) return false;
+      if (giveUp()) return false;
       try {
         await producer.send({ topic: topics.deadLetters, messages, acks: -1 });
         return true;
@@ -385,7 +410,8 @@ export function createClickHouseSink(deps: ClickHouseSinkDeps): ClickHouseSink {
       fetchedOffset = p.expectedFrom;
     }
 
-    const rows: Row[] = [];
+    const records: RecordRows[] = [];
+    let rows = 0;
     const deadLetters: Message[] = [];
     for (const m of batch.messages) {
       let recordRows: Row[];
@@ -407,18 +433,31 @@ export function createClickHouseSink(deps: ClickHouseSinkDeps): ClickHouseSink {
         }
         continue;
       }
-      for (const r of recordRows) rows.push(r);
+      records.push({
+        topic,
+        partition,
+        offset: m.offset,
+        key: m.key ? Buffer.from(m.key) : null,
+        value: m.value ? Buffer.from(m.value) : null,
+        rows: recordRows,
+      });
+      rows += recordRows.length;
     }
-    if (deadLetters.length > 0 && !(await sendDeadLetters(deadLetters, heartbeat, isStale))) return;
+    if (
+      deadLetters.length > 0 &&
+      !(await sendDeadLetters(deadLetters, heartbeat, () => stopping || isStale()))
+    ) {
+      return;
+    }
     if (stopping || isStale() || generation !== batchGeneration) return;
 
     const next = (BigInt(batch.lastOffset()) + 1n).toString();
     const ticket = p.read(fetchedOffset, next);
-    if (rows.length === 0) ticket.written();
-    else state.buffer.append({ topic, partition, rows, readAt: now(), ticket });
+    if (rows === 0) ticket.written();
+    else state.buffer.append({ topic, partition, records, rows, readAt: now(), ticket });
     // Moves the fetch position only: commits come when ClickHouse has the rows.
     resolveOffset(batch.lastOffset());
-    if (rows.length === 0) queueCommit();
+    if (rows === 0) queueCommit();
     updatePending(state);
     reconcilePause(state);
     schedule(state);
@@ -474,7 +513,7 @@ export function createClickHouseSink(deps: ClickHouseSinkDeps): ClickHouseSink {
     if (!due) return;
     const batch = state.buffer.take(config.batchRows);
     if (!batch) return;
-    state.inFlightRows = batch.rows.length;
+    state.inFlightRows = batch.rows;
     state.inFlight = write(state, batch).finally(() => {
       state.inFlight = undefined;
       state.inFlightRows = 0;
@@ -484,54 +523,86 @@ export function createClickHouseSink(deps: ClickHouseSinkDeps): ClickHouseSink {
     });
   }
 
-  /** Inserts a batch, retrying until ClickHouse takes it (or the sink stops); never throws. */
+  /** Throws SinkSchemaError when the table lacks a column the sink writes (or types it otherwise). */
+  async function checkColumns(state: TableState): Promise<void> {
+    const database = config.clickhouseDatabase;
+    const missing = (await missingColumns(clickhouse, database)).filter((c) =>
+      c.startsWith(`${state.spec.name}.`),
+    );
+    if (missing.length > 0) throw new SinkSchemaError(database, missing);
+  }
+
+  /**
+   * Writes a batch: inserts its records, retrying until ClickHouse takes them (or the sink stops),
+   * dead-letters the records ClickHouse refuses for their content, then marks the batch's ranges
+   * written. Never throws.
+   */
   async function write(state: TableState, batch: Batch): Promise<void> {
     const table = state.spec.name;
     const started = now();
-    const chunks = chunkByDay(batch.rows, (row) => partitionDay(state.spec, row), MAX_DAYS_PER_INSERT);
-    let next = 0;
+    const batchGeneration = generation;
+    // Records, not rows, are chunked and split: a record's rows all have its time, hence one day.
+    const plan = createInsertPlan(
+      chunkByDay(batch.records, (r) => partitionDay(state.spec, r.rows[0]!), MAX_DAYS_PER_INSERT),
+    );
+    let splitting = false;
+    const insert = async (records: readonly RecordRows[]): Promise<void> => {
+      const values: Row[] = [];
+      for (const r of records) for (const row of r.rows) values.push(row);
+      try {
+        await clickhouse.insert({
+          table: state.qualified,
+          values,
+          format: 'JSONEachRow',
+          // Cancelled when a shutdown gives up; the server may still have taken it, which a replay collapses.
+          abort_signal: abort.signal,
+        });
+      } catch (err) {
+        const code = contentErrorCode(err);
+        if (code === undefined) throw err;
+        // A table altered under the sink refuses every record alike: that is no record's fault,
+        // and is waited out like an outage (SinkSchemaError) instead of dead-lettering them all.
+        if (!splitting) {
+          await checkColumns(state);
+          splitting = true;
+          logger.warn(
+            { table, records: records.length, clickhouseCode: code },
+            'insert refused for its content; splitting the batch to find the records ClickHouse refuses',
+          );
+        }
+        throw err;
+      }
+    };
     try {
-      await retry(
-        async () => {
-          // Chunks already taken are not sent again: a retry resumes the same batch where it failed.
-          for (; next < chunks.length; next++) {
-            await clickhouse.insert({
-              table: state.qualified,
-              values: chunks[next]!,
-              format: 'JSONEachRow',
-              // Cancelled when a shutdown gives up; the server may still have taken it, which a replay collapses.
-              abort_signal: abort.signal,
-            });
-          }
+      // A failed insert is retried as it was (same records, same order): the plan resumes where
+      // it stopped, with what was inserted or refused before kept.
+      await retry(() => plan.run(insert), {
+        deadline: Number.POSITIVE_INFINITY,
+        initialDelayMs: deps.initialRetryMs ?? DEFAULT_INITIAL_RETRY_MS,
+        maxDelayMs: config.retryMaxDelayMs,
+        signal: abort.signal,
+        onRetry: (err, attempt, delayMs) => {
+          const e = describeError(err);
+          metrics.insertRetries.inc({ table });
+          state.failing ??= { since: now(), error: e.message };
+          reconcilePause(state);
+          logger.warn(
+            {
+              table,
+              rows: batch.rows,
+              attempt,
+              delayMs,
+              clickhouseCode: clickHouseErrorCode(err),
+              err: e,
+            },
+            'insert failed; retrying the same batch',
+          );
         },
-        {
-          deadline: Number.POSITIVE_INFINITY,
-          initialDelayMs: deps.initialRetryMs ?? DEFAULT_INITIAL_RETRY_MS,
-          maxDelayMs: config.retryMaxDelayMs,
-          signal: abort.signal,
-          onRetry: (err, attempt, delayMs) => {
-            const e = describeError(err);
-            metrics.insertRetries.inc({ table });
-            state.failing ??= { since: now(), error: e.message };
-            reconcilePause(state);
-            logger.warn(
-              {
-                table,
-                rows: batch.rows.length,
-                attempt,
-                delayMs,
-                clickhouseCode: clickHouseErrorCode(err),
-                err: e,
-              },
-              'insert failed; retrying the same batch',
-            );
-          },
-        },
-      );
+      });
     } catch (err) {
       // Only when stopping: the rows stay unwritten, so their offsets are never committed.
       logger.warn(
-        { table, rows: batch.rows.length, err: describeError(err) },
+        { table, rows: batch.rows, err: describeError(err) },
         'insert abandoned at shutdown; its records will be read again',
       );
       return;
@@ -540,7 +611,47 @@ export function createClickHouseSink(deps: ClickHouseSinkDeps): ClickHouseSink {
       logger.info({ table, failingMs: now() - state.failing.since }, 'inserts succeed again');
       state.failing = undefined;
     }
-    metrics.rowsWritten.inc({ table }, batch.rows.length);
+    let refusedRows = 0;
+    if (plan.refused.length > 0) {
+      const letters: Message[] = [];
+      for (const { record, error } of plan.refused) {
+        const reason = new RecordRefusedError(table, error);
+        refusedRows += record.rows.length;
+        // ClickHouse's message may quote the row: it goes to the dead letter, not to the log.
+        const where = {
+          table,
+          topic: record.topic,
+          partition: record.partition,
+          offset: record.offset,
+          code: reason.code,
+          clickhouseCode: reason.clickhouseCode,
+        };
+        if (record.topic === topics.deadLetters) {
+          metrics.skippedDeadLetters.inc({ code: reason.code });
+          logger.warn(
+            where,
+            'record on the dead-letter topic refused by ClickHouse skipped (never dead-lettered again)',
+          );
+          continue;
+        }
+        metrics.deadLetters.inc({ topic: record.topic, code: reason.code });
+        logger.warn(where, 'record refused by ClickHouse dead-lettered');
+        letters.push(deadLetterMessage(record.topic, record.partition, record, reason));
+      }
+      // The ranges are not written before Kafka has their dead letters. After a rebalance their
+      // records are read again (and refused again), so the dead letters need not wait for it.
+      if (
+        letters.length > 0 &&
+        !(await sendDeadLetters(
+          letters,
+          async () => {},
+          () => abort.signal.aborted || generation !== batchGeneration,
+        ))
+      ) {
+        return;
+      }
+    }
+    metrics.rowsWritten.inc({ table }, batch.rows - refusedRows);
     metrics.batches.inc({ table });
     metrics.insertSeconds.observe({ table }, (now() - started) / 1000);
     for (const s of batch.segments) s.ticket.written();

@@ -10,9 +10,11 @@
  *
  * A row is the object JSONEachRow writes: numbers, strings and arrays, DateTime as epoch seconds,
  * a Nested column as one array per member (`clusters.cluster_id`). The mappings check every value
- * against its column, so that ClickHouse never refuses a row: a value that does not fit (a
+ * against its column, so that ClickHouse does not refuse a row: a value that does not fit (a
  * negative count, a time outside DateTime, a NaN) is a RowMappingError, and the sink dead-letters
- * the record instead of blocking its table.
+ * the record instead of blocking its table. What gets past them and ClickHouse refuses all the
+ * same (a string ending in half a surrogate pair, which JSON carries as a lone \ud83d escape)
+ * the sink finds by splitting the insert, and dead-letters too (poison.ts).
  *
  * Reading back (`*FromRow(s)`) takes rows as ClickHouse's JSONEachRow returns them: UInt64 as
  * strings, DateTime as epoch seconds (`toUnixTimestamp(c) AS c`) or as the text ClickHouse writes,

@@ -8,21 +8,31 @@ import {
   createPartitionProgress,
   createTableBuffer,
   type RangeTicket,
+  type RecordRows,
   type Segment,
 } from '../src/batches.ts';
 import type { Row } from '../src/tables.ts';
 
 const noTicket: RangeTicket = { written() {} };
 
+/** A segment of `count` records from offset `first`, each of `rowsPerRecord` rows. */
 function segment(
   partition: number,
   first: number,
   count: number,
   readAt: number,
   ticket = noTicket,
+  rowsPerRecord = 1,
 ): Segment {
-  const rows: Row[] = Array.from({ length: count }, (_, i) => ({ offset: first + i, partition }));
-  return { topic: 't', partition, rows, readAt, ticket };
+  const records: RecordRows[] = Array.from({ length: count }, (_, i) => ({
+    topic: 't',
+    partition,
+    offset: String(first + i),
+    key: null,
+    value: null,
+    rows: Array.from({ length: rowsPerRecord }, (_, w): Row => ({ offset: first + i, partition, w })),
+  }));
+  return { topic: 't', partition, records, rows: count * rowsPerRecord, readAt, ticket };
 }
 
 test('a buffer is due once it holds a batch of rows, or its oldest row waited the batch age', () => {
@@ -44,7 +54,7 @@ test('a batch is cut in whole offset ranges, in the order they were read, up to 
   buffer.append(segment(0, 30, 40, 3));
   const first = buffer.take(100)!;
   assert.deepEqual(
-    first.segments.map((s) => [s.partition, s.rows.length]),
+    first.segments.map((s) => [s.partition, s.rows]),
     [
       [0, 30],
       [1, 50],
@@ -52,15 +62,22 @@ test('a batch is cut in whole offset ranges, in the order they were read, up to 
     'the third range would overflow the batch: it waits for the next',
   );
   assert.deepEqual(
-    first.rows.map((r) => r.offset),
+    first.records.map((r) => Number(r.offset)),
     [...Array.from({ length: 30 }, (_, i) => i), ...Array.from({ length: 50 }, (_, i) => 100 + i)],
   );
   assert.equal(buffer.rows, 40);
   assert.equal(buffer.oldestAt, 3);
   // A range larger than a batch is a batch of its own, never split.
   buffer.append(segment(2, 0, 500, 4));
-  assert.equal(buffer.take(100)!.rows.length, 40);
-  assert.equal(buffer.take(100)!.rows.length, 500);
+  assert.equal(buffer.take(100)!.rows, 40);
+  assert.equal(buffer.take(100)!.rows, 500);
+  // Rows count, not records: 30 records of 4 rows each are more than a batch of 100 rows.
+  buffer.append(segment(3, 0, 20, 5, noTicket, 4));
+  buffer.append(segment(3, 20, 10, 6, noTicket, 4));
+  const byRows = buffer.take(100)!;
+  assert.deepEqual([byRows.rows, byRows.records.length], [80, 20]);
+  assert.equal(buffer.rows, 40);
+  assert.equal(buffer.take(100)!.rows, 40);
   assert.equal(buffer.take(100), undefined);
   assert.equal(buffer.rows, 0);
 });

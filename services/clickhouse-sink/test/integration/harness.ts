@@ -1,6 +1,14 @@
 /** What the sink's integration tests share: its topics under a fresh prefix, a migrated database, producers, counts. */
 import { after, before } from 'node:test';
-import { sql, sqlTable } from '@spamgate/core';
+import {
+  type ClickHouseClient,
+  createMetricsRegistry,
+  type Logger,
+  loadConfig,
+  type Registry,
+  sql,
+  sqlTable,
+} from '@spamgate/core';
 import { createCodec, type RecordName, type Records } from '@spamgate/schemas';
 import {
   createTestDatabase,
@@ -18,7 +26,9 @@ import type { Admin, Kafka, Message } from 'kafkajs';
 import { loadMigrations, migrate } from '../../../../infra/clickhouse/migrate.ts';
 import { provisionTopics } from '../../../../infra/kafka/provision.ts';
 import { TOPICS } from '../../../../infra/kafka/topics.ts';
-import { type SinkTopics, sinkTopics } from '../../src/config.ts';
+import { clickHouseSinkSettings, type SinkTopics, sinkTopics } from '../../src/config.ts';
+import { createSinkMetrics } from '../../src/metrics.ts';
+import type { ClickHouseSinkDeps } from '../../src/sink.ts';
 import type { TableName } from '../../src/tables.ts';
 
 const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
@@ -48,6 +58,14 @@ export interface SinkHarness {
   ): Promise<void>;
   /** A sink process on the harness's topics and database, killed when the file ends. */
   startSink(env?: Record<string, string>): ServiceProcess;
+  /**
+   * What an in-process sink on the harness's topics needs: small batches, short backoff, its own
+   * metrics registry; `clickhouse` is the client its inserts go through (tests wrap it to fail).
+   */
+  sinkDeps(
+    clickhouse: Pick<ClickHouseClient, 'insert' | 'query'>,
+    options?: { readonly database?: string; readonly logger?: Logger },
+  ): ClickHouseSinkDeps;
   /** Rows of a table, duplicates collapsed (FINAL), or as stored. */
   count(table: TableName, options?: { final?: boolean; where?: string }): Promise<number>;
   /** Runs a query on the test database and returns its rows. */
@@ -145,6 +163,30 @@ export function useSinkHarness(): SinkHarness {
       processes.push(p);
       return p;
     },
+    sinkDeps(clickhouse, { database = db.database, logger = testLogger('clickhouse-sink') } = {}) {
+      const registry = createMetricsRegistry({ service: 'clickhouse-sink', instance: 'test' });
+      return {
+        kafka,
+        clickhouse,
+        logger,
+        registry,
+        metrics: createSinkMetrics(registry),
+        config: {
+          ...loadConfig(clickHouseSinkSettings, {}),
+          topicPrefix: prefix,
+          groupId,
+          batchRows: 300,
+          batchAgeMs: 100,
+          retryMaxDelayMs: 400,
+          sessionTimeoutMs: 10_000,
+          instanceId: 'test',
+          clickhouseDatabase: database,
+          connectTimeoutMs: 1_500,
+          shutdownTimeoutMs: 10_000,
+        },
+        initialRetryMs: 50,
+      };
+    },
     async count(table, { final = true, where = '1' } = {}) {
       const [row] = await harness.rows<{ n: string }>(
         `SELECT count() AS n FROM ${sqlTable(db.database, table).text}${final ? ' FINAL' : ''} WHERE ${where}`,
@@ -177,6 +219,17 @@ export function useSinkHarness(): SinkHarness {
     },
   };
   return harness;
+}
+
+/** A metric's value in `registry` for the series with these labels (0 when there is none). */
+export async function metricValue(
+  registry: Registry,
+  name: string,
+  labels: Record<string, string>,
+): Promise<number> {
+  const metric = await registry.getSingleMetric(name)?.get();
+  const v = metric?.values.find((x) => Object.entries(labels).every(([k, l]) => x.labels[k] === l));
+  return v?.value ?? 0;
 }
 
 /** `SELECT ... FROM <db>.<table> FINAL` helper for sums. */
