@@ -69,14 +69,20 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A fresh ClickHouse database with a client whose default database it is. */
-export async function createTestDatabase(prefix = 'test_db'): Promise<TestDatabase> {
-  const infra = await getInfra();
+/**
+ * A fresh ClickHouse database with a client whose default database it is, on the tests'
+ * ClickHouse or on the server at `url`.
+ */
+export async function createTestDatabase(
+  prefix = 'test_db',
+  { url }: { readonly url?: string } = {},
+): Promise<TestDatabase> {
+  const server = url ?? (await getInfra()).clickhouseUrl;
   const database = uniqueName(prefix);
-  const admin = createClickHouse({ url: infra.clickhouseUrl, logger: testLogger('clickhouse') });
+  const admin = createClickHouse({ url: server, logger: testLogger('clickhouse') });
   await admin.command({ query: sql`CREATE DATABASE ${sqlIdentifier(database)}` });
   await admin.close();
-  const client = createClickHouse({ url: infra.clickhouseUrl, database, logger: testLogger('clickhouse') });
+  const client = createClickHouse({ url: server, database, logger: testLogger('clickhouse') });
   let dropped = false;
   return {
     client,
@@ -91,9 +97,12 @@ export async function createTestDatabase(prefix = 'test_db'): Promise<TestDataba
 }
 
 /** A fresh ClickHouse database with spamgate's tables: every migration of infra/clickhouse/migrations applied. */
-export async function createMigratedTestDatabase(prefix = 'test_db'): Promise<TestDatabase> {
+export async function createMigratedTestDatabase(
+  prefix = 'test_db',
+  options: { readonly url?: string } = {},
+): Promise<TestDatabase> {
   const { loadMigrations, migrate } = await import('../../infra/clickhouse/migrate.ts');
-  const db = await createTestDatabase(prefix);
+  const db = await createTestDatabase(prefix, options);
   await migrate({
     client: db.client,
     database: db.database,

@@ -78,8 +78,13 @@ export interface SinkHarness {
   waitForRows(table: TableName, rows: number, sink?: ServiceProcess, timeoutMs?: number): Promise<void>;
 }
 
-/** Registers before/after hooks for the calling test file and returns the harness they fill. */
-export function useSinkHarness(): SinkHarness {
+/**
+ * Registers before/after hooks for the calling test file and returns the harness they fill.
+ * `clickhouseUrl` puts the database on another server than the tests' (read when the hooks run).
+ */
+export function useSinkHarness(
+  options: { readonly clickhouseUrl?: () => Promise<string> } = {},
+): SinkHarness {
   let kafka: Kafka;
   let admin: Admin;
   let db: TestDatabase;
@@ -92,14 +97,14 @@ export function useSinkHarness(): SinkHarness {
   before(async () => {
     const infra = await getInfra();
     brokers = infra.kafkaBrokers.join(',');
-    clickhouseUrl = infra.clickhouseUrl;
+    clickhouseUrl = (await options.clickhouseUrl?.()) ?? infra.clickhouseUrl;
     kafka = await testKafka();
     admin = kafka.admin();
     await admin.connect();
     const logger = testLogger('harness');
     const names = new Set(Object.values(sinkTopics('')));
     await provisionTopics({ kafka, catalog: TOPICS.filter((t) => names.has(t.name)), prefix, logger });
-    db = await createTestDatabase('sink');
+    db = await createTestDatabase('sink', { url: clickhouseUrl });
     await migrate({
       client: db.client,
       database: db.database,
