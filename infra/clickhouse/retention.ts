@@ -24,6 +24,13 @@ export const retentionSettings = {
     minMs: DAY_MS,
     maxMs: 3650 * DAY_MS,
   }),
+  cluster_features: setting.duration({
+    variable: 'SPAMGATE_RETENTION_CLUSTER_FEATURES',
+    doc: 'How long content-cluster feature snapshots are kept.',
+    default: '90d',
+    minMs: DAY_MS,
+    maxMs: 3650 * DAY_MS,
+  }),
   sender_minute: setting.duration({
     variable: 'SPAMGATE_RETENTION_SENDER_MINUTE',
     doc: 'How long per-sender per-minute aggregates are kept.',

@@ -13,6 +13,7 @@ const daysAgo = (n: number) => new Date(NOW.getTime() - n * DAY).toISOString().s
 const CONFIG: RetentionConfig = {
   message_facts: 30 * DAY,
   sender_features: 90 * DAY,
+  cluster_features: 90 * DAY,
   sender_minute: 180 * DAY,
   dead_letters: 90 * DAY,
   decisions: 400 * DAY,
@@ -55,6 +56,21 @@ before(async () => {
 });
 after(async () => {
   await db?.drop();
+});
+
+test('every table the migrations create has a retention and is partitioned by day', async () => {
+  const rs = await db.client.query({
+    // schema_migrations is the migrations' own bookkeeping, kept for good.
+    query: sql`SELECT name, partition_key FROM system.tables
+      WHERE database = ${db.database} AND name != 'schema_migrations' ORDER BY name`,
+    format: 'JSONEachRow',
+  });
+  const tables = await rs.json<{ name: string; partition_key: string }>();
+  assert.deepEqual(
+    tables.map((t) => t.name),
+    Object.keys(CONFIG).sort(),
+  );
+  for (const t of tables) assert.match(t.partition_key, /^toDate\(\w+\)$/, t.name);
 });
 
 test('the cutoff is the first kept day, in UTC', () => {
