@@ -4,50 +4,23 @@
 // database the migrations have not built.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type ClickHouseClient, createMetricsRegistry, loadConfig, type Registry } from '@spamgate/core';
-import { createTestDatabase, eventually, testLogger } from '@spamgate/test';
-import { clickHouseSinkSettings } from '../../src/config.ts';
-import { createSinkMetrics } from '../../src/metrics.ts';
-import { type ClickHouseSinkDeps, createClickHouseSink, SinkSchemaError } from '../../src/sink.ts';
+import type { ClickHouseClient } from '@spamgate/core';
+import { createTestDatabase, eventually } from '@spamgate/test';
+import { createClickHouseSink, SinkSchemaError } from '../../src/sink.ts';
 import { recordFactory } from '../records.ts';
-import { useSinkHarness } from './harness.ts';
+import { metricValue, useSinkHarness } from './harness.ts';
 
 const h = useSinkHarness();
 const BASE = Math.floor((Date.now() - 600_000) / 60_000) * 60_000;
 const records = recordFactory(99, BASE);
 
-function sinkDeps(
-  clickhouse: Pick<ClickHouseClient, 'insert' | 'query'>,
-  database: string,
-): ClickHouseSinkDeps {
-  const registry = createMetricsRegistry({ service: 'clickhouse-sink', instance: 'test' });
-  return {
-    kafka: h.kafka,
+function sinkDeps(clickhouse: Pick<ClickHouseClient, 'insert' | 'query'>, database: string) {
+  return h.sinkDeps({
     clickhouse,
-    logger: testLogger('clickhouse-sink'),
-    registry,
-    metrics: createSinkMetrics(registry),
-    config: {
-      ...loadConfig(clickHouseSinkSettings, {}),
-      topicPrefix: h.prefix,
-      groupId: h.groupId,
-      batchRows: 300,
-      batchAgeMs: 100,
-      retryMaxDelayMs: 400,
-      sessionTimeoutMs: 10_000,
-      instanceId: 'test',
-      clickhouseDatabase: database,
-      connectTimeoutMs: 1_500,
-      shutdownTimeoutMs: 10_000,
-    },
+    database,
+    config: { batchRows: 300, batchAgeMs: 100, retryMaxDelayMs: 400, sessionTimeoutMs: 10_000 },
     initialRetryMs: 50,
-  };
-}
-
-async function value(registry: Registry, name: string, labels: Record<string, string>): Promise<number> {
-  const metric = await registry.getSingleMetric(name)?.get();
-  const v = metric?.values.find((x) => Object.entries(labels).every(([k, l]) => x.labels[k] === l));
-  return v?.value ?? 0;
+  });
 }
 
 test('while ClickHouse refuses one table, its topic is paused and uncommitted, and every row lands once it recovers', async () => {
@@ -93,17 +66,19 @@ test('while ClickHouse refuses one table, its topic is paused and uncommitted, a
     );
     await eventually(
       async () =>
-        (await value(deps.registry, 'spamgate_sink_insert_retries_total', { table: 'sender_minute' })) >= 4
+        (await metricValue(deps.registry, 'spamgate_sink_insert_retries_total', {
+          table: 'sender_minute',
+        })) >= 4
           ? true
           : undefined,
       { what: 'retries of sender_minute' },
     );
     assert.equal(
-      await value(deps.registry, 'spamgate_sink_paused', { table: 'sender_minute' }),
+      await metricValue(deps.registry, 'spamgate_sink_paused', { table: 'sender_minute' }),
       1,
       'paused while failing',
     );
-    assert.equal(await value(deps.registry, 'spamgate_sink_paused', { table: 'decisions' }), 0);
+    assert.equal(await metricValue(deps.registry, 'spamgate_sink_paused', { table: 'decisions' }), 0);
     assert.equal(await h.committed(h.topics.senderMinutes), 0, 'nothing committed past unwritten records');
     assert.equal(await h.count('sender_minute'), 0);
     assert.match(String(sink.readiness()), /inserts failing: sender_minute since .*Connection refused/);
@@ -120,13 +95,13 @@ test('while ClickHouse refuses one table, its topic is paused and uncommitted, a
       },
     );
     assert.equal(
-      await value(deps.registry, 'spamgate_sink_paused', { table: 'sender_minute' }),
+      await metricValue(deps.registry, 'spamgate_sink_paused', { table: 'sender_minute' }),
       0,
       'resumed',
     );
     assert.equal(sink.readiness(), true);
     assert.equal(
-      await value(deps.registry, 'spamgate_sink_rows_written_total', { table: 'sender_minute' }),
+      await metricValue(deps.registry, 'spamgate_sink_rows_written_total', { table: 'sender_minute' }),
       minutes.length,
       'the retried batches were written once each',
     );
@@ -195,7 +170,7 @@ test('records retention deleted while the sink was paused are skipped with an er
     await produce(50, 10);
     await eventually(
       async () =>
-        (await value(deps.registry, 'spamgate_sink_paused', { table: 'sender_minute' })) === 1
+        (await metricValue(deps.registry, 'spamgate_sink_paused', { table: 'sender_minute' })) === 1
           ? true
           : undefined,
       {
@@ -210,7 +185,7 @@ test('records retention deleted while the sink was paused are skipped with an er
     down = false;
     await h.waitForRows('sender_minute', before + 50 + 10 + 20);
     assert.equal(
-      await value(deps.registry, 'spamgate_sink_deleted_offsets_total', { topic }),
+      await metricValue(deps.registry, 'spamgate_sink_deleted_offsets_total', { topic }),
       31,
       '30 records and their marker',
     );
