@@ -218,3 +218,58 @@ export function asStored(
     ),
   );
 }
+
+/**
+ * SenderMinute records as the feature engine emits them, for volume tests and the benchmark:
+ * record i is sender `i % senders` in the minute `floor(i / senders)` after `baseMs` (ms, a whole
+ * minute), so no two records share an identity (sender, minute) while `senders` is at most
+ * 990,000. A sender keeps its kind and address form; most send a few messages a minute and a
+ * few blast; recipients, URLs and feedback never exceed the messages. The records are made in
+ * order (call with i = 0, 1, 2, ...); the same seed gives the same records.
+ */
+export function senderMinuteStream(
+  seed: number,
+  baseMs: number,
+  senders: number,
+): (i: number) => SenderMinute {
+  const random = seededRandom(seed);
+  const int = (max: number): number => Math.floor(random() * max);
+  const kindOf = (s: number): AddressKind => {
+    const k = (Math.imul(s, 2_654_435_761) >>> 0) % 100;
+    return k < 85 ? 'LONG_CODE' : k < 93 ? 'SHORT_CODE' : k < 97 ? 'TOLL_FREE' : 'ALPHANUMERIC';
+  };
+  const address = (s: number, kind: AddressKind): string => {
+    switch (kind) {
+      case 'SHORT_CODE':
+        return String(10_000 + (s % 990_000));
+      case 'TOLL_FREE':
+        return `+1800${String(s % 10_000_000).padStart(7, '0')}`;
+      case 'ALPHANUMERIC':
+        return `BRAND${s.toString(36).toUpperCase()}`;
+      default:
+        return `+1202${String(s % 10_000_000).padStart(7, '0')}`;
+    }
+  };
+  return (i) => {
+    const s = i % senders;
+    const kind = kindOf(s);
+    const x = random();
+    const messages = x < 0.8 ? 1 + int(3) : x < 0.97 ? 4 + int(37) : 41 + int(2_000);
+    const withUrls = (s & 7) === 0;
+    const registered = kind !== 'LONG_CODE' || s % 10 === 0;
+    return {
+      sender: address(s, kind),
+      senderKind: kind,
+      campaignId: registered ? `C${(s % 50_000).toString(36).toUpperCase().padStart(6, '0')}` : null,
+      minute: baseMs + Math.floor(i / senders) * 60_000,
+      messages,
+      distinctRecipients: messages - int(Math.ceil(messages / 4)),
+      urlMessages: withUrls ? int(messages + 1) : 0,
+      deliveryFailures: random() < 0.1 ? 1 + int(Math.ceil(messages / 20)) : 0,
+      spamReports: messages > 40 && random() < 0.2 ? 1 + int(5) : 0,
+      subscriberBlocks: messages > 40 && random() < 0.05 ? 1 : 0,
+      lateEvents: random() < 0.02 ? 1 + int(2) : 0,
+      version: random() < 0.03 ? 2 : 1,
+    };
+  };
+}

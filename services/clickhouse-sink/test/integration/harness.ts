@@ -1,20 +1,23 @@
-/** What the sink's integration tests share: its topics under a fresh prefix, a migrated database, producers, counts. */
+/**
+ * What the sink's integration tests (and its benchmark) share: its topics under a fresh prefix, a
+ * migrated database, producers, counts, an in-process sink's dependencies.
+ */
 import { after, before } from 'node:test';
 import {
   type ClickHouseClient,
   createMetricsRegistry,
   type Logger,
   loadConfig,
+  MAX_REQUEST_BYTES,
   type Registry,
   sql,
   sqlTable,
 } from '@spamgate/core';
 import { createCodec, type RecordName, type Records } from '@spamgate/schemas';
 import {
-  createTestDatabase,
+  createMigratedTestDatabase,
   eventually,
   getInfra,
-  REPO_ROOT,
   type ServiceProcess,
   spawnService,
   type TestDatabase,
@@ -22,11 +25,15 @@ import {
   testLogger,
   uniqueName,
 } from '@spamgate/test';
-import type { Admin, Kafka, Message } from 'kafkajs';
-import { loadMigrations, migrate } from '../../../../infra/clickhouse/migrate.ts';
+import { type Admin, type Kafka, type Message, Partitioners, type Producer } from 'kafkajs';
 import { provisionTopics } from '../../../../infra/kafka/provision.ts';
 import { TOPICS } from '../../../../infra/kafka/topics.ts';
-import { clickHouseSinkSettings, type SinkTopics, sinkTopics } from '../../src/config.ts';
+import {
+  type ClickHouseSinkConfig,
+  clickHouseSinkSettings,
+  type SinkTopics,
+  sinkTopics,
+} from '../../src/config.ts';
 import { createSinkMetrics } from '../../src/metrics.ts';
 import type { ClickHouseSinkDeps } from '../../src/sink.ts';
 import type { TableName } from '../../src/tables.ts';
@@ -59,13 +66,18 @@ export interface SinkHarness {
   /** A sink process on the harness's topics and database, killed when the file ends. */
   startSink(env?: Record<string, string>): ServiceProcess;
   /**
-   * What an in-process sink on the harness's topics needs: small batches, short backoff, its own
-   * metrics registry; `clickhouse` is the client its inserts go through (tests wrap it to fail).
+   * Dependencies of an in-process sink on the harness's topics and group: the default settings
+   * with `config` over them (QUICK_SINK for small batches and short backoff), the harness's
+   * database unless `clickhouse` (tests wrap it to fail) and `database` are given, and a
+   * registry of its own.
    */
-  sinkDeps(
-    clickhouse: Pick<ClickHouseClient, 'insert' | 'query'>,
-    options?: { readonly database?: string; readonly logger?: Logger },
-  ): ClickHouseSinkDeps;
+  sinkDeps(options?: {
+    clickhouse?: Pick<ClickHouseClient, 'insert' | 'query'>;
+    database?: string;
+    logger?: Logger;
+    config?: Partial<ClickHouseSinkConfig>;
+    initialRetryMs?: number;
+  }): ClickHouseSinkDeps;
   /** Rows of a table, duplicates collapsed (FINAL), or as stored. */
   count(table: TableName, options?: { final?: boolean; where?: string }): Promise<number>;
   /** Runs a query on the test database and returns its rows. */
@@ -77,6 +89,12 @@ export interface SinkHarness {
   /** Waits until `table` holds `rows` rows with FINAL, failing early if `sink` exits. */
   waitForRows(table: TableName, rows: number, sink?: ServiceProcess, timeoutMs?: number): Promise<void>;
 }
+
+/** Small batches, short backoff and session: sinkDeps options for tests that watch a sink work through little data. */
+export const QUICK_SINK = {
+  config: { batchRows: 300, batchAgeMs: 100, retryMaxDelayMs: 400, sessionTimeoutMs: 10_000 },
+  initialRetryMs: 50,
+} as const;
 
 /**
  * Registers before/after hooks for the calling test file and returns the harness they fill.
@@ -101,20 +119,16 @@ export function useSinkHarness(
     kafka = await testKafka();
     admin = kafka.admin();
     await admin.connect();
-    const logger = testLogger('harness');
-    const names = new Set(Object.values(sinkTopics('')));
-    await provisionTopics({ kafka, catalog: TOPICS.filter((t) => names.has(t.name)), prefix, logger });
-    db = await createTestDatabase('sink', { url: clickhouseUrl });
-    await migrate({
-      client: db.client,
-      database: db.database,
-      migrations: loadMigrations(`${REPO_ROOT}infra/clickhouse/migrations`),
-      logger,
-    });
+    await provisionSinkTopics(kafka, prefix, testLogger('harness'));
+    db = await createMigratedTestDatabase('sink', { url: clickhouseUrl });
   });
   after(async () => {
     for (const p of processes) p.kill();
-    await admin?.disconnect();
+    await Promise.all(processes.map((p) => p.exited));
+    if (admin) {
+      await deleteSinkTopics(admin, prefix, [groupId]);
+      await admin.disconnect();
+    }
     await db?.drop();
   });
 
@@ -168,7 +182,13 @@ export function useSinkHarness(
       processes.push(p);
       return p;
     },
-    sinkDeps(clickhouse, { database = db.database, logger = testLogger('clickhouse-sink') } = {}) {
+    sinkDeps({
+      clickhouse = db.client,
+      database = db.database,
+      logger = testLogger('clickhouse-sink'),
+      config = {},
+      initialRetryMs,
+    } = {}) {
       const registry = createMetricsRegistry({ service: 'clickhouse-sink', instance: 'test' });
       return {
         kafka,
@@ -180,16 +200,13 @@ export function useSinkHarness(
           ...loadConfig(clickHouseSinkSettings, {}),
           topicPrefix: prefix,
           groupId,
-          batchRows: 300,
-          batchAgeMs: 100,
-          retryMaxDelayMs: 400,
-          sessionTimeoutMs: 10_000,
           instanceId: 'test',
           clickhouseDatabase: database,
           connectTimeoutMs: 1_500,
           shutdownTimeoutMs: 10_000,
+          ...config,
         },
-        initialRetryMs: 50,
+        ...(initialRetryMs === undefined ? {} : { initialRetryMs }),
       };
     },
     async count(table, { final = true, where = '1' } = {}) {
@@ -226,15 +243,120 @@ export function useSinkHarness(
   return harness;
 }
 
-/** A metric's value in `registry` for the series with these labels (0 when there is none). */
+/** The sink's topics from the catalog (production partition counts) under `prefix`. */
+export async function provisionSinkTopics(kafka: Kafka, prefix: string, logger: Logger): Promise<void> {
+  const names = new Set(Object.values(sinkTopics('')));
+  await provisionTopics({ kafka, catalog: TOPICS.filter((t) => names.has(t.name)), prefix, logger });
+}
+
+/** Deletes the sink's topics under `prefix` and the given consumer groups; what is already gone is no error. */
+export async function deleteSinkTopics(
+  admin: Admin,
+  prefix: string,
+  groups: readonly string[],
+): Promise<void> {
+  const existing = new Set(await admin.listTopics());
+  const topics = Object.values(sinkTopics(prefix)).filter((t) => existing.has(t));
+  await admin.deleteGroups([...groups]).catch(() => {});
+  if (topics.length > 0) await admin.deleteTopics({ topics, timeout: 60_000 });
+}
+
+/** A record for produceBulk: topic, key and encoded value (null for a tombstone). */
+export interface BulkRecord {
+  readonly topic: string;
+  readonly key: string;
+  readonly value: Buffer | null;
+}
+
+/**
+ * Produces many records fast, without transactions (acks=all): requests of up to `requestBytes`
+ * of keys and values, spread over `producers` idempotent producers with one request in flight
+ * each, so that a retried request never writes its records twice. Records of a key keep their
+ * order only within a request; `records` is read lazily, so it may be a generator of millions.
+ * Returns how many records were sent.
+ */
+export async function produceBulk(
+  kafka: Kafka,
+  records: Iterable<BulkRecord>,
+  { producers = 4, requestBytes = MAX_REQUEST_BYTES }: { producers?: number; requestBytes?: number } = {},
+): Promise<number> {
+  const opened: Producer[] = [];
+  const idle: Producer[] = [];
+  const inFlight = new Set<Promise<void>>();
+  let failure: unknown;
+  let sent = 0;
+  const send = (request: Map<string, Message[]>, n: number): void => {
+    const producer = idle.pop()!;
+    const done: Promise<void> = producer
+      .sendBatch({ topicMessages: [...request].map(([topic, messages]) => ({ topic, messages })), acks: -1 })
+      .then(
+        () => {
+          sent += n;
+        },
+        (err: unknown) => {
+          failure ??= err;
+        },
+      )
+      .finally(() => {
+        inFlight.delete(done);
+        idle.push(producer);
+      });
+    inFlight.add(done);
+  };
+  try {
+    for (let i = 0; i < producers; i++) {
+      const p = kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        createPartitioner: Partitioners.DefaultPartitioner,
+      });
+      opened.push(p);
+      await p.connect();
+      idle.push(p);
+    }
+    let request = new Map<string, Message[]>();
+    let n = 0;
+    let bytes = 0;
+    const flush = async (): Promise<void> => {
+      if (idle.length === 0) await Promise.race(inFlight);
+      if (failure !== undefined) return;
+      send(request, n);
+      request = new Map();
+      n = 0;
+      bytes = 0;
+    };
+    for (const r of records) {
+      let list = request.get(r.topic);
+      if (!list) {
+        list = [];
+        request.set(r.topic, list);
+      }
+      list.push({ key: r.key, value: r.value });
+      n++;
+      bytes += r.key.length + (r.value?.length ?? 0);
+      if (bytes >= requestBytes) await flush();
+      if (failure !== undefined) break;
+    }
+    if (n > 0 && failure === undefined) await flush();
+    await Promise.all(inFlight);
+  } finally {
+    await Promise.allSettled(inFlight);
+    await Promise.allSettled(opened.map((p) => p.disconnect()));
+  }
+  if (failure !== undefined) throw failure;
+  return sent;
+}
+
+/** A metric's value summed over its series whose labels include `labels` (0 when there is none yet). */
 export async function metricValue(
   registry: Registry,
   name: string,
-  labels: Record<string, string>,
+  labels: Record<string, string> = {},
 ): Promise<number> {
   const metric = await registry.getSingleMetric(name)?.get();
-  const v = metric?.values.find((x) => Object.entries(labels).every(([k, l]) => x.labels[k] === l));
-  return v?.value ?? 0;
+  return (metric?.values ?? [])
+    .filter((x) => Object.entries(labels).every(([k, l]) => x.labels[k] === l))
+    .reduce((sum, x) => sum + x.value, 0);
 }
 
 /** `SELECT ... FROM <db>.<table> FINAL` helper for sums. */

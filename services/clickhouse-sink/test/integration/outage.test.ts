@@ -8,7 +8,7 @@ import type { ClickHouseClient } from '@spamgate/core';
 import { createTestDatabase, eventually } from '@spamgate/test';
 import { createClickHouseSink, SinkSchemaError } from '../../src/sink.ts';
 import { recordFactory } from '../records.ts';
-import { metricValue, useSinkHarness } from './harness.ts';
+import { metricValue, QUICK_SINK, useSinkHarness } from './harness.ts';
 
 const h = useSinkHarness();
 const BASE = Math.floor((Date.now() - 600_000) / 60_000) * 60_000;
@@ -39,7 +39,7 @@ test('while ClickHouse refuses one table, its topic is paused and uncommitted, a
       return real.insert(params);
     },
   };
-  const deps = h.sinkDeps(flaky);
+  const deps = h.sinkDeps({ ...QUICK_SINK, clickhouse: flaky });
   const sink = createClickHouseSink(deps);
   try {
     await sink.start();
@@ -113,7 +113,9 @@ test('while ClickHouse refuses one table, its topic is paused and uncommitted, a
 test('a sink refuses to start on a database without its tables, naming what is missing', async () => {
   const empty = await createTestDatabase('sink_empty');
   try {
-    const sink = createClickHouseSink(h.sinkDeps(empty.client, { database: empty.database }));
+    const sink = createClickHouseSink(
+      h.sinkDeps({ ...QUICK_SINK, clickhouse: empty.client, database: empty.database }),
+    );
     await assert.rejects(sink.start(), (err: unknown) => {
       assert.ok(err instanceof SinkSchemaError);
       assert.equal(err.code, 'SINK_SCHEMA_MISSING');
@@ -137,7 +139,7 @@ test('records retention deleted while the sink was paused are skipped with an er
         ? Promise.reject(new Error('Code: 210. DB::NetException: Connection refused (simulated)'))
         : real.insert(params),
   };
-  const deps = h.sinkDeps(flaky);
+  const deps = h.sinkDeps({ ...QUICK_SINK, clickhouse: flaky });
   const sink = createClickHouseSink(deps);
   const topic = h.topics.senderMinutes;
   const produce = async (from: number, n: number) =>

@@ -10,7 +10,7 @@ import { eventually, uniqueName } from '@spamgate/test';
 import type { Message } from 'kafkajs';
 import { createClickHouseSink, SINK_SERVICE } from '../../src/sink.ts';
 import { recordFactory } from '../records.ts';
-import { codec, literal, metricValue, useSinkHarness } from './harness.ts';
+import { codec, literal, metricValue, QUICK_SINK, useSinkHarness } from './harness.ts';
 
 const h = useSinkHarness();
 const BASE = Math.floor((Date.now() - 600_000) / 60_000) * 60_000;
@@ -63,7 +63,7 @@ test("a record ClickHouse refuses is dead-lettered with ClickHouse's reason whil
     destination: { write: (line: string) => void logs.push(JSON.parse(line)) },
   });
   // A batch is whole kafkajs batches (150 rows, or one larger): the poison has neighbours in its own.
-  const deps = h.sinkDeps(h.db.client, { logger });
+  const deps = h.sinkDeps({ ...QUICK_SINK, logger });
   const sink = createClickHouseSink({ ...deps, config: { ...deps.config, batchRows: 150 } });
   try {
     await sink.start();
@@ -181,7 +181,7 @@ test("a record ClickHouse refuses is dead-lettered with ClickHouse's reason whil
 test('a table altered under the sink refuses every record: that is waited out like an outage, never dead-lettered', async () => {
   const decisions = Array.from({ length: 200 }, (_, i) => records.decision(i));
   const table = `${h.db.database}.decisions`;
-  const deps = h.sinkDeps(h.db.client);
+  const deps = h.sinkDeps(QUICK_SINK);
   const sink = createClickHouseSink(deps);
   const metric = (name: string, labels: Record<string, string>) => metricValue(deps.registry, name, labels);
   try {
