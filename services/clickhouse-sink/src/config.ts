@@ -26,7 +26,7 @@ export const clickHouseSinkSettings = {
   }),
   maxPendingRows: setting.integer({
     variable: 'SPAMGATE_SINK_MAX_PENDING_ROWS',
-    doc: "Rows of one table read but not yet written beyond which its topic's partitions are paused (memory bound); resumed below half.",
+    doc: 'Rows of one table read but not yet written (memory bound): a batch read beyond it waits until inserts make room, and nothing more is fetched meanwhile.',
     default: '50000',
     min: 1,
     max: 10_000_000,

@@ -13,6 +13,7 @@ export interface SinkMetrics {
   readonly commits: Counter;
   readonly commitFailures: Counter;
   readonly skippedOffsets: Counter<'topic'>;
+  readonly roomWaitSeconds: Counter<'table'>;
 }
 
 export function createSinkMetrics(registry: Registry): SinkMetrics {
@@ -51,7 +52,7 @@ export function createSinkMetrics(registry: Registry): SinkMetrics {
     }),
     paused: new Gauge({
       name: 'spamgate_sink_paused',
-      help: "1 while the partitions of a table's topic are paused (inserts failing, or too many rows pending).",
+      help: "1 while the partitions of a table's topic are paused (its inserts failing).",
       labelNames: ['table'],
       registers,
     }),
@@ -75,6 +76,12 @@ export function createSinkMetrics(registry: Registry): SinkMetrics {
     commitFailures: new Counter({
       name: 'spamgate_sink_offset_commit_failures_total',
       help: 'Offset commits that failed (retried with the next one; records after the last commit are read again after a restart).',
+      registers,
+    }),
+    roomWaitSeconds: new Counter({
+      name: 'spamgate_sink_room_wait_seconds_total',
+      help: 'Time read batches waited for room under SPAMGATE_SINK_MAX_PENDING_ROWS (inserts slower than reading), per table; nothing is fetched meanwhile.',
+      labelNames: ['table'],
       registers,
     }),
     skippedOffsets: new Counter({

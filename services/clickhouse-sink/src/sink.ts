@@ -201,9 +201,10 @@ interface TableState {
   inFlight: Promise<void> | undefined;
   inFlightRows: number;
   failing: { readonly since: number; readonly error: string } | undefined;
-  /** Paused for having too many rows pending; resumed below half of the bound. */
-  overBound: boolean;
+  /** Paused (unread) while its inserts fail. */
   paused: boolean;
+  /** Batches waiting for room (rows pending under SPAMGATE_SINK_MAX_PENDING_ROWS), woken by each insert's end. */
+  readonly waiting: Set<() => void>;
 }
 
 /** A partition's progress in the current assignment (generation). */
@@ -233,8 +234,8 @@ export function createClickHouseSink(deps: ClickHouseSinkDeps): ClickHouseSink {
         inFlight: undefined,
         inFlightRows: 0,
         failing: undefined,
-        overBound: false,
         paused: false,
+        waiting: new Set(),
       },
     ]),
   );
@@ -399,7 +400,7 @@ export function createClickHouseSink(deps: ClickHouseSinkDeps): ClickHouseSink {
     const state = stateOfTopic(topic);
     // Paused means unread: a batch kafkajs fetched before the pause took effect is left
     // unresolved, and fetched again from the same offset once the table resumes.
-    if (state.paused) return;
+    if (state.paused || !(await roomFor(state, heartbeat, isStale))) return;
     const p = progressOf(topic, partition);
     const batchGeneration = generation;
     // kafkajs fetches each partition from where the last batch was resolved: a batch that does
@@ -486,13 +487,12 @@ export function createClickHouseSink(deps: ClickHouseSinkDeps): ClickHouseSink {
     metrics.pendingRows.set({ table: state.spec.name }, pendingRows(state));
   }
 
-  /** Pauses a table's topics while its inserts fail or too much is pending; resumes when neither holds. */
+  /** Pauses a table's topics while its inserts fail; resumes when they succeed again. */
   function reconcilePause(state: TableState): void {
+    wake(state);
     if (!running || stopping) return;
     const pending = pendingRows(state);
-    if (pending >= config.maxPendingRows) state.overBound = true;
-    else if (pending < config.maxPendingRows / 2) state.overBound = false;
-    const pause = state.failing !== undefined || state.overBound;
+    const pause = state.failing !== undefined;
     if (pause === state.paused) return;
     state.paused = pause;
     const partitions = state.topics.map((topic) => ({ topic }));
@@ -503,6 +503,39 @@ export function createClickHouseSink(deps: ClickHouseSinkDeps): ClickHouseSink {
       { table: state.spec.name, pendingRows: pending, failing: state.failing !== undefined },
       pause ? 'paused reading the topics of a table' : 'resumed reading the topics of a table',
     );
+  }
+
+  /** Wakes the batches waiting for room in a table, to look again. */
+  function wake(state: TableState): void {
+    for (const w of state.waiting) w();
+    state.waiting.clear();
+  }
+
+  /**
+   * Memory bound: a batch that finds its table with SPAMGATE_SINK_MAX_PENDING_ROWS rows pending
+   * waits here, heartbeating, until inserts make room; kafkajs fetches nothing more meanwhile.
+   * (Pausing the topic instead cost a whole fetch wait per pause, since the next fetch then
+   * asked only the other, idle topics, and resuming does not cut that wait short.) False when the
+   * batch is to be left unread: the table was paused, the partition revoked, the sink stopping.
+   */
+  async function roomFor(state: TableState, heartbeat: () => Promise<void>, isStale: () => boolean) {
+    const started = now();
+    try {
+      while (pendingRows(state) >= config.maxPendingRows) {
+        if (state.paused || stopping || isStale()) return false;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 1_000);
+          state.waiting.add(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+        await heartbeat();
+      }
+      return !(state.paused || stopping || isStale());
+    } finally {
+      if (now() > started) metrics.roomWaitSeconds.inc({ table: state.spec.name }, (now() - started) / 1000);
+    }
   }
 
   function schedule(state: TableState): void {
