@@ -2,14 +2,10 @@
 // real migrations and filled with a small scenario that includes replayed duplicates: each query
 // must give the collapsed answer before any merge.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { createMigratedTestDatabase, REPO_ROOT, type TestDatabase, testLogger } from '@spamgate/test';
+import { createMigratedTestDatabase, docQueries, type TestDatabase, testLogger } from '@spamgate/test';
 
-const doc = readFileSync(`${REPO_ROOT}docs/queries.md`, 'utf8');
-const QUERIES = new Map(
-  [...doc.matchAll(/<!-- query: ([a-z0-9-]+) -->\n```sql\n([\s\S]*?)```/g)].map((m) => [m[1]!, m[2]!]),
-);
+const QUERIES = docQueries();
 
 const SPAMMER = '+12025550100';
 const VOLUNTEER = '+13035550111';

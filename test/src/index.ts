@@ -1,3 +1,4 @@
+export { docQueries } from './doc-queries.ts';
 export {
   createMigratedTestDatabase,
   createTestDatabase,

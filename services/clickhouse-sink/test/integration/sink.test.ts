@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ClusterFeatures, SenderFeatures } from '@spamgate/schemas';
-import { eventually } from '@spamgate/test';
+import { docQueries, eventually } from '@spamgate/test';
 import type { Message } from 'kafkajs';
 import { SINK_SERVICE } from '../../src/sink.ts';
 import {
@@ -252,6 +252,15 @@ test('every record lands once through a hard kill and a restart, and a malformed
   const byCluster = (a: ClusterFeatures, b: ClusterFeatures) =>
     a.asOf - b.asOf || a.clusterId.localeCompare(b.clusterId);
   assertClose(clusters, [...clusterFeatures].sort(byCluster));
+
+  // Every query docs/queries.md gives a data team runs on what the sink wrote, and the ones over
+  // decisions, overrides and dead letters find rows (six here; "today" ones not just after midnight).
+  const answered: string[] = [];
+  for (const [id, query] of docQueries()) {
+    const rs = await h.db.client.query({ query, format: 'JSONEachRow' });
+    if ((await rs.json()).length > 0) answered.push(id);
+  }
+  assert.ok(answered.length >= 4, `queries with rows: ${answered.join(', ')}`);
 
   // The ops endpoint: ready, and the rows written per table in the metrics.
   const listening = await sink.waitForLog((l) => String(l.msg).startsWith('ops endpoint listening'));
