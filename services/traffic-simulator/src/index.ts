@@ -1,0 +1,1 @@
+export type { Expectation, Labels, ScenarioLabel, SenderLabel } from './labels.ts';
