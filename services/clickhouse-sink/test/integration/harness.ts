@@ -6,6 +6,7 @@ import {
   type Logger,
   loadConfig,
   type Registry,
+  SCHEMAS_TOPIC,
   sql,
   sqlTable,
 } from '@spamgate/core';
@@ -102,7 +103,8 @@ export function useSinkHarness(
     admin = kafka.admin();
     await admin.connect();
     const logger = testLogger('harness');
-    const names = new Set(Object.values(sinkTopics('')));
+    // And the schema topic: the sink registers its schemas there at start, and reads it.
+    const names = new Set([...Object.values(sinkTopics('')), SCHEMAS_TOPIC]);
     await provisionTopics({ kafka, catalog: TOPICS.filter((t) => names.has(t.name)), prefix, logger });
     db = await createTestDatabase('sink', { url: clickhouseUrl });
     await migrate({
