@@ -3,29 +3,17 @@
 // spamgate.schemas and writes them with the right values; a record whose fingerprint is
 // registered nowhere, or whose schema cannot be resolved, is dead-lettered while its neighbours land.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
+import { readSchemaTopic, registerSchemas, SCHEMAS_TOPIC, topicName } from '@spamgate/core';
+import { type Decision, MARKER, type SenderMinute } from '@spamgate/schemas';
 import {
-  readSchemaTopic,
-  registerSchemas,
-  SCHEMAS_TOPIC,
-  topicName,
-  type WriterSchema,
-} from '@spamgate/core';
-import {
-  type Codec,
-  createCodec,
-  type Decision,
-  fingerprintBytes,
-  loadCurrentSchemas,
-  MARKER,
-  RECORD_NAMES,
-  type RecordName,
-  type SenderMinute,
-} from '@spamgate/schemas';
-import { eventually, type LogLine, testLogger, uniqueName } from '@spamgate/test';
+  eventually,
+  type LogLine,
+  newerRelease,
+  type RecordSchema,
+  testLogger,
+  uniqueName,
+} from '@spamgate/test';
 import type { Message } from 'kafkajs';
 import { SINK_SERVICE } from '../../src/sink.ts';
 import { decisionFromRow, type StoredRow, senderMinuteFromRow } from '../../src/tables.ts';
@@ -37,75 +25,39 @@ const SCHEMA_TOPIC = topicName(h.prefix, SCHEMAS_TOPIC);
 const BASE = Math.floor((Date.now() - 3_600_000) / 60_000) * 60_000;
 const records = recordFactory(7_001, BASE);
 
-type Schema = Record<string, unknown> & { fields: Record<string, unknown>[] };
-
-/** The current schema of `record` changed by `change`: what a newer release writes. */
-function newer(record: RecordName, change: (schema: Schema) => Schema): Schema {
-  return change(structuredClone(codec.schema(record).schema) as Schema);
-}
-
-/** SenderMinute two versions on: two fields appended, with defaults. */
-const MINUTE_NEXT = newer('SenderMinute', (s) => ({
-  ...s,
-  fields: [
-    ...s.fields,
-    { name: 'optOuts', type: 'long', default: 0, doc: 'Opt-outs in the minute.' },
-    { name: 'originNetwork', type: ['null', 'string'], default: null, doc: 'Network of most messages.' },
-  ],
-}));
-
-/** Decision one version on: a field inserted mid-record, and one added to the nested Reason. */
-const DECISION_NEXT = newer('Decision', (s) => {
-  const fields = s.fields.map((f) => {
-    if (f.name !== 'reasons') return f;
-    const reason = (f.type as { items: Schema }).items;
-    return {
-      ...f,
-      type: {
-        type: 'array',
-        items: {
-          ...reason,
-          fields: [...reason.fields, { name: 'weight', type: 'double', default: 1, doc: 'Its weight.' }],
-        },
-      },
-    };
-  });
-  const at = fields.findIndex((f) => f.name === 'score');
-  fields.splice(at, 0, { name: 'region', type: 'string', default: '', doc: 'Where it was decided.' });
-  return { ...s, fields };
+/**
+ * The next release: SenderMinute with two fields appended, Decision with a field inserted
+ * mid-record and one added to its nested Reason, all with defaults.
+ */
+const next = newerRelease({
+  SenderMinute: (s) => ({
+    ...s,
+    fields: [
+      ...s.fields,
+      { name: 'optOuts', type: 'long', default: 0, doc: 'Opt-outs in the minute.' },
+      { name: 'originNetwork', type: ['null', 'string'], default: null, doc: 'Network of most messages.' },
+    ],
+  }),
+  Decision: (s) => {
+    const fields = s.fields.map((f) => {
+      if (f.name !== 'reasons') return f;
+      const reason = (f.type as { items: RecordSchema }).items;
+      const weight = { name: 'weight', type: 'double', default: 1, doc: 'Its weight.' };
+      return { ...f, type: { type: 'array', items: { ...reason, fields: [...reason.fields, weight] } } };
+    });
+    const at = fields.findIndex((f) => f.name === 'score');
+    fields.splice(at, 0, { name: 'region', type: 'string', default: '', doc: 'Where it was decided.' });
+    return { ...s, fields };
+  },
 });
 
-/** A SenderMinute no reader of this release can resolve: a field without a default removed. */
-const MINUTE_BROKEN = newer('SenderMinute', (s) => ({
-  ...s,
-  fields: s.fields.filter((f) => f.name !== 'minute'),
-}));
-
-const fingerprintOf = (schema: unknown) => fingerprintBytes(schema).toString('hex');
-
-function registration(record: RecordName, version: string, schema: Schema): WriterSchema {
-  return { record, version, fingerprint: fingerprintOf(schema), json: JSON.stringify(schema) };
-}
-
-const dirs: string[] = [];
-after(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+/** A release no reader of this one can follow: SenderMinute without a field that has no default. */
+const broken = newerRelease({
+  SenderMinute: (s) => ({ ...s, fields: s.fields.filter((f) => f.name !== 'minute') }),
 });
 
-/** The codec of a release whose schemas are this one's with `changed` in their place. */
-function releaseWith(...changed: Schema[]): Codec {
-  const dir = mkdtempSync(join(tmpdir(), 'spamgate-release-'));
-  dirs.push(dir);
-  mkdirSync(join(dir, 'avro'));
-  for (const record of RECORD_NAMES) {
-    const schema = changed.find((c) => c.name === record) ?? codec.schema(record).schema;
-    writeFileSync(join(dir, 'avro', `${record}.avsc`), JSON.stringify(schema));
-  }
-  return createCodec(loadCurrentSchemas(`${dir}/`), new Map());
-}
-
-const next = releaseWith(MINUTE_NEXT, DECISION_NEXT);
-const broken = releaseWith(MINUTE_BROKEN);
+const fingerprintOf = (record: string, release: typeof next) =>
+  release.registrations.find((r) => r.record === record)!.fingerprint;
 
 const minutes = Array.from({ length: 300 }, (_, i) => records.senderMinute(i));
 const decisions = Array.from({ length: 200 }, (_, i) => records.decision(i));
@@ -120,7 +72,7 @@ function minuteMessages(): Message[] {
     const value =
       i % 3 === 0
         ? codec.encode('SenderMinute', m)
-        : next.encode('SenderMinute', {
+        : next.codec.encode('SenderMinute', {
             ...m,
             optOuts: i,
             originNetwork: i % 2 ? `net-${i}` : null,
@@ -138,7 +90,7 @@ function minuteMessages(): Message[] {
       const { minute: _, ...rest } = m;
       out.push({
         key: 'broken',
-        value: broken.encode('SenderMinute', rest as unknown as SenderMinute),
+        value: broken.codec.encode('SenderMinute', rest as unknown as SenderMinute),
         partition: 0,
       });
     }
@@ -152,7 +104,7 @@ function decisionMessages(): Message[] {
     value:
       i % 2 === 0
         ? codec.encode('Decision', d)
-        : next.encode('Decision', {
+        : next.codec.encode('Decision', {
             ...d,
             region: `region-${i}`,
             reasons: d.reasons.map((r, k) => ({ ...r, weight: k + 0.5 })),
@@ -190,11 +142,7 @@ test('records of a newer schema version are written with the right values once i
   // A newer producer's start-up: its schemas on the topic (acks=all), then its records.
   await registerSchemas(h.kafka, {
     topic: SCHEMA_TOPIC,
-    schemas: [
-      registration('SenderMinute', 'v3', MINUTE_NEXT),
-      registration('Decision', 'v2', DECISION_NEXT),
-      registration('SenderMinute', 'v3-broken', MINUTE_BROKEN),
-    ],
+    schemas: [...next.registrations, ...broken.registrations],
     logger: testLogger('newer-producer'),
   });
   await h.produce(h.topics.senderMinutes, minuteMessages(), { perTransaction: 1_000 });
@@ -232,9 +180,9 @@ test('records of a newer schema version are written with the right values once i
     assert.equal(l.error_code, 'UNKNOWN_FINGERPRINT');
     assert.match(l.error_message, new RegExp(GARBAGE_FP.toString('hex')));
   }
-  const broken = letters.find((l) => l.key === 'broken');
-  assert.equal(broken?.error_code, 'INCOMPATIBLE_WRITER');
-  assert.match(broken?.error_message ?? '', /does not resolve to the current SenderMinute/);
+  const refused = letters.find((l) => l.key === 'broken');
+  assert.equal(refused?.error_code, 'INCOMPATIBLE_WRITER');
+  assert.match(refused?.error_message ?? '', /does not resolve to the current SenderMinute/);
 
   await eventually(
     async () => {
@@ -252,11 +200,14 @@ test('records of a newer schema version are written with the right values once i
     said('learned a writer schema')
       .map((l) => `${l.record} ${l.version} ${l.fingerprint}`)
       .sort(),
-    [`Decision v2 ${fingerprintOf(DECISION_NEXT)}`, `SenderMinute v3 ${fingerprintOf(MINUTE_NEXT)}`],
+    [
+      `Decision unreleased ${fingerprintOf('Decision', next)}`,
+      `SenderMinute unreleased ${fingerprintOf('SenderMinute', next)}`,
+    ],
   );
   assert.deepEqual(
     said('writer schema refused; records written with it are dead-lettered').map((l) => l.fingerprint),
-    [fingerprintOf(MINUTE_BROKEN)],
+    [fingerprintOf('SenderMinute', broken)],
   );
   const reads = sink.logs.filter(
     (l) => l.msg === 'schema topic read' || /registered nowhere/.test(l.msg ?? ''),
