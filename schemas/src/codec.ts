@@ -61,6 +61,8 @@ export function createCodec(
   const writers = new Map<string, WriterEntry>();
   /** Writer schemas `learn` refused, by fingerprint: why their bytes cannot be read. */
   const refused = new Map<string, SchemaLearnError>();
+  /** The fingerprint unknownFingerprint last found known (writers are never forgotten). */
+  let lastKnown: Buffer | undefined;
   const add = (writer: SchemaVersion) => {
     const key = writer.fingerprint.toString('hex');
     if (writers.has(key)) return; // the current schema equals its last release
@@ -199,8 +201,13 @@ export function createCodec(
     learn,
     unknownFingerprint(bytes) {
       if (bytes.length < HEADER || bytes[0] !== 0xc3 || bytes[1] !== 0x01) return undefined;
+      // Called for every record before decoding: a run of one writer costs a compare, not a lookup.
+      if (lastKnown && bytes.compare(lastKnown, 0, 8, MARKER.length, HEADER) === 0) return undefined;
       const fp = bytes.subarray(MARKER.length, HEADER).toString('hex');
-      return writers.has(fp) || refused.has(fp) ? undefined : fp;
+      if (refused.has(fp)) return undefined;
+      if (!writers.has(fp)) return fp;
+      lastKnown = Buffer.from(bytes.subarray(MARKER.length, HEADER));
+      return undefined;
     },
     identify(bytes) {
       if (bytes.length < HEADER || bytes[0] !== 0xc3 || bytes[1] !== 0x01) return undefined;

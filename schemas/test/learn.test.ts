@@ -206,3 +206,20 @@ test('the registrations carry JSON whose fingerprint is their key, and name reco
   }
   assert.throws(() => schemaRegistrations({ records: ['Complaint'] }), /unknown record Complaint/);
 });
+
+test('unknownFingerprint tells known from unknown bytes in any order', () => {
+  const codec = createCodec();
+  const known = codec.encode('SenderMinute', MINUTE);
+  const newer = written(NEWER, { ...MINUTE, originNetwork: '', optOuts: 0 });
+  const fp = fingerprintBytes(NEWER).toString('hex');
+  const zero = Buffer.concat([MARKER, Buffer.alloc(8), Buffer.from([0])]);
+  assert.deepEqual(
+    [known, newer, known, known, newer, zero, known, zero].map((b) => codec.unknownFingerprint(b)),
+    [undefined, fp, undefined, undefined, fp, '0000000000000000', undefined, '0000000000000000'],
+  );
+  codec.learn(NEWER);
+  assert.deepEqual(
+    [newer, known, newer].map((b) => codec.unknownFingerprint(b)),
+    [undefined, undefined, undefined],
+  );
+});
