@@ -1,6 +1,7 @@
 /**
  * `npm run topics [-- --strict]`: provisions spamgate's topics from the catalog and prints one
- * line per topic (created / partitions raised / ok / DRIFT). JSON logs go to stderr, the report
+ * line per topic (created / partitions raised / ok / DRIFT), then publishes every known writer
+ * schema (current and released) that spamgate.schemas lacks. JSON logs go to stderr, the report
  * to stdout.
  *
  * Exit codes: 0 done (drift is printed but tolerated), 3 drift with --strict, 64 bad arguments,
@@ -17,8 +18,12 @@ import {
   EXIT_CONFIG,
   type Logger,
   loadConfig,
+  publishMissingSchemas,
   retry,
+  SCHEMAS_TOPIC,
+  topicName,
 } from '@spamgate/core';
+import { schemaRegistrations } from '@spamgate/schemas';
 import { formatReport, provisionTopics } from './provision.ts';
 import { TOPICS, topicPrefixSetting } from './topics.ts';
 
@@ -30,7 +35,8 @@ const EXIT_USAGE = 64;
 const USAGE = `usage: npm run topics [-- --strict]
 
 Creates missing spamgate topics, raises partition counts the catalog raised, and reports
-every other difference (drift) without changing it.
+every other difference (drift) without changing it. Then publishes every schema version
+(schemas/avro and schemas/history) that ${SCHEMAS_TOPIC} does not hold yet.
 
   --strict   exit ${EXIT_DRIFT} when any topic drifts from the catalog
   --help     show this text
@@ -102,6 +108,18 @@ async function main(argv: readonly string[]): Promise<number> {
   const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: 'spamgate-topics', logger });
   const report = await provisionTopics({ kafka, catalog: TOPICS, prefix: config.topicPrefix, logger });
   for (const line of formatReport(report)) process.stdout.write(`${line}\n`);
+  // Every version, released ones too: a reader meeting records of any of them finds its schema.
+  const schemaTopic = topicName(config.topicPrefix, SCHEMAS_TOPIC);
+  const schemas = await publishMissingSchemas(kafka, {
+    topic: schemaTopic,
+    groupId: `spamgate-topics-${process.pid}-${Date.now()}`,
+    schemas: schemaRegistrations({ released: true }),
+    logger,
+  });
+  process.stdout.write(
+    `writer schemas on ${schemaTopic}: ${schemas.published.length} published, ` +
+      `${schemas.present.length} there already\n`,
+  );
   if (!report.drifted) return 0;
   if (strict) {
     process.stdout.write(

@@ -16,7 +16,11 @@ export interface TopicSpec {
   readonly purpose: string;
   /** What the record key is; null when records are unkeyed (then the topic cannot be compacted). */
   readonly key: string | null;
-  /** Avro record name of the value, as in schemas/avro/<name>.avsc. */
+  /**
+   * Avro record name of the value, as in schemas/avro/<name>.avsc; `internal:<format>` for a
+   * format only its own service reads; AVRO_SCHEMA_JSON for values that are Avro schemas
+   * themselves (spamgate.schemas).
+   */
   readonly valueSchema: string;
   readonly partitions: number;
   /** Production replication factor; the provisioner caps it at the cluster's broker count. */
@@ -34,6 +38,12 @@ export interface TopicSpec {
    */
   readonly copartitionGroup: string | null;
 }
+
+/**
+ * valueSchema of a topic whose values are not records of one schema but Avro schemas
+ * themselves, as JSON text (the writer schemas on spamgate.schemas).
+ */
+export const AVRO_SCHEMA_JSON = 'avro-schema-json';
 
 /** The prefix setting and the naming rule, shared with every service (services/core/src/topic-name.ts). */
 export { topicName, topicPrefixSetting } from '@spamgate/core';
@@ -289,6 +299,25 @@ export const TOPICS: readonly TopicSpec[] = freezeCatalog([
     cleanupPolicy: 'delete',
     // 30 days: time for someone to notice, fix the cause and replay.
     retentionMs: 30 * DAY_MS,
+    configs: {},
+    copartitionGroup: null,
+  },
+  {
+    name: 'spamgate.schemas',
+    purpose:
+      'Every writer schema of spamgate records, by fingerprint: published by `npm run topics` (every known version) and by each service before it writes (the current schemas of what it writes); a reader of an older release learns from it the schema of a record written by a newer one.',
+    key: 'the CRC-64-AVRO fingerprint of the schema (16 hex digits: the 8 bytes after C3 01)',
+    valueSchema: AVRO_SCHEMA_JSON,
+    // 1: a few dozen small records, read whole by every reader that meets an unknown fingerprint.
+    partitions: 1,
+    replicationFactor: 3,
+    minInSyncReplicas: 2,
+    // Compacted: one record per fingerprint (a registration repeated at every start is the same
+    // key and value).
+    cleanupPolicy: 'compact',
+    // Forever: records written with a schema may be read as long as they are kept (decisions
+    // forever), and their schema with them.
+    retentionMs: -1,
     configs: {},
     copartitionGroup: null,
   },

@@ -3,9 +3,12 @@
  *   C3 01 | 8-byte little-endian CRC-64-AVRO fingerprint of the writer schema | binary body
  * Any Avro library can read it without a schema registry. Decoding finds the writer schema by
  * its fingerprint among every known version and resolves it to the current (reader) schema.
+ * Known versions are the current and released ones of this release, and the newer writers'
+ * schemas learned at run time (`learn`, fed from the topic spamgate.schemas).
  */
-import type avro from 'avsc';
-import { SchemaDecodeError, SchemaEncodeError } from './errors.ts';
+import avro from 'avsc';
+import { SchemaDecodeError, SchemaEncodeError, SchemaLearnError } from './errors.ts';
+import { fingerprintBytes } from './fingerprint.ts';
 import type { RecordName, Records } from './generated/types.ts';
 import { loadCurrentSchemas, loadHistory, type SchemaVersion } from './registry.ts';
 
@@ -18,13 +21,37 @@ interface WriterEntry {
   readonly resolver: avro.Resolver | undefined;
 }
 
+/** A writer schema `learn` accepted (or already knew). */
+export interface LearnedSchema {
+  /** Record name without namespace. */
+  readonly record: string;
+  /** 16 hex digits. */
+  readonly fingerprint: string;
+  /** False when the schema was known already (a version of this release, or learned before). */
+  readonly added: boolean;
+}
+
 export interface Codec {
   encode<K extends RecordName>(record: K, value: Records[K]): Buffer;
   decode<K extends RecordName>(record: K, bytes: Buffer): Records[K];
   /** The record name and version that wrote these bytes, without decoding the body. */
-  identify(bytes: Buffer): { record: string; version: number | 'current' } | undefined;
+  identify(bytes: Buffer): { record: string; version: SchemaVersion['version'] } | undefined;
   /** Current schema of a record. */
   schema(record: RecordName): SchemaVersion;
+  /**
+   * The fingerprint (16 hex digits) of single-object encoded bytes whose writer schema this codec
+   * neither knows nor has refused; undefined otherwise (known, refused, or not single-object
+   * encoded). What tells a reader to look for a newer writer's schema, without decoding.
+   */
+  unknownFingerprint(bytes: Buffer): string | undefined;
+  /**
+   * Adds a writer schema (its JSON text, or the parsed JSON) at run time: a newer release's
+   * version of a record this release has, which resolves to the current schema (a field added
+   * with a default, a new enum symbol where the enum has a default, ...). Throws
+   * SchemaLearnError for anything else, and remembers the refusal: bytes written with a refused
+   * schema fail to decode with INCOMPATIBLE_WRITER instead of UNKNOWN_FINGERPRINT.
+   */
+  learn(schema: string | Readonly<Record<string, unknown>>): LearnedSchema;
 }
 
 export function createCodec(
@@ -32,6 +59,10 @@ export function createCodec(
   history: ReadonlyMap<string, readonly SchemaVersion[]> = loadHistory(),
 ): Codec {
   const writers = new Map<string, WriterEntry>();
+  /** Writer schemas `learn` refused, by fingerprint: why their bytes cannot be read. */
+  const refused = new Map<string, SchemaLearnError>();
+  /** The fingerprint unknownFingerprint last found known (writers are never forgotten). */
+  let lastKnown: Buffer | undefined;
   const add = (writer: SchemaVersion) => {
     const key = writer.fingerprint.toString('hex');
     if (writers.has(key)) return; // the current schema equals its last release
@@ -49,6 +80,69 @@ export function createCodec(
     const s = current.get(record);
     if (!s) throw new Error(`unknown record ${record}`);
     return s;
+  }
+
+  function parseWriter(text: string | Readonly<Record<string, unknown>>): {
+    schema: Readonly<Record<string, unknown>>;
+    type: avro.Type;
+    fingerprint: Buffer;
+  } {
+    let parsed: unknown;
+    try {
+      parsed = typeof text === 'string' ? JSON.parse(text) : text;
+    } catch (err) {
+      throw new SchemaLearnError('SCHEMA_INVALID', undefined, 'not JSON', err);
+    }
+    if (typeof parsed !== 'object' || parsed === null || (parsed as { type?: unknown }).type !== 'record') {
+      throw new SchemaLearnError('SCHEMA_INVALID', undefined, 'not an Avro record schema');
+    }
+    try {
+      const type = avro.Type.forSchema(parsed as avro.Schema);
+      return { schema: parsed as Record<string, unknown>, type, fingerprint: fingerprintBytes(parsed) };
+    } catch (err) {
+      throw new SchemaLearnError(
+        'SCHEMA_INVALID',
+        undefined,
+        `not a valid Avro schema: ${err instanceof Error ? err.message : String(err)}`,
+        err,
+      );
+    }
+  }
+
+  function learn(text: string | Readonly<Record<string, unknown>>): LearnedSchema {
+    const { schema: parsed, type, fingerprint } = parseWriter(text);
+    const fp = fingerprint.toString('hex');
+    const known = writers.get(fp);
+    if (known) return { record: known.writer.record, fingerprint: fp, added: false };
+    const refusal = refused.get(fp);
+    if (refusal) throw refusal;
+    const refuse = (code: 'UNKNOWN_RECORD' | 'INCOMPATIBLE', message: string, cause?: unknown) => {
+      const err = new SchemaLearnError(code, fp, message, cause);
+      refused.set(fp, err);
+      return err;
+    };
+    // By full name (namespace included), as Avro resolution matches named types.
+    const reader = [...current.values()].find((s) => s.type.name === type.name);
+    if (!reader) throw refuse('UNKNOWN_RECORD', `${type.name} is not a record this release has`);
+    let resolver: avro.Resolver;
+    try {
+      resolver = reader.type.createResolver(type);
+    } catch (err) {
+      throw refuse(
+        'INCOMPATIBLE',
+        `${type.name} does not resolve to the current ${reader.record}: ${err instanceof Error ? err.message : String(err)}`,
+        err,
+      );
+    }
+    const writer: SchemaVersion = Object.freeze({
+      record: reader.record,
+      version: 'learned',
+      schema: parsed,
+      type,
+      fingerprint,
+    });
+    writers.set(fp, { writer, resolver });
+    return { record: reader.record, fingerprint: fp, added: true };
   }
 
   return {
@@ -74,8 +168,11 @@ export function createCodec(
         throw new SchemaDecodeError(record, 'TRUNCATED', 'shorter than the 10-byte header');
       const fp = bytes.subarray(MARKER.length, HEADER).toString('hex');
       const entry = writers.get(fp);
-      if (!entry)
+      if (!entry) {
+        const refusal = refused.get(fp);
+        if (refusal) throw new SchemaDecodeError(record, 'INCOMPATIBLE_WRITER', refusal.message, refusal);
         throw new SchemaDecodeError(record, 'UNKNOWN_FINGERPRINT', `no known schema has fingerprint ${fp}`);
+      }
       if (entry.writer.record !== record) {
         throw new SchemaDecodeError(record, 'WRONG_RECORD', `bytes hold a ${entry.writer.record}`);
       }
@@ -100,6 +197,17 @@ export function createCodec(
         );
       }
       return result.value as Records[typeof record];
+    },
+    learn,
+    unknownFingerprint(bytes) {
+      if (bytes.length < HEADER || bytes[0] !== 0xc3 || bytes[1] !== 0x01) return undefined;
+      // Called for every record before decoding: a run of one writer costs a compare, not a lookup.
+      if (lastKnown && bytes.compare(lastKnown, 0, 8, MARKER.length, HEADER) === 0) return undefined;
+      const fp = bytes.subarray(MARKER.length, HEADER).toString('hex');
+      if (refused.has(fp)) return undefined;
+      if (!writers.has(fp)) return fp;
+      lastKnown = Buffer.from(bytes.subarray(MARKER.length, HEADER));
+      return undefined;
     },
     identify(bytes) {
       if (bytes.length < HEADER || bytes[0] !== 0xc3 || bytes[1] !== 0x01) return undefined;

@@ -5,6 +5,7 @@ export const DECODE_ERROR_CODES = [
   'BAD_MARKER',
   'TRUNCATED',
   'UNKNOWN_FINGERPRINT',
+  'INCOMPATIBLE_WRITER',
   'WRONG_RECORD',
   'BODY_INVALID',
   'TRAILING_BYTES',
@@ -40,5 +41,31 @@ export class SchemaEncodeError extends SpamgateError {
     });
     this.record = record;
     this.paths = paths;
+  }
+}
+
+export const LEARN_ERROR_CODES = ['SCHEMA_INVALID', 'UNKNOWN_RECORD', 'INCOMPATIBLE'] as const;
+export type LearnErrorCode = (typeof LEARN_ERROR_CODES)[number];
+
+/**
+ * A writer schema learned at run time (from spamgate.schemas) that this release cannot read:
+ * not an Avro record schema, a record it does not have, or a change its schema cannot resolve.
+ * Never retriable: the same schema is refused the same way; bytes written with it fail to
+ * decode with INCOMPATIBLE_WRITER.
+ */
+export class SchemaLearnError extends SpamgateError {
+  override name = 'SchemaLearnError';
+  override readonly code: LearnErrorCode;
+  /** Fingerprint (16 hex digits) of the refused schema; undefined when it did not even parse. */
+  readonly fingerprint: string | undefined;
+
+  constructor(code: LearnErrorCode, fingerprint: string | undefined, message: string, cause?: unknown) {
+    super(`writer schema${fingerprint ? ` ${fingerprint}` : ''} refused: ${message}`, {
+      code,
+      retriable: false,
+      cause,
+    });
+    this.code = code;
+    this.fingerprint = fingerprint;
   }
 }

@@ -51,3 +51,12 @@ test("the contract's retention table matches the retention settings", async () =
     assert.match(contract, new RegExp(`\\| \`${row.variable}\` \\| ${row.default} \\|`), row.variable);
   }
 });
+
+test("the contract's topic table has every topic of the catalog, with its partitions and cleanup policy", async () => {
+  const { TOPICS } = await import('../../infra/kafka/topics.ts');
+  const contract = readFileSync(`${REPO_ROOT}docs/contract.md`, 'utf8');
+  for (const t of TOPICS) {
+    const row = `| \`${t.name}\` | ${t.partitions} | ${t.cleanupPolicy} | ${t.retentionMs === -1 ? 'forever' : `${t.retentionMs / 86_400_000} days`} |`;
+    assert.ok(contract.includes(row), `docs/contract.md lacks the row ${row}`);
+  }
+});

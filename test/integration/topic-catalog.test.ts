@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { describe, test } from 'node:test';
+import { SCHEMAS_TOPIC } from '@spamgate/core';
 import { REPO_ROOT } from '@spamgate/test';
 import {
   type ClusterState,
@@ -12,6 +13,7 @@ import {
   planTopics,
 } from '../../infra/kafka/provision.ts';
 import {
+  AVRO_SCHEMA_JSON,
   prefixCatalog,
   TOPICS,
   type TopicSpec,
@@ -76,6 +78,7 @@ describe('the catalog', () => {
         'spamgate.decision-engine.state',
         'sms.policy-overrides',
         'sms.dead-letters',
+        'spamgate.schemas',
       ],
     );
   });
@@ -100,8 +103,8 @@ describe('the catalog', () => {
     assert.deepEqual(new Set(sender.map((t) => t.partitions)), new Set([12]));
   });
 
-  test('compacts decisions and overrides, and keeps them forever', () => {
-    for (const name of ['sms.decisions', 'sms.policy-overrides']) {
+  test('compacts decisions, overrides and writer schemas, and keeps them forever', () => {
+    for (const name of ['sms.decisions', 'sms.policy-overrides', 'spamgate.schemas']) {
       const t = TOPICS.find((x) => x.name === name);
       assert.equal(t?.cleanupPolicy, 'compact', name);
       assert.equal(t?.retentionMs, -1, name);
@@ -116,14 +119,27 @@ describe('the catalog', () => {
     assert.equal(retentionDays('sms.dead-letters'), 30);
   });
 
-  test('names a value schema that exists in schemas/avro for every topic but internal ones', () => {
+  test('names a value schema that exists in schemas/avro for every topic but internal ones and the schema topic', () => {
     for (const t of TOPICS) {
       if (t.valueSchema.startsWith('internal:')) {
         assert.match(t.name, /^spamgate\./, 'internal topics are named spamgate.*');
         continue;
       }
+      if (t.valueSchema === AVRO_SCHEMA_JSON) {
+        assert.equal(t.name, SCHEMAS_TOPIC, 'only the schema topic holds schemas');
+        continue;
+      }
       assert.ok(existsSync(`${REPO_ROOT}schemas/avro/${t.valueSchema}.avsc`), `${t.name}: ${t.valueSchema}`);
     }
+  });
+
+  test('keeps the writer schemas in one compacted partition, keyed by fingerprint', () => {
+    const t = TOPICS.find((x) => x.name === SCHEMAS_TOPIC);
+    assert.ok(t, 'the services name the schema topic the catalog declares');
+    assert.equal(t.partitions, 1);
+    assert.equal(t.valueSchema, AVRO_SCHEMA_JSON);
+    assert.match(t.key ?? '', /fingerprint/);
+    assert.equal(t.copartitionGroup, null);
   });
 
   test('cannot be changed in place', () => {

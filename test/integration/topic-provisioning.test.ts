@@ -2,6 +2,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, test } from 'node:test';
+import { readSchemaTopic, SCHEMAS_TOPIC } from '@spamgate/core';
+import { createCodec, fingerprintBytes, schemaRegistrations } from '@spamgate/schemas';
 import { eventually, getInfra, REPO_ROOT, testKafka, testLogger, uniqueName } from '@spamgate/test';
 import kafkajs, { type Admin, type Kafka } from 'kafkajs';
 import { effectiveTopic, formatReport, provisionTopics } from '../../infra/kafka/provision.ts';
@@ -272,6 +274,44 @@ test('the topics command prints one line per topic and exits 0; with --strict it
     lineOf(strict.stdout, prefix, 'sms.decisions'),
     /^DRIFT: cleanup\.policy is delete on the broker/,
   );
+});
+
+test('the topics command publishes every schema version on spamgate.schemas, once', async () => {
+  const prefix = freshPrefix();
+  const env = { SPAMGATE_KAFKA_BROKERS: brokers, SPAMGATE_TOPIC_PREFIX: prefix };
+  const topic = topicName(prefix, SCHEMAS_TOPIC);
+  const expected = schemaRegistrations({ released: true });
+
+  const first = await runCli([], env);
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(
+    first.stdout,
+    new RegExp(`^writer schemas on ${topic}: ${expected.length} published, 0 there already$`, 'm'),
+  );
+  const stored = await readSchemaTopic(kafka, { topic, groupId: uniqueName('schemas-check') });
+  assert.deepEqual([...stored.keys()].sort(), expected.map((s) => s.fingerprint).sort());
+  const reader = createCodec();
+  for (const s of stored.values()) {
+    assert.equal(
+      fingerprintBytes(JSON.parse(s.json)).toString('hex'),
+      s.fingerprint,
+      'keyed by its fingerprint',
+    );
+    const want = expected.find((e) => e.fingerprint === s.fingerprint);
+    assert.deepEqual([s.record, s.version], [want?.record, want?.version], 'headers name record and version');
+    assert.equal(reader.learn(s.json).added, false, 'every one is a version this release knows');
+  }
+  const end = async () => Number((await admin.fetchTopicOffsets(topic))[0]?.high);
+  const written = await end();
+  assert.equal(written, expected.length);
+
+  const again = await runCli([], env);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(
+    again.stdout,
+    new RegExp(`^writer schemas on ${topic}: 0 published, ${expected.length} there already$`, 'm'),
+  );
+  assert.equal(await end(), written, 'nothing written again');
 });
 
 test('the topics command exits 78 and names the variable when a setting is bad', async () => {

@@ -11,6 +11,7 @@ export {
 } from './helpers.ts';
 export { getInfra, type Infra, type InfraSource, InfraUnavailableError, resolveInfra } from './infra.ts';
 export { removeGroupMember } from './leave-group.ts';
+export { type NewerRelease, newerRelease, type RecordSchema } from './newer-release.ts';
 export { type PrivateClickHouse, startPrivateClickHouse } from './private-clickhouse.ts';
 export { type LogLine, type ServiceProcess, spawnService } from './process.ts';
 export { mulberry32, seededRandom } from './random.ts';

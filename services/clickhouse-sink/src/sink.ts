@@ -48,17 +48,26 @@ import {
   backoffDelay,
   type ClickHouseClient,
   clickHouseErrorCode,
+  createSchemaCatalog,
   deadLetterOf,
   describeError,
   instrumentConsumer,
   type Logger,
   type Registry,
+  registerSchemas,
   retry,
+  SCHEMAS_TOPIC,
   SpamgateError,
   sql,
   sqlTable,
 } from '@spamgate/core';
-import { type Codec, createCodec, type RecordName, SchemaDecodeError } from '@spamgate/schemas';
+import {
+  type Codec,
+  createCodec,
+  type RecordName,
+  SchemaDecodeError,
+  schemaRegistrations,
+} from '@spamgate/schemas';
 import {
   type Admin,
   type Consumer,
@@ -78,7 +87,13 @@ import {
   type RecordRows,
   type TableBuffer,
 } from './batches.ts';
-import { type ClickHouseSinkConfig, type SinkTopics, sinkTopics, TABLE_OF_TOPIC } from './config.ts';
+import {
+  type ClickHouseSinkConfig,
+  type SinkTopics,
+  sinkTopics,
+  TABLE_OF_TOPIC,
+  topicName,
+} from './config.ts';
 import type { SinkMetrics } from './metrics.ts';
 import { contentErrorCode, createInsertPlan, RecordRefusedError } from './poison.ts';
 import {
@@ -218,6 +233,17 @@ export function createClickHouseSink(deps: ClickHouseSinkDeps): ClickHouseSink {
   const now = deps.now ?? Date.now;
   const codec: Codec = createCodec();
   const topics = sinkTopics(config.topicPrefix);
+  // Records written by a newer release carry a fingerprint this codec does not know: their
+  // schema is learned from the schema topic before the batch is decoded. The sink also
+  // registers there what it writes itself (DeadLetter).
+  const schemaTopic = topicName(config.topicPrefix, SCHEMAS_TOPIC);
+  const schemaCatalog = createSchemaCatalog({
+    kafka,
+    codec,
+    topic: schemaTopic,
+    groupId: `${config.groupId}-schemas-${config.instanceId}`,
+    logger,
+  });
   const kindOf = new Map<string, TopicKind>(
     (Object.entries(topics) as [TopicKind, string][]).map(([kind, topic]) => [topic, kind]),
   );
@@ -411,6 +437,10 @@ export function createClickHouseSink(deps: ClickHouseSinkDeps): ClickHouseSink {
       fetchedOffset = p.expectedFrom;
     }
 
+    await schemaCatalog.learnWriters(
+      batch.messages.map((m) => m.value),
+      { heartbeat },
+    );
     const records: RecordRows[] = [];
     let rows = 0;
     const deadLetters: Message[] = [];
@@ -774,6 +804,14 @@ export function createClickHouseSink(deps: ClickHouseSinkDeps): ClickHouseSink {
     async start() {
       await waitForSchema();
       if (stopping) return;
+      // Before the producer writes its first DeadLetter: a reader of an older release must find
+      // the schema of every record on the schema topic, and registerSchemas returns only once the
+      // topic's in-sync replicas have it (acks=all).
+      await registerSchemas(kafka, {
+        topic: schemaTopic,
+        schemas: schemaRegistrations({ records: ['DeadLetter'] }),
+        logger,
+      });
       await producer.connect();
       await admin.connect();
       await consumer.connect();

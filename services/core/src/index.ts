@@ -59,6 +59,20 @@ export {
 export { MAX_REQUEST_BYTES, partitionOfKey, requestsOf, type TopicMessages } from './produce.ts';
 export { backoffDelay, type RetryOptions, retry } from './retry.ts';
 export {
+  createSchemaCatalog,
+  publishMissingSchemas,
+  readSchemaTopic,
+  registerSchemas,
+  SCHEMA_HEADERS,
+  SCHEMAS_TOPIC,
+  type SchemaCatalog,
+  type SchemaCatalogOptions,
+  type SchemaLearner,
+  SchemaRegistrationError,
+  type StoredSchema,
+  type WriterSchema,
+} from './schema-topic.ts';
+export {
   type CommonConfig,
   createServiceContext,
   EXIT_CONFIG,

@@ -25,10 +25,12 @@ import {
   loadConfig,
   parseDuration,
   readToEnd,
+  registerSchemas,
+  SCHEMAS_TOPIC,
   topicName,
   topicPrefixSetting,
 } from '@spamgate/core';
-import { createCodec, type PolicyOverride } from '@spamgate/schemas';
+import { createCodec, type PolicyOverride, schemaRegistrations } from '@spamgate/schemas';
 import { checkOverride } from './overrides.ts';
 import { loadPolicy, PROFILE_NAMES } from './policy.ts';
 import { UsageError } from './usage.ts';
@@ -256,6 +258,12 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, ou
   // The engine refuses what this would refuse; refusing here tells the operator at once.
   checkOverride(t.target, override);
   await requireTopic(kafka, topic);
+  // Its schema first (acks=all), so a decision engine or sink of an older release can read it.
+  await registerSchemas(kafka, {
+    topic: topicName(config.topicPrefix, SCHEMAS_TOPIC),
+    schemas: schemaRegistrations({ records: ['PolicyOverride'] }),
+    logger,
+  });
   await producer.connect();
   try {
     await producer.send({

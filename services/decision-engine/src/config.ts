@@ -1,6 +1,6 @@
 /** The decision engine's settings, beyond the common ones (services/core commonSettings). */
 import { fileURLToPath } from 'node:url';
-import { type ConfigOf, setting, topicName, topicPrefixSetting } from '@spamgate/core';
+import { type ConfigOf, SCHEMAS_TOPIC, setting, topicName, topicPrefixSetting } from '@spamgate/core';
 
 export const decisionEngineSettings = {
   topicPrefix: topicPrefixSetting,
@@ -68,6 +68,8 @@ export interface DecisionEngineTopics {
   readonly evaluations: string;
   readonly state: string;
   readonly deadLetters: string;
+  /** Writer schemas: where the engine registers what it writes and learns what newer releases wrote. */
+  readonly schemas: string;
 }
 
 export function decisionEngineTopics(prefix: string): DecisionEngineTopics {
@@ -79,5 +81,6 @@ export function decisionEngineTopics(prefix: string): DecisionEngineTopics {
     evaluations: topicName(prefix, 'sms.decision-evaluations'),
     state: topicName(prefix, 'spamgate.decision-engine.state'),
     deadLetters: topicName(prefix, 'sms.dead-letters'),
+    schemas: topicName(prefix, SCHEMAS_TOPIC),
   };
 }

@@ -32,6 +32,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type Counter,
   committedOffsets,
+  createSchemaCatalog,
   deadLetterOf,
   describeError,
   type FollowedTopic,
@@ -44,6 +45,7 @@ import {
   partitionEnd,
   partitionOfKey,
   readToEnd,
+  registerSchemas,
   SpamgateError,
   sendInTransaction,
   TRANSACTIONAL_PRODUCER_RETRY,
@@ -53,8 +55,10 @@ import {
   type Codec,
   createCodec,
   type PolicyOverride,
+  type RecordName,
   SchemaDecodeError,
   type SenderFeatures,
+  schemaRegistrations,
 } from '@spamgate/schemas';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import { type DecisionEngineConfig, type DecisionEngineTopics, decisionEngineTopics } from './config.ts';
@@ -163,6 +167,9 @@ function noFeatures(sender: string, at: number): SenderFeatures {
 
 const SERVICE = 'decision-engine';
 
+/** The records the engine writes: their schemas are registered before it writes any. */
+export const DECISION_ENGINE_WRITES: readonly RecordName[] = ['Decision', 'DeadLetter'];
+
 function emptyEntry(): SenderEntry {
   return { features: Buffer.alloc(0), asOf: 0, campaignId: null, clusterIds: [], decision: EMPTY_STATE };
 }
@@ -172,6 +179,15 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
   const now = deps.now ?? Date.now;
   const codec: Codec = createCodec();
   const topics: DecisionEngineTopics = decisionEngineTopics(config.topicPrefix);
+  // Inputs written by a newer release carry fingerprints this codec does not know: their schemas
+  // are learned from the schema topic before they are decoded.
+  const schemaCatalog = createSchemaCatalog({
+    kafka,
+    codec,
+    topic: topics.schemas,
+    groupId: `${config.groupId}-schemas-${config.instanceId}`,
+    logger,
+  });
   const tasks = new Map<number, Task>();
   const opening = new Map<number, Promise<Task>>();
   const overrides: OverrideTable = createOverrideTable();
@@ -509,6 +525,8 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
     const producer = await openFencedProducer(kafka, `${config.groupId}-${p}`);
     const started = now();
     const { entries, end } = await restore(p);
+    // The features held may have been written by a newer feature engine than this codec knows.
+    await schemaCatalog.learnWriters([...entries.values()].map((e) => e.features));
     // Nothing committed yet: the group reads from the beginning, which is where a rewind goes.
     const offset =
       (await committedOffsets(kafka, config.groupId, [topics.features], p)).get(topics.features) ??
@@ -669,6 +687,7 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
     partition: number;
     messages: readonly KafkaMessage[];
   }) {
+    await schemaCatalog.learnWriters(messages.map((m) => m.value));
     for (const m of messages) {
       const key = m.key?.toString('utf8') ?? '';
       try {
@@ -712,6 +731,7 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
     partition: number;
     messages: readonly KafkaMessage[];
   }) {
+    await schemaCatalog.learnWriters(messages.map((m) => m.value));
     for (const m of messages) {
       const key = m.key?.toString('utf8') ?? '';
       try {
@@ -760,6 +780,10 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
     const { batch, heartbeat, isStale, isRunning, resolveOffset } = payload;
     if (!isRunning() || isStale()) return;
     const received = now();
+    await schemaCatalog.learnWriters(
+      batch.messages.map((m) => m.value),
+      { heartbeat },
+    );
     const p = batch.partition;
     const task = await taskFor(p);
     // Stale: a rewind is pending (this batch was fetched before it), or the task was replaced.
@@ -854,6 +878,14 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
       } finally {
         await admin.disconnect();
       }
+      // Before any producer of the engine exists: a reader of an older release must find the
+      // schema of every record the engine writes on the schema topic, and registerSchemas
+      // returns only once its in-sync replicas have them (acks=all).
+      await registerSchemas(kafka, {
+        topic: topics.schemas,
+        schemas: schemaRegistrations({ records: DECISION_ENGINE_WRITES }),
+        logger,
+      });
       publisher = kafka.producer({
         idempotent: true,
         maxInFlightRequests: 1,

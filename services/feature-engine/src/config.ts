@@ -1,6 +1,6 @@
 /** The feature engine's settings, beyond the common ones (services/core commonSettings). */
 import { fileURLToPath } from 'node:url';
-import { type ConfigOf, setting, topicName, topicPrefixSetting } from '@spamgate/core';
+import { type ConfigOf, SCHEMAS_TOPIC, setting, topicName, topicPrefixSetting } from '@spamgate/core';
 
 export const featureEngineSettings = {
   topicPrefix: topicPrefixSetting,
@@ -113,6 +113,8 @@ export interface FeatureEngineTopics {
   /** Internal: messages and outcomes re-keyed by content cluster (ClusterEvent), for snowshoe. */
   readonly byCluster: string;
   readonly clusterFeatures: string;
+  /** Writer schemas: where the engine registers what it writes and learns what newer releases wrote. */
+  readonly schemas: string;
 }
 
 export function featureEngineTopics(prefix: string): FeatureEngineTopics {
@@ -126,5 +128,6 @@ export function featureEngineTopics(prefix: string): FeatureEngineTopics {
     byRecipient: topicName(prefix, 'spamgate.feature-engine.by-recipient'),
     byCluster: topicName(prefix, 'spamgate.feature-engine.by-cluster'),
     clusterFeatures: topicName(prefix, 'sms.cluster-features'),
+    schemas: topicName(prefix, SCHEMAS_TOPIC),
   };
 }

@@ -10,8 +10,10 @@ import {
   loadConfig,
   MAX_REQUEST_BYTES,
   type Registry,
+  SCHEMAS_TOPIC,
   sql,
   sqlTable,
+  topicName,
 } from '@spamgate/core';
 import { createCodec, type RecordName, type Records } from '@spamgate/schemas';
 import {
@@ -245,7 +247,8 @@ export function useSinkHarness(
 
 /** The sink's topics from the catalog (production partition counts) under `prefix`. */
 export async function provisionSinkTopics(kafka: Kafka, prefix: string, logger: Logger): Promise<void> {
-  const names = new Set(Object.values(sinkTopics('')));
+  // And the schema topic: the sink registers its schemas there at start, and reads it.
+  const names = new Set([...Object.values(sinkTopics('')), SCHEMAS_TOPIC]);
   await provisionTopics({ kafka, catalog: TOPICS.filter((t) => names.has(t.name)), prefix, logger });
 }
 
@@ -256,7 +259,9 @@ export async function deleteSinkTopics(
   groups: readonly string[],
 ): Promise<void> {
   const existing = new Set(await admin.listTopics());
-  const topics = Object.values(sinkTopics(prefix)).filter((t) => existing.has(t));
+  const topics = [...Object.values(sinkTopics(prefix)), topicName(prefix, SCHEMAS_TOPIC)].filter((t) =>
+    existing.has(t),
+  );
   await admin.deleteGroups([...groups]).catch(() => {});
   if (topics.length > 0) await admin.deleteTopics({ topics, timeout: 60_000 });
 }

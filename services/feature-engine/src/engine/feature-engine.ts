@@ -13,6 +13,7 @@
 import {
   type Counter,
   committedOffsets,
+  createSchemaCatalog,
   deadLetterOf,
   describeError,
   type Gauge,
@@ -22,6 +23,7 @@ import {
   openFencedProducer,
   partitionEnd,
   type Registry,
+  registerSchemas,
   SpamgateError,
   sendInTransaction,
 } from '@spamgate/core';
@@ -34,6 +36,7 @@ import {
   type ReceivedMessage,
   type RecordName,
   SchemaDecodeError,
+  schemaRegistrations,
 } from '@spamgate/schemas';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import {
@@ -165,12 +168,32 @@ function hash64({ hi, lo }: { hi: number; lo: number }): Buffer {
   return b;
 }
 
+/** The records the engine writes: their schemas are registered before it writes any. */
+export const FEATURE_ENGINE_WRITES: readonly RecordName[] = [
+  'SenderFeatures',
+  'SenderMinute',
+  'ClusterFeatures',
+  'ClusterEvent',
+  'ReceivedMessage',
+  'DeadLetter',
+];
+
 export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
   const { kafka, logger, config, metrics } = deps;
   const now = deps.now ?? Date.now;
   const codec: Codec = createCodec();
   const keys: FactKeys = createFactKeys(config.hashKey);
   const topics: FeatureEngineTopics = featureEngineTopics(config.topicPrefix);
+  // Inputs written by a newer release (the SMSC's events, a newer instance's repartition
+  // records) carry fingerprints this codec does not know: their schemas are learned from the
+  // schema topic before they are decoded.
+  const schemaCatalog = createSchemaCatalog({
+    kafka,
+    codec,
+    topic: topics.schemas,
+    groupId: `${config.groupId}-schemas-${config.instanceId}`,
+    logger,
+  });
   const options: ProcessorOptions = {
     ...DEFAULT_PROCESSOR_OPTIONS,
     allowedLatenessMs: config.allowedLatenessMs,
@@ -652,6 +675,10 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
   async function eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, heartbeat, isStale, isRunning, resolveOffset } = payload;
     if (!isRunning() || isStale()) return;
+    await schemaCatalog.learnWriters(
+      batch.messages.map((m) => m.value),
+      { heartbeat },
+    );
     const p = batch.partition;
     const task = await taskFor(p);
     const run = task.chain.then(async () => {
@@ -740,6 +767,14 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
     isReady: () => joined && opening.size === 0 && [...assigned].every((p) => tasks.has(p)),
     ownedPartitions: () => [...tasks.keys()].sort((a, b) => a - b),
     async start() {
+      // Before any partition's producer exists: a reader of an older release must find the
+      // schema of every record the engine writes on the schema topic, and registerSchemas
+      // returns only once its in-sync replicas have them (acks=all).
+      await registerSchemas(kafka, {
+        topic: topics.schemas,
+        schemas: schemaRegistrations({ records: FEATURE_ENGINE_WRITES }),
+        logger,
+      });
       consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
         joined = true;
         copartition.rememberAssignment(payload.memberAssignment);
