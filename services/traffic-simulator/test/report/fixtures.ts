@@ -84,3 +84,96 @@ export function observed(senders: SenderObservation[], extra: Partial<Observed> 
     ...extra,
   };
 }
+
+/** A sender address and scenario id written to break HTML, attributes and terminals. */
+export const HOSTILE_SENDER = `<script>alert("s")</script>'&\x1b[31m`;
+export const HOSTILE_SCENARIO = `x"><img src=x onerror=alert(1)>`;
+
+/**
+ * A run of three scenarios (one hostile) with timelines and offenders, as reportOf gets it:
+ * 5 nonzero bar segments, 3 timelines with 3, 1 and 0 changes.
+ */
+export function sampleRun(): { labels: Labels; observed: Observed } {
+  const run = labels(
+    scenario('ordinary', false, LEGIT, 3),
+    { ...scenario('blast', true, SPAM, 2), title: 'Blast </style><b>bold</b>' },
+    {
+      id: HOSTILE_SCENARIO,
+      title: 'Hostile "title" <i>',
+      spam: true,
+      expect: PHISHING,
+      senders: [{ sender: HOSTILE_SENDER, firstMessageAt: T0, messages: 300 }],
+    },
+  );
+  const minutes = (counts: number[]) =>
+    counts.map((messages, i) => ({ minuteMs: T0 + i * 60_000, messages }));
+  const change = (from: Action, to: Action, atMs: number) => ({
+    atMs,
+    decidedAtMs: atMs + 1_000,
+    from,
+    to,
+    trigger: 'FEATURES',
+    reasons: ['<REASON>'],
+  });
+  const senders = [
+    seen('ordinary-0', ['ALLOW']),
+    seen('ordinary-1', ['MONITOR']),
+    seen('ordinary-2', []),
+    seen('blast-0', ['THROTTLE', 'BLOCK']),
+    seen('blast-1', ['THROTTLE', 'ALLOW']),
+    seen(HOSTILE_SENDER, ['BLOCK'], [T0 + 30_000]),
+  ];
+  return {
+    labels: run,
+    observed: observed(senders, {
+      offenders: [
+        {
+          sender: HOSTILE_SENDER,
+          messages: 300,
+          urlMessages: 300,
+          spamReports: 4,
+          finalAction: 'BLOCK',
+          strongestAction: 'BLOCK',
+          topReasons: [{ code: '<DENY>', evaluations: 3 }],
+        },
+        {
+          sender: 'blast-0',
+          messages: 200,
+          urlMessages: 0,
+          spamReports: 0,
+          finalAction: 'BLOCK',
+          strongestAction: 'BLOCK',
+          topReasons: [],
+        },
+      ],
+      timelines: [
+        {
+          sender: 'blast-0',
+          minutes: minutes([10, 80, 60, 0, 50, 0, 0, 0, 0, 0, 0]),
+          changes: [
+            change('ALLOW', 'THROTTLE', T0 + 70_000),
+            change('THROTTLE', 'BLOCK', T0 + 130_000),
+            change('BLOCK', 'ALLOW', T0 + 400_000),
+          ],
+        },
+        {
+          sender: HOSTILE_SENDER,
+          minutes: minutes([300, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+          changes: [change('ALLOW', 'BLOCK', T0 + 30_000)],
+        },
+        { sender: 'ordinary-1', minutes: minutes([1, 0, 2, 0, 0, 0, 1, 0, 0, 0, 0]), changes: [] },
+      ],
+      deadLetters: {
+        total: 2,
+        byCause: [
+          {
+            service: 'feature-engine',
+            originalTopic: 'run1.sms.message-events',
+            errorCode: 'BAD_MARKER',
+            records: 2,
+          },
+        ],
+      },
+    }),
+  };
+}
