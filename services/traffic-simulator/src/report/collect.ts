@@ -53,8 +53,9 @@ const str = (v: unknown): string => (typeof v === 'string' ? v : String(v ?? '')
 const at = (ms: number, round: (x: number) => number = Math.floor): SqlFragment =>
   new SqlFragment(`toDateTime(${round(ms / 1000)})`);
 
+/** `('a', 'b')` for IN: 18.16 takes a tuple there, not an array literal. Never empty (callers check). */
 function senderList(senders: readonly string[]): string {
-  return sqlLiteral(senders);
+  return `(${senders.map((s) => sqlLiteral(s)).join(', ')})`;
 }
 
 /** Aggregates of each sender's enforced evaluations (one row per sender). */
@@ -201,19 +202,19 @@ ORDER BY sender, evaluations DESC, code`,
       ? []
       : rows(
           client,
-          `SELECT sender, toUInt32(minute) AS minute, messages
+          `SELECT sender, toUInt32(minute) AS minute_s, messages
 FROM ${sqlTable(database, 'sender_minute').text} FINAL
 WHERE sender IN ${senderList(chartSenders)} AND minute >= ${at(fromMs)} AND minute <= ${at(toMs)}
-ORDER BY sender, minute`,
+ORDER BY sender, minute_s`,
         ),
     chartSenders.length === 0
       ? []
       : rows(
           client,
-          `SELECT sender, action, based_on_event_ms, toUInt32(decided_at) AS decided_at, decision_trigger, reasons.code AS reason_codes
+          `SELECT sender, action, based_on_event_ms, toUInt32(decided_at) AS decided_at_s, decision_trigger, reasons.code AS reason_codes
 FROM ${decisions} FINAL
 WHERE shadow = 0 AND published = 1 AND sender IN ${senderList(chartSenders)} AND ${decisionsRange}
-ORDER BY sender, based_on_event_ms, decided_at`,
+ORDER BY sender, based_on_event_ms, decided_at_s`,
         ),
   ]);
 
@@ -240,7 +241,7 @@ ORDER BY sender, based_on_event_ms, decided_at`,
   const perMinute = new Map<string, Map<number, number>>();
   for (const r of seriesRows) {
     const m = perMinute.get(str(r.sender)) ?? new Map<number, number>();
-    m.set(num(r.minute) * 1000, num(r.messages));
+    m.set(num(r.minute_s) * 1000, num(r.messages));
     perMinute.set(str(r.sender), m);
   }
   const published = new Map<string, Parameters<typeof changesOf>[0][number][]>();
@@ -249,7 +250,7 @@ ORDER BY sender, based_on_event_ms, decided_at`,
     list.push({
       action: actionOf(r.action),
       eventMs: num(r.based_on_event_ms),
-      decidedAtMs: num(r.decided_at) * 1000,
+      decidedAtMs: num(r.decided_at_s) * 1000,
       trigger: str(r.decision_trigger),
       reasons: Array.isArray(r.reason_codes) ? r.reason_codes.map(str) : [],
     });
