@@ -1,0 +1,24 @@
+export { type BuildReportOptions, buildReport, reportOf } from './build.ts';
+export { type CollectOptions, collect } from './collect.ts';
+export { renderHtml } from './html.ts';
+export { LabelsFileError, parseLabels, readLabels } from './labels-file.ts';
+export type {
+  ActionCounts,
+  DeadLetterCause,
+  DecisionChange,
+  FirstAction,
+  Metric,
+  Observed,
+  Offender,
+  OffenderRow,
+  QualityCheck,
+  Report,
+  ScenarioScore,
+  Score,
+  SenderObservation,
+  SenderTimeline,
+  TimelineRow,
+  TimeToAction,
+} from './model.ts';
+export { QUALITY_BAR, type QualityBar, scoreRun } from './score.ts';
+export { renderText, type TextOptions } from './text.ts';
