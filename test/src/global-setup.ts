@@ -2,11 +2,22 @@
  * node --test --test-global-setup: resolves the servers once for the whole run and exports
  * them to every test process through KAFKA_BROKERS and CLICKHOUSE_URL.
  */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { type Infra, resolveInfra } from './infra.ts';
+import { REPO_ROOT } from './versions.ts';
 
 let infra: Infra | undefined;
 
 export async function globalSetup(): Promise<void> {
+  // The report's test opens its HTML in Debian's Chromium: installed here when missing, so that
+  // the README's `npm ci && npm test` needs nothing else (idempotent, quick when present).
+  if (!existsSync('/usr/bin/chromium')) {
+    await promisify(execFile)('bash', [`${REPO_ROOT}infra/local/spamgate-local`, 'install', 'browser'], {
+      timeout: 15 * 60_000,
+    });
+  }
   infra = await resolveInfra();
   process.env.KAFKA_BROKERS = infra.kafkaBrokers.join(',');
   process.env.CLICKHOUSE_URL = infra.clickhouseUrl;
