@@ -12,6 +12,7 @@
  * bought or scraped) take one unit in as many area codes as possible.
  */
 import { SpamgateError } from '@spamgate/core';
+import { hashString } from './random.ts';
 
 /** Real US area codes, grouped by state (DC first), so neighbouring ones are one region. */
 // biome-ignore format: a table
@@ -86,8 +87,15 @@ function format(areaCode: number, unit: number, line: number): string {
   return `+1${areaCode}555${String(unit * UNIT_SIZE + line).padStart(4, '0')}`;
 }
 
-export function createNumberPool(): NumberPool {
+/**
+ * The pool of a run. `seed` rotates the order area codes and hundreds are handed out in, so
+ * runs with different seeds use different numbers (runs on the same topics do not inherit each
+ * other's senders), while the same seed always gives the same numbers.
+ */
+export function createNumberPool(seed = 0): NumberPool {
   const codes = AREA_CODES.length;
+  const codeShift = hashString('area codes', seed) % codes;
+  const unitShift = hashString('hundreds', seed) % UNITS.length;
   const used = new Uint8Array(codes * UNITS.length);
   let free = used.length;
   // Local: area-code-major from the front; national: unit-major from the back.
@@ -118,11 +126,9 @@ export function createNumberPool(): NumberPool {
       const size = units * UNIT_SIZE;
       const address = (position: number): string => {
         const slot = taken[Math.floor(position / UNIT_SIZE)]!;
-        return format(
-          AREA_CODES[Math.floor(slot / UNITS.length)]!,
-          UNITS[slot % UNITS.length]!,
-          position % UNIT_SIZE,
-        );
+        const code = AREA_CODES[(Math.floor(slot / UNITS.length) + codeShift) % codes]!;
+        const unit = UNITS[((slot % UNITS.length) + unitShift) % UNITS.length]!;
+        return format(code, unit, position % UNIT_SIZE);
       };
       if (options.sequential) return { size, at: (i) => address(((i % size) + size) % size) };
       // An affine permutation with a multiplier near size / golden ratio: consecutive indexes

@@ -84,7 +84,7 @@ function build(
   if (problems.length > 0) throw new SimulatorOptionsError(problems);
   const { scenarios, seed, ratePerSecond, durationMs, startTime } = options;
   const totalShare = scenarios.scenarios.reduce((s, e) => s + e.share, 0);
-  const pool = createNumberPool();
+  const pool = createNumberPool(seed);
   const planned: PlannedScenario[] = [];
   const instances: Scenario[] = [];
   for (const entry of scenarios.scenarios) {

@@ -32,7 +32,7 @@ export const snowshoe = defineKind({
       max: 100_000,
       integer: true,
     }),
-    sendIntervalSeconds: param.number(1.5, "gap between one number's texts, s (a script: nearly constant)", {
+    sendIntervalSeconds: param.number(1.2, "gap between one number's texts, s (a script: nearly constant)", {
       min: 0.01,
       max: 3600,
     }),
