@@ -19,7 +19,11 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 /** 2000-01-01 and a day past the wall clock bound plausible event times. */
 const EARLIEST = Date.UTC(2000, 0, 1);
 const DAY_MS = 86_400_000;
-/** Shares of a whole (fanOut is not one: distinct recipients are an estimate and may exceed messages by its error). */
+/**
+ * Shares of a whole (docs/features.md unit 0-1). Not fanOut (distinct recipients are an estimate
+ * and may exceed messages by its error), nor deliveryFailureRate (failures arriving in a window
+ * may be for messages sent before it, so it may exceed 1; the demo's number walker does).
+ */
 const SHARES = new Set([
   'newContactShare',
   'contactShare',
@@ -28,7 +32,6 @@ const SHARES = new Set([
   'urlShare',
   'callbackShare',
   'quietHourShare',
-  'deliveryFailureRate',
   'replyRate',
   'optOutRate',
   'registeredShare',

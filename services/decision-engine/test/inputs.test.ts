@@ -161,6 +161,11 @@ test('absurd features are refused with a typed error; sane ones pass', () => {
   const now = T0;
   const ok = features();
   checkSenderFeatures(ok.sender, ok, now);
+  // Failures reported in a window for messages sent before it: a rate above 1 is real.
+  const late = features({
+    windows: { '1h': { messages: 2, deliveryFailures: 3, deliveryFailureRate: 1.5 } },
+  });
+  checkSenderFeatures(late.sender, late, now);
   const bad: [string, ReturnType<typeof features>][] = [
     ['sender is not the record key', { ...ok, sender: '+1999' }],
     ['plausible time', { ...ok, asOf: 42 }],
