@@ -8,7 +8,8 @@
  * - behavioural BLOCK: the profile allows it, the score reaches blockScore, a decisive outcome
  *   rule fired, and a volume or spread rule fired too;
  * - otherwise a volume rule: THROTTLE, at the registered cap for a registered sender, else at
- *   the profile's rate; strong behavioural evidence that may not block also throttles;
+ *   the profile's rate; so does spread or outcome evidence whose score reaches throttleScore
+ *   (e.g. a snowshoe cluster's fresh numbers before their recipients' reports arrive);
  * - otherwise MONITOR when any spread or outcome rule fired or the score reaches monitorScore;
  * - otherwise ALLOW.
  * The score is the noisy-or of the fired rules' weights: 1 - prod(1 - weight).
@@ -199,7 +200,7 @@ export function evaluate(policy: Policy, input: EvaluationInput, mode: Mode): Ev
   else if (profile.behaviouralBlock && outcome && (volume || spread) && score >= policy.blockScore)
     action = 'BLOCK';
   else if (volume) action = 'THROTTLE';
-  else if ((spread || outcome) && score >= policy.blockScore) action = 'THROTTLE';
+  else if ((spread || outcome) && score >= policy.throttleScore) action = 'THROTTLE';
   else if (spread || has('outcome') || score >= policy.monitorScore) action = 'MONITOR';
   else action = 'ALLOW';
   const cap = f.campaignId ? capRate(input.capOf(f.campaignId)) : undefined;

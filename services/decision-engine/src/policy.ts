@@ -143,6 +143,8 @@ export interface Policy {
   readonly throttleMinHoldMs: number;
   /** Score (0-1) from which a sender is monitored. */
   readonly monitorScore: number;
+  /** Score (0-1) from which spread or outcome evidence without volume throttles (when it does not block). */
+  readonly throttleScore: number;
   /** Score (0-1) a behavioural BLOCK needs. */
   readonly blockScore: number;
   /** Rate changes smaller than this share of the rate in force are not published. */
@@ -328,6 +330,7 @@ export function parsePolicy(doc: unknown, source: string, variable = VARIABLE): 
       'throttleMinHold',
       'hysteresis',
       'monitorScore',
+      'throttleScore',
       'blockScore',
       'materialRateChange',
       'denyListedDomains',
@@ -344,8 +347,13 @@ export function parsePolicy(doc: unknown, source: string, variable = VARIABLE): 
   const hysteresis = finite(doc.hysteresis ?? 0.8, '"hysteresis"', problems, 0.01, 1) ?? 0.8;
   const monitorScore = finite(doc.monitorScore ?? 0.3, '"monitorScore"', problems, 0, 1);
   const blockScore = finite(doc.blockScore ?? 0.8, '"blockScore"', problems, 0, 1);
+  // Without it, behavioural evidence throttles from the BLOCK score (the first policies' rule).
+  const throttleScore = finite(doc.throttleScore ?? blockScore ?? 0.8, '"throttleScore"', problems, 0, 1);
   if (monitorScore !== undefined && blockScore !== undefined && monitorScore > blockScore)
     problems.push('"monitorScore" must not exceed "blockScore"');
+  if (throttleScore !== undefined && blockScore !== undefined && monitorScore !== undefined)
+    if (throttleScore < monitorScore || throttleScore > blockScore)
+      problems.push('"throttleScore" must lie between "monitorScore" and "blockScore"');
   const materialRateChange = finite(doc.materialRateChange ?? 0.2, '"materialRateChange"', problems, 0, 10);
   const denyListedDomains = new Set<string>();
   if (doc.denyListedDomains !== undefined && !Array.isArray(doc.denyListedDomains))
@@ -398,6 +406,7 @@ export function parsePolicy(doc: unknown, source: string, variable = VARIABLE): 
     blockTtlMs: blockTtlMs!,
     throttleMinHoldMs: throttleMinHoldMs!,
     monitorScore: monitorScore!,
+    throttleScore: throttleScore!,
     blockScore: blockScore!,
     materialRateChange: materialRateChange!,
     denyListedDomains,

@@ -298,6 +298,40 @@ test('snowshoe: a fresh number is blocked on its first messages when its cluster
   assert.equal(evalDefault(volunteer, [campaign]).action, 'ALLOW');
 });
 
+test('spread evidence without outcomes throttles from throttleScore, and never blocks', () => {
+  const id = '0a1b2c3d4e5f60';
+  // A snowshoe cluster before any recipient reacted: many unregistered numbers, one template.
+  const fresh = cluster(id, { distinctSenders: 14, distinctRecipients: 420, messages: 500 });
+  const number = features({
+    clusters: [id],
+    windows: {
+      all: { messages: 20, distinctRecipients: 20, newContactShare: 1 },
+      '10m': { messages: 20, timingCv: 0.05 },
+    },
+  });
+  const e = evalDefault(number, [fresh]);
+  assert.ok(e.score >= DEFAULT_POLICY.throttleScore && e.score < DEFAULT_POLICY.blockScore, String(e.score));
+  assert.equal(e.action, 'THROTTLE');
+  assert.equal(e.rate, POLICY_DOC.profiles.consumer.throttleRatePerMinute);
+  // Weaker spread evidence (fan-out to new people, no cluster): watched, not throttled.
+  const alone = evalDefault(
+    features({ windows: { '1h': { messages: 40, distinctRecipients: 40, newContactShare: 1 } } }),
+  );
+  assert.ok(alone.score > 0 && alone.score < DEFAULT_POLICY.throttleScore, String(alone.score));
+  assert.equal(alone.action, 'MONITOR');
+  // A policy without throttleScore throttles such evidence only from blockScore, as before.
+  const doc = rawDefault();
+  delete doc.throttleScore;
+  const legacy = parsePolicy(doc, 'legacy');
+  assert.equal(legacy.throttleScore, legacy.blockScore);
+  assert.equal(
+    evaluate(legacy, { features: number, cluster: () => fresh, capOf }, 'enter').action,
+    'MONITOR',
+  );
+  // throttleScore outside [monitorScore, blockScore] is refused.
+  assert.throws(() => parsePolicy({ ...rawDefault(), throttleScore: 0.9 }, 'test'), /throttleScore/);
+});
+
 type ProfileDoc = { rules: unknown[]; behaviouralBlock: boolean };
 function rawDefault(): Record<string, unknown> & {
   profiles: Record<'consumer' | 'registered' | 'tollFree' | 'shortCode' | 'other', ProfileDoc>;

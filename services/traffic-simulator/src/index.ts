@@ -2,6 +2,7 @@ export { type CliOptions, parseCliArgs, USAGE, UsageError } from './cli.ts';
 export { ANSWERING_SCENARIO, createLabelTracker, type LabelTracker, writeLabels } from './label-tracker.ts';
 export type { Expectation, Labels, ScenarioLabel, SenderLabel } from './labels.ts';
 export { AREA_CODES, NumberSpaceError } from './numbers.ts';
+export * from './report/index.ts';
 export { ANSWERING_LABEL } from './responses.ts';
 export {
   DEFAULT_SCENARIOS_PATH,
@@ -22,4 +23,3 @@ export {
   SimulatorOptionsError,
   type TrafficOptions,
 } from './traffic.ts';
-export * from './report/index.ts';

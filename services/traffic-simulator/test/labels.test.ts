@@ -29,7 +29,7 @@ describe('labels', () => {
         ['p2p-unregistered', false, 'NONE', 0],
         ['school-alert', false, 'NONE', 0],
         ['reassigned', false, 'NONE', 0],
-        ['snowshoe', true, 'BLOCK', 0],
+        ['snowshoe', true, 'THROTTLE_OR_BLOCK', 0],
         ['blast', true, 'THROTTLE_OR_BLOCK', 0],
         ['number-walker', true, 'THROTTLE_OR_BLOCK', 0],
         ['ignores-opt-outs', true, 'BLOCK', 0],

@@ -46,7 +46,16 @@ export const snowshoe = defineKind({
   truth: () => ({
     title: 'Snowshoe phishing over many fresh numbers',
     spam: true,
-    expect: { neverBlock: false, throttleAcceptable: false, actionRequired: 'BLOCK', blockWithinMs: 60_000 },
+    // The issue's bar: every spam scenario blocked or throttled, the snowshoe's first BLOCK
+    // within 60 s. Each fresh number is throttled on its cluster's spread at once and blocked
+    // once its recipients' reports and opt-outs arrive, which for the last numbers of a short
+    // run may be after it ends.
+    expect: {
+      neverBlock: false,
+      throttleAcceptable: false,
+      actionRequired: 'THROTTLE_OR_BLOCK',
+      blockWithinMs: 60_000,
+    },
   }),
   build(p, { id, ratePerSecond, durationMs, sim, rng, text, pool }) {
     const rates: OutcomeRates = {
