@@ -71,7 +71,7 @@ import {
   type Trigger,
 } from './decider.ts';
 import { createDueQueue, type DueQueue } from './due-queue.ts';
-import type { CapOf } from './evaluate.ts';
+import { type CapOf, clusterValue } from './evaluate.ts';
 import { checkClusterFeatures, checkSenderFeatures } from './inputs.ts';
 import type { AddressList } from './lists.ts';
 import { checkOverride, createOverrideTable, type OverrideTable } from './overrides.ts';
@@ -715,7 +715,10 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
     for (const profile of Object.values(policy.profiles))
       for (const rule of profile.rules) {
         if (rule.feature.source !== 'cluster') continue;
-        const v = c.windows.find((w) => w.window === rule.window)?.[rule.feature.name];
+        const v = clusterValue(
+          c.windows.find((w) => w.window === rule.window),
+          rule.feature.name,
+        );
         const enter = v !== undefined && (rule.op === '>=' ? v >= rule.threshold : v <= rule.threshold);
         const hold =
           v !== undefined && (rule.op === '>=' ? v >= rule.exitThreshold : v <= rule.exitThreshold);

@@ -23,6 +23,7 @@ import type {
   WindowFeatures,
 } from '@spamgate/schemas';
 import {
+  type ClusterFeatureName,
   CONTACT_DISCOUNTED,
   type Comparison,
   type Condition,
@@ -101,7 +102,17 @@ function value(
   cluster: ClusterFeatures | undefined,
 ): number | undefined {
   if (ref.source === 'sender') return senderValue(input.features, ref, window);
-  return clusterWindow(cluster, window)?.[ref.name];
+  return clusterValue(clusterWindow(cluster, window), ref.name);
+}
+
+/** A cluster feature of one window, derived ones (policy.ts DERIVED_CLUSTER_FEATURES) included. */
+export function clusterValue(
+  w: ClusterWindowFeatures | undefined,
+  name: ClusterFeatureName,
+): number | undefined {
+  if (w === undefined) return undefined;
+  if (name === 'spamReportRate') return w.distinctRecipients > 0 ? w.spamReports / w.distinctRecipients : 0;
+  return w[name];
 }
 
 function conditionsHold(

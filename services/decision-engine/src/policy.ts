@@ -65,7 +65,16 @@ export const CLUSTER_FEATURES = [
   keyof ClusterWindowFeatures,
   'window' | 'windowMs' | 'campaignIds' | 'urlDomains'
 >[];
-export type ClusterFeatureName = (typeof CLUSTER_FEATURES)[number];
+/**
+ * Cluster features the engine derives from the record: spamReportRate = spamReports /
+ * distinctRecipients (0 without recipients), the complaint rate, which unlike a count does not
+ * grow with a campaign's size.
+ */
+export const DERIVED_CLUSTER_FEATURES = ['spamReportRate'] as const;
+export type ClusterFeatureName =
+  | (typeof CLUSTER_FEATURES)[number]
+  | (typeof DERIVED_CLUSTER_FEATURES)[number];
+const CLUSTER_FEATURE_NAMES: readonly string[] = [...CLUSTER_FEATURES, ...DERIVED_CLUSTER_FEATURES];
 
 /**
  * Sender counts that include messages to two-way contacts. The evaluator reads them discounted
@@ -177,9 +186,8 @@ function featureRef(raw: unknown, at: string, problems: string[]): FeatureRef | 
   }
   if (raw.startsWith('cluster.')) {
     const name = raw.slice('cluster.'.length);
-    if ((CLUSTER_FEATURES as readonly string[]).includes(name))
-      return { source: 'cluster', name: name as ClusterFeatureName };
-    problems.push(`${at}: unknown cluster feature "${name}" (one of ${CLUSTER_FEATURES.join(', ')})`);
+    if (CLUSTER_FEATURE_NAMES.includes(name)) return { source: 'cluster', name: name as ClusterFeatureName };
+    problems.push(`${at}: unknown cluster feature "${name}" (one of ${CLUSTER_FEATURE_NAMES.join(', ')})`);
     return undefined;
   }
   if ((SENDER_FEATURES as readonly string[]).includes(raw))

@@ -281,7 +281,23 @@ test('snowshoe: a fresh number is blocked on its first messages when its cluster
   });
   const e = evalDefault(fresh, [spamCluster]);
   assert.equal(e.action, 'BLOCK');
-  assert.ok(e.reasons.some((r) => r.feature === `cluster[${id}].spamReports`));
+  assert.ok(e.reasons.some((r) => r.feature === `cluster[${id}].spamReportRate`));
+  // An unregistered campaign as big as that draws as many reports at a rate wanted traffic
+  // draws (0.2 %): its size is not evidence, and its volunteers are not blocked.
+  const big = cluster(id, {
+    distinctSenders: 180,
+    distinctRecipients: 6_000,
+    optOutRate: 0.03,
+    spamReports: 12,
+    messages: 6_000,
+  });
+  const volunteerUnregistered = features({
+    clusters: [id],
+    windows: { '1h': { messages: 60, distinctRecipients: 60, newContactShare: 1, topTemplateShare: 1 } },
+  });
+  const v = evalDefault(volunteerUnregistered, [big]);
+  assert.ok(!codes(v.reasons).includes('CLUSTER_SPAM_REPORTS'), codes(v.reasons).join());
+  assert.notEqual(v.action, 'BLOCK');
   // The same template from a registered campaign (P2P texting): not spread evidence at all.
   const campaign = cluster(id, {
     distinctSenders: 180,
