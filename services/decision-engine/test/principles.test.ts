@@ -314,6 +314,32 @@ test('snowshoe: a fresh number is blocked on its first messages when its cluster
   assert.equal(evalDefault(volunteer, [campaign]).action, 'ALLOW');
 });
 
+test('a volunteer in conversation with voters is not blocked for the few STOPs chance gives it', () => {
+  const id = '0a1b2c3d4e5f60';
+  // One script from 121 unregistered volunteers, their recipients all new, one STOP in 17
+  // texts by chance: every shared signal of a snowshoe, and opt-outs over 5%.
+  const campaign = cluster(id, {
+    distinctSenders: 121,
+    distinctRecipients: 5_000,
+    optOutRate: 0.03,
+    spamReports: 10,
+  });
+  const volunteer = (replyRate: number) =>
+    features({
+      clusters: [id],
+      windows: {
+        '1h': { messages: 60, distinctRecipients: 60, newContactShare: 1, topTemplateShare: 1 },
+        '24h': { messages: 60, distinctRecipients: 60, optOutRate: 0.06, replyRate },
+      },
+    });
+  // Voters answer it (8%): throttled at a person's pace at most, never blocked.
+  assert.notEqual(evalDefault(volunteer(0.08), [campaign]).action, 'BLOCK');
+  // Nobody answers the same shape: the opt-outs count, and it is blocked.
+  const silent = evalDefault(volunteer(0), [campaign]);
+  assert.equal(silent.action, 'BLOCK');
+  assert.ok(codes(silent.reasons).includes('OPT_OUT_RATE'));
+});
+
 test('spread evidence without outcomes throttles from throttleScore, and never blocks', () => {
   const id = '0a1b2c3d4e5f60';
   // A snowshoe cluster before any recipient reacted: many unregistered numbers, one template.
