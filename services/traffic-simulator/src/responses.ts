@@ -27,6 +27,17 @@ export interface OutcomeRates {
   readonly subscriberBlockRate: number;
 }
 
+/** A scenario's outcome rates, from its parameters of the same names. */
+export function outcomeRatesOf(p: OutcomeRates): OutcomeRates {
+  return {
+    deliveryFailureRate: p.deliveryFailureRate,
+    replyRate: p.replyRate,
+    optOutRate: p.optOutRate,
+    spamReportRate: p.spamReportRate,
+    subscriberBlockRate: p.subscriberBlockRate,
+  };
+}
+
 /** Opt-out requests as people type them; every one is an opt-out by the feature engine's rule. */
 const STOP_TEXTS = [
   'STOP',

@@ -4,7 +4,7 @@
  * are dead; recipients report it and block it; hardly anyone answers.
  */
 import { param } from '../params.ts';
-import { answersPerMessage, type OutcomeRates, respond } from '../responses.ts';
+import { answersPerMessage, outcomeRatesOf, respond } from '../responses.ts';
 import { defineKind } from './kind.ts';
 
 const REPLIES = ['Who is this?', 'scam', 'lol no', 'wrong number'] as const;
@@ -42,13 +42,7 @@ export const blast = defineKind({
     },
   }),
   build(p, { id, ratePerSecond, durationMs, sim, rng, text, pool }) {
-    const rates: OutcomeRates = {
-      deliveryFailureRate: p.deliveryFailureRate,
-      replyRate: p.replyRate,
-      optOutRate: p.optOutRate,
-      spamReportRate: p.spamReportRate,
-      subscriberBlockRate: p.subscriberBlockRate,
-    };
+    const rates = outcomeRatesOf(p);
     const outbound = ratePerSecond / (1 + answersPerMessage(rates));
     const numbers = pool.allocate(`${id} numbers`, p.senders, 'local');
     const list = pool.allocate(

@@ -4,7 +4,7 @@
  * numbers, so about half fail; the rest mostly ignore it, a few answer "wrong number".
  */
 import { param } from '../params.ts';
-import { answersPerMessage, type OutcomeRates, respond } from '../responses.ts';
+import { answersPerMessage, outcomeRatesOf, respond } from '../responses.ts';
 import { defineKind } from './kind.ts';
 
 const REPLIES = [
@@ -48,13 +48,7 @@ export const numberWalker = defineKind({
     },
   }),
   build(p, { id, ratePerSecond, durationMs, sim, rng, text, pool }) {
-    const rates: OutcomeRates = {
-      deliveryFailureRate: p.deliveryFailureRate,
-      replyRate: p.replyRate,
-      optOutRate: p.optOutRate,
-      spamReportRate: p.spamReportRate,
-      subscriberBlockRate: p.subscriberBlockRate,
-    };
+    const rates = outcomeRatesOf(p);
     const outbound = ratePerSecond / (1 + answersPerMessage(rates));
     const perSender = Math.ceil((outbound / p.senders) * (durationMs / 1000) * 1.2) + 100;
     const numbers = pool.allocate(`${id} numbers`, p.senders, 'local');

@@ -10,7 +10,7 @@
  * Links use reserved names (.example, RFC 2606) so that no generated link points anywhere.
  */
 import { param } from '../params.ts';
-import { answersPerMessage, carrierOf, type OutcomeRates, respond } from '../responses.ts';
+import { answersPerMessage, carrierOf, outcomeRatesOf, respond } from '../responses.ts';
 import { defineKind } from './kind.ts';
 
 const REPLIES = ['Who is this?', 'scam', "I didn't order anything", 'wrong number', 'nice try'] as const;
@@ -58,13 +58,7 @@ export const snowshoe = defineKind({
     },
   }),
   build(p, { id, ratePerSecond, durationMs, sim, rng, text, pool }) {
-    const rates: OutcomeRates = {
-      deliveryFailureRate: p.deliveryFailureRate,
-      replyRate: p.replyRate,
-      optOutRate: p.optOutRate,
-      spamReportRate: p.spamReportRate,
-      subscriberBlockRate: p.subscriberBlockRate,
-    };
+    const rates = outcomeRatesOf(p);
     const outbound = ratePerSecond / (1 + answersPerMessage(rates));
     const intervalMs = p.sendIntervalSeconds * 1000;
     const slots = Math.max(1, Math.round((outbound * intervalMs) / 1000));
