@@ -316,7 +316,7 @@ test('snowshoe: a fresh number is blocked on its first messages when its cluster
 
 test('a volunteer in conversation with voters is not blocked for the few STOPs chance gives it', () => {
   const id = '0a1b2c3d4e5f60';
-  // One script from 121 unregistered volunteers, their recipients all new, one STOP in 17
+  // One script from 121 unregistered volunteers, their recipients all new, 7 STOPs in 120
   // texts by chance: every shared signal of a snowshoe, and opt-outs over 5%.
   const campaign = cluster(id, {
     distinctSenders: 121,
@@ -328,8 +328,8 @@ test('a volunteer in conversation with voters is not blocked for the few STOPs c
     features({
       clusters: [id],
       windows: {
-        '1h': { messages: 60, distinctRecipients: 60, newContactShare: 1, topTemplateShare: 1 },
-        '24h': { messages: 60, distinctRecipients: 60, optOutRate: 0.06, replyRate },
+        '1h': { messages: 120, distinctRecipients: 120, newContactShare: 1, topTemplateShare: 1 },
+        '24h': { messages: 120, distinctRecipients: 120, optOutRate: 0.06, replyRate },
       },
     });
   // Voters answer it (8%): throttled at a person's pace at most, never blocked.
