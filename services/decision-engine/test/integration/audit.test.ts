@@ -15,7 +15,7 @@ import {
   uniqueName,
 } from '@spamgate/test';
 import { runCli } from '../../src/cli.ts';
-import { BLAST, DEFAULT_POLICY_PATH, features } from '../fixtures.ts';
+import { BLAST, DEFAULT_POLICY, DEFAULT_POLICY_PATH, features } from '../fixtures.ts';
 import { decodeDecision, useDecisionHarness } from './harness.ts';
 
 const SINK = new URL('../../../clickhouse-sink/src/main.ts', import.meta.url).pathname;
@@ -155,7 +155,7 @@ test('every override, the decision it changed and every evaluation (shadow ones 
     `SELECT DISTINCT policy_version, shadow FROM decisions FINAL WHERE sender = '${SENDER}' ORDER BY shadow`,
   );
   assert.deepEqual(versions, [
-    { policy_version: '2026-11-29.1', shadow: 0 },
+    { policy_version: DEFAULT_POLICY.version, shadow: 0 },
     { policy_version: 'candidate-audit', shadow: 1 },
   ]);
 });

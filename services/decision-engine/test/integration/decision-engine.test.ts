@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { partitionOfKey } from '@spamgate/core';
 import type { DeadLetter, Decision, SenderFeatures } from '@spamgate/schemas';
 import { eventually, uniqueName } from '@spamgate/test';
-import { BLAST, DEFAULT_POLICY_PATH, features } from '../fixtures.ts';
+import { BLAST, DEFAULT_POLICY, DEFAULT_POLICY_PATH, features } from '../fixtures.ts';
 import { codec, decodeDecision, type Received, useDecisionHarness } from './harness.ts';
 
 const h = useDecisionHarness();
@@ -142,7 +142,7 @@ test('decisions from features: blast blocked, registered twin throttled at its c
   for (const d of [...plain.values()].flat()) {
     assert.equal(d.published, true);
     assert.equal(d.shadow, false);
-    assert.equal(d.policyVersion, '2026-11-29.1');
+    assert.equal(d.policyVersion, DEFAULT_POLICY.version);
   }
 
   // The killed run published the same decisions, with the same ids, in the same order. Decisions
