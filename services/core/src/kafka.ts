@@ -4,7 +4,7 @@
  * coordinators answer (a listening port is not enough on a fresh KRaft node).
  */
 import './kafkajs-read-committed.ts';
-import { type Admin, Kafka, type KafkaConfig, type logCreator, logLevel } from 'kafkajs';
+import { type Admin, Kafka, type KafkaConfig, type logCreator, logLevel, Partitioners } from 'kafkajs';
 import { ConnectTimeoutError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { retry } from './retry.ts';
@@ -79,7 +79,13 @@ export async function waitForKafka(
     async () => {
       const admin = kafka.admin();
       const probe = `spamgate-readiness-${process.pid}-${Date.now()}`;
-      const producer = kafka.producer({ transactionalId: probe, idempotent: true, maxInFlightRequests: 1 });
+      const producer = kafka.producer({
+        transactionalId: probe,
+        idempotent: true,
+        maxInFlightRequests: 1,
+        // It sends nothing; named only so that kafkajs does not warn about its partitioner change.
+        createPartitioner: Partitioners.DefaultPartitioner,
+      });
       try {
         await admin.connect();
         await admin.describeCluster();
