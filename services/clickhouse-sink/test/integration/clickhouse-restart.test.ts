@@ -121,11 +121,5 @@ test('ClickHouse stopped for 30 s mid-stream: the sink pauses, stays up, resumes
   assert.equal(sink.child.exitCode, null);
   assert.ok(!sink.logs.some((l) => l.level === 'fatal'), 'nothing fatal was logged');
   // And everything read was committed: a restart would not write any of it again.
-  await eventually(
-    async () =>
-      (await h.committed(h.topics.senderMinutes)) === (await h.endOffsets(h.topics.senderMinutes))
-        ? true
-        : undefined,
-    { timeoutMs: 30_000, what: 'the minutes committed to the end' },
-  );
+  await h.waitForCommitted(h.topics.senderMinutes, 30_000);
 });

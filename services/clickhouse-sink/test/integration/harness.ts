@@ -88,6 +88,8 @@ export interface SinkHarness {
   committed(topic: string): Promise<number>;
   /** The topic's end offsets (transaction markers included), summed over its partitions. */
   endOffsets(topic: string): Promise<number>;
+  /** Waits until the sink's group committed `topic` to its end (markers included). */
+  waitForCommitted(topic: string, timeoutMs?: number): Promise<void>;
   /** Waits until `table` holds `rows` rows with FINAL, failing early if `sink` exits. */
   waitForRows(table: TableName, rows: number, sink?: ServiceProcess, timeoutMs?: number): Promise<void>;
 }
@@ -227,6 +229,13 @@ export function useSinkHarness(
     },
     async endOffsets(topic) {
       return (await admin.fetchTopicOffsets(topic)).reduce((s, o) => s + Number(o.high), 0);
+    },
+    async waitForCommitted(topic, timeoutMs = 30_000) {
+      await eventually(
+        async () =>
+          (await harness.committed(topic)) === (await harness.endOffsets(topic)) ? true : undefined,
+        { timeoutMs, what: `${topic} committed to its end` },
+      );
     },
     async waitForRows(table, rows, sink, timeoutMs = 60_000) {
       await eventually(

@@ -45,16 +45,7 @@ test('while ClickHouse refuses one table, its topic is paused and uncommitted, a
     await sink.start();
     // Other tables are not held up by the failing one.
     await h.waitForRows('decisions', decisions.length);
-    await eventually(
-      async () =>
-        (await h.committed(h.topics.decisionEvaluations)) ===
-        (await h.endOffsets(h.topics.decisionEvaluations))
-          ? true
-          : undefined,
-      {
-        what: 'the decisions committed',
-      },
-    );
+    await h.waitForCommitted(h.topics.decisionEvaluations);
     await eventually(
       async () =>
         (await metricValue(deps.registry, 'spamgate_sink_insert_retries_total', {
@@ -76,15 +67,7 @@ test('while ClickHouse refuses one table, its topic is paused and uncommitted, a
 
     down = false;
     await h.waitForRows('sender_minute', minutes.length);
-    await eventually(
-      async () =>
-        (await h.committed(h.topics.senderMinutes)) === (await h.endOffsets(h.topics.senderMinutes))
-          ? true
-          : undefined,
-      {
-        what: 'the minutes committed',
-      },
-    );
+    await h.waitForCommitted(h.topics.senderMinutes);
     assert.equal(
       await metricValue(deps.registry, 'spamgate_sink_paused', { table: 'sender_minute' }),
       0,
@@ -182,12 +165,7 @@ test('records retention deleted while the sink was paused are skipped with an er
       31,
       '30 records and their marker',
     );
-    await eventually(
-      async () => ((await h.committed(topic)) === (await h.endOffsets(topic)) ? true : undefined),
-      {
-        what: 'the minutes committed to the end',
-      },
-    );
+    await h.waitForCommitted(topic);
   } finally {
     await sink.stop();
   }

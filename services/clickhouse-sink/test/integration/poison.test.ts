@@ -68,10 +68,7 @@ test("a record ClickHouse refuses is dead-lettered with ClickHouse's reason whil
   try {
     await sink.start();
     await h.waitForRows('policy_overrides', 499);
-    await eventually(
-      async () => ((await h.committed(topic)) === (await h.endOffsets(topic)) ? true : undefined),
-      { what: 'the overrides committed to the end of the partition' },
-    );
+    await h.waitForCommitted(topic);
     assert.ok((await h.committed(topic)) > Number(poisonOffset) + 1, 'committed past the poison');
 
     // Every neighbour landed, once; the poison did not.
@@ -208,14 +205,7 @@ test('a table altered under the sink refuses every record: that is waited out li
 
     await h.db.client.command({ query: `ALTER TABLE ${table} MODIFY COLUMN policy_version String` });
     await h.waitForRows('decisions', decisions.length);
-    await eventually(
-      async () =>
-        (await h.committed(h.topics.decisionEvaluations)) ===
-        (await h.endOffsets(h.topics.decisionEvaluations))
-          ? true
-          : undefined,
-      { what: 'the decisions committed' },
-    );
+    await h.waitForCommitted(h.topics.decisionEvaluations);
     assert.equal(
       await metric('spamgate_sink_dead_letters_total', {
         topic: h.topics.decisionEvaluations,

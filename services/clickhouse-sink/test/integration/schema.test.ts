@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { sql } from '@spamgate/core';
 import { createCodec } from '@spamgate/schemas';
-import { createMigratedTestDatabase, REPO_ROOT, type TestDatabase, testLogger } from '@spamgate/test';
+import { createMigratedTestDatabase, type TestDatabase } from '@spamgate/test';
 import { missingColumns } from '../../src/sink.ts';
 import { columnName } from '../../src/tables.ts';
 
