@@ -70,8 +70,15 @@ export const setting = {
     };
   },
 
-  optionalString(o: Omit<Common, 'default'> & { readonly expected?: string }): Setting<string | undefined> {
-    return { ...o, optional: true, expected: o.expected ?? 'a string', parse: (raw) => ok(raw) };
+  optionalString(
+    o: Omit<Common, 'default'> & { readonly pattern?: RegExp; readonly expected?: string },
+  ): Setting<string | undefined> {
+    return {
+      ...o,
+      optional: true,
+      expected: o.expected ?? (o.pattern ? `a string matching ${o.pattern}` : 'a string'),
+      parse: (raw) => (o.pattern && !o.pattern.test(raw) ? bad : ok(raw)),
+    };
   },
 
   integer(o: Common & { readonly min?: number; readonly max?: number }): Setting<number> {

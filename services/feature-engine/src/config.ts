@@ -4,6 +4,12 @@ import { type ConfigOf, SCHEMAS_TOPIC, setting, topicName, topicPrefixSetting } 
 
 export const featureEngineSettings = {
   topicPrefix: topicPrefixSetting,
+  inputTopicPrefix: setting.optionalString({
+    variable: 'SPAMGATE_INPUT_TOPIC_PREFIX',
+    doc: 'Prefix of the two input topics only, when not SPAMGATE_TOPIC_PREFIX: a canary, replay or benchmark engine reading the live input into its own topics',
+    pattern: /^[A-Za-z0-9._-]{0,100}$/,
+    expected: 'up to 100 characters from A-Z a-z 0-9 . _ -',
+  }),
   groupId: setting.string({
     variable: 'SPAMGATE_FEATURE_ENGINE_GROUP',
     doc: 'Consumer group of the feature engine; also the prefix of its transactional ids.',
@@ -117,10 +123,11 @@ export interface FeatureEngineTopics {
   readonly schemas: string;
 }
 
-export function featureEngineTopics(prefix: string): FeatureEngineTopics {
+/** The engine's topics under `prefix`; the two inputs under `inputPrefix` when it is given. */
+export function featureEngineTopics(prefix: string, inputPrefix = prefix): FeatureEngineTopics {
   return {
-    messages: topicName(prefix, 'sms.message-events'),
-    feedback: topicName(prefix, 'sms.feedback-events'),
+    messages: topicName(inputPrefix, 'sms.message-events'),
+    feedback: topicName(inputPrefix, 'sms.feedback-events'),
     features: topicName(prefix, 'sms.sender-features'),
     minutes: topicName(prefix, 'sms.sender-minutes'),
     changelog: topicName(prefix, 'spamgate.feature-engine.changelog'),

@@ -183,7 +183,10 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
   const now = deps.now ?? Date.now;
   const codec: Codec = createCodec();
   const keys: FactKeys = createFactKeys(config.hashKey);
-  const topics: FeatureEngineTopics = featureEngineTopics(config.topicPrefix);
+  const topics: FeatureEngineTopics = featureEngineTopics(
+    config.topicPrefix,
+    config.inputTopicPrefix ?? config.topicPrefix,
+  );
   // Inputs written by a newer release (the SMSC's events, a newer instance's repartition
   // records) carry fingerprints this codec does not know: their schemas are learned from the
   // schema topic before they are decoded.
