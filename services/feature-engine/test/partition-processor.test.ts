@@ -429,3 +429,36 @@ test('urlDomains equal a brute-force recomputation through drains, late events, 
     }
   }
 });
+
+test('a burst’s last message is published once the partition’s newest event is one emit interval past it', () => {
+  const p = createPartitionProcessor();
+  const message = (sender: string, t: number, i: number): Input => ({
+    kind: 'message',
+    event: {
+      messageId: `burst-${i}`,
+      eventTime: t,
+      sender,
+      senderKind: 'LONG_CODE',
+      recipient: `+1303555${String(1000 + i)}`,
+      body: 'see you at 8',
+      campaignId: null,
+      originNetwork: null,
+    },
+  });
+  const featuresOf = (out: ProcessorOutput[], sender: string) =>
+    out.flatMap((o) => (o.kind === 'features' && o.sender === sender ? [o.value.asOf] : []));
+  feed(p, message('+12025550001', T0, 0));
+  assert.deepEqual(featuresOf(p.drain(0), '+12025550001'), [T0], 'the first message is published at once');
+  feed(p, message('+12025550001', T0 + 200, 1));
+  assert.deepEqual(featuresOf(p.drain(0), '+12025550001'), [], 'held: within the emit interval of the last');
+  // Another sender's traffic moves the partition's stream time; the watermark stays 30 s behind.
+  feed(p, message('+12025550002', T0 + 900, 2));
+  assert.deepEqual(featuresOf(p.drain(0), '+12025550001'), [], 'stream time 0.7 s past it: still held');
+  feed(p, message('+12025550002', T0 + 1_200, 3));
+  assert.deepEqual(
+    featuresOf(p.drain(0), '+12025550001'),
+    [T0 + 200],
+    'published once stream time is 1 s past it, long before the watermark is',
+  );
+  assert.ok(p.watermark < T0 + 200);
+});

@@ -580,6 +580,15 @@ export function createPartitionProcessor(
       throw new EventTimeSkewError(t, wallClockMs, options.maxFutureSkewMs);
   }
 
+  /**
+   * The partition's newest event time (or, after an idle advance, the watermark plus the allowed
+   * lateness). A sender whose last change is emitIntervalMs behind it is published: a burst's
+   * last message goes out about one interval after it, not one interval after the watermark.
+   */
+  function streamTime(): number {
+    return Math.max(maxEventTime, watermark + options.allowedLatenessMs);
+  }
+
   function advance(t: number): void {
     if (t > maxEventTime) maxEventTime = t;
     const w = maxEventTime - options.allowedLatenessMs;
@@ -674,7 +683,7 @@ export function createPartitionProcessor(
     const due =
       peek.dirty &&
       (peek.latestMs - peek.lastEmittedAsOf >= options.emitIntervalMs ||
-        watermark - peek.latestMs >= options.emitIntervalMs);
+        streamTime() - peek.latestMs >= options.emitIntervalMs);
     const closeWindow = closeDue(full, false, peek.lastMessageMs, peek.latestMs, peek.lastEmittedAsOf);
     if (!closing && !due && !(idle && peek.dirty) && !closeWindow) {
       if (!peek.dirty) dirtySenders.delete(sender);
@@ -848,7 +857,7 @@ export function createPartitionProcessor(
         const due =
           e.dirty &&
           (latest - e.lastEmittedAsOf >= options.emitIntervalMs ||
-            watermark - latest >= options.emitIntervalMs);
+            streamTime() - latest >= options.emitIntervalMs);
         if (due || (idle && e.dirty)) {
           const asOf = Math.max(latest, e.lastEmittedAsOf);
           featureOut.push({ kind: 'features', sender, value: features(e, asOf, emittedAtMs) });

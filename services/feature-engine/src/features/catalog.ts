@@ -188,8 +188,9 @@ ${windowRows}
 ## When SenderFeatures are published
 
 - when a sender's state changed and \`SPAMGATE_EMIT_INTERVAL\` (1 s) of event time passed since its
-  last publication, or once the watermark is that far past its newest event (so a burst's last
-  message is always published); \`asOf\` is the sender's newest event time;
+  last publication, or once the partition's newest event time (its stream time) is that far past
+  the sender's newest event (so a burst's last message is published about one interval after it);
+  \`asOf\` is the sender's newest event time;
 - once more when the shortest window (\`${windows[0]?.name ?? 'first'}\`) no longer holds the sender's newest event, with
   \`asOf\` at that moment, so consumers see a burst end while the sender stays silent;
 - never for a sender that changed nothing: a quiet sender costs nothing.
