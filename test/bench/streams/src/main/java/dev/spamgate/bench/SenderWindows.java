@@ -57,13 +57,18 @@ public final class SenderWindows {
           + " --feedback-topic T --output-topic T --schemas DIR [--state-dir DIR] [--threads N]"
           + " [--commit-interval-ms N] [--cache-bytes N]";
 
-  /** Event time from the decoded payload; undecodable records (null) keep the record timestamp. */
+  /**
+   * Event time from the decoded payload. An undecodable record (null value, dropped by the
+   * topology's filter) gets the partition's time so far: its Kafka timestamp (typically the wall
+   * clock) would advance stream time past the event times of historical input and make every
+   * later record of the task too late for its windows.
+   */
   static final class EventTimeExtractor implements TimestampExtractor {
     @Override
     public long extract(ConsumerRecord<Object, Object> record, long partitionTime) {
       Object v = record.value();
       if (v instanceof Event) return ((Event) v).eventTime;
-      return record.timestamp() >= 0 ? record.timestamp() : Math.max(partitionTime, 0);
+      return Math.max(partitionTime, 0);
     }
   }
 
