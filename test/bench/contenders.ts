@@ -407,7 +407,8 @@ export function buildStreamsApp(progress: (s: string) => void): void {
   if (existsSync(STREAMS_JAR) && statSync(STREAMS_JAR).mtimeMs >= sources) return;
   progress('building the Kafka Streams application (mvn package)');
   execFileSync('mvn', ['-q', '-B', '-Dstyle.color=never', '-f', join(STREAMS_DIR, 'pom.xml'), 'package'], {
-    stdio: ['ignore', 'inherit', 'inherit'],
+    // Maven's output (even with -q it prints colour resets) goes to stderr: stdout is the report.
+    stdio: ['ignore', process.stderr, process.stderr],
     timeout: 20 * 60_000,
   });
 }
