@@ -153,8 +153,7 @@ test('decisions from features: blast blocked, registered twin throttled at its c
   const ids = (m: Map<string, Decision[]>) =>
     [...m]
       .map(
-        ([s, ds]) =>
-          [s, ds.map((d) => d.decisionId).filter((id, i, all) => all.indexOf(id) === i)] as const,
+        ([s, ds]) => [s, ds.map((d) => d.decisionId).filter((id, i, all) => all.indexOf(id) === i)] as const,
       )
       .sort(([a], [b]) => a.localeCompare(b));
   assert.deepEqual(ids(killed), ids(plain));
