@@ -1,3 +1,4 @@
+export { mulberry32, seededRandom } from '@spamgate/core';
 export { docQueries } from './doc-queries.ts';
 export {
   createMigratedTestDatabase,
@@ -14,5 +15,4 @@ export { removeGroupMember } from './leave-group.ts';
 export { type NewerRelease, newerRelease, type RecordSchema } from './newer-release.ts';
 export { type PrivateClickHouse, startPrivateClickHouse } from './private-clickhouse.ts';
 export { type LogLine, type ServiceProcess, spawnService } from './process.ts';
-export { mulberry32, seededRandom } from './random.ts';
 export { REPO_ROOT, readVersions } from './versions.ts';

@@ -27,6 +27,7 @@ export {
   type ConsumerBatch,
   createBatchConsumer,
 } from './consumer.ts';
+export * from './content/index.ts';
 export { type DeadLetterFields, deadLetterOf } from './dead-letter.ts';
 export {
   ConfigError,
@@ -57,6 +58,7 @@ export {
   type SubscriberHasher,
 } from './privacy.ts';
 export { MAX_REQUEST_BYTES, partitionOfKey, requestsOf, type TopicMessages } from './produce.ts';
+export { mulberry32, seededRandom } from './random.ts';
 export { backoffDelay, type RetryOptions, retry } from './retry.ts';
 export {
   createSchemaCatalog,

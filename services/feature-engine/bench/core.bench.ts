@@ -5,10 +5,10 @@
  * Prints a Markdown section on stdout; npm run bench writes it into BENCHMARKS.md.
  */
 import { cpus } from 'node:os';
+import { clusterIdString } from '@spamgate/core';
 import type { MessageEvent } from '@spamgate/schemas';
 import { seededRandom } from '@spamgate/test';
 import { createClusterProcessor } from '../src/clusters/cluster-processor.ts';
-import { clusterIdString } from '../src/content/cluster-key.ts';
 import { createFactKeys, hash32, messageFacts } from '../src/engine/facts.ts';
 import { createPartitionProcessor, DEFAULT_PROCESSOR_OPTIONS } from '../src/engine/partition-processor.ts';
 

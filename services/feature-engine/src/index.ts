@@ -1,5 +1,4 @@
 export { registrationsPath } from './config.ts';
-export * from './content/index.ts';
 export { FEATURES, type FeatureDefinition, featuresDocument } from './features/catalog.ts';
 export {
   capOf,

@@ -4,8 +4,8 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { NEAR_DUPLICATE_DISTANCE } from '@spamgate/core';
 import { seededRandom } from '@spamgate/test';
-import { NEAR_DUPLICATE_DISTANCE } from '../src/content/index.ts';
 import { NO_RELATION_FEATURES } from '../src/relations/relation-book.ts';
 import {
   addFeedback,

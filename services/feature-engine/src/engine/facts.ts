@@ -5,8 +5,6 @@
  * all of it.
  */
 import { createHmac } from 'node:crypto';
-import { createSubscriberHasher, normaliseAddress } from '@spamgate/core';
-import type { MessageEvent } from '@spamgate/schemas';
 import {
   analyseClusteredContent,
   type ClusteredContentAnalysis,
@@ -14,7 +12,10 @@ import {
   type ContentKey,
   createClusterKey,
   createContentKey,
-} from '../content/index.ts';
+  createSubscriberHasher,
+  normaliseAddress,
+} from '@spamgate/core';
+import type { MessageEvent } from '@spamgate/schemas';
 import type { MessageFacts } from '../windows/sender-state.ts';
 
 export interface FactKeys {

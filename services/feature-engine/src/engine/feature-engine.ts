@@ -12,15 +12,18 @@
  */
 import {
   type Counter,
+  clusterIdString,
   committedOffsets,
   createSchemaCatalog,
   deadLetterOf,
   describeError,
   type Gauge,
   type Histogram,
+  InvalidClusterIdError,
   type Lifecycle,
   type Logger,
   openFencedProducer,
+  parseClusterId,
   partitionEnd,
   type Registry,
   registerSchemas,
@@ -52,7 +55,6 @@ import {
   featureEngineTopics,
   registrationsPath,
 } from '../config.ts';
-import { clusterIdString, InvalidClusterIdError, parseClusterId } from '../content/cluster-key.ts';
 import { createCopartitionAssigner } from '../kafka/copartition-assigner.ts';
 import { loadRegistrations } from '../registration.ts';
 import { DEFAULT_RELATION_OPTIONS } from '../relations/relation-book.ts';

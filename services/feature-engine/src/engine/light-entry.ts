@@ -20,8 +20,9 @@
  * before they existed (the bit clear) read as none. The same bytes are the sender's changelog
  * value.
  */
+
+import { hammingDistance, NEAR_DUPLICATE_DISTANCE } from '@spamgate/core';
 import type { AddressKind } from '@spamgate/schemas';
-import { hammingDistance, NEAR_DUPLICATE_DISTANCE } from '../content/index.ts';
 import {
   applyFeedback,
   applyMessage,

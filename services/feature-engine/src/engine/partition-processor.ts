@@ -9,9 +9,8 @@
  * counted in the late column of its sender's minute that is open at the watermark. An event more
  * than maxFutureSkewMs ahead of the wall clock is refused (the shell dead-letters it).
  */
-import { SpamgateError } from '@spamgate/core';
+import { clusterIdString, SpamgateError } from '@spamgate/core';
 import type { AddressKind, SenderFeatures, SenderMinute } from '@spamgate/schemas';
-import { clusterIdString } from '../content/cluster-key.ts';
 import { allowedInWindow, capOf, NO_REGISTRATIONS, type Registrations } from '../registration.ts';
 import {
   counterpartKey,

@@ -254,7 +254,7 @@ most 16. The decision engine blocks a sender whose list holds a deny-listed doma
 exact: names, not hashes or sketches.
 
 - **Domains** are what \`registrableDomain\` gives for each link's host (bank.example for
-  login.bank.example; an approximation of the Public Suffix List, see content/domains.ts): lower
+  login.bank.example; an approximation of the Public Suffix List, see services/core/src/content/domains.ts): lower
   case, international names in punycode, each listed once. A "domain" over 253 bytes (longer than
   any DNS name, so no reachable host) is left out rather than cut into some other name.
 - **Order.** By the latest event time each domain was seen at; for equal times, the message read

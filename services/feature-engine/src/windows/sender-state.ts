@@ -5,7 +5,7 @@
  * and times in, feature values out; no I/O, no clock. The Kafka shell around it owns watermarks,
  * emission and the changelog.
  */
-import { hammingDistance, NEAR_DUPLICATE_DISTANCE } from '../content/index.ts';
+import { hammingDistance, NEAR_DUPLICATE_DISTANCE } from '@spamgate/core';
 import { NO_RELATION_FEATURES, type RelationFeatures } from '../relations/relation-book.ts';
 import { createDistinctCounter, type DistinctCounter } from '../sketches/distinct-counter.ts';
 import { sliceStart, type WindowSpec } from './window-spec.ts';

@@ -7,9 +7,9 @@
 // (SIGKILL) in every phase, with the same result.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { generateCorpus } from '@spamgate/core/sms-corpus';
 import type { ClusterFeatures, MessageEvent, SenderFeatures } from '@spamgate/schemas';
 import { eventually, seededRandom, uniqueName } from '@spamgate/test';
-import { generateCorpus } from '../sms-corpus.ts';
 import { codec, useHarness } from './harness.ts';
 
 const h = useHarness();

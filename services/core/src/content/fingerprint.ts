@@ -7,7 +7,7 @@
  * statistics afresh.
  */
 import { hkdfSync } from 'node:crypto';
-import { SpamgateError } from '@spamgate/core';
+import { SpamgateError } from '../errors.ts';
 import { normaliseBody } from './normalise.ts';
 
 /**

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SpamgateError } from '@spamgate/core';
 import {
   analyseClusteredContent,
   analyseContent,
@@ -12,6 +11,7 @@ import {
   createContentKey,
   parseClusterId,
 } from '../src/content/index.ts';
+import { SpamgateError } from '../src/errors.ts';
 import { type ClusterCorpus, generateClusterCorpus, mulberry32 } from './sms-corpus.ts';
 
 const SECRETS = [

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SpamgateError } from '@spamgate/core';
 import {
   type ContentKey,
   contentFingerprint,
@@ -9,6 +8,7 @@ import {
   NEAR_DUPLICATE_DISTANCE,
   SHINGLE_CHARS,
 } from '../src/content/index.ts';
+import { SpamgateError } from '../src/errors.ts';
 import { type Corpus, generateCorpus, mulberry32 } from './sms-corpus.ts';
 
 const KEY = createContentKey('content-test-key-0123456789');

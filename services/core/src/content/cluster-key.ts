@@ -10,7 +10,7 @@
  * form clusters with thousands of senders. See docs/content-clusters.md for the measured rates.
  */
 import { hash, hkdfSync } from 'node:crypto';
-import { SpamgateError } from '@spamgate/core';
+import { SpamgateError } from '../errors.ts';
 import { contentSecretBytes, hkdfTables } from './fingerprint.ts';
 import { scanBody } from './normalise.ts';
 import { isOptOutNormalised } from './opt-out.ts';

@@ -6,7 +6,7 @@
  * always gives the same corpus: measured rates quoted in the code depend on it.
  */
 
-import { mulberry32 } from '@spamgate/test';
+import { mulberry32 } from '../src/random.ts';
 
 export { mulberry32 };
 

@@ -12,6 +12,7 @@ export {
   clusterIdOf,
   clusterIdString,
   createClusterKey,
+  InvalidClusterIdError,
   MIN_CLUSTER_WORDS,
   MIN_LOWER_CASE_CLUSTER_WORDS,
   parseClusterId,
