@@ -4,7 +4,7 @@
 export interface ClusterEvent {
   /** When the message was sent or the outcome happened, ms since the epoch. */
   eventTime: number;
-  /** MESSAGE: a message of the cluster was sent; OPT_OUT: a recipient opted out in answer to one; SPAM_REPORT: a recipient reported one (7726). */
+  /** MESSAGE: a message of the cluster was sent; OPT_OUT: a recipient opted out in answer to one; SPAM_REPORT: a recipient reported one (7726); REPLY: a recipient answered one (any message back that is not an opt-out); DELIVERY_FAILURE: one could not be delivered. */
   kind: ClusterEventKind;
   /** Keyed hash of the sender of the message (for an outcome: the sender it answers). */
   senderHash: Hash64;
@@ -16,10 +16,14 @@ export interface ClusterEvent {
   urlDomains: string[];
   /** The message the event is about, if known. */
   messageId: null | string;
+  /** MESSAGE only: the recipient is at most 10 numbers from the recipient of the same sender's previous message (number walking, as the sender feature sequentialShare counts it). */
+  sequential: boolean;
+  /** MESSAGE only: keyed hashes (as senderHash) of the phone numbers in the body other than the sender's (call-back numbers), at most 4. */
+  callbackHashes: Hash64[];
 }
 
 /** What happened. Readers map symbols they do not know to MESSAGE. */
-export type ClusterEventKind = 'MESSAGE' | 'OPT_OUT' | 'SPAM_REPORT';
+export type ClusterEventKind = 'MESSAGE' | 'OPT_OUT' | 'SPAM_REPORT' | 'REPLY' | 'DELIVERY_FAILURE';
 
 /** Keyed 64-bit hash (HMAC-SHA-256, first 8 bytes, big-endian) of a subscriber address. */
 export type Hash64 = Buffer;
@@ -66,7 +70,99 @@ export interface ClusterWindowFeatures {
   urlDomains: string[];
   /** Distinct URL domains seen. */
   distinctUrlDomains: number;
+  /** Recipients' answers (messages back that are not opt-outs) to messages of the cluster, counted when they arrive. */
+  replies: number;
+  /** Delivery failures of messages of the cluster, counted when they arrive. */
+  deliveryFailures: number;
+  /** Share of the window's messages whose recipient is at most 10 numbers from the same sender's previous recipient: number walking across the cluster's senders. */
+  sequentialShare: number;
+  /** The most frequent call-back numbers in the cluster's messages, at most 8, by count then value, as keyed hashes (the unsigned 64-bit decimal of the first 8 bytes of HMAC-SHA-256 under the deployment's hash key, as every subscriber hash): a firewall matches them by hashing the numbers it finds in a body the same way. */
+  callbackNumbers: string[];
 }
+
+/** What the carrier's SMS firewall should do with messages of one content cluster (one template across senders), whoever sends them, and why. Topic sms.content-decisions (compacted), key = cluster id (UTF-8): the latest record per cluster is the one in force. docs/contract.md says how a firewall matches a message to it. */
+export interface ContentDecision {
+  /** Deterministic id: the same cluster, inputs and policy version give the same id, so replays and duplicates are harmless. */
+  decisionId: string;
+  /** The content cluster id (14 lower-case hex digits, docs/content-clusters.md); equals the record key. */
+  clusterId: string;
+  /** The action to enforce on matching messages. */
+  action: ContentAction;
+  /** Registrable domains (lower case) of the cluster's links that a firewall may match on alone: a message linking to one of them matches. Public link shorteners, domains shared by unrelated senders and operator-allowed domains are never listed. */
+  urlDomains: string[];
+  /** Call-back numbers of the cluster's messages as keyed hashes (as ClusterFeatures.callbackNumbers): a message containing a number that hashes to one of them matches. */
+  callbackNumbers: string[];
+  /** Combined evidence score, 0 (clean) to 1 (certain abuse). */
+  score: number;
+  /** Evidence, strongest first. */
+  reasons: Reason[];
+  /** Version of the policy that decided. */
+  policyVersion: string;
+  /** The operator content override that decided, if one applied. */
+  overrideId: null | string;
+  /** Registered campaign ids seen sending the cluster (most frequent first), for review. */
+  campaignIds: string[];
+  /** Distinct senders of the cluster in the evidence's longest window. */
+  distinctSenders: number;
+  /** Distinct recipients of the cluster in that window. */
+  distinctRecipients: number;
+  /** Event time of the cluster features the decision is based on, ms since the epoch. */
+  basedOnEventTime: number;
+  /** Wall-clock time of the decision, ms since the epoch. */
+  decidedAt: number;
+  /** When the decision lapses unless re-issued (every BLOCK expires), ms since the epoch, on the time base of the evidence (event time); null for no expiry. */
+  expiresAt: null | number;
+  /** The action in force for the cluster before this decision; null for the cluster's first. */
+  previousAction: null | ContentAction;
+  /** What caused this decision. */
+  trigger: ContentDecisionTrigger;
+}
+
+/** ALLOW: deliver the cluster's messages (a lifted block, or an operator allow); MONITOR: deliver, an operator should review (a registered campaign with bad outcomes, whose senders are throttled instead); BLOCK: do not deliver a message that matches, from any sender, until expiresAt. A reader that does not know a newer symbol reads MONITOR (deliver). */
+export type ContentAction = 'ALLOW' | 'MONITOR' | 'BLOCK';
+
+/** One piece of evidence behind the decision. */
+export interface Reason {
+  /** Stable rule code, e.g. CONTENT_SPAM_REPORTS, CONTENT_SILENCE, OPERATOR_BLOCK. */
+  code: string;
+  /** Cluster feature the rule looked at; null for rules that use no feature (an operator override). */
+  feature: null | string;
+  /** Window of the feature, e.g. 15m, 1h, 24h; null if none. */
+  window: null | string;
+  /** The feature's value. */
+  observed: null | number;
+  /** The threshold it was compared with. */
+  threshold: null | number;
+}
+
+/** What made the engine decide: CLUSTER (new cluster features), OVERRIDE (an operator content override added, changed, removed or lapsed), EXPIRY (the decision in force lapsed). A reader that does not know a newer symbol reads CLUSTER. */
+export type ContentDecisionTrigger = 'CLUSTER' | 'OVERRIDE' | 'EXPIRY';
+
+/** An operator's allow or block of a content cluster or of a URL domain, whoever sends it. Topic sms.content-overrides (compacted), key = '<scope>:<target>' (e.g. 'CLUSTER:0a1b2c3d4e5f60', 'DOMAIN:example.com'); a tombstone (null value) removes the override. */
+export interface ContentOverride {
+  /** Unique id of the override, quoted by the decisions it changes. */
+  overrideId: string;
+  /** What the target names. */
+  scope: ContentOverrideScope;
+  /** The cluster id or the domain, normalised (lower case). */
+  target: string;
+  /** What the override forces. */
+  action: ContentOverrideAction;
+  /** Why, in the operator's words (appeal ticket, complaint reference). */
+  reason: string;
+  /** Who created it. */
+  author: string;
+  /** When it was created, ms since the epoch. */
+  createdAt: number;
+  /** When it lapses, ms since the epoch; null for never. */
+  expiresAt: null | number;
+}
+
+/** CLUSTER: target is a content cluster id; DOMAIN: target is a registrable URL domain (lower case). */
+export type ContentOverrideScope = 'CLUSTER' | 'DOMAIN';
+
+/** ALLOW: never block the cluster's messages (CLUSTER), or never match or block on the domain (DOMAIN); BLOCK: block the cluster's messages, or every message linking to the domain. */
+export type ContentOverrideAction = 'ALLOW' | 'BLOCK';
 
 /** A record a service could not process, kept with the reason so that nothing acknowledged is lost. Topic sms.dead-letters, key = the original key. */
 export interface DeadLetter {
@@ -100,7 +196,7 @@ export interface Decision {
   sender: string;
   /** The action to enforce. */
   action: Action;
-  /** For THROTTLE: messages per minute to let through (a registered sender's cap, or the policy's rate); null otherwise. */
+  /** For THROTTLE: at most this many messages (of throttleScope) in any sliding minute: a registered sender's cap, or a rate that binds at the sender's own pace; null otherwise. */
   throttleRatePerMinute: null | number;
   /** Combined evidence score from the policy, 0 (clean) to 1 (certain spam). */
   score: number;
@@ -126,27 +222,20 @@ export interface Decision {
   shadow: boolean;
   /** true when this evaluation changed what is in force and was published to sms.decisions (always true on sms.decisions itself). */
   published: boolean;
+  /** For THROTTLE: at most this many messages (of throttleScope) in any sliding hour, beside throttleRatePerMinute; null for no hourly limit. A reader that ignores it enforces only the per-minute rate, which lets more through, never less. */
+  throttleRatePerHour: null | number;
+  /** What the THROTTLE's limits apply to; ALL_RECIPIENTS for every other action. */
+  throttleScope: ThrottleScope;
 }
 
 /** ALLOW: deliver; MONITOR: deliver and watch; THROTTLE: deliver at most throttleRatePerMinute; BLOCK: do not deliver until expiresAt. A reader that does not know a newer symbol reads MONITOR (deliver, no enforcement). */
 export type Action = 'ALLOW' | 'MONITOR' | 'THROTTLE' | 'BLOCK';
 
-/** One piece of evidence behind the decision. */
-export interface Reason {
-  /** Stable rule code, e.g. POST_OPT_OUT_SENDS, VOLUME_OVER_CAP, OPERATOR_BLOCK. */
-  code: string;
-  /** Feature the rule looked at; null for rules that use no feature (an operator override). */
-  feature: null | string;
-  /** Window of the feature, e.g. 1m, 10m, 1h, 24h; null if none. */
-  window: null | string;
-  /** The feature's value. */
-  observed: null | number;
-  /** The threshold it was compared with. */
-  threshold: null | number;
-}
+/** What made the decision engine evaluate: FEATURES (a new SenderFeatures), CLUSTER (new features of a content cluster the sender sends), OVERRIDE (an operator override added, changed, removed or lapsed), LIST (the Do-Not-Originate list changed), EXPIRY (the decision in force lapsed), CONTENT (a content decision about a cluster the sender sends changed). A reader that does not know a newer symbol reads FEATURES. */
+export type DecisionTrigger = 'FEATURES' | 'CLUSTER' | 'OVERRIDE' | 'LIST' | 'EXPIRY' | 'CONTENT';
 
-/** What made the decision engine evaluate: FEATURES (a new SenderFeatures), CLUSTER (new features of a content cluster the sender sends), OVERRIDE (an operator override added, changed, removed or lapsed), LIST (the Do-Not-Originate list changed), EXPIRY (the decision in force lapsed). A reader that does not know a newer symbol reads FEATURES. */
-export type DecisionTrigger = 'FEATURES' | 'CLUSTER' | 'OVERRIDE' | 'LIST' | 'EXPIRY';
+/** Which messages a THROTTLE counts and stops. ALL_RECIPIENTS: every message. NEW_CONTACTS: only messages to recipients who have not messaged the sender within the contact look-back (30 days); messages to two-way contacts pass. A reader that does not know a newer symbol reads ALL_RECIPIENTS. */
+export type ThrottleScope = 'ALL_RECIPIENTS' | 'NEW_CONTACTS';
 
 /** Something the network or a subscriber reported about a sender: a delivery failure, a spam report forwarded to 7726, or a subscriber blocking the sender. Topic sms.feedback-events, key = the sender concerned (UTF-8). */
 export interface FeedbackEvent {
@@ -355,6 +444,8 @@ export interface SenderMinute {
 export interface Records {
   ClusterEvent: ClusterEvent;
   ClusterFeatures: ClusterFeatures;
+  ContentDecision: ContentDecision;
+  ContentOverride: ContentOverride;
   DeadLetter: DeadLetter;
   Decision: Decision;
   FeedbackEvent: FeedbackEvent;
@@ -367,4 +458,4 @@ export interface Records {
 
 export type RecordName = keyof Records;
 
-export const RECORD_NAMES: readonly RecordName[] = ['ClusterEvent', 'ClusterFeatures', 'DeadLetter', 'Decision', 'FeedbackEvent', 'MessageEvent', 'PolicyOverride', 'ReceivedMessage', 'SenderFeatures', 'SenderMinute'];
+export const RECORD_NAMES: readonly RecordName[] = ['ClusterEvent', 'ClusterFeatures', 'ContentDecision', 'ContentOverride', 'DeadLetter', 'Decision', 'FeedbackEvent', 'MessageEvent', 'PolicyOverride', 'ReceivedMessage', 'SenderFeatures', 'SenderMinute'];
