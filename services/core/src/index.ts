@@ -39,6 +39,7 @@ export {
   type SpamgateErrorOptions,
   SqlValueError,
 } from './errors.ts';
+export * from './firewall/index.ts';
 export {
   createKafka,
   type KafkaOptions,
