@@ -98,6 +98,7 @@ function coreRate(shadow: boolean): number {
         )
       : undefined,
     cluster: () => undefined,
+    content: () => undefined,
     capOf: () => ({ perMinute: 75 }),
     override: undefined,
     doNotOriginate: false,

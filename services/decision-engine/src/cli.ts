@@ -135,9 +135,7 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, ou
     out(
       `  BLOCK expires after ${policy.blockTtlMs / 3_600_000} h; THROTTLE holds at least ${policy.throttleMinHoldMs / 60_000} min`,
     );
-    out(
-      `  score: monitor from ${policy.monitorScore}, throttle (spread or outcome) from ${policy.throttleScore}, behavioural BLOCK from ${policy.blockScore}`,
-    );
+    out(`  score: monitor from ${policy.monitorScore}, behavioural BLOCK from ${policy.blockScore}`);
     out(`  deny-listed URL domains: ${policy.denyListedDomains.size}`);
     for (const name of PROFILE_NAMES) {
       const p = policy.profiles[name];

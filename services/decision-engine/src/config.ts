@@ -64,7 +64,9 @@ export interface DecisionEngineTopics {
   readonly features: string;
   readonly clusterFeatures: string;
   readonly overrides: string;
+  readonly contentOverrides: string;
   readonly decisions: string;
+  readonly contentDecisions: string;
   readonly evaluations: string;
   readonly state: string;
   readonly deadLetters: string;
@@ -77,7 +79,9 @@ export function decisionEngineTopics(prefix: string): DecisionEngineTopics {
     features: topicName(prefix, 'sms.sender-features'),
     clusterFeatures: topicName(prefix, 'sms.cluster-features'),
     overrides: topicName(prefix, 'sms.policy-overrides'),
+    contentOverrides: topicName(prefix, 'sms.content-overrides'),
     decisions: topicName(prefix, 'sms.decisions'),
+    contentDecisions: topicName(prefix, 'sms.content-decisions'),
     evaluations: topicName(prefix, 'sms.decision-evaluations'),
     state: topicName(prefix, 'spamgate.decision-engine.state'),
     deadLetters: topicName(prefix, 'sms.dead-letters'),

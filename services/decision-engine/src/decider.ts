@@ -34,13 +34,15 @@ import {
   evaluate,
   maxAction,
   minAction,
+  type ThrottleLimits,
 } from './evaluate.ts';
 import type { Policy } from './policy.ts';
 
 /** One policy's view of one sender, with the memory hysteresis needs. */
 export interface Track {
   readonly action: Action;
-  readonly rate: number | null;
+  /** The limits of a THROTTLE, else null. */
+  readonly throttle: ThrottleLimits | null;
   readonly score: number;
   readonly reasons: readonly Reason[];
   /** Time the action was entered. */
@@ -52,7 +54,7 @@ export interface Track {
 /** What is published on sms.decisions for the sender (absent: nothing yet, which means ALLOW). */
 export interface InForce {
   readonly action: Action;
-  readonly rate: number | null;
+  readonly throttle: ThrottleLimits | null;
   readonly expiresAt: number | null;
   readonly overrideId: string | null;
   readonly decisionId: string;
@@ -117,7 +119,7 @@ function heldReason(code: string, until: number, at: number): Reason {
 /** Advances one policy's track with the sender's features. */
 export function advance(policy: Policy, input: EvaluationInput, prev: Track | null, trigger: Trigger): Track {
   const at = trigger.at;
-  const enter = evaluate(policy, input, 'enter');
+  const enter = evaluate(policy, input, 'enter', at);
   const current: Action = prev?.action ?? 'ALLOW';
   let action: Action;
   let from: Evaluation = enter;
@@ -131,7 +133,7 @@ export function advance(policy: Policy, input: EvaluationInput, prev: Track | nu
   } else if (ACTION_RANK[enter.action] >= ACTION_RANK[current]) {
     action = enter.action;
   } else {
-    const hold = evaluate(policy, input, 'hold');
+    const hold = evaluate(policy, input, 'hold', at);
     action = maxAction(enter.action, minAction(current, hold.action));
     if (action !== enter.action) from = hold;
     if (current === 'BLOCK' && action !== 'BLOCK') {
@@ -157,10 +159,19 @@ export function advance(policy: Policy, input: EvaluationInput, prev: Track | nu
   const reasons = held
     ? [held, ...(from.action === 'ALLOW' ? (prev?.reasons ?? []) : from.reasons)]
     : from.reasons;
-  const rate = action === 'THROTTLE' ? (from.rate ?? (held ? prev?.rate : null) ?? enter.rate) : null;
+  const throttle =
+    action === 'THROTTLE' ? (from.throttle ?? (held ? prev?.throttle : null) ?? enter.throttle) : null;
+  const profile = policy.profiles[enter.profile];
   return {
     action,
-    rate: action === 'THROTTLE' ? (rate ?? policy.profiles[enter.profile].throttleRatePerMinute) : null,
+    throttle:
+      action === 'THROTTLE'
+        ? (throttle ?? {
+            perMinute: profile.throttleRatePerMinute,
+            perHour: null,
+            scope: profile.throttleScope,
+          })
+        : null,
     score: held && from.action === 'ALLOW' ? (prev?.score ?? from.score) : from.score,
     reasons,
     since: entered || !prev ? at : prev.since,
@@ -170,7 +181,7 @@ export function advance(policy: Policy, input: EvaluationInput, prev: Track | nu
 
 interface Enforced {
   readonly action: Action;
-  readonly rate: number | null;
+  readonly throttle: ThrottleLimits | null;
   readonly expiresAt: number | null;
   readonly overrideId: string | null;
   readonly standing: boolean;
@@ -200,7 +211,7 @@ function enforce(
   if (o?.action === 'BLOCK')
     return {
       action: 'BLOCK',
-      rate: null,
+      throttle: null,
       expiresAt: standingExpiry(prev, at, ttl, o.expiresAt),
       overrideId: o.overrideId,
       standing: true,
@@ -210,7 +221,7 @@ function enforce(
   if (ctx.doNotOriginate)
     return {
       action: 'BLOCK',
-      rate: null,
+      throttle: null,
       expiresAt: standingExpiry(prev, at, ttl, null),
       overrideId: null,
       standing: true,
@@ -220,7 +231,7 @@ function enforce(
   if (o?.action === 'ALLOW')
     return {
       action: 'ALLOW',
-      rate: null,
+      throttle: null,
       expiresAt: o.expiresAt,
       overrideId: o.overrideId,
       standing: false,
@@ -229,7 +240,7 @@ function enforce(
     };
   return {
     action: track.action,
-    rate: track.rate,
+    throttle: track.throttle,
     expiresAt: track.expiresAt,
     overrideId: null,
     standing: false,
@@ -238,10 +249,24 @@ function enforce(
   };
 }
 
-/** Whether a new rate differs from the one in force by at least the policy's material share. */
+/** Whether a new limit differs from the one in force by at least the policy's material share. */
 function materialRate(policy: Policy, before: number | null, after: number | null): boolean {
   if (before === null || after === null) return before !== after;
   return Math.abs(after - before) >= policy.materialRateChange * Math.max(1, before);
+}
+
+/** Whether new THROTTLE limits change what is enforced materially: a limit or the scope. */
+function materialThrottle(
+  policy: Policy,
+  before: ThrottleLimits | null,
+  after: ThrottleLimits | null,
+): boolean {
+  if (before === null || after === null) return before !== after;
+  return (
+    before.scope !== after.scope ||
+    materialRate(policy, before.perMinute, after.perMinute) ||
+    materialRate(policy, before.perHour, after.perHour)
+  );
 }
 
 /** Deterministic id of a decision: a digest of everything it says and rests on, but not of when it was made. */
@@ -260,6 +285,11 @@ export function decisionId(
       d.basedOnEventTime,
       d.action,
       d.throttleRatePerMinute,
+      // Limits added with policy 2026-12-06: absent from the digest when unset, so that ids of
+      // decisions without them stay what they were.
+      ...(d.throttleRatePerHour !== null || d.throttleScope !== 'ALL_RECIPIENTS'
+        ? [d.throttleRatePerHour, d.throttleScope]
+        : []),
       d.policyAction,
       d.previousAction,
       d.overrideId,
@@ -284,7 +314,9 @@ function record(
   const body = {
     sender: features.sender,
     action: e.action,
-    throttleRatePerMinute: e.rate,
+    throttleRatePerMinute: e.throttle?.perMinute ?? null,
+    throttleRatePerHour: e.throttle?.perHour ?? null,
+    throttleScope: e.throttle?.scope ?? 'ALL_RECIPIENTS',
     score: e.score,
     reasons: e.lead ? [e.lead, ...track.reasons] : [...track.reasons],
     policyVersion: policy.version,
@@ -303,7 +335,7 @@ function changes(policy: Policy, prev: InForce | null, e: Enforced): boolean {
   const before: Action = prev?.action ?? 'ALLOW';
   if (e.action !== before) return true;
   if (!prev) return false; // ALLOW over nothing: nothing to tell the SMSC
-  if (e.action === 'THROTTLE' && materialRate(policy, prev.rate, e.rate)) return true;
+  if (e.action === 'THROTTLE' && materialThrottle(policy, prev.throttle, e.throttle)) return true;
   if (e.action === 'BLOCK' && e.expiresAt !== prev.expiresAt) return true;
   return e.overrideId !== prev.overrideId;
 }
@@ -311,7 +343,7 @@ function changes(policy: Policy, prev: InForce | null, e: Enforced): boolean {
 function inForceOf(d: Decision, e: Enforced): InForce {
   return {
     action: d.action,
-    rate: d.throttleRatePerMinute,
+    throttle: e.throttle,
     expiresAt: d.expiresAt,
     overrideId: d.overrideId,
     decisionId: d.decisionId,
@@ -327,7 +359,14 @@ export function decide(
   trigger: Trigger,
   decidedAt: number,
 ): Outcome {
-  const input: EvaluationInput = { features, cluster: ctx.cluster, capOf: ctx.capOf };
+  const input: EvaluationInput = {
+    features,
+    cluster: ctx.cluster,
+    content: ctx.content,
+    capOf: ctx.capOf,
+    reviewPaceShare: ctx.policy.content?.reviewPaceShare,
+    domainBlocked: ctx.domainBlocked,
+  };
   const track = advance(ctx.policy, input, state.active, trigger);
   const enforced = enforce(ctx, ctx.policy, track, state.inForce, trigger.at);
   const active = record(features, ctx.policy, track, enforced, state.inForce, trigger, false, decidedAt);

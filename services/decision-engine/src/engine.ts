@@ -1,31 +1,9 @@
 /**
- * The decision engine's Kafka shell around the decider.
- *
- * Partition p of sms.sender-features is owned by one instance of the consumer group at a time,
- * with its own transactional producer (<group>-<p>), the way the feature engine does it: one
- * transaction holds every evaluation (partition p of sms.decision-evaluations), the senders'
- * changed state (partition p of the compacted spamgate.decision-engine.state) and the consumed
- * offsets. A new owner fences the old one, restores p's state from the changelog and continues
- * from the committed offset; a re-derived evaluation has the same decision id.
- *
- * Decisions are the latency-critical output, so they do not wait for that transaction: each is
- * published to sms.decisions as soon as it is made, by an idempotent producer (acks=all), and
- * the transaction that commits the input offsets waits for those publishes first. A crash
- * between the two re-derives the same decisions from the restored state and publishes them
- * again, with the same ids: at least once on sms.decisions (a duplicate is the same record for
- * an enforcement point), exactly once for state, evaluations and offsets. The transaction runs
- * in the background, so kafkajs' fetch loop (which waits for every partition's batch before it
- * fetches again) is not held up by twelve transactions; a commit takes whatever accumulated
- * since the previous one, which started at least SPAMGATE_DECISION_COMMIT_INTERVAL earlier
- * (fewer transactions leave the shared broker free for the publishes). A failed commit or publish drops p's state, restores it and seeks
- * the consumer back to the committed offset.
- *
- * Every instance also follows two small tables in full: operator overrides
- * (sms.policy-overrides) and content clusters (sms.cluster-features). An override re-evaluates
- * the senders it names at once, in their partitions' transactions; a cluster whose evidence
- * changes re-evaluates the senders whose latest features name it. Re-evaluations that are due
- * without input (a BLOCK expiring, a standing BLOCK to re-issue, an override lapsing) run on a
- * one-second tick.
+ * The decision engine's Kafka shell around the per-partition decider (partition-decider.ts): who
+ * owns which partition, exactly-once commits of evaluations, state and offsets, decisions
+ * published at once, and the tables every instance follows (overrides, content overrides,
+ * cluster features, content decisions). ARCHITECTURE.md, "The decision engine", says why each
+ * part is as it is.
  */
 
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -53,34 +31,28 @@ import {
 import {
   type ClusterFeatures,
   type Codec,
+  type ContentOverride,
   createCodec,
   type PolicyOverride,
   type RecordName,
   SchemaDecodeError,
-  type SenderFeatures,
   schemaRegistrations,
 } from '@spamgate/schemas';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+import { clusterSignature } from './cluster-signature.ts';
 import { type DecisionEngineConfig, type DecisionEngineTopics, decisionEngineTopics } from './config.ts';
-import {
-  type ActiveOverride,
-  type DecideContext,
-  decide,
-  dueAt,
-  EMPTY_STATE,
-  type Trigger,
-} from './decider.ts';
-import { createDueQueue, type DueQueue } from './due-queue.ts';
-import { type CapOf, clusterValue } from './evaluate.ts';
+import { checkContentOverride, createContentOverrideTable } from './content-overrides.ts';
+import type { CapOf, ContentInForce } from './evaluate.ts';
 import { checkClusterFeatures, checkSenderFeatures } from './inputs.ts';
 import type { AddressList } from './lists.ts';
 import { checkOverride, createOverrideTable, type OverrideTable } from './overrides.ts';
+import { createPartitionDecider, type DeciderTables, type PartitionDecider } from './partition-decider.ts';
 import type { Policy } from './policy.ts';
-import { decodeEntry, encodeEntry, type SenderEntry } from './state.ts';
 
 export interface DecisionEngineMetrics {
   readonly evaluations: Counter;
   readonly published: Counter;
+  readonly contentPublished: Counter;
   readonly deadLetters: Counter;
   readonly commits: Counter;
   readonly latency: Histogram;
@@ -116,22 +88,18 @@ export interface DecisionEngine {
 interface Task {
   readonly partition: number;
   readonly producer: Producer;
-  readonly entries: Map<string, SenderEntry>;
-  /** Cluster id -> senders of this partition whose latest features name it. */
-  readonly byCluster: Map<string, Set<string>>;
-  readonly due: DueQueue;
-  /** The due time last queued per sender. */
-  readonly queuedDue: Map<string, number>;
+  readonly decider: PartitionDecider;
   /** Next offset of the features topic to consume, as applied to this state (committed or not). */
   offset: string | undefined;
   /** The offset the last transaction committed. */
   committedOffset: string | undefined;
   readonly evaluations: Message[];
   readonly deadLetters: Message[];
-  readonly changed: Set<string>;
+  /** Changelog records to write, latest per key. */
+  readonly changelog: Map<string, Buffer | null>;
   changelogEnd: number;
-  /** Decisions made and not yet handed to the publishing producer. */
-  readonly toPublish: Message[];
+  /** Decisions and content decisions made and not yet handed to the publishing producer. */
+  readonly toPublish: { readonly topic: string; readonly message: Message }[];
   /** Every decision handed to the producer so far is acknowledged when this resolves. */
   published: Promise<void>;
   /** A commit is running; `again` asks it to run once more for what arrived meanwhile. */
@@ -141,6 +109,9 @@ interface Task {
   lastCommitAt: number;
   /** Resolves when no commit is running. */
   idle: Promise<void>;
+  /** Wall clock of the partition's last input, and its decider's clock then: an idle clock moves on from there. */
+  lastInputWall: number;
+  clockAtInput: number;
 }
 
 /** A features record the engine cannot use (no value). */
@@ -151,28 +122,14 @@ class EmptyRecordError extends SpamgateError {
   }
 }
 
-/** The features a sender known only from an operator override is evaluated with: nothing seen. */
-function noFeatures(sender: string, at: number): SenderFeatures {
-  return {
-    sender,
-    senderKind: 'UNKNOWN',
-    campaignId: null,
-    asOf: at,
-    emittedAt: at,
-    windows: [],
-    clusters: [],
-    urlDomains: [],
-  };
-}
-
 const SERVICE = 'decision-engine';
+/** A partition without input for this long moves its clock with the wall clock, from where it stood. */
+const IDLE_ADVANCE_MS = 5_000;
+/** Clusters whose newest features are this far behind the newest seen have empty windows: forgotten. */
+const CLUSTER_HORIZON_MS = 25 * 3_600_000;
 
 /** The records the engine writes: their schemas are registered before it writes any. */
-export const DECISION_ENGINE_WRITES: readonly RecordName[] = ['Decision', 'DeadLetter'];
-
-function emptyEntry(): SenderEntry {
-  return { features: Buffer.alloc(0), asOf: 0, campaignId: null, clusterIds: [], decision: EMPTY_STATE };
-}
+export const DECISION_ENGINE_WRITES: readonly RecordName[] = ['Decision', 'ContentDecision', 'DeadLetter'];
 
 export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
   const { kafka, logger, config, metrics } = deps;
@@ -191,9 +148,13 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
   const tasks = new Map<number, Task>();
   const opening = new Map<number, Promise<Task>>();
   const overrides: OverrideTable = createOverrideTable();
+  const contentOverrides = createContentOverrideTable();
   const clusters = new Map<string, ClusterFeatures>();
+  let newestCluster = Number.NEGATIVE_INFINITY;
+  /** The content decisions published (sms.content-decisions), as sender evaluations read them. */
+  const contents = new Map<string, ContentInForce>();
   /** Per cluster: which cluster-reading rules it satisfies, to re-evaluate senders only when that changes. */
-  const clusterSignature = new Map<string, string>();
+  const signatures = new Map<string, string>();
   let assigned = new Set<number>();
   let partitionCount = 0;
   let joined = false;
@@ -205,6 +166,22 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
    */
   let publisher: Producer | undefined;
 
+  const tables: DeciderTables = {
+    policy: deps.policy,
+    shadowPolicy: deps.shadowPolicy,
+    cluster: (id) => clusters.get(id),
+    content: (id) => contents.get(id),
+    senderOverride: (sender, campaignId, at) => overrides.forSender(sender, campaignId, at),
+    senderOverrides: () => overrides.all(),
+    clusterOverride: (id, at) => contentOverrides.forCluster(id, at),
+    contentOverrides: () => contentOverrides.all(),
+    domainAllowed: (d, at) => contentOverrides.forDomain(d, at)?.action === 'ALLOW',
+    domainBlocked: (d, at) => contentOverrides.forDomain(d, at)?.action === 'BLOCK',
+    doNotOriginate: (sender) => deps.doNotOriginate().has(sender),
+    capOf: deps.capOf,
+    decodeFeatures: (raw) => codec.decode('SenderFeatures', Buffer.from(raw)),
+  };
+
   const consumer: Consumer = kafka.consumer({
     groupId: config.groupId,
     readUncommitted: false,
@@ -212,6 +189,8 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
     heartbeatInterval: 3_000,
     maxBytesPerPartition: 1_048_576,
   });
+
+  const mine = (key: string, p: number) => partitionCount > 0 && partitionOfKey(key, partitionCount) === p;
 
   function deadLetterRecord(
     topic: string,
@@ -231,7 +210,7 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
     return { key: m.key ?? null, value: codec.encode('DeadLetter', record) };
   }
 
-  /** Dead letters of the tables every instance reads (overrides, clusters): not in any task's transaction. */
+  /** Dead letters of the tables every instance reads: not in any task's transaction. */
   async function sideDeadLetter(topic: string, partition: number, m: KafkaMessage, err: unknown) {
     // One service name for all instances: each instance refuses the same record, and the
     // ClickHouse dead_letters table keys on (topic, partition, offset, service), so they collapse.
@@ -243,72 +222,29 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
     }
   }
 
-  function context(entry: SenderEntry, sender: string, features: SenderFeatures): DecideContext {
-    return {
-      policy: deps.policy(),
-      shadowPolicy: deps.shadowPolicy(),
-      cluster: (id) => clusters.get(id),
-      capOf: deps.capOf,
-      override: overrides.forSender(sender, features.campaignId ?? entry.campaignId, now()),
-      doNotOriginate: deps.doNotOriginate().has(sender),
-    };
-  }
-
-  function index(task: Task, sender: string, before: readonly string[], after: readonly string[]): void {
-    for (const id of before)
-      if (!after.includes(id)) {
-        const set = task.byCluster.get(id);
-        set?.delete(sender);
-        if (set?.size === 0) task.byCluster.delete(id);
-      }
-    for (const id of after) {
-      let set = task.byCluster.get(id);
-      if (!set) {
-        set = new Set();
-        task.byCluster.set(id, set);
-      }
-      set.add(sender);
-    }
-  }
-
-  /** Runs the decider for one sender and queues its outputs for the task's next transaction. */
-  function evaluateSender(
-    task: Task,
-    sender: string,
-    entry: SenderEntry,
-    features: SenderFeatures,
-    trigger: Trigger,
-  ) {
-    const policy = deps.policy();
-    const out = decide(context(entry, sender, features), features, entry.decision, trigger, now());
-    entry.decision = out.state;
+  /** Moves what the decider decided into the task's queues: publishes at once, the rest at the next commit. */
+  function collect(task: Task): void {
+    const out = task.decider.take();
+    const p = task.partition;
     for (const d of out.evaluations) {
-      task.evaluations.push({ key: sender, value: codec.encode('Decision', d), partition: task.partition });
+      task.evaluations.push({ key: d.sender, value: codec.encode('Decision', d), partition: p });
       metrics.evaluations.inc({ shadow: String(d.shadow), action: d.action });
     }
-    if (out.publish) {
+    for (const d of out.decisions) {
       task.toPublish.push({
-        key: sender,
-        value: codec.encode('Decision', out.publish),
-        partition: task.partition,
+        topic: topics.decisions,
+        message: { key: d.sender, value: codec.encode('Decision', d), partition: p },
       });
-      metrics.published.inc({ action: out.publish.action });
+      metrics.published.inc({ action: d.action });
     }
-    task.changed.add(sender);
-    queueDue(task, sender, dueAt(entry.decision, policy));
-  }
-
-  /** Queues the sender's next due time once (a blocked sender's every features record would otherwise add one). */
-  function queueDue(task: Task, sender: string, due: number | null): void {
-    if (due === null || task.queuedDue.get(sender) === due) return;
-    task.queuedDue.set(sender, due);
-    task.due.push(due, sender);
-  }
-
-  function featuresOf(entry: SenderEntry, sender: string, at: number): SenderFeatures {
-    return entry.features.length > 0
-      ? codec.decode('SenderFeatures', entry.features)
-      : noFeatures(sender, at);
+    for (const d of out.contentDecisions) {
+      task.toPublish.push({
+        topic: topics.contentDecisions,
+        message: { key: d.clusterId, value: codec.encode('ContentDecision', d) },
+      });
+      metrics.contentPublished.inc({ action: d.action });
+    }
+    for (const r of out.changelog) task.changelog.set(r.key, r.value === null ? null : Buffer.from(r.value));
   }
 
   function handleFeatures(task: Task, m: KafkaMessage): void {
@@ -317,28 +253,9 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
       const key = m.key?.toString('utf8') ?? '';
       const f = codec.decode('SenderFeatures', m.value);
       checkSenderFeatures(key, f, now());
-      let entry = task.entries.get(key);
-      if (!entry) {
-        entry = emptyEntry();
-        task.entries.set(key, entry);
-      }
-      // Older features than those held (a replay of compacted history) do not roll a sender back.
-      if (entry.asOf > f.asOf) return;
-      const clusterIds = f.clusters.map((c) => c.clusterId);
-      index(task, key, entry.clusterIds, clusterIds);
-      entry.features = Buffer.from(m.value);
-      entry.asOf = f.asOf;
-      entry.campaignId = f.campaignId;
-      entry.clusterIds = clusterIds;
-      evaluateSender(task, key, entry, f, { kind: 'FEATURES', at: f.asOf, basis: '' });
+      task.decider.features(f, m.value, now());
     } catch (err) {
-      if (err instanceof SpamgateError && err.retriable === false) {
-        task.deadLetters.push(
-          deadLetterRecord(topics.features, task.partition, m, err, `${SERVICE}/${config.instanceId}`),
-        );
-        return;
-      }
-      if (err instanceof SchemaDecodeError) {
+      if (err instanceof SchemaDecodeError || (err instanceof SpamgateError && err.retriable === false)) {
         task.deadLetters.push(
           deadLetterRecord(topics.features, task.partition, m, err, `${SERVICE}/${config.instanceId}`),
         );
@@ -348,27 +265,33 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
     }
   }
 
-  /**
-   * Decisions of every partition waiting for the publishing producer, sent together: one
-   * request in flight at a time (the producer is idempotent, which keeps them in order), each
-   * taking everything queued while the previous one was out.
-   */
   /** Aborted at shutdown: commits waiting out the commit interval go at once. */
   const stopping = new AbortController();
 
-  const publishQueue: { messages: Message[]; done: (err?: unknown) => void }[] = [];
+  /**
+   * Decisions of every partition waiting for the publishing producer, sent together: one request
+   * in flight at a time (the producer is idempotent, which keeps them in order), each taking
+   * everything queued while the previous one was out.
+   */
+  const publishQueue: { items: Task['toPublish']; done: (err?: unknown) => void }[] = [];
   let publishing = false;
   async function flushPublishQueue(): Promise<void> {
     publishing = true;
     try {
       while (publishQueue.length > 0) {
         const round = publishQueue.splice(0);
+        const byTopic = new Map<string, Message[]>();
+        for (const r of round)
+          for (const { topic, message } of r.items) {
+            const list = byTopic.get(topic) ?? [];
+            list.push(message);
+            byTopic.set(topic, list);
+          }
         const started = now();
         try {
-          await publisher!.send({
-            topic: topics.decisions,
+          await publisher!.sendBatch({
             acks: -1,
-            messages: round.flatMap((r) => r.messages),
+            topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
           });
           metrics.latency.observe({ stage: 'publish' }, (now() - started) / 1000);
           for (const r of round) r.done();
@@ -384,9 +307,9 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
   /** Hands the decisions made so far to the publishing producer and returns at once. */
   function publishDecisions(task: Task): void {
     if (task.toPublish.length === 0) return;
-    const messages = task.toPublish.splice(0);
+    const items = task.toPublish.splice(0);
     const acked = new Promise<void>((resolve, reject) =>
-      publishQueue.push({ messages, done: (err) => (err === undefined ? resolve() : reject(err)) }),
+      publishQueue.push({ items, done: (err) => (err === undefined ? resolve() : reject(err)) }),
     );
     // A failed publish fails the task's next commit, which restores the partition and re-derives it.
     acked.catch(() => {});
@@ -403,12 +326,8 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
    */
   async function commit(task: Task): Promise<void> {
     const p = task.partition;
-    const changelog: Message[] = [];
-    for (const sender of task.changed) {
-      const entry = task.entries.get(sender);
-      changelog.push({ key: sender, value: entry ? encodeEntry(entry) : null, partition: p });
-    }
-    task.changed.clear();
+    const changelog: Message[] = [...task.changelog].map(([key, value]) => ({ key, value, partition: p }));
+    task.changelog.clear();
     const topicMessages = [
       { topic: topics.evaluations, messages: task.evaluations.splice(0) },
       { topic: topics.deadLetters, messages: task.deadLetters.splice(0) },
@@ -453,8 +372,7 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
       try {
         do {
           // Transactions are bookkeeping (decisions are already out): spacing them spares the
-          // broker a dozen back-to-back transactions per second per partition, which is what
-          // delays the decisions' own publishes on a busy broker. Not when stopping.
+          // broker back-to-back transactions of every partition. Not when stopping.
           const wait = task.lastCommitAt + config.commitIntervalMs - now();
           if (wait > 0 && !stopping.signal.aborted)
             await sleep(wait, undefined, { signal: stopping.signal }).catch(() => {});
@@ -495,7 +413,7 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
     }
   }
 
-  async function restore(p: number): Promise<{ entries: Map<string, SenderEntry>; end: number }> {
+  async function restore(p: number, decider: PartitionDecider): Promise<number> {
     const latest = new Map<string, Buffer | null>();
     const ends = await readToEnd(kafka, {
       topic: topics.state,
@@ -505,44 +423,45 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
         for (const m of messages) latest.set(m.key?.toString('utf8') ?? '', m.value);
       },
     });
-    const entries = new Map<string, SenderEntry>();
-    for (const [sender, value] of latest) {
+    // The features held may have been written by a newer feature engine than this codec knows.
+    await schemaCatalog.learnWriters([...latest.values()].filter((v): v is Buffer => v !== null));
+    for (const [key, value] of latest) {
       if (!value) continue;
       try {
-        entries.set(sender, decodeEntry(value));
+        decider.restore(key, value);
       } catch (err) {
-        // One unreadable record costs that sender its memory (it starts afresh), not the partition.
+        // One unreadable record costs that sender (or cluster) its memory, not the partition.
         logger.error(
           { partition: p, err: describeError(err) },
-          'sender state unreadable; starting it afresh',
+          'decision state unreadable; starting it afresh',
         );
       }
     }
-    return { entries, end: ends.get(p) ?? 0 };
+    return ends.get(p) ?? 0;
   }
 
   async function openTask(p: number): Promise<Task> {
     const producer = await openFencedProducer(kafka, `${config.groupId}-${p}`);
     const started = now();
-    const { entries, end } = await restore(p);
-    // The features held may have been written by a newer feature engine than this codec knows.
-    await schemaCatalog.learnWriters([...entries.values()].map((e) => e.features));
+    const decider = createPartitionDecider(p, tables);
+    const end = await restore(p, decider);
     // Nothing committed yet: the group reads from the beginning, which is where a rewind goes.
     const offset =
       (await committedOffsets(kafka, config.groupId, [topics.features], p)).get(topics.features) ??
       String(await partitionStart(p));
-    const task: Task = {
+    logger.info(
+      { partition: p, senders: decider.senderCount, clusters: decider.contentCount, ms: now() - started },
+      'partition state restored',
+    );
+    return {
       partition: p,
       producer,
-      entries,
-      byCluster: new Map(),
-      due: createDueQueue(),
-      queuedDue: new Map(),
+      decider,
       offset,
       committedOffset: offset,
       evaluations: [],
       deadLetters: [],
-      changed: new Set(),
+      changelog: new Map(),
       changelogEnd: end,
       toPublish: [],
       published: Promise.resolve(),
@@ -550,14 +469,9 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
       again: false,
       lastCommitAt: 0,
       idle: Promise.resolve(),
+      lastInputWall: now(),
+      clockAtInput: decider.clock,
     };
-    const policy = deps.policy();
-    for (const [sender, entry] of entries) {
-      index(task, sender, [], entry.clusterIds);
-      queueDue(task, sender, dueAt(entry.decision, policy));
-    }
-    logger.info({ partition: p, senders: entries.size, ms: now() - started }, 'partition state restored');
-    return task;
   }
 
   /**
@@ -577,7 +491,8 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
           metrics.ownedPartitions.set(tasks.size);
           if (rewind && task.offset !== undefined)
             consumer.seek({ topic: topics.features, partition: p, offset: task.offset });
-          reconcile(task);
+          // Overrides and the Do-Not-Originate list may have changed while nobody owned p.
+          onTask(task, 'reconcile', () => task.decider.reconcile((s) => mine(s, p), now()));
           return task;
         },
         (err: unknown) => {
@@ -590,42 +505,6 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
     return pending;
   }
 
-  /**
-   * Overrides and the Do-Not-Originate list may have changed while the partition had no owner:
-   * re-evaluate the senders whose standing decision no longer matches them, and decide operator
-   * blocks of senders this partition has never seen.
-   */
-  function reconcile(task: Task): void {
-    onTask(task, 'reconcile', () => {
-      const t = now();
-      const dno = deps.doNotOriginate();
-      for (const o of overrides.all())
-        if (
-          o.scope === 'SENDER' &&
-          o.action === 'BLOCK' &&
-          (o.expiresAt === null || o.expiresAt > t) &&
-          !task.entries.has(o.target) &&
-          partitionCount > 0 &&
-          partitionOfKey(o.target, partitionCount) === task.partition
-        )
-          task.entries.set(o.target, emptyEntry());
-      const stale: string[] = [];
-      for (const [sender, entry] of task.entries) {
-        const o = overrides.forSender(sender, entry.campaignId, t);
-        const f = entry.decision.inForce;
-        const listed = dno.has(sender);
-        const decidedByList = f?.standing === true && f.overrideId === null;
-        if ((o?.overrideId ?? null) !== (f?.overrideId ?? null) || listed !== decidedByList || (!f && o))
-          stale.push(sender);
-      }
-      reevaluateIn(task, stale, (f) => ({
-        kind: 'OVERRIDE',
-        at: Math.max(f.asOf, t),
-        basis: `reconcile@${t}`,
-      }));
-    });
-  }
-
   async function dropTask(p: number, reason: string): Promise<void> {
     const task = tasks.get(p);
     if (!task) return;
@@ -635,49 +514,16 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
     await task.producer.disconnect().catch(() => {});
   }
 
-  /** Runs re-evaluations without input on a task now; their decisions publish at once, their state commits next. */
+  /** Runs work without input on a task now; its decisions publish at once, its state commits next. */
   function onTask(task: Task, what: string, work: () => void): void {
     if (tasks.get(task.partition) !== task || !assigned.has(task.partition)) return;
     work();
+    collect(task);
     schedule(task, what);
   }
 
-  function reevaluateIn(
-    task: Task,
-    senders: Iterable<string>,
-    trigger: (f: SenderFeatures) => Trigger,
-  ): void {
-    for (const sender of senders) {
-      const entry = task.entries.get(sender);
-      if (!entry) continue;
-      const f = featuresOf(entry, sender, now());
-      evaluateSender(task, sender, entry, f, trigger(f));
-    }
-  }
-
-  /** An override was set, replaced, removed or lapsed: re-evaluate the senders it names, now. */
-  function overrideChanged(
-    key: string,
-    o: ActiveOverride | undefined,
-    at: number,
-    basis: string,
-    create = false,
-  ): void {
-    const scope = o?.scope;
-    const trigger = (f: SenderFeatures): Trigger => ({ kind: 'OVERRIDE', at: Math.max(f.asOf, at), basis });
-    for (const task of tasks.values()) {
-      onTask(task, 'override', () => {
-        if (create && scope !== 'CAMPAIGN' && !task.entries.has(key) && o?.action === 'BLOCK') {
-          // An operator block of a sender never seen: decide it now, in the sender's partition.
-          if (partitionCount > 0 && partitionOfKey(key, partitionCount) === task.partition)
-            task.entries.set(key, emptyEntry());
-        }
-        const senders = new Set<string>();
-        if (scope !== 'CAMPAIGN' && task.entries.has(key)) senders.add(key);
-        if (scope !== 'SENDER') for (const [s, e] of task.entries) if (e.campaignId === key) senders.add(s);
-        reevaluateIn(task, senders, trigger);
-      });
-    }
+  function forEachTask(what: string, work: (task: Task) => void): void {
+    for (const task of tasks.values()) onTask(task, what, () => work(task));
   }
 
   async function onOverrides({
@@ -693,38 +539,55 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
       try {
         if (m.value === null) {
           const before = overrides.set(key, null);
-          if (before) overrideChanged(key, before, Number(m.timestamp), `removed@${m.offset}`);
+          if (before)
+            forEachTask('override', (t) => t.decider.overrideUpdated(before, `removed@${m.offset}`, now()));
           continue;
         }
         const o = checkOverride(key, codec.decode('PolicyOverride', m.value) as PolicyOverride);
         overrides.set(key, o);
-        overrideChanged(key, o, o.createdAt, `${o.overrideId}@${m.offset}`, true);
+        forEachTask('override', (t) =>
+          t.decider.overrideUpdated(o, `${o.overrideId}@${m.offset}`, now(), mine(o.target, t.partition)),
+        );
       } catch (err) {
         if (err instanceof SchemaDecodeError || (err instanceof SpamgateError && !err.retriable))
           await sideDeadLetter(topics.overrides, partition, m, err);
         else throw err;
       }
     }
-    metrics.overrides.set(overrides.size);
+    metrics.overrides.set(overrides.size + contentOverrides.size);
   }
 
-  /** Which cluster-reading rules of the active policy a cluster satisfies on its own: a change re-evaluates its senders. */
-  function signatureOf(c: ClusterFeatures): string {
-    const policy = deps.policy();
-    const bits: string[] = [];
-    for (const profile of Object.values(policy.profiles))
-      for (const rule of profile.rules) {
-        if (rule.feature.source !== 'cluster') continue;
-        const v = clusterValue(
-          c.windows.find((w) => w.window === rule.window),
-          rule.feature.name,
-        );
-        const enter = v !== undefined && (rule.op === '>=' ? v >= rule.threshold : v <= rule.threshold);
-        const hold =
-          v !== undefined && (rule.op === '>=' ? v >= rule.exitThreshold : v <= rule.exitThreshold);
-        bits.push(`${enter ? 1 : 0}${hold ? 1 : 0}`);
+  async function onContentOverrides({
+    partition,
+    messages,
+  }: {
+    partition: number;
+    messages: readonly KafkaMessage[];
+  }) {
+    await schemaCatalog.learnWriters(messages.map((m) => m.value));
+    for (const m of messages) {
+      const key = m.key?.toString('utf8') ?? '';
+      try {
+        const o =
+          m.value === null
+            ? null
+            : checkContentOverride(key, codec.decode('ContentOverride', m.value) as ContentOverride);
+        const before = contentOverrides.set(key, o);
+        const named = o ?? before;
+        if (!named) continue;
+        const basis = o ? `${o.overrideId}@${m.offset}` : `removed@${m.offset}`;
+        forEachTask('content override', (t) => {
+          t.decider.contentOverrideUpdated(named, basis, now());
+          // A domain block or its removal changes what senders linking to it get.
+          if (named.scope === 'DOMAIN') t.decider.reevaluate('OVERRIDE', undefined, now());
+        });
+      } catch (err) {
+        if (err instanceof SchemaDecodeError || (err instanceof SpamgateError && !err.retriable))
+          await sideDeadLetter(topics.contentOverrides, partition, m, err);
+        else throw err;
       }
-    return `${policy.version}:${bits.join('')}`;
+    }
+    metrics.overrides.set(overrides.size + contentOverrides.size);
   }
 
   async function onClusters({
@@ -740,7 +603,7 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
       try {
         if (m.value === null) {
           clusters.delete(key);
-          clusterSignature.delete(key);
+          signatures.delete(key);
           continue;
         }
         const c = codec.decode('ClusterFeatures', m.value);
@@ -748,20 +611,14 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
         const held = clusters.get(key);
         if (held && held.asOf > c.asOf) continue;
         clusters.set(key, c);
-        const sig = signatureOf(c);
-        if (clusterSignature.get(key) === sig) continue;
-        clusterSignature.set(key, sig);
+        newestCluster = Math.max(newestCluster, c.asOf);
+        const sig = clusterSignature(deps.policy(), c);
+        const evidenceChanged = signatures.get(key) !== sig;
+        signatures.set(key, sig);
         for (const task of tasks.values()) {
-          const senders = task.byCluster.get(key);
-          if (!senders || senders.size === 0) continue;
-          const basis = `${key}@${c.asOf}`;
-          onTask(task, 'cluster', () =>
-            reevaluateIn(task, [...senders], (f) => ({
-              kind: 'CLUSTER',
-              at: Math.max(f.asOf, c.asOf),
-              basis,
-            })),
-          );
+          const owned = mine(key, task.partition);
+          if (owned || evidenceChanged)
+            onTask(task, 'cluster', () => task.decider.clusterUpdated(c, evidenceChanged, owned, now()));
         }
       } catch (err) {
         if (err instanceof SchemaDecodeError || (err instanceof SpamgateError && !err.retriable))
@@ -769,14 +626,43 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
         else throw err;
       }
     }
-    // Clusters quiet for a day and a bit have empty windows: forget them.
-    const horizon = now() - 25 * 3_600_000;
+    // Clusters quiet for a day and a bit (in the clusters' own event time) have empty windows.
     for (const [id, c] of clusters)
-      if (c.asOf < horizon) {
+      if (c.asOf < newestCluster - CLUSTER_HORIZON_MS) {
         clusters.delete(id);
-        clusterSignature.delete(id);
+        signatures.delete(id);
       }
     metrics.clusters.set(clusters.size);
+  }
+
+  async function onContentDecisions({
+    partition,
+    messages,
+  }: {
+    partition: number;
+    messages: readonly KafkaMessage[];
+  }) {
+    await schemaCatalog.learnWriters(messages.map((m) => m.value));
+    for (const m of messages) {
+      const key = m.key?.toString('utf8') ?? '';
+      try {
+        if (m.value === null) {
+          contents.delete(key);
+          continue;
+        }
+        const d = codec.decode('ContentDecision', m.value);
+        if (d.clusterId !== key)
+          throw new EmptyRecordError(`${topics.contentDecisions} (clusterId is not the key)`);
+        const held = contents.get(key);
+        if (held?.decisionId === d.decisionId) continue;
+        contents.set(key, { decisionId: d.decisionId, action: d.action, expiresAt: d.expiresAt });
+        forEachTask('content', (t) => t.decider.contentUpdated(key, d.basedOnEventTime, now()));
+      } catch (err) {
+        if (err instanceof SchemaDecodeError || (err instanceof SpamgateError && !err.retriable))
+          await sideDeadLetter(topics.contentDecisions, partition, m, err);
+        else throw err;
+      }
+    }
   }
 
   async function eachBatch(payload: EachBatchPayload): Promise<void> {
@@ -810,10 +696,13 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
         );
       throw err;
     }
+    task.lastInputWall = now();
+    task.clockAtInput = task.decider.clock;
     const after = BigInt(batch.lastOffset()) + 1n;
     if (after > next) task.offset = String(after);
     // The consumer moves on now; the offset is committed by the transaction schedule() runs.
     resolveOffset(batch.lastOffset());
+    collect(task);
     const decided = task.toPublish.length > 0;
     schedule(task, 'features');
     // Arrival to published: from the batch reaching the engine to its decisions acknowledged.
@@ -823,35 +712,40 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
         () => {},
       );
     metrics.latency.observe({ stage: 'evaluate' }, (now() - received) / 1000);
-    reportState();
-  }
-
-  function reportState(): void {
     let senders = 0;
-    for (const t of tasks.values()) senders += t.entries.size;
+    for (const t of tasks.values()) senders += t.decider.senderCount;
     metrics.senders.set(senders);
   }
 
-  /** Due re-evaluations: BLOCKs that expire, standing BLOCKs to re-issue, overrides that lapse. */
+  /**
+   * Moves idle partitions' clocks on with the wall clock from where their last input left them,
+   * so what is due (a BLOCK expiring, a standing BLOCK to re-issue, an override lapsing) runs
+   * without new input. A partition with input keeps the clock its features carry.
+   */
   function tick(): void {
     const t = now();
-    for (const o of overrides.takeLapsed(t))
-      overrideChanged(o.target, o, o.expiresAt ?? t, `${o.overrideId}:lapsed`);
-    const policy = deps.policy();
     for (const task of tasks.values()) {
-      const due = task.due.popDue(t);
-      if (due.length === 0) continue;
-      onTask(task, 'expiry', () => {
-        for (const { at, sender } of due) {
-          if (task.queuedDue.get(sender) === at) task.queuedDue.delete(sender);
-          const entry = task.entries.get(sender);
-          // Stale heap entries (the sender's state moved on since) are skipped.
-          if (!entry || dueAt(entry.decision, policy) !== at) continue;
-          const f = featuresOf(entry, sender, at);
-          evaluateSender(task, sender, entry, f, { kind: 'EXPIRY', at, basis: String(at) });
-        }
-      });
+      const idleFor = t - task.lastInputWall;
+      if (idleFor < IDLE_ADVANCE_MS || !Number.isFinite(task.clockAtInput)) continue;
+      if (tasks.get(task.partition) !== task || !assigned.has(task.partition)) continue;
+      task.decider.advanceClock(task.clockAtInput + idleFor, t);
+      if (!task.decider.pending()) continue;
+      collect(task);
+      schedule(task, 'tick');
     }
+  }
+
+  async function follow(
+    topic: string,
+    name: string,
+    onRecords: Parameters<typeof followTopic>[1]['onRecords'],
+  ) {
+    return followTopic(kafka, {
+      topic,
+      groupId: `${config.groupId}-${name}-${config.instanceId}-${process.pid}-${now()}`,
+      logger,
+      onRecords,
+    });
   }
 
   return {
@@ -862,15 +756,7 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
       followers.every((f) => f.healthy()),
     ownedPartitions: () => [...tasks.keys()].sort((a, b) => a - b),
     reevaluate(kind, senders) {
-      const t = now();
-      for (const task of tasks.values())
-        onTask(task, kind.toLowerCase(), () =>
-          reevaluateIn(
-            task,
-            senders ? [...senders].filter((s) => task.entries.has(s)) : [...task.entries.keys()],
-            (f) => ({ kind, at: Math.max(f.asOf, t), basis: `${kind}@${t}` }),
-          ),
-        );
+      forEachTask(kind.toLowerCase(), (t) => t.decider.reevaluate(kind, senders, now()));
     },
     async start() {
       const admin = kafka.admin();
@@ -882,8 +768,7 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
         await admin.disconnect();
       }
       // Before any producer of the engine exists: a reader of an older release must find the
-      // schema of every record the engine writes on the schema topic, and registerSchemas
-      // returns only once its in-sync replicas have them (acks=all).
+      // schema of every record the engine writes on the schema topic (acks=all).
       await registerSchemas(kafka, {
         topic: topics.schemas,
         schemas: schemaRegistrations({ records: DECISION_ENGINE_WRITES }),
@@ -896,37 +781,33 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
       });
       await publisher.connect();
       // The tables every instance holds, read in full before any decision is made, so an
-      // operator's block or allow is never missed by a fresh instance.
-      const suffix = `${config.instanceId}-${process.pid}-${now()}`;
+      // operator's block or allow, or a content decision, is never missed by a fresh instance.
       followers = [
-        await followTopic(kafka, {
-          topic: topics.overrides,
-          groupId: `${config.groupId}-overrides-${suffix}`,
-          logger,
-          onRecords: onOverrides,
-        }),
-        await followTopic(kafka, {
-          topic: topics.clusterFeatures,
-          groupId: `${config.groupId}-clusters-${suffix}`,
-          logger,
-          onRecords: onClusters,
-        }),
+        await follow(topics.overrides, 'overrides', onOverrides),
+        await follow(topics.contentOverrides, 'content-overrides', onContentOverrides),
+        await follow(topics.clusterFeatures, 'clusters', onClusters),
+        await follow(topics.contentDecisions, 'contents', onContentDecisions),
       ];
       await Promise.all(followers.map((f) => f.caughtUp));
       logger.info(
-        { overrides: overrides.size, clusters: clusters.size },
-        'overrides and cluster features loaded',
+        {
+          overrides: overrides.size,
+          contentOverrides: contentOverrides.size,
+          clusters: clusters.size,
+          contents: contents.size,
+        },
+        'overrides, cluster features and content decisions loaded',
       );
       consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
         joined = true;
-        const mine = new Set<number>();
+        const assignment = new Set<number>();
         for (const partitions of Object.values(payload.memberAssignment))
-          for (const p of partitions) mine.add(p);
-        assigned = mine;
-        logger.info({ partitions: [...mine].sort((a, b) => a - b) }, 'partitions assigned');
-        for (const p of [...tasks.keys()]) if (!mine.has(p)) void dropTask(p, 'no longer assigned');
+          for (const p of partitions) assignment.add(p);
+        assigned = assignment;
+        logger.info({ partitions: [...assignment].sort((a, b) => a - b) }, 'partitions assigned');
+        for (const p of [...tasks.keys()]) if (!assignment.has(p)) void dropTask(p, 'no longer assigned');
         // A partition that came back keeps its state only if nobody wrote its changelog meanwhile.
-        for (const t of [...tasks.values()].filter((x) => mine.has(x.partition))) {
+        for (const t of [...tasks.values()].filter((x) => assignment.has(x.partition))) {
           // After its own commit in flight, which would otherwise look like someone else's write.
           void t.idle
             .then(async () => {
@@ -938,7 +819,7 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
             })
             .catch((err: unknown) => logger.error({ err: describeError(err) }, 'changelog end check failed'));
         }
-        for (const p of mine)
+        for (const p of assignment)
           if (!tasks.has(p))
             taskFor(p).catch((err: unknown) =>
               logger.error({ partition: p, err: describeError(err) }, 'opening the partition failed'),

@@ -1,18 +1,9 @@
 /**
  * One policy applied to one sender's features: which rules fire, the score, and the action the
- * evidence supports. Pure; the decider (decider.ts) adds memory: hysteresis, holds, expiry,
- * overrides.
- *
- * How evidence combines (the principles in policy.ts are enforced here, whatever the file says):
- * - a fired hard rule or a deny-listed URL domain: BLOCK, score 1;
- * - behavioural BLOCK: the profile allows it, the score reaches blockScore, a decisive outcome
- *   rule fired, and a volume or spread rule fired too;
- * - otherwise a volume rule: THROTTLE, at the registered cap for a registered sender, else at
- *   the profile's rate; so does spread or outcome evidence whose score reaches throttleScore
- *   (e.g. a snowshoe cluster's fresh numbers before their recipients' reports arrive);
- * - otherwise MONITOR when any spread or outcome rule fired or the score reaches monitorScore;
- * - otherwise ALLOW.
- * The score is the noisy-or of the fired rules' weights: 1 - prod(1 - weight).
+ * evidence supports, with the limits of a THROTTLE. Pure; the decider (decider.ts) adds memory:
+ * hysteresis, holds, expiry, overrides. How evidence combines is in docs/policy.md ("How evidence
+ * combines"); the principles of policy.ts are enforced here, whatever the file says. The score
+ * is the noisy-or of the fired rules' weights: 1 - prod(1 - weight).
  */
 import type {
   Action,
@@ -33,22 +24,44 @@ import {
   profileOf,
   type Rule,
   type RuleClass,
+  type ThrottleScope,
+  type ThrottleSpec,
 } from './policy.ts';
 
 /** Registered throughput of a campaign, as the feature engine's registrations file gives it. */
 export type CapOf = (campaignId: string) => { perMinute?: number; perDay?: number } | undefined;
 
+/** A content decision in force for a cluster, as sender evaluations read it. */
+export interface ContentInForce {
+  readonly decisionId: string;
+  readonly action: 'ALLOW' | 'MONITOR' | 'BLOCK';
+  readonly expiresAt: number | null;
+}
+
 export interface EvaluationInput {
   readonly features: SenderFeatures;
   /** Latest features of a content cluster by id, when known. */
   readonly cluster: (clusterId: string) => ClusterFeatures | undefined;
+  /** The content decision published for a cluster, when there is one. */
+  readonly content: (clusterId: string) => ContentInForce | undefined;
   readonly capOf: CapOf;
+  /** Share of its own recent pace a registered sender of a reviewed cluster is throttled to. */
+  readonly reviewPaceShare?: number | undefined;
+  /** Whether an operator blocked a URL domain (a DOMAIN BLOCK content override). */
+  readonly domainBlocked?: ((domain: string) => boolean) | undefined;
+}
+
+/** What a THROTTLE lets through (Decision.throttleRatePerMinute, throttleRatePerHour, throttleScope). */
+export interface ThrottleLimits {
+  readonly perMinute: number | null;
+  readonly perHour: number | null;
+  readonly scope: ThrottleScope;
 }
 
 export interface Evaluation {
   readonly action: Action;
-  /** Messages per minute for THROTTLE, else null. */
-  readonly rate: number | null;
+  /** The limits of a THROTTLE, else null. */
+  readonly throttle: ThrottleLimits | null;
   readonly score: number;
   /** Fired evidence, strongest first. */
   readonly reasons: Reason[];
@@ -105,14 +118,27 @@ function value(
   return clusterValue(clusterWindow(cluster, window), ref.name);
 }
 
-/** A cluster feature of one window, derived ones (policy.ts DERIVED_CLUSTER_FEATURES) included. */
+/** A cluster feature of one window, derived ones (policy-rules.ts DERIVED_CLUSTER_FEATURES) included. */
 export function clusterValue(
   w: ClusterWindowFeatures | undefined,
   name: ClusterFeatureName,
 ): number | undefined {
   if (w === undefined) return undefined;
-  if (name === 'spamReportRate') return w.distinctRecipients > 0 ? w.spamReports / w.distinctRecipients : 0;
-  return w[name];
+  const per = (n: number, d: number) => (d > 0 ? n / d : 0);
+  switch (name) {
+    case 'spamReportRate':
+      return per(w.spamReports, w.distinctRecipients);
+    case 'replyRate':
+      return per(w.replies, w.distinctRecipients);
+    case 'deliveryFailureRate':
+      return per(w.deliveryFailures, w.messages);
+    case 'complaints':
+      return w.spamReports + w.optOuts;
+    case 'complaintReplyRatio':
+      return (w.spamReports + w.optOuts) / (w.replies + 1);
+    default:
+      return w[name];
+  }
 }
 
 function conditionsHold(
@@ -167,37 +193,117 @@ export function capRate(cap: { perMinute?: number; perDay?: number } | undefined
   return undefined;
 }
 
-export function evaluate(policy: Policy, input: EvaluationInput, mode: Mode): Evaluation {
+interface Fired {
+  readonly cls: RuleClass;
+  readonly decisive: boolean;
+  readonly weight: number;
+  readonly throttle: ThrottleSpec | null;
+  readonly reason: Reason;
+}
+
+const reasonOf = (code: string, feature: string | null, observed: number | null = null): Reason => ({
+  code,
+  feature,
+  window: null,
+  observed,
+  threshold: null,
+});
+
+/** A sender under a registered campaign, or a short code: never content-blocked (reviewed instead). */
+function registered(f: SenderFeatures): boolean {
+  return f.campaignId !== null || f.senderKind === 'SHORT_CODE';
+}
+
+/**
+ * Evidence from content decisions about the sender's clusters, in force at `at`: a content BLOCK
+ * blocks an unregistered sender outright (its recipients across the cluster confirmed it); a
+ * reviewed cluster throttles a registered sender to a share of its own recent pace.
+ */
+function contentEvidence(input: EvaluationInput, at: number): Fired[] {
+  const out: Fired[] = [];
   const f = input.features;
-  const profileName = profileOf(f.senderKind, f.campaignId);
-  const profile = policy.profiles[profileName];
-  const fired: {
-    rule: Rule | undefined;
-    cls: RuleClass;
-    decisive: boolean;
-    weight: number;
-    reason: Reason;
-  }[] = [];
-  for (const d of f.urlDomains) {
-    const domain = d.toLowerCase();
-    if (policy.denyListedDomains.has(domain))
-      fired.push({
-        rule: undefined,
+  for (const c of f.clusters) {
+    const cd = input.content(c.clusterId);
+    if (!cd || (cd.expiresAt !== null && at >= cd.expiresAt)) continue;
+    const feature = `cluster[${c.clusterId}]`;
+    if (cd.action === 'BLOCK' && !registered(f))
+      out.push({
         cls: 'hard',
         decisive: true,
         weight: 1,
-        reason: {
-          code: 'DENY_LISTED_URL',
-          feature: `urlDomains[${domain}]`,
-          window: null,
-          observed: null,
-          threshold: null,
-        },
+        throttle: null,
+        reason: reasonOf('CONTENT_BLOCKED', feature),
+      });
+    else if (cd.action !== 'ALLOW' && registered(f))
+      out.push({
+        cls: 'outcome',
+        decisive: false,
+        weight: 0.5,
+        throttle: { perMinute: null, perHour: null, paceShare: input.reviewPaceShare ?? 0.5 },
+        reason: reasonOf('CONTENT_REVIEW', feature, recentPace(f)),
       });
   }
+  return out;
+}
+
+/** The sender's recent pace: messages a minute over its 10-minute window (else its 1-minute one). */
+function recentPace(f: SenderFeatures): number {
+  const w = senderWindow(f, '10m') ?? senderWindow(f, '1m');
+  return w ? (w.messages * 60_000) / Math.max(60_000, w.windowMs) : 0;
+}
+
+/** The tightest limit per dimension of the fired rules' throttles (a pace share as a per-minute limit); null where none limits. */
+function tightest(
+  specs: readonly ThrottleSpec[],
+  f: SenderFeatures,
+): { perMinute: number | null; perHour: number | null } {
+  let perMinute: number | null = null;
+  let perHour: number | null = null;
+  const min = (a: number | null, b: number) => (a === null ? b : Math.min(a, b));
+  for (const s of specs) {
+    if (s.perMinute !== null) perMinute = min(perMinute, s.perMinute);
+    if (s.perHour !== null) perHour = min(perHour, s.perHour);
+    if (s.paceShare !== null)
+      perMinute = min(perMinute, Math.max(1, Math.floor(recentPace(f) * s.paceShare)));
+  }
+  return { perMinute, perHour };
+}
+
+export function evaluate(policy: Policy, input: EvaluationInput, mode: Mode, at: number): Evaluation {
+  const f = input.features;
+  const profileName = profileOf(f.senderKind, f.campaignId);
+  const profile = policy.profiles[profileName];
+  const fired: Fired[] = [];
+  for (const d of f.urlDomains) {
+    const domain = d.toLowerCase();
+    if (input.domainBlocked?.(domain))
+      fired.push({
+        cls: 'hard',
+        decisive: true,
+        weight: 1,
+        throttle: null,
+        reason: reasonOf('OPERATOR_DOMAIN_BLOCK', `urlDomains[${domain}]`),
+      });
+    else if (policy.denyListedDomains.has(domain))
+      fired.push({
+        cls: 'hard',
+        decisive: true,
+        weight: 1,
+        throttle: null,
+        reason: reasonOf('DENY_LISTED_URL', `urlDomains[${domain}]`),
+      });
+  }
+  fired.push(...contentEvidence(input, at));
   for (const rule of profile.rules) {
     const reason = fire(input, rule, mode);
-    if (reason) fired.push({ rule, cls: rule.class, decisive: rule.decisive, weight: rule.weight, reason });
+    if (reason)
+      fired.push({
+        cls: rule.class,
+        decisive: rule.decisive,
+        weight: rule.weight,
+        throttle: rule.throttle,
+        reason,
+      });
   }
   const has = (cls: RuleClass, decisiveOnly = false) =>
     fired.some((x) => x.cls === cls && (!decisiveOnly || x.decisive));
@@ -206,16 +312,24 @@ export function evaluate(policy: Policy, input: EvaluationInput, mode: Mode): Ev
   const volume = has('volume');
   const spread = has('spread');
   const outcome = has('outcome', true);
+  const limiting = fired.filter((x) => x.throttle !== null).map((x) => x.throttle!);
   let action: Action;
   if (hard) action = 'BLOCK';
   else if (profile.behaviouralBlock && outcome && (volume || spread) && score >= policy.blockScore)
     action = 'BLOCK';
-  else if (volume) action = 'THROTTLE';
-  else if ((spread || outcome) && score >= policy.throttleScore) action = 'THROTTLE';
+  else if (volume || limiting.length > 0) action = 'THROTTLE';
   else if (spread || has('outcome') || score >= policy.monitorScore) action = 'MONITOR';
   else action = 'ALLOW';
-  const cap = f.campaignId ? capRate(input.capOf(f.campaignId)) : undefined;
-  const rate = action === 'THROTTLE' ? (cap ?? profile.throttleRatePerMinute) : null;
+  let throttle: ThrottleLimits | null = null;
+  if (action === 'THROTTLE') {
+    const cap = f.campaignId ? capRate(input.capOf(f.campaignId)) : undefined;
+    const t = tightest(limiting, f);
+    // Volume alone throttles at the registered cap, else at the profile's rate.
+    let perMinute =
+      t.perMinute ?? (t.perHour === null || volume ? (cap ?? profile.throttleRatePerMinute) : null);
+    if (cap !== undefined && perMinute !== null) perMinute = Math.min(perMinute, cap);
+    throttle = { perMinute, perHour: t.perHour, scope: profile.throttleScope };
+  }
   fired.sort((a, b) => CLASS_ORDER[a.cls] - CLASS_ORDER[b.cls] || b.weight - a.weight);
-  return { action, rate, score, reasons: fired.map((x) => x.reason), profile: profileName };
+  return { action, throttle, score, reasons: fired.map((x) => x.reason), profile: profileName };
 }

@@ -1,9 +1,27 @@
+export { clusterSignature } from './cluster-signature.ts';
 export {
   type DecisionEngineConfig,
   decisionEngineSettings,
   decisionEngineTopics,
   policyPath,
 } from './config.ts';
+export {
+  type ContentContext,
+  type ContentOverrideView,
+  type ContentState,
+  contentDueAt,
+  decideContent,
+  judgeCluster,
+  matchKeys,
+} from './content-decider.ts';
+export {
+  type ContentOverrideTable,
+  checkContentOverride,
+  contentOverrideKey,
+  createContentOverrideTable,
+  InvalidContentOverrideError,
+} from './content-overrides.ts';
+export { type ContentPolicy, parseContentPolicy } from './content-policy.ts';
 export {
   type ActiveOverride,
   advance,
@@ -22,14 +40,23 @@ export { createDecisionEngine, type DecisionEngine, type DecisionEngineMetrics }
 export {
   ACTION_RANK,
   type CapOf,
+  type ContentInForce,
   capRate,
+  clusterValue,
   type Evaluation,
   type EvaluationInput,
   evaluate,
+  type ThrottleLimits,
 } from './evaluate.ts';
 export { checkClusterFeatures, checkSenderFeatures, InvalidFeaturesError } from './inputs.ts';
 export { type AddressList, EMPTY_LIST, loadAddressList, parseAddressList } from './lists.ts';
 export { checkOverride, createOverrideTable, InvalidOverrideError, type OverrideTable } from './overrides.ts';
+export {
+  createPartitionDecider,
+  type DeciderOutput,
+  type DeciderTables,
+  type PartitionDecider,
+} from './partition-decider.ts';
 export {
   CLUSTER_FEATURES,
   loadPolicy,
@@ -39,5 +66,14 @@ export {
   profileOf,
   type Rule,
   SENDER_FEATURES,
+  type ThrottleScope,
+  type ThrottleSpec,
 } from './policy.ts';
-export { decodeEntry, encodeEntry, type SenderEntry, StateCodecError } from './state.ts';
+export {
+  CLOCK_KEY,
+  CONTENT_KEY_PREFIX,
+  decodeEntry,
+  encodeEntry,
+  type SenderEntry,
+  StateCodecError,
+} from './state.ts';

@@ -113,6 +113,12 @@ runMain(async () => {
         labelNames: ['action'],
         registers,
       }),
+      contentPublished: new Counter({
+        name: 'spamgate_decision_engine_content_decisions_published_total',
+        help: 'Content decisions published to sms.content-decisions (changes of what firewalls match), by action. MONITOR is a registered campaign an operator should review.',
+        labelNames: ['action'],
+        registers,
+      }),
       deadLetters: new Counter({
         name: 'spamgate_decision_engine_dead_letters_total',
         help: 'Records sent to the dead-letter topic, by error code.',
@@ -146,7 +152,7 @@ runMain(async () => {
       }),
       overrides: new Gauge({
         name: 'spamgate_decision_engine_overrides',
-        help: 'Operator overrides held.',
+        help: 'Operator overrides held (sender, campaign and content overrides).',
         registers,
       }),
       clusters: new Gauge({

@@ -19,7 +19,7 @@ export function policyTables(path: string): string {
     profiles: Record<string, { $comment?: string; rules: { code: string; $comment?: string }[] }>;
   };
   const out: string[] = [
-    `Version \`${policy.version}\`: BLOCK expires after ${policy.blockTtlMs / 3_600_000} h, THROTTLE holds at least ${policy.throttleMinHoldMs / 60_000} min, MONITOR from score ${policy.monitorScore}, THROTTLE on spread or outcome evidence from score ${policy.throttleScore}, behavioural BLOCK from score ${policy.blockScore}, rate changes under ${policy.materialRateChange * 100}% not published, ${policy.denyListedDomains.size} deny-listed URL domains (examples; load your own).`,
+    `Version \`${policy.version}\`: BLOCK expires after ${policy.blockTtlMs / 3_600_000} h, THROTTLE holds at least ${policy.throttleMinHoldMs / 60_000} min, MONITOR from score ${policy.monitorScore}, behavioural BLOCK from score ${policy.blockScore}, rate changes under ${policy.materialRateChange * 100}% not published, ${policy.denyListedDomains.size} deny-listed URL domains (examples; load your own).`,
   ];
   for (const name of PROFILE_NAMES) {
     const p = policy.profiles[name];

@@ -141,6 +141,7 @@ export async function whatIf(
       const ctx = {
         policy,
         cluster: (id: string) => clusters.get(id),
+        content: () => undefined,
         capOf: capOfCampaign,
         override: undefined,
         doNotOriginate: false,

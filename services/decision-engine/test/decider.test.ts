@@ -324,7 +324,7 @@ test('a rate change is published only when material (materialRateChange of the r
   const registered = (asOf: number) =>
     features({ asOf, campaignId: 'C9', windows: { '1m': { registeredCapShare: 2, messages: 300 } } });
   let state = run(ctx, [registered(T0)]).state;
-  assert.equal(state.inForce?.rate, 75);
+  assert.equal(state.inForce?.throttle?.perMinute, 75);
   cap = 80;
   const small = run(ctx, [registered(T0 + 1000)], state);
   assert.equal(small.published.length, 0, '75 -> 80 is under 20%');

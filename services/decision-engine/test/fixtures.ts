@@ -7,6 +7,7 @@ import type {
   WindowFeatures,
 } from '@spamgate/schemas';
 import type { ActiveOverride, DecideContext } from '../src/decider.ts';
+import type { ContentInForce } from '../src/evaluate.ts';
 import { loadPolicy, type Policy } from '../src/policy.ts';
 
 export const DEFAULT_POLICY_PATH = fileURLToPath(
@@ -117,6 +118,10 @@ export function cluster(
       topSenderShare: 0,
       urlDomains: [],
       distinctUrlDomains: 0,
+      replies: 0,
+      deliveryFailures: 0,
+      sequentialShare: 0,
+      callbackNumbers: [],
       ...patch,
     })),
   };
@@ -132,6 +137,7 @@ export function context(
     clusters?: ClusterFeatures[];
     override?: ActiveOverride;
     doNotOriginate?: boolean;
+    contents?: ReadonlyMap<string, ContentInForce>;
   } = {},
 ): DecideContext {
   const byId = new Map((o.clusters ?? []).map((c) => [c.clusterId, c]));
@@ -139,6 +145,7 @@ export function context(
     policy: o.policy ?? DEFAULT_POLICY,
     shadowPolicy: o.shadowPolicy,
     cluster: (id) => byId.get(id),
+    content: (id) => o.contents?.get(id),
     capOf,
     override: o.override,
     doNotOriginate: o.doNotOriginate ?? false,

@@ -63,6 +63,7 @@ test('what-if replays stored features through a candidate policy and reports who
   const ctx = {
     policy: DEFAULT_POLICY,
     cluster: (c: string) => (c === id ? spam : undefined),
+    content: () => undefined,
     capOf,
     override: undefined,
     doNotOriginate: false,

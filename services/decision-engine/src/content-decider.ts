@@ -1,0 +1,287 @@
+/**
+ * The content decision state machine of one content cluster: whether its recipients across every
+ * sender have confirmed it abusive (the policy's `content` section), what a firewall should match
+ * (cluster id, URL domains, call-back numbers), operator content overrides, and expiry on the
+ * evidence's time base. Pure, like decider.ts for senders. docs/policy.md, "Content decisions".
+ */
+import { createHash } from 'node:crypto';
+import type {
+  ClusterFeatures,
+  ContentAction,
+  ContentDecision,
+  ContentDecisionTrigger,
+  Reason,
+} from '@spamgate/schemas';
+import { clusterValue } from './evaluate.ts';
+import type { ContentPolicy, Policy, Rule } from './policy.ts';
+
+/** An operator content override (sms.content-overrides) as the engine holds it. */
+export interface ContentOverrideView {
+  readonly overrideId: string;
+  readonly scope: 'CLUSTER' | 'DOMAIN';
+  readonly target: string;
+  readonly action: 'ALLOW' | 'BLOCK';
+  readonly expiresAt: number | null;
+}
+
+/** What is published for a cluster, and the memory its next decision needs. */
+export interface ContentState {
+  readonly action: ContentAction;
+  readonly score: number;
+  readonly reasons: readonly Reason[];
+  /** When the action was entered, and when it was last decided, event time. */
+  readonly since: number;
+  readonly at: number;
+  readonly expiresAt: number | null;
+  readonly overrideId: string | null;
+  readonly urlDomains: readonly string[];
+  readonly callbackNumbers: readonly string[];
+  readonly decisionId: string;
+}
+
+export interface ContentContext {
+  readonly policy: Policy;
+  /** The CLUSTER override of this cluster in force, if any. */
+  readonly override: ContentOverrideView | undefined;
+  /** Whether an operator allowed a domain (DOMAIN ALLOW): it is never a match key. */
+  readonly domainAllowed: (domain: string) => boolean;
+}
+
+export interface ContentTrigger {
+  readonly kind: ContentDecisionTrigger;
+  /** Event time the decision is at. */
+  readonly at: number;
+  /** What distinguishes this trigger's input in the decision id. */
+  readonly basis: string;
+}
+
+const reason = (code: string, observed: number | null = null): Reason => ({
+  code,
+  feature: null,
+  window: null,
+  observed,
+  threshold: null,
+});
+
+const longest = (c: ClusterFeatures) => c.windows.at(-1);
+const window = (c: ClusterFeatures, name: string) => c.windows.find((w) => w.window === name);
+
+/** The rule fired on the cluster: its reason, or undefined. */
+function fire(c: ClusterFeatures, rule: Rule, hold: boolean): Reason | undefined {
+  const threshold = hold ? rule.exitThreshold : rule.threshold;
+  const cmp = (v: number, op: Rule['op'], t: number) => (op === '>=' ? v >= t : v <= t);
+  if (rule.feature.source !== 'cluster') return undefined;
+  const v = clusterValue(window(c, rule.window), rule.feature.name);
+  if (v === undefined || !cmp(v, rule.op, threshold)) return undefined;
+  for (const w of rule.when) {
+    if (w.feature.source !== 'cluster') return undefined;
+    const x = clusterValue(window(c, w.window), w.feature.name);
+    if (x === undefined || !cmp(x, w.op, w.value)) return undefined;
+  }
+  return { code: rule.code, feature: rule.feature.name, window: rule.window, observed: v, threshold };
+}
+
+interface Verdict {
+  readonly action: ContentAction;
+  readonly score: number;
+  readonly reasons: Reason[];
+}
+
+/** What the evidence calls for: BLOCK when every group of blockRequires fired (MONITOR for registered traffic). */
+export function judgeCluster(content: ContentPolicy, c: ClusterFeatures, hold: boolean): Verdict {
+  const fired: { rule: Rule; reason: Reason }[] = [];
+  for (const rule of content.rules) {
+    const r = fire(c, rule, hold);
+    if (r) fired.push({ rule, reason: r });
+  }
+  const score = 1 - fired.reduce((p, x) => p * (1 - x.rule.weight), 1);
+  const reasons = fired.map((x) => x.reason);
+  const confirmed = content.blockRequires.every((g) => fired.some((x) => g.includes(x.rule.code)));
+  if (!confirmed) return { action: 'ALLOW', score, reasons };
+  const registered = window(c, '1h')?.registeredShare ?? longest(c)?.registeredShare ?? 0;
+  if (registered > content.maxRegisteredShare)
+    return {
+      action: 'MONITOR',
+      score,
+      reasons: [reason('REGISTERED_CAMPAIGN_REVIEW', registered), ...reasons],
+    };
+  return { action: 'BLOCK', score, reasons };
+}
+
+/** The match keys of a cluster: its own domains and call-back numbers, never shared or allowed domains. */
+export function matchKeys(
+  content: ContentPolicy,
+  c: ClusterFeatures,
+  domainAllowed: (d: string) => boolean,
+): { urlDomains: string[]; callbackNumbers: string[] } {
+  const domains = new Set<string>();
+  const numbers = new Set<string>();
+  for (const w of c.windows) {
+    for (const d of w.urlDomains) {
+      const x = d.toLowerCase();
+      if (!content.sharedDomains.has(x) && !domainAllowed(x)) domains.add(x);
+    }
+    for (const n of w.callbackNumbers) numbers.add(n);
+  }
+  return { urlDomains: [...domains].sort(), callbackNumbers: [...numbers].sort() };
+}
+
+export function contentDecisionId(
+  d: Omit<ContentDecision, 'decisionId' | 'decidedAt'>,
+  basis: string,
+): string {
+  return createHash('sha256')
+    .update(
+      JSON.stringify([
+        d.policyVersion,
+        d.clusterId,
+        d.trigger,
+        basis,
+        d.basedOnEventTime,
+        d.action,
+        d.urlDomains,
+        d.callbackNumbers,
+        d.overrideId,
+        d.previousAction,
+        d.expiresAt,
+        d.score,
+        d.reasons.map((r) => [r.code, r.feature, r.window, r.observed, r.threshold]),
+      ]),
+    )
+    .digest('hex')
+    .slice(0, 32);
+}
+
+const union = (a: readonly string[], b: readonly string[]) => [...new Set([...a, ...b])].sort();
+
+const sameKeys = (a: readonly string[], b: readonly string[]) =>
+  a.length === b.length && a.every((x, i) => x === b[i]);
+
+/**
+ * Decides a cluster for one trigger. Memory: a BLOCK holds until it expires (blockTtl after the
+ * evidence) and is re-issued while fresh evidence calls for it (once the extension is at least
+ * half the TTL); at expiry it lapses unless the features it is judged on are fresh. An operator's
+ * CLUSTER override decides over the evidence.
+ */
+export function decideContent(
+  ctx: ContentContext,
+  c: ClusterFeatures,
+  prev: ContentState | null,
+  trigger: ContentTrigger,
+  decidedAt: number,
+): { state: ContentState | null; publish: ContentDecision | null } {
+  const content = ctx.policy.content;
+  if (!content) return { state: prev, publish: null };
+  const at = trigger.at;
+  const ttl = content.blockTtlMs;
+  const current: ContentAction = prev?.action ?? 'ALLOW';
+  const lapsed = current === 'BLOCK' && prev?.expiresAt != null && at >= prev.expiresAt;
+  const o = ctx.override;
+  let verdict: Verdict;
+  let expiresAt: number | null = null;
+  let overrideId: string | null = null;
+  if (o) {
+    overrideId = o.overrideId;
+    verdict = {
+      action: o.action,
+      score: o.action === 'BLOCK' ? 1 : 0,
+      reasons: [reason(o.action === 'BLOCK' ? 'OPERATOR_BLOCK' : 'OPERATOR_ALLOW')],
+    };
+    if (o.action === 'BLOCK') {
+      const keep =
+        prev?.overrideId === o.overrideId && prev.expiresAt !== null && prev.expiresAt - at > ttl / 2;
+      expiresAt = keep ? prev!.expiresAt : at + ttl;
+      if (o.expiresAt !== null) expiresAt = Math.min(expiresAt!, o.expiresAt);
+    } else expiresAt = o.expiresAt;
+  } else {
+    const fresh = trigger.kind === 'CLUSTER' && c.asOf >= at - ttl / 2;
+    verdict = judgeCluster(content, c, current === 'BLOCK' && !lapsed);
+    if (current === 'BLOCK' && !lapsed && verdict.action !== 'BLOCK' && prev?.overrideId === null)
+      // The evidence faded, the block holds until it expires: the firewall stops what would show it.
+      verdict = {
+        action: 'BLOCK',
+        score: prev.score,
+        reasons: [
+          reason('BLOCK_HELD_UNTIL_EXPIRY', Math.max(0, (prev.expiresAt ?? at) - at)),
+          ...prev.reasons,
+        ],
+      };
+    if (lapsed && verdict.action === 'BLOCK' && !fresh) verdict = { ...verdict, action: 'ALLOW' };
+    if (verdict.action === 'BLOCK') {
+      const renew = at + ttl;
+      expiresAt =
+        current !== 'BLOCK' || lapsed || prev?.expiresAt == null || prev.overrideId !== null
+          ? renew
+          : judgeCluster(content, c, false).action === 'BLOCK' && renew - prev.expiresAt >= ttl / 2
+            ? renew
+            : prev.expiresAt;
+    }
+  }
+  let keys =
+    verdict.action === 'ALLOW'
+      ? { urlDomains: [] as string[], callbackNumbers: [] as string[] }
+      : matchKeys(content, c, ctx.domainAllowed);
+  if (verdict.action === 'BLOCK' && current === 'BLOCK' && !lapsed && prev)
+    // While a block holds its match keys only grow: the domains a firewall learned stay matched
+    // even when the cluster's newest windows no longer show them (an allowed domain leaves).
+    keys = {
+      urlDomains: union(
+        prev.urlDomains.filter((d) => !ctx.domainAllowed(d)),
+        keys.urlDomains,
+      ),
+      callbackNumbers: union(prev.callbackNumbers, keys.callbackNumbers),
+    };
+  const changed =
+    verdict.action !== current ||
+    lapsed ||
+    expiresAt !== (prev?.expiresAt ?? null) ||
+    overrideId !== (prev?.overrideId ?? null) ||
+    !sameKeys(keys.urlDomains, prev?.urlDomains ?? []) ||
+    !sameKeys(keys.callbackNumbers, prev?.callbackNumbers ?? []);
+  // ALLOW over nothing published: nothing to tell a firewall.
+  // Nothing to tell a firewall: the state only learns when it was last looked at (not persisted).
+  if (!changed || (prev === null && verdict.action === 'ALLOW'))
+    return { state: prev ? { ...prev, at: Math.max(prev.at, at) } : null, publish: null };
+  const l = longest(c);
+  const body: Omit<ContentDecision, 'decisionId' | 'decidedAt'> = {
+    clusterId: c.clusterId,
+    action: verdict.action,
+    urlDomains: keys.urlDomains,
+    callbackNumbers: keys.callbackNumbers,
+    score: verdict.score,
+    reasons: verdict.reasons,
+    policyVersion: ctx.policy.version,
+    overrideId,
+    campaignIds: [...(l?.campaignIds ?? [])],
+    distinctSenders: l?.distinctSenders ?? 0,
+    distinctRecipients: l?.distinctRecipients ?? 0,
+    basedOnEventTime: c.asOf,
+    expiresAt,
+    previousAction: prev?.action ?? null,
+    trigger: trigger.kind,
+  };
+  const publish: ContentDecision = { decisionId: contentDecisionId(body, trigger.basis), ...body, decidedAt };
+  const entered = verdict.action !== current || lapsed;
+  return {
+    state: {
+      action: verdict.action,
+      score: verdict.score,
+      reasons: verdict.reasons,
+      since: entered || !prev ? at : prev.since,
+      at,
+      expiresAt,
+      overrideId,
+      urlDomains: keys.urlDomains,
+      callbackNumbers: keys.callbackNumbers,
+      decisionId: publish.decisionId,
+    },
+    publish,
+  };
+}
+
+/** When the cluster's decision next needs a look without new features: its BLOCK's expiry, or half an operator block's life. */
+export function contentDueAt(state: ContentState | null, ttlMs: number): number | null {
+  if (state?.action !== 'BLOCK' || state.expiresAt === null) return null;
+  const reissue = state.expiresAt - ttlMs / 2;
+  return state.overrideId !== null && reissue > state.at ? reissue : state.expiresAt;
+}

@@ -1,0 +1,269 @@
+// The per-partition decider: one clock (a replay of old traffic decides as live traffic did),
+// content decisions and what they do to senders, and its changelog round trip.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { ClusterFeatures, ContentDecision, Decision, SenderFeatures } from '@spamgate/schemas';
+import { createCodec } from '@spamgate/schemas';
+import type { ContentInForce } from '../src/evaluate.ts';
+import {
+  createPartitionDecider,
+  type DeciderTables,
+  type PartitionDecider,
+} from '../src/partition-decider.ts';
+import type { Policy } from '../src/policy.ts';
+import { capOf, cluster, DEFAULT_POLICY, features, HOUR, MINUTE, T0 } from './fixtures.ts';
+
+const codec = createCodec();
+const DAY = 24 * HOUR;
+const CLUSTER = '0a1b2c3d4e5f60';
+
+interface Harness {
+  readonly decider: PartitionDecider;
+  readonly decisions: Decision[];
+  readonly contents: ContentDecision[];
+  /** Every changelog record taken, latest per key. */
+  readonly changelog: Map<string, Uint8Array | null>;
+  readonly features: (f: SenderFeatures) => void;
+  readonly cluster: (c: ClusterFeatures) => void;
+  readonly advance: (t: number) => void;
+}
+
+/** A decider with the engine's wiring: content decisions it publishes come back as the table every instance follows. */
+function harness(policy: Policy = DEFAULT_POLICY): Harness {
+  const clusters = new Map<string, ClusterFeatures>();
+  const table = new Map<string, ContentInForce>();
+  const tables: DeciderTables = {
+    policy: () => policy,
+    shadowPolicy: () => undefined,
+    cluster: (id) => clusters.get(id),
+    content: (id) => table.get(id),
+    senderOverride: () => undefined,
+    senderOverrides: () => [],
+    clusterOverride: () => undefined,
+    contentOverrides: () => [],
+    domainAllowed: () => false,
+    domainBlocked: () => false,
+    doNotOriginate: () => false,
+    capOf,
+    decodeFeatures: (raw) => codec.decode('SenderFeatures', Buffer.from(raw)),
+  };
+  const decider = createPartitionDecider(0, tables);
+  const decisions: Decision[] = [];
+  const contents: ContentDecision[] = [];
+  const changelog = new Map<string, Uint8Array | null>();
+  const collect = (at: number) => {
+    const out = decider.take();
+    for (const r of out.changelog) changelog.set(r.key, r.value);
+    decisions.push(...out.decisions);
+    contents.push(...out.contentDecisions);
+    for (const d of out.contentDecisions) {
+      table.set(d.clusterId, { decisionId: d.decisionId, action: d.action, expiresAt: d.expiresAt });
+      decider.contentUpdated(d.clusterId, d.basedOnEventTime, at);
+      collect(at);
+    }
+  };
+  return {
+    decider,
+    decisions,
+    contents,
+    changelog,
+    features: (f) => {
+      decider.features(f, codec.encode('SenderFeatures', f), f.asOf);
+      collect(f.asOf);
+    },
+    cluster: (c) => {
+      clusters.set(c.clusterId, c);
+      decider.clusterUpdated(c, true, true, c.asOf);
+      collect(c.asOf);
+    },
+    advance: (t) => {
+      decider.advanceClock(t, t);
+      collect(t);
+    },
+  };
+}
+
+/** A sender that keeps texting people who opted out: blocked, then quiet for two days. */
+function optOutViolator(h: Harness, t0: number): void {
+  h.features(features({ asOf: t0, windows: { '24h': { messages: 5, postOptOutSends: 1 } } }));
+  h.features(features({ asOf: t0 + MINUTE, windows: { '24h': { messages: 6, postOptOutSends: 1 } } }));
+  for (let t = t0 + 10 * MINUTE; t <= t0 + 2 * DAY; t += 10 * MINUTE) h.advance(t);
+}
+
+const shape = (d: Decision, t0: number) => ({
+  action: d.action,
+  trigger: d.trigger,
+  at: d.basedOnEventTime - t0,
+  expires: d.expiresAt === null ? null : d.expiresAt - t0,
+  reasons: d.reasons.map((r) => r.code),
+});
+
+describe('one clock', () => {
+  it('decides old traffic (a backlog, a replay) exactly as it decided the same traffic live', () => {
+    const live = harness();
+    optOutViolator(live, T0);
+    const replay = harness();
+    const old = T0 - 2 * DAY;
+    optOutViolator(replay, old);
+    assert.deepEqual(
+      replay.decisions.map((d) => shape(d, old)),
+      live.decisions.map((d) => shape(d, T0)),
+    );
+    assert.deepEqual(
+      live.decisions.map((d) => `${d.action}/${d.trigger}`),
+      ['BLOCK/FEATURES', 'THROTTLE/EXPIRY'],
+      'blocked, and released (to a throttle: the stale evidence cannot block again) only when a day of event time has passed',
+    );
+    assert.equal(live.decisions[0]!.expiresAt, T0 + DAY);
+  });
+
+  it('never lets a BLOCK lapse because time elsewhere ran ahead: only its own clock expires it', () => {
+    const h = harness();
+    h.features(features({ asOf: T0, windows: { '24h': { messages: 5, postOptOutSends: 1 } } }));
+    assert.equal(h.decisions.at(-1)?.action, 'BLOCK');
+    // Decided at a wall clock a month later (a backlog): nothing lapses until event time passes.
+    h.decider.features(
+      features({ sender: '+13105550100', asOf: T0 + 1_000 }),
+      codec.encode('SenderFeatures', features({ sender: '+13105550100', asOf: T0 + 1_000 })),
+      T0 + 30 * DAY,
+    );
+    h.decider.take();
+    assert.equal(h.decider.clock, T0 + 1_000);
+    h.advance(T0 + DAY - 1);
+    assert.equal(h.decisions.at(-1)?.action, 'BLOCK');
+    h.advance(T0 + DAY);
+    assert.deepEqual([h.decisions.at(-1)?.action, h.decisions.at(-1)?.trigger], ['THROTTLE', 'EXPIRY']);
+  });
+
+  it('restores its senders, the clusters it owns and its clock from its changelog, and goes on alike', () => {
+    const first = harness();
+    first.cluster(confirmedSpam(T0 - MINUTE));
+    first.features(features({ asOf: T0, windows: { '24h': { messages: 5, postOptOutSends: 1 } } }));
+    const second = harness();
+    for (const [k, v] of first.changelog) if (v) second.decider.restore(k, v);
+    assert.equal(second.decider.clock, T0);
+    assert.equal(second.decider.senderCount, 1);
+    assert.equal(second.decider.contentCount, 1);
+    second.advance(T0 + DAY);
+    assert.deepEqual(
+      second.decisions.map((d) => `${d.action}/${d.trigger}`),
+      ['THROTTLE/EXPIRY'],
+      'the restored sender BLOCK expires on time',
+    );
+    assert.deepEqual(
+      second.contents.map((d) => `${d.action}/${d.trigger}`),
+      ['ALLOW/EXPIRY'],
+      'so does the restored content BLOCK',
+    );
+  });
+});
+
+/** A template from many unregistered numbers whose recipients report and opt out instead of answering. */
+const confirmedSpam = (asOf: number) =>
+  cluster(
+    CLUSTER,
+    {
+      messages: 400,
+      distinctSenders: 40,
+      distinctRecipients: 390,
+      spamReports: 12,
+      optOuts: 20,
+      replies: 1,
+      urlDomains: ['parcel-redelivery.example', 'bit.ly'],
+      callbackNumbers: ['1234567890123456789'],
+    },
+    asOf,
+  );
+
+describe('content decisions', () => {
+  it('block a confirmed cluster with its own domains and call-back numbers as match keys, never a public shortener', () => {
+    const h = harness();
+    h.cluster(confirmedSpam(T0));
+    assert.equal(h.contents.length, 1);
+    const d = h.contents[0]!;
+    assert.equal(d.action, 'BLOCK');
+    assert.equal(d.clusterId, CLUSTER);
+    assert.deepEqual(d.urlDomains, ['parcel-redelivery.example']);
+    assert.deepEqual(d.callbackNumbers, ['1234567890123456789']);
+    assert.deepEqual(d.reasons.map((r) => r.code).slice(0, 2), ['CONTENT_SPREAD', 'CONTENT_COMPLAINTS']);
+    assert.equal(d.expiresAt, T0 + DAY);
+  });
+
+  it('block a fresh number on its first features naming a blocked cluster', () => {
+    const h = harness();
+    h.cluster(confirmedSpam(T0));
+    h.features(
+      features({
+        sender: '+14155550199',
+        asOf: T0 + 5_000,
+        clusters: [CLUSTER],
+        windows: { all: { messages: 1 } },
+      }),
+    );
+    const d = h.decisions.at(-1)!;
+    assert.equal(d.sender, '+14155550199');
+    assert.equal(d.action, 'BLOCK');
+    assert.equal(d.reasons[0]!.code, 'CONTENT_BLOCKED');
+  });
+
+  it('block the senders already naming the cluster once it is confirmed', () => {
+    const h = harness();
+    h.features(features({ asOf: T0, clusters: [CLUSTER], windows: { all: { messages: 3 } } }));
+    assert.equal(h.decisions.length, 0);
+    h.cluster(confirmedSpam(T0 + 10_000));
+    // The cluster's own evidence may throttle it first; the content decision, once every instance
+    // has it, blocks.
+    assert.deepEqual([h.decisions.at(-1)?.action, h.decisions.at(-1)?.trigger], ['BLOCK', 'CONTENT']);
+  });
+
+  it('never block a registered campaign: it is reviewed, and its senders throttled below their own pace', () => {
+    const h = harness();
+    const registered = confirmedSpam(T0);
+    const windows = registered.windows.map((w) => ({ ...w, registeredShare: 1, campaignIds: ['CAMP1'] }));
+    h.cluster({ ...registered, windows });
+    assert.equal(h.contents[0]!.action, 'MONITOR');
+    assert.equal(h.contents[0]!.reasons[0]!.code, 'REGISTERED_CAMPAIGN_REVIEW');
+    h.features(
+      features({
+        asOf: T0 + 1_000,
+        campaignId: 'CAMP1',
+        clusters: [CLUSTER],
+        windows: { '10m': { messages: 200 } },
+      }),
+    );
+    const d = h.decisions.at(-1)!;
+    assert.equal(d.action, 'THROTTLE');
+    assert.equal(d.throttleRatePerMinute, 10, 'half of 20 a minute');
+    assert.ok(d.reasons.some((r) => r.code === 'CONTENT_REVIEW'));
+  });
+
+  it('do not block what recipients answer, however many numbers send it (peer-to-peer texting)', () => {
+    const h = harness();
+    h.cluster(
+      cluster(CLUSTER, {
+        messages: 2_000,
+        distinctSenders: 150,
+        distinctRecipients: 1_900,
+        optOuts: 60,
+        spamReports: 4,
+        replies: 150,
+      }),
+    );
+    assert.equal(h.contents.length, 0);
+  });
+
+  it('hold a content BLOCK until it expires on the evidence clock, then lift it when the evidence is gone', () => {
+    const h = harness();
+    h.cluster(confirmedSpam(T0));
+    h.cluster(cluster(CLUSTER, { messages: 10, distinctSenders: 1, distinctRecipients: 10 }, T0 + HOUR));
+    assert.equal(h.contents.length, 1, 'the faded evidence does not lift the block');
+    h.advance(T0 + DAY);
+    assert.deepEqual(
+      h.contents.map((d) => [d.action, d.trigger]),
+      [
+        ['BLOCK', 'CLUSTER'],
+        ['ALLOW', 'EXPIRY'],
+      ],
+    );
+  });
+});

@@ -1,0 +1,228 @@
+/**
+ * The pipeline in one process, without Kafka: simulator traffic through the feature engine's
+ * partition and cluster processors, the decision engine's partition decider and the reference
+ * firewall, one partition, in event time. The same pure code the services run, so the decision
+ * sweep can try many traffic shapes and seeds in minutes and judge decisions by what the firewall
+ * let through. What Kafka adds (batching, transactions, the hops between services) is modelled as
+ * one latency: a decision is in force `latencyMs` after the event that led to it.
+ */
+import {
+  createContentMatcher,
+  createEnforcementTally,
+  createFirewall,
+  type EnforcementFigures,
+  type Verdict,
+} from '@spamgate/core';
+import {
+  type CapOf,
+  clusterSignature,
+  type ContentInForce,
+  createPartitionDecider,
+  type Policy,
+} from '@spamgate/decision-engine';
+import {
+  capOf,
+  createClusterProcessor,
+  createFactKeys,
+  createInputHandlers,
+  createPartitionProcessor,
+  DEFAULT_CLUSTER_PROCESSOR_OPTIONS,
+  DEFAULT_PROCESSOR_OPTIONS,
+  type PartitionProcessors,
+  type Registrations,
+  type Rekeyed,
+} from '@spamgate/feature-engine';
+import { type ClusterFeatures, type ContentDecision, createCodec, type Decision } from '@spamgate/schemas';
+import { generateTraffic, planTraffic, type ScenarioFile } from '@spamgate/traffic-simulator';
+
+export interface InProcessRunOptions {
+  readonly scenarios: ScenarioFile;
+  readonly seed: number;
+  readonly ratePerSecond: number;
+  readonly durationMs: number;
+  /** Event time of the run's first second, ms since the epoch. */
+  readonly startTime: number;
+  readonly policy: Policy;
+  readonly registrations: Registrations;
+  /** The deployment secret (SPAMGATE_HASH_KEY): content ids and hashes depend on it. */
+  readonly hashKey: string;
+  /** From the event that led to a decision to the decision in force at the firewall; default 2 s. */
+  readonly latencyMs?: number;
+  /** Event time between two drains of the feature processors; default 250 ms. */
+  readonly drainEveryMs?: number;
+}
+
+export interface ScenarioOutcome {
+  readonly id: string;
+  readonly kind: string;
+  readonly spam: boolean;
+  readonly senders: number;
+  /** Senders with a registered campaign id on their messages. */
+  readonly registeredSenders: number;
+}
+
+export interface InProcessRun {
+  readonly scenarios: readonly ScenarioOutcome[];
+  readonly figures: EnforcementFigures;
+  /** Published sender decisions, with the event time they came into force. */
+  readonly decisions: readonly { readonly inForceAt: number; readonly decision: Decision }[];
+  readonly contentDecisions: readonly { readonly inForceAt: number; readonly decision: ContentDecision }[];
+  /** Per scenario, the event time of its first message. */
+  readonly firstMessageAt: ReadonlyMap<string, number>;
+  /** Sender -> scenario id, and the senders that carried a campaign id. */
+  readonly scenarioOf: ReadonlyMap<string, string>;
+  readonly registered: ReadonlySet<string>;
+  readonly messages: number;
+}
+
+interface Pending {
+  readonly at: number;
+  readonly apply: () => void;
+}
+
+/** Runs one simulator configuration through the pipeline in process and replays enforcement. */
+export function runInProcess(options: InProcessRunOptions): InProcessRun {
+  const latencyMs = options.latencyMs ?? 2_000;
+  const drainEveryMs = options.drainEveryMs ?? 250;
+  const codec = createCodec();
+  const keys = createFactKeys(options.hashKey);
+  const handlers = createInputHandlers({ keys, utcOffsetHours: 0 });
+  const p: PartitionProcessors = {
+    processor: createPartitionProcessor({ ...DEFAULT_PROCESSOR_OPTIONS, registrations: options.registrations }),
+    clusters: createClusterProcessor({ ...DEFAULT_CLUSTER_PROCESSOR_OPTIONS }),
+  };
+  const clusters = new Map<string, ClusterFeatures>();
+  const contents = new Map<string, ContentInForce>();
+  const signatures = new Map<string, string>();
+  const cap: CapOf = (campaignId) => capOf(options.registrations, campaignId);
+  const decider = createPartitionDecider(0, {
+    policy: () => options.policy,
+    shadowPolicy: () => undefined,
+    cluster: (id) => clusters.get(id),
+    content: (id) => contents.get(id),
+    senderOverride: () => undefined,
+    senderOverrides: () => [],
+    clusterOverride: () => undefined,
+    contentOverrides: () => [],
+    domainAllowed: () => false,
+    domainBlocked: () => false,
+    doNotOriginate: () => false,
+    capOf: cap,
+    decodeFeatures: (raw) => codec.decode('SenderFeatures', Buffer.from(raw)),
+  });
+  const firewall = createFirewall();
+  const tally = createEnforcementTally();
+  const matcher = createContentMatcher(options.hashKey);
+  const planned = planTraffic(options);
+  const truth = new Map(planned.map((s) => [s.id, s]));
+  const scenarioOf = new Map<string, string>();
+  const registered = new Set<string>();
+  const firstMessageAt = new Map<string, number>();
+  const decisions: { inForceAt: number; decision: Decision }[] = [];
+  const contentDecisions: { inForceAt: number; decision: ContentDecision }[] = [];
+  // Decisions wait here until they are in force at the firewall (in event-time order).
+  const pending: Pending[] = [];
+  let messages = 0;
+
+  const route = (records: Rekeyed[], t: number) => {
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i]!;
+      if (r.to === 'byRecipient') records.push(...handlers.received(p, r.value, t));
+      else handlers.clusterEvent(p, r.key, r.value, t);
+    }
+  };
+
+  /** Hands what the decider decided at `t` to the firewall, `latencyMs` later. */
+  const takeDecisions = (t: number) => {
+    const out = decider.take();
+    for (const d of out.decisions) {
+      decisions.push({ inForceAt: t + latencyMs, decision: d });
+      pending.push({ at: t + latencyMs, apply: () => firewall.senderDecision(d) });
+    }
+    for (const d of out.contentDecisions) {
+      contentDecisions.push({ inForceAt: t + latencyMs, decision: d });
+      pending.push({ at: t + latencyMs, apply: () => firewall.contentDecision(d) });
+      // Every instance follows sms.content-decisions: the senders naming the cluster are re-evaluated.
+      contents.set(d.clusterId, { decisionId: d.decisionId, action: d.action, expiresAt: d.expiresAt });
+      decider.contentUpdated(d.clusterId, d.basedOnEventTime, t);
+    }
+    if (out.contentDecisions.length > 0) takeDecisions(t);
+  };
+
+  const drain = (t: number) => {
+    for (const o of p.processor.drain(t)) {
+      if (o.kind !== 'features') continue;
+      decider.features(o.value, codec.encode('SenderFeatures', o.value), t);
+    }
+    p.processor.takeChanged();
+    p.clusters.advanceWatermark(p.processor.watermark);
+    for (const c of p.clusters.drain(t)) {
+      clusters.set(c.clusterId, c);
+      const sig = clusterSignature(options.policy, c);
+      const changed = signatures.get(c.clusterId) !== sig;
+      signatures.set(c.clusterId, sig);
+      decider.clusterUpdated(c, changed, true, t);
+    }
+    p.clusters.takeChanged();
+    decider.advanceClock(t, t);
+    takeDecisions(t);
+  };
+
+  const applyPending = (t: number) => {
+    if (pending.length === 0) return;
+    pending.sort((a, b) => a.at - b.at);
+    let i = 0;
+    while (i < pending.length && pending[i]!.at <= t) pending[i++]!.apply();
+    pending.splice(0, i);
+  };
+
+  let nextDrain = options.startTime;
+  for (const e of generateTraffic(options)) {
+    const t = e.value.eventTime;
+    while (nextDrain <= t) {
+      drain(nextDrain);
+      nextDrain += drainEveryMs;
+    }
+    applyPending(t);
+    if (e.type === 'feedback') {
+      route(handlers.feedback(p, e.value, t), t);
+      continue;
+    }
+    const m = e.value;
+    messages++;
+    scenarioOf.set(m.sender, e.label);
+    if (m.campaignId !== null) registered.add(m.sender);
+    if (!firstMessageAt.has(e.label)) firstMessageAt.set(e.label, t);
+    const verdict: Verdict = firewall.message({
+      time: t,
+      sender: m.sender,
+      recipient: m.recipient,
+      content: matcher.keysOf(m.body, m.sender),
+    });
+    const s = truth.get(e.label);
+    tally.record({ sender: m.sender, group: e.label, spam: s?.spam ?? false }, verdict);
+    route(handlers.message(p, m, t), t);
+  }
+  const senders = new Map<string, Set<string>>();
+  for (const [sender, label] of scenarioOf) {
+    const set = senders.get(label) ?? new Set<string>();
+    set.add(sender);
+    senders.set(label, set);
+  }
+  return {
+    scenarios: [...senders].map(([id, set]) => ({
+      id,
+      kind: truth.get(id)?.kind ?? id,
+      spam: truth.get(id)?.spam ?? false,
+      senders: set.size,
+      registeredSenders: [...set].filter((s) => registered.has(s)).length,
+    })),
+    figures: tally.figures(),
+    decisions,
+    contentDecisions,
+    firstMessageAt,
+    scenarioOf,
+    registered,
+    messages,
+  };
+}
