@@ -1,14 +1,15 @@
 /**
  * `npx spamgate ...`: the operator's command line.
  *
- *   override allow|block (--sender ADDR | --campaign ID) --reason TEXT [--ttl 7d] [--author NAME]
- *   override remove (--sender ADDR | --campaign ID) [--author NAME]
+ *   override allow|block (--sender ADDR | --campaign ID | --cluster ID | --domain NAME) --reason TEXT [--ttl 7d] [--author NAME]
+ *   override remove (--sender ADDR | --campaign ID | --cluster ID | --domain NAME) [--author NAME]
  *   override list [--all] [--json]
  *   policy check FILE
  *   what-if --policy FILE --from TIME --to TIME [--json]
  *
- * Overrides are records on sms.policy-overrides (key = the sender or campaign); a removal is a
- * tombstone. Every decision-engine instance applies one within a second and re-issues the
+ * Sender and campaign overrides are records on sms.policy-overrides (key = the sender or
+ * campaign), content overrides on sms.content-overrides (key = CLUSTER:<id> or DOMAIN:<name>); a
+ * removal is a tombstone. Every decision-engine instance applies one within a second and re-issues the
  * decisions of the senders it names. Exit codes: 0 done, 1 failure, 64 bad arguments, 78 bad
  * configuration.
  */
@@ -30,7 +31,14 @@ import {
   topicName,
   topicPrefixSetting,
 } from '@spamgate/core';
-import { createCodec, type PolicyOverride, schemaRegistrations } from '@spamgate/schemas';
+import {
+  type ContentOverride,
+  createCodec,
+  type PolicyOverride,
+  type RecordName,
+  schemaRegistrations,
+} from '@spamgate/schemas';
+import { checkContentOverride, contentOverrideKey } from './content-overrides.ts';
 import { checkOverride } from './overrides.ts';
 import { loadPolicy, PROFILE_NAMES } from './policy.ts';
 import { UsageError } from './usage.ts';
@@ -41,9 +49,10 @@ const EXIT_USAGE = 64;
 
 export const USAGE = `usage: npx spamgate <command>
 
-  override allow  (--sender ADDR | --campaign ID) --reason TEXT [--ttl 7d] [--author NAME]
-  override block  (--sender ADDR | --campaign ID) --reason TEXT [--ttl 7d] [--author NAME]
-  override remove (--sender ADDR | --campaign ID) [--reason TEXT] [--author NAME]
+  override allow  TARGET --reason TEXT [--ttl 7d] [--author NAME]
+  override block  TARGET --reason TEXT [--ttl 7d] [--author NAME]
+  override remove TARGET [--reason TEXT] [--author NAME]
+                  TARGET: --sender ADDR | --campaign ID | --cluster ID | --domain NAME
   override list   [--all] [--json]      overrides in force (--all: lapsed ones too)
   policy check FILE                     validate a policy file and summarise it
   what-if --policy FILE --from TIME [--to TIME] [--json]
@@ -52,7 +61,11 @@ export const USAGE = `usage: npx spamgate <command>
                                         now, or relative as --from=-24h
 
 An ALLOW override never throttles or blocks the sender (the Do-Not-Originate list still
-applies); a BLOCK override always blocks. Without --ttl an override lasts until removed.
+applies); a BLOCK override always blocks. For a content cluster (--cluster, the 14 hex digits of
+sms.content-decisions) ALLOW lifts its content BLOCK and keeps it from being blocked, BLOCK
+blocks its messages at the firewall from every sender; for a URL domain (--domain) ALLOW keeps
+it out of every content decision's match keys, BLOCK blocks senders linking to it. Without --ttl
+an override lasts until removed.
 Environment: SPAMGATE_KAFKA_BROKERS, SPAMGATE_TOPIC_PREFIX, SPAMGATE_CLICKHOUSE_URL,
 SPAMGATE_CLICKHOUSE_DATABASE (see README).
 `;
@@ -69,15 +82,42 @@ const spec = {
 
 type Out = (line: string) => void;
 
-function target(values: { sender?: string | undefined; campaign?: string | undefined }): {
-  scope: 'SENDER' | 'CAMPAIGN';
-  target: string;
-} {
-  if ((values.sender === undefined) === (values.campaign === undefined))
-    throw new UsageError('name exactly one of --sender ADDR or --campaign ID');
-  return values.sender !== undefined
-    ? { scope: 'SENDER', target: values.sender }
-    : { scope: 'CAMPAIGN', target: values.campaign! };
+type Scope = 'SENDER' | 'CAMPAIGN' | 'CLUSTER' | 'DOMAIN';
+
+interface Target {
+  readonly scope: Scope;
+  readonly target: string;
+  /** The record key on its topic. */
+  readonly key: string;
+  /** sms.policy-overrides (sender, campaign) or sms.content-overrides (cluster, domain). */
+  readonly content: boolean;
+}
+
+/** The one target named, normalised as the engine compares it. */
+function target(values: {
+  sender?: string | undefined;
+  campaign?: string | undefined;
+  cluster?: string | undefined;
+  domain?: string | undefined;
+}): Target {
+  const named = (['sender', 'campaign', 'cluster', 'domain'] as const).filter((k) => values[k] !== undefined);
+  if (named.length !== 1)
+    throw new UsageError('name exactly one of --sender ADDR, --campaign ID, --cluster ID or --domain NAME');
+  const raw = values[named[0]!]!.trim();
+  switch (named[0]) {
+    case 'sender':
+      return { scope: 'SENDER', target: raw, key: raw, content: false };
+    case 'campaign':
+      return { scope: 'CAMPAIGN', target: raw, key: raw, content: false };
+    case 'cluster': {
+      const id = raw.toLowerCase();
+      return { scope: 'CLUSTER', target: id, key: contentOverrideKey('CLUSTER', id), content: true };
+    }
+    default: {
+      const domain = raw.toLowerCase().replace(/\.+$/, '');
+      return { scope: 'DOMAIN', target: domain, key: contentOverrideKey('DOMAIN', domain), content: true };
+    }
+  }
 }
 
 function when(t: number | null): string {
@@ -96,13 +136,16 @@ async function requireTopic(kafka: ReturnType<typeof createKafka>, topic: string
   }
 }
 
-/** Reads every override record to the end: the latest per key, null for a removal. */
+type AnyOverride = PolicyOverride | ContentOverride;
+
+/** Reads every override record of a topic to the end: the latest per key, null for a removal. */
 async function readOverrides(
   kafka: ReturnType<typeof createKafka>,
   topic: string,
-): Promise<Map<string, PolicyOverride | null>> {
+  record: 'PolicyOverride' | 'ContentOverride',
+): Promise<Map<string, AnyOverride | null>> {
   const codec = createCodec();
-  const latest = new Map<string, PolicyOverride | null>();
+  const latest = new Map<string, AnyOverride | null>();
   await readToEnd(kafka, {
     topic,
     groupId: `spamgate-cli-${process.pid}-${randomUUID()}`,
@@ -112,7 +155,7 @@ async function readOverrides(
         if (m.value === null) latest.set(key, null);
         else
           try {
-            latest.set(key, codec.decode('PolicyOverride', m.value) as PolicyOverride);
+            latest.set(key, codec.decode(record, m.value) as AnyOverride);
           } catch {
             // A malformed record is the decision engine's to dead-letter; a listing skips it.
           }
@@ -162,6 +205,8 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, ou
     options: {
       sender: { type: 'string' },
       campaign: { type: 'string' },
+      cluster: { type: 'string' },
+      domain: { type: 'string' },
       reason: { type: 'string' },
       ttl: { type: 'string' },
       author: { type: 'string' },
@@ -178,15 +223,23 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, ou
     destination: process.stderr,
   });
   const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: 'spamgate-cli', logger });
-  const topic = topicName(config.topicPrefix, 'sms.policy-overrides');
+  const topics = {
+    sender: topicName(config.topicPrefix, 'sms.policy-overrides'),
+    content: topicName(config.topicPrefix, 'sms.content-overrides'),
+  };
   const author = values.author ?? env.SPAMGATE_OPERATOR ?? userInfo().username;
   const now = Date.now();
 
   if (sub === 'list') {
-    await requireTopic(kafka, topic);
-    const rows = [...(await readOverrides(kafka, topic))]
-      .filter((e): e is [string, PolicyOverride] => e[1] !== null)
-      .map(([, o]) => ({ ...o, lapsed: o.expiresAt !== null && o.expiresAt <= now }))
+    await requireTopic(kafka, topics.sender);
+    await requireTopic(kafka, topics.content);
+    const all = [
+      ...(await readOverrides(kafka, topics.sender, 'PolicyOverride')).values(),
+      ...(await readOverrides(kafka, topics.content, 'ContentOverride')).values(),
+    ];
+    const rows = all
+      .filter((o): o is AnyOverride => o !== null)
+      .map((o) => ({ ...o, lapsed: o.expiresAt !== null && o.expiresAt <= now }))
       .filter((o) => values.all || !o.lapsed)
       .sort((a, b) => a.createdAt - b.createdAt);
     if (values.json) {
@@ -216,10 +269,14 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, ou
   if (sub !== 'allow' && sub !== 'block' && sub !== 'remove')
     throw new UsageError(`unknown override command "${sub ?? ''}" (allow, block, remove, list)`);
   const t = target(values);
+  const topic = t.content ? topics.content : topics.sender;
+  const record: RecordName = t.content ? 'ContentOverride' : 'PolicyOverride';
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   if (sub === 'remove') {
     await requireTopic(kafka, topic);
-    const current = (await readOverrides(kafka, topic)).get(t.target);
+    const current = (await readOverrides(kafka, topic, record as 'PolicyOverride' | 'ContentOverride')).get(
+      t.key,
+    );
     if (!current || current.scope !== t.scope) {
       out(`no override on ${t.scope.toLowerCase()} ${t.target}`);
       return 1;
@@ -229,7 +286,7 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, ou
       // A tombstone has no value: who removed it, and why, travel as headers for the audit trail.
       const headers: Record<string, string> = { 'spamgate-author': author };
       if (values.reason) headers['spamgate-reason'] = values.reason;
-      await producer.send({ topic, acks: -1, messages: [{ key: t.target, value: null, headers }] });
+      await producer.send({ topic, acks: -1, messages: [{ key: t.key, value: null, headers }] });
     } finally {
       await producer.disconnect();
     }
@@ -245,35 +302,45 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, ou
       throw new UsageError(`--ttl ${values.ttl} is not a duration like 30m, 24h, 7d`);
     expiresAt = now + ms;
   }
-  const override: PolicyOverride = {
+  const common = {
     overrideId: `ovr-${randomUUID()}`,
-    scope: t.scope,
     target: t.target,
-    action: sub === 'allow' ? 'ALLOW' : 'BLOCK',
+    action: sub === 'allow' ? ('ALLOW' as const) : ('BLOCK' as const),
     reason: values.reason,
     author,
     createdAt: now,
     expiresAt,
   };
+  const codec = createCodec();
+  let value: Buffer;
   // The engine refuses what this would refuse; refusing here tells the operator at once.
-  checkOverride(t.target, override);
+  if (t.scope === 'CLUSTER' || t.scope === 'DOMAIN') {
+    const o: ContentOverride = { ...common, scope: t.scope };
+    try {
+      checkContentOverride(t.key, o);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    value = codec.encode('ContentOverride', o);
+  } else {
+    const o: PolicyOverride = { ...common, scope: t.scope };
+    checkOverride(t.key, o);
+    value = codec.encode('PolicyOverride', o);
+  }
   await requireTopic(kafka, topic);
   // Its schema first (acks=all), so a decision engine or sink of an older release can read it.
   await registerSchemas(kafka, {
     topic: topicName(config.topicPrefix, SCHEMAS_TOPIC),
-    schemas: schemaRegistrations({ records: ['PolicyOverride'] }),
+    schemas: schemaRegistrations({ records: [record] }),
     logger,
   });
   await producer.connect();
   try {
-    await producer.send({
-      topic,
-      acks: -1,
-      messages: [{ key: t.target, value: createCodec().encode('PolicyOverride', override) }],
-    });
+    await producer.send({ topic, acks: -1, messages: [{ key: t.key, value }] });
   } finally {
     await producer.disconnect();
   }
+  const override = common;
   out(
     `${override.action} override ${override.overrideId} on ${t.scope.toLowerCase()} ${t.target} written (expires ${when(expiresAt)}); the decision engine applies it within a second`,
   );
