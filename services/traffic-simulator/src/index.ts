@@ -1,6 +1,7 @@
 export { type CliOptions, parseCliArgs, USAGE, UsageError } from './cli.ts';
 export { ANSWERING_SCENARIO, createLabelTracker, type LabelTracker, writeLabels } from './label-tracker.ts';
 export type { Expectation, Labels, ScenarioLabel, SenderLabel } from './labels.ts';
+export { createLedgerWriter, type LedgerEntry, type LedgerWriter, readLedger } from './ledger.ts';
 export { AREA_CODES, NumberSpaceError } from './numbers.ts';
 export * from './report/index.ts';
 export { ANSWERING_LABEL } from './responses.ts';

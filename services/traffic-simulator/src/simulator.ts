@@ -16,8 +16,9 @@ import { createCodec } from '@spamgate/schemas';
 import { type Kafka, type Message, Partitioners, type Producer } from 'kafkajs';
 import { createLabelTracker, writeLabels } from './label-tracker.ts';
 import type { Labels } from './labels.ts';
+import { createLedgerWriter, type LedgerWriter } from './ledger.ts';
 import type { ScenarioFile } from './scenario-file.ts';
-import type { SimEvent } from './simulation.ts';
+import type { SimEvent, SimMessage } from './simulation.ts';
 import { generateTraffic, planTraffic, SimulatorOptionsError, type TrafficOptions } from './traffic.ts';
 
 export interface SimulatorOptions {
@@ -50,6 +51,10 @@ export interface SimulatorOptions {
   readonly clock?: () => number;
   /** Most events in one produce call; default 2 000. */
   readonly maxBatch?: number;
+  /** Where to write the message ledger (ledger.ts), for the report's enforcement replay; none when unset. */
+  readonly ledgerPath?: string;
+  /** The pipeline's SPAMGATE_HASH_KEY, so the ledger carries what a firewall matches in each message. */
+  readonly hashKey?: string;
 }
 
 /** The topics the simulator writes, under `prefix`. */
@@ -123,6 +128,9 @@ export async function runSimulator(options: SimulatorOptions): Promise<Labels> {
     createPartitioner: Partitioners.DefaultPartitioner,
   });
   await producer.connect();
+  const ledger: LedgerWriter | undefined = options.ledgerPath
+    ? createLedgerWriter(options.ledgerPath, options.hashKey)
+    : undefined;
   const codec = createCodec();
   const signal = options.signal;
   let sentMessages = 0;
@@ -140,9 +148,14 @@ export async function runSimulator(options: SimulatorOptions): Promise<Labels> {
       { topic: topics.messages, messages },
       { topic: topics.feedback, messages: feedback },
     ].filter((t) => t.messages.length > 0);
+    const sentAt = clock();
     for (const request of requestsOf(topicMessages, MAX_REQUEST_BYTES)) {
       await producer.sendBatch({ topicMessages: request, acks: -1 });
     }
+    ledger?.write(
+      batch.filter((e): e is SimMessage => e.type === 'message'),
+      sentAt,
+    );
     for (const e of batch) tracker.record(e);
     sentMessages += messages.length;
     sentFeedback += feedback.length;
@@ -200,6 +213,7 @@ export async function runSimulator(options: SimulatorOptions): Promise<Labels> {
   } finally {
     try {
       await saveLabels();
+      await ledger?.close();
     } finally {
       await producer.disconnect();
       logger.info(

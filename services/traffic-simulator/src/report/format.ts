@@ -36,3 +36,15 @@ export function formatTime(ms: number): string {
 export function formatClock(ms: number, seconds = false): string {
   return new Date(ms).toISOString().slice(11, seconds ? 19 : 16);
 }
+
+/**
+ * A share as a percentage, rounded up so that it never reads as under a limit it exceeds: "12.4 %"
+ * from 1 % up, "0.013 %" below; "n/a" for null.
+ */
+export function formatPercent(x: number | null): string {
+  if (x === null || !Number.isFinite(x)) return 'n/a';
+  const p = x * 100;
+  if (p === 0) return '0 %';
+  if (p >= 1) return `${(Math.ceil(p * 10 - 1e-9) / 10).toFixed(1)} %`;
+  return `${(Math.ceil(p * 1000 - 1e-9) / 1000).toFixed(3)} %`;
+}

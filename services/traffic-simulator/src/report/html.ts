@@ -3,7 +3,8 @@
  * (a Content-Security-Policy says so to the browser too). Every string from data is escaped.
  */
 import { ACTION_COLOURS, escapeHtml as e, scenarioActionsChart, timelineChart } from './charts.ts';
-import { formatCount, formatDuration, formatRatio, formatTime } from './format.ts';
+import { enforcementHtml } from './enforcement-html.ts';
+import { formatCount, formatDuration, formatPercent, formatRatio, formatTime } from './format.ts';
 import { ACTIONS, type QualityCheck, type Report, type TimeToAction } from './model.ts';
 
 const STYLE = `
@@ -125,6 +126,8 @@ export function renderHtml(report: Report): string {
 <p class="meta">Simulator run with seed ${e(String(run.seed))}: event time ${formatTime(run.startedAt)} to ${formatTime(run.endedAt)} (${formatDuration(run.endedAt - run.startedAt)}), ${formatCount(run.ratePerSecond)} messages/s, topic prefix ${run.topicPrefix === '' ? '(none)' : `<code>${e(run.topicPrefix)}</code>`}. Read from ClickHouse database <code>${e(report.database)}</code> at ${formatTime(report.generatedAt)}.</p>
 <div class="cards">
 ${card(`${badge(score.passed)} ${passed}/${score.checks.length}`, 'quality bar checks passed')}
+${report.enforcement ? card(formatPercent(report.enforcement.spamDeliveredShare), 'spam messages delivered') : ''}
+${report.enforcement ? card(formatPercent(report.enforcement.legitimateStoppedShare), 'legitimate messages stopped') : ''}
 ${card(formatRatio(score.block.precision), 'precision of BLOCK')}
 ${card(formatRatio(score.throttleOrBlock.recall), 'recall of spam senders (THROTTLE or BLOCK)')}
 ${card(`${formatCount(score.spamSenders)} / ${formatCount(score.senders)}`, 'spam / labelled senders')}
@@ -144,6 +147,7 @@ ${metricRow('ever THROTTLEd or BLOCKed', score.throttleOrBlock)}
 ${score.unlabelled.senders === 0 ? '' : `<p class="note">${formatCount(score.unlabelled.senders)} senders in ClickHouse are not in the labels (${formatCount(score.unlabelled.everBlocked)} of them BLOCKed); they are left out of every figure.</p>`}
 </section>
 
+${report.enforcement ? enforcementHtml(report.enforcement) : ''}
 <section aria-labelledby="scenarios">
 <h2 id="scenarios">Decisions per scenario</h2>
 ${scenarioActionsChart(score.scenarios)}

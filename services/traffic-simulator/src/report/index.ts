@@ -1,5 +1,13 @@
 export { type BuildReportOptions, buildReport, reportOf } from './build.ts';
 export { type CollectOptions, collect } from './collect.ts';
+export {
+  type ContentDecisionTiming,
+  collectEnforcement,
+  type Enforcement,
+  type EnforcementTime,
+  enforcementOf,
+  type ScenarioEnforcement,
+} from './enforcement.ts';
 export { renderHtml } from './html.ts';
 export { LabelsFileError, parseLabels, readLabels } from './labels-file.ts';
 export type {
@@ -20,5 +28,5 @@ export type {
   TimelineRow,
   TimeToAction,
 } from './model.ts';
-export { QUALITY_BAR, type QualityBar, scoreRun } from './score.ts';
+export { enforcementChecks, QUALITY_BAR, type QualityBar, scoreRun } from './score.ts';
 export { renderText, type TextOptions } from './text.ts';

@@ -6,6 +6,7 @@
  */
 import type { Action } from '@spamgate/schemas';
 import type { Expectation } from '../labels.ts';
+import type { Enforcement } from './enforcement.ts';
 
 export type { Action };
 
@@ -200,4 +201,6 @@ export interface Report {
   readonly offenders: readonly OffenderRow[];
   readonly timelines: readonly TimelineRow[];
   readonly deadLetters: Observed['deadLetters'];
+  /** What the firewall let through, from the run's message ledger; null when the run has none. */
+  readonly enforcement: Enforcement | null;
 }

@@ -12,7 +12,8 @@
  *   minus event time of the scenario's first message (labels).
  */
 import type { Labels, SenderLabel } from '../labels.ts';
-import { formatCount, formatDuration, formatRatio } from './format.ts';
+import type { Enforcement } from './enforcement.ts';
+import { formatCount, formatDuration, formatPercent, formatRatio } from './format.ts';
 import type {
   Action,
   ActionCounts,
@@ -24,15 +25,30 @@ import type {
   TimeToAction,
 } from './model.ts';
 
-/** The issue's thresholds. */
+/** The thresholds of the quality bar (issues 8 and 17). */
 export interface QualityBar {
   /** Least precision of BLOCK (ever BLOCKed vs spam). */
   readonly blockPrecision: number;
   /** Least recall of spam senders (ever THROTTLEd or BLOCKed vs spam). */
   readonly spamRecall: number;
+  /** Most spam messages the firewall delivers, as a share of all spam messages. */
+  readonly spamDelivered: number;
+  /** Most spam messages delivered of any one spam scenario, as a share of its messages. */
+  readonly spamDeliveredPerScenario: number;
+  /** Most legitimate messages stopped, as a share of all legitimate messages. */
+  readonly legitimateStopped: number;
+  /** Longest time from a content cluster's evidence to its content BLOCK (wall-clock runs), ms. */
+  readonly contentDecisionLagMs: number;
 }
 
-export const QUALITY_BAR: QualityBar = Object.freeze({ blockPrecision: 0.99, spamRecall: 0.95 });
+export const QUALITY_BAR: QualityBar = Object.freeze({
+  blockPrecision: 0.99,
+  spamRecall: 0.95,
+  spamDelivered: 0.1,
+  spamDeliveredPerScenario: 0.3,
+  legitimateStopped: 0.0005,
+  contentDecisionLagMs: 30_000,
+});
 
 /** Senders listed by name in a check's detail, at most. */
 const NAMED = 5;
@@ -117,7 +133,11 @@ export function scoreRun(
   labels: Labels,
   observed: readonly SenderObservation[],
   bar: QualityBar = QUALITY_BAR,
+  enforcement: Enforcement | null = null,
 ): Score {
+  // With the run's ledger, what the firewall let through is the bar; the label checks (acted on
+  // or not, how soon) stay alongside as advisories. Without it, the label checks are the bar.
+  const labelBar = enforcement === null;
   const bySender = new Map(observed.map((o) => [o.sender, o]));
   // A sender the labels list twice (a simulator bug) counts once in the metrics, as spam if any
   // of its scenarios is.
@@ -165,7 +185,7 @@ export function scoreRun(
       });
     if (required !== 'NONE') {
       const what = required === 'BLOCK' ? 'BLOCKed' : 'THROTTLEd or BLOCKed';
-      checks.push({
+      (labelBar ? checks : advisories).push({
         id: `action:${s.id}`,
         check: `Every sender of ${name} is ${what}`,
         passed: missed.length === 0,
@@ -187,7 +207,7 @@ export function scoreRun(
     }
     if (s.expect.blockWithinMs !== null) {
       const limit = s.expect.blockWithinMs;
-      checks.push({
+      (labelBar ? checks : advisories).push({
         id: `block-within:${s.id}`,
         check: `${name} is first BLOCKed within ${seconds(limit)} of its first message`,
         passed: firstBlock !== null && firstBlock.afterFirstMessageMs <= limit,
@@ -249,7 +269,7 @@ export function scoreRun(
         ? 'no sender was BLOCKed'
         : `${formatRatio(block.precision)}: ${formatCount(block.truePositives)} of ${formatCount(block.predicted)} BLOCKed senders are spam${falseBlocks.length > 0 ? `; legitimate${named(falseBlocks)}` : ''}`,
   });
-  checks.push({
+  (labelBar ? checks : advisories).push({
     id: 'recall-spam',
     check: `Recall of spam senders (THROTTLEd or BLOCKed) is at least ${bar.spamRecall}`,
     passed: throttleOrBlock.recall === null || throttleOrBlock.recall >= bar.spamRecall,
@@ -259,6 +279,7 @@ export function scoreRun(
         : `${formatRatio(throttleOrBlock.recall)}: ${formatCount(throttleOrBlock.truePositives)} of ${formatCount(throttleOrBlock.actual)} spam senders THROTTLEd or BLOCKed${missedSpam.length > 0 ? `; missed${named(missedSpam)}` : ''}`,
   });
 
+  if (enforcement) checks.push(...enforcementChecks(enforcement, labels, bar));
   const strangers = observed.filter((o) => !labelled.has(o.sender));
   return {
     scenarios,
@@ -271,4 +292,58 @@ export function scoreRun(
     advisories,
     passed: checks.every((c) => c.passed),
   };
+}
+
+/** The checks on what the firewall let through (issue 17's targets). */
+export function enforcementChecks(e: Enforcement, labels: Labels, bar: QualityBar): QualityCheck[] {
+  const checks: QualityCheck[] = [];
+  const share = (x: number | null) => (x === null ? 'n/a' : formatPercent(x));
+  checks.push({
+    id: 'spam-delivered',
+    check: `At most ${formatPercent(bar.spamDelivered)} of spam messages are delivered`,
+    passed: e.spamDeliveredShare === null || e.spamDeliveredShare <= bar.spamDelivered,
+    detail: `${share(e.spamDeliveredShare)}: ${formatCount(e.spam.delivered)} of ${formatCount(e.spam.messages)} spam messages delivered`,
+  });
+  for (const s of e.scenarios) {
+    if (!s.spam) continue;
+    const title = labels.scenarios.find((x) => x.id === s.id)?.title ?? s.id;
+    checks.push({
+      id: `spam-delivered:${s.id}`,
+      check: `At most ${formatPercent(bar.spamDeliveredPerScenario)} of ${s.id} (${title}) is delivered, its first minute included`,
+      passed: s.deliveredShare === null || s.deliveredShare <= bar.spamDeliveredPerScenario,
+      detail: `${share(s.deliveredShare)}: ${formatCount(s.delivered)} of ${formatCount(s.messages)} delivered; stopped ${formatCount(s.stopped.CONTENT)} by content, ${formatCount(s.stopped.BLOCK)} by BLOCK, ${formatCount(s.stopped.THROTTLE)} by THROTTLE`,
+    });
+  }
+  const stopped = e.legitimate.messages - e.legitimate.delivered;
+  const victims = e.scenarios
+    .filter((s) => !s.spam && s.delivered < s.messages)
+    .map((s) => `${s.id} ${formatCount(s.messages - s.delivered)}`);
+  checks.push({
+    id: 'legitimate-stopped',
+    check: `At most ${formatPercent(bar.legitimateStopped)} of legitimate messages are stopped`,
+    passed: e.legitimateStoppedShare === null || e.legitimateStoppedShare <= bar.legitimateStopped,
+    detail: `${share(e.legitimateStoppedShare)}: ${formatCount(stopped)} of ${formatCount(e.legitimate.messages)} legitimate messages stopped${victims.length > 0 ? ` (${victims.join(', ')})` : ''}`,
+  });
+  if (e.time === 'wall-clock') {
+    const blocks = e.contentDecisions.filter((c) => c.action === 'BLOCK');
+    const late = blocks.filter((c) => c.lagMs > bar.contentDecisionLagMs);
+    const worst = blocks.reduce((m, c) => Math.max(m, c.lagMs), 0);
+    checks.push({
+      id: 'content-decision-lag',
+      check: `Every content BLOCK is published within ${formatDuration(bar.contentDecisionLagMs)} of its evidence`,
+      passed: late.length === 0,
+      detail:
+        blocks.length === 0
+          ? 'no content BLOCK was published'
+          : `${formatCount(blocks.length)} content BLOCKs, the slowest ${formatDuration(worst)} after its evidence${
+              late.length > 0
+                ? `; late: ${late
+                    .slice(0, 5)
+                    .map((c) => c.clusterId)
+                    .join(', ')}`
+                : ''
+            }`,
+    });
+  }
+  return checks;
 }

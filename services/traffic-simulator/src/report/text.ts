@@ -1,4 +1,6 @@
 /** The report for a terminal: aligned plain-text tables, PASS/FAIL per check (coloured only when asked). */
+
+import { enforcementText } from './enforcement-text.ts';
 import { formatCount, formatDuration, formatRatio, formatTime } from './format.ts';
 import { ACTIONS, type Metric, type QualityCheck, type Report, type TimeToAction } from './model.ts';
 
@@ -66,6 +68,10 @@ export function renderText(report: Report, options: TextOptions = {}): string {
   }
   out.push('');
 
+  if (report.enforcement) {
+    out.push(...enforcementText(report.enforcement, table));
+    out.push('');
+  }
   out.push(
     `Precision and recall, per sender (${formatCount(score.senders)} labelled senders, ${formatCount(score.spamSenders)} spam):`,
   );
