@@ -133,6 +133,8 @@ async function main(argv: readonly string[]): Promise<number> {
       startServices: !values.compose,
       topicPrefix: values.compose ? config.topicPrefix : run,
       database: values.compose ? config.clickhouseDatabase : run.replaceAll('-', '_'),
+      // docker-compose's default unless the environment names the key the containers use.
+      hashKey: values.compose ? (process.env.SPAMGATE_HASH_KEY ?? 'compose-dev-only-hash-key') : undefined,
       logger,
       say,
       signal: abort.signal,

@@ -26,6 +26,7 @@ import {
   type Labels,
   loadScenarioFile,
   type Report,
+  readLedger,
   renderHtml,
   renderText,
   runSimulator,
@@ -60,6 +61,11 @@ export interface DemoOptions {
   readonly startServices: boolean;
   readonly topicPrefix: string;
   readonly database: string;
+  /**
+   * The services' SPAMGATE_HASH_KEY when they already run (docker-compose), so the message ledger
+   * carries the content keys a firewall matches; a fresh one is made when the demo starts them.
+   */
+  readonly hashKey?: string | undefined;
   readonly logger: Logger;
   /** Progress lines for the person watching. */
   readonly say: (line: string) => void;
@@ -108,6 +114,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       connection: { url: o.clickhouseUrl },
     });
 
+    // A secret for this run only when the demo starts the services: its data is thrown away with its database.
+    const hashKey = o.startServices ? randomBytes(24).toString('hex') : o.hashKey;
     if (o.startServices) {
       const common = {
         SPAMGATE_KAFKA_BROKERS: o.brokers.join(','),
@@ -116,8 +124,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
         SPAMGATE_TOPIC_PREFIX: o.topicPrefix,
         SPAMGATE_REGISTRATIONS_FILE: o.registrationsFile,
         SPAMGATE_HTTP_PORT: '0',
-        // A secret for this run only: the demo's data is thrown away with its database.
-        SPAMGATE_HASH_KEY: randomBytes(24).toString('hex'),
+        SPAMGATE_HASH_KEY: hashKey!,
         SPAMGATE_FEATURE_ENGINE_GROUP: `${o.topicPrefix}-feature-engine`,
         SPAMGATE_DECISION_ENGINE_GROUP: `${o.topicPrefix}-decision-engine`,
         SPAMGATE_SINK_GROUP: `${o.topicPrefix}-clickhouse-sink`,
@@ -132,6 +139,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     checkAborted(o.signal);
 
     const labelsPath = join(o.outDir, 'labels.json');
+    const ledgerPath = join(o.outDir, 'ledger.jsonl');
     o.say(
       `simulating ${o.ratePerSecond} messages/s for ${Math.round(o.durationMs / 1000)} s (seed ${o.seed}); labels in ${labelsPath}`,
     );
@@ -145,6 +153,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
         durationMs: o.durationMs,
         scenarios,
         labelsPath,
+        ledgerPath,
+        ...(hashKey ? { hashKey } : {}),
         logger: o.logger,
         signal: o.signal,
       }),
@@ -155,7 +165,12 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     o.say('waiting for the last decisions to reach ClickHouse');
     await Promise.race([settle(clickhouse, o.database, o.signal), failedService]);
 
-    const report = await buildReport({ labels, clickhouse, database: o.database });
+    const report = await buildReport({
+      labels,
+      clickhouse,
+      database: o.database,
+      ledger: readLedger(ledgerPath),
+    });
     const text = renderText(report);
     const htmlPath = join(o.outDir, 'report.html');
     writeFileSync(htmlPath, renderHtml(report));
