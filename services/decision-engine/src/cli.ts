@@ -5,7 +5,7 @@
  *   override remove (--sender ADDR | --campaign ID | --cluster ID | --domain NAME) [--author NAME]
  *   override list [--all] [--json]
  *   policy check FILE
- *   what-if --policy FILE --from TIME --to TIME [--json]
+ *   what-if --policy FILE --from TIME --to TIME [--labels FILE] [--json]
  *
  * Sender and campaign overrides are records on sms.policy-overrides (key = the sender or
  * campaign), content overrides on sms.content-overrides (key = CLUSTER:<id> or DOMAIN:<name>); a
@@ -55,10 +55,12 @@ export const USAGE = `usage: npx spamgate <command>
                   TARGET: --sender ADDR | --campaign ID | --cluster ID | --domain NAME
   override list   [--all] [--json]      overrides in force (--all: lapsed ones too)
   policy check FILE                     validate a policy file and summarise it
-  what-if --policy FILE --from TIME [--to TIME] [--json]
+  what-if --policy FILE --from TIME [--to TIME] [--labels FILE] [--json]
                                         replay stored features from ClickHouse through a policy
-                                        and compare with what was enforced; TIME is ISO 8601,
-                                        now, or relative as --from=-24h
+                                        and compare with what was enforced: actions, and what
+                                        the firewall would let through (spam delivered and
+                                        legitimate stopped given a simulator labels file);
+                                        TIME is ISO 8601, now, or relative as --from=-24h
 
 An ALLOW override never throttles or blocks the sender (the Do-Not-Originate list still
 applies); a BLOCK override always blocks. For a content cluster (--cluster, the 14 hex digits of

@@ -1,14 +1,14 @@
 /**
- * `npx spamgate what-if --policy FILE --from TIME --to TIME`: replays the sender and cluster
- * features stored in ClickHouse for a time range through a policy file, in event-time order,
- * with the decider's memory (hysteresis, holds, expiry), and compares each sender's strongest
- * action with what the active policy decided over the same range (the `decisions` table,
- * shadow = 0).
- *
- * It compares policies: operator overrides and the Do-Not-Originate list apply on top of any
- * policy alike, so the replay leaves them out and compares the policy's own action
- * (policy_action) on both sides. The replay starts every sender afresh at --from.
+ * `npx spamgate what-if --policy FILE --from TIME --to TIME [--labels FILE]`: replays the sender
+ * and cluster features stored in ClickHouse through a candidate policy with the engine's own
+ * partition decider, and compares it with what was enforced: each sender's strongest action, and
+ * what the firewall would let through of the range's messages (spam delivered and legitimate
+ * stopped when a simulator labels file says which is which). Operator overrides and the
+ * Do-Not-Originate list apply to every policy alike, so the replay leaves them out; it starts
+ * every sender afresh at --from. docs/policy.md, "Shadow policies and what-if".
  */
+
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
   clusterFeaturesFromRows,
@@ -19,19 +19,33 @@ import {
 } from '@spamgate/clickhouse-sink';
 import {
   type ClickHouseClient,
+  type ContentDecisionView,
   commonSettings,
   createClickHouse,
+  createEnforcementTally,
   createLogger,
   loadConfig,
+  NO_CONTENT_KEYS,
   parseDuration,
+  replayEnforcement,
+  type SenderDecisionView,
+  type StoppedBy,
   sqlLiteral,
   sqlTable,
+  type Timed,
 } from '@spamgate/core';
 import { capOf, loadRegistrations, registrationsPath } from '@spamgate/feature-engine';
-import type { Action, ClusterFeatures, Decision, SenderFeatures } from '@spamgate/schemas';
+import {
+  type Action,
+  type ClusterFeatures,
+  createCodec,
+  type Decision,
+  type SenderFeatures,
+} from '@spamgate/schemas';
+import { clusterSignature } from './cluster-signature.ts';
 import { decisionEngineSettings } from './config.ts';
-import { decide, dueAt, EMPTY_STATE, type SenderDecisionState } from './decider.ts';
-import { ACTION_RANK, maxAction } from './evaluate.ts';
+import { ACTION_RANK, type CapOf, type ContentInForce, maxAction } from './evaluate.ts';
+import { createPartitionDecider } from './partition-decider.ts';
 import { loadPolicy, type Policy } from './policy.ts';
 import { UsageError } from './usage.ts';
 
@@ -73,6 +87,155 @@ export interface WhatIfReport {
   readonly transitions: Readonly<Record<string, number>>;
   /** Senders whose strongest action differs, strongest candidate action first. */
   readonly changed: readonly SenderComparison[];
+  /** What the firewall would let through: as enforced, and under the candidate. */
+  readonly enforcement: { readonly enforced: WhatIfEnforcement; readonly candidate: WhatIfEnforcement };
+}
+
+/**
+ * Messages of the range (sender_minute) replayed through the reference firewall at minute
+ * resolution: a minute's messages spread evenly over it, each to a new contact (the table keeps
+ * no recipients), content decisions acting through the sender decisions they cause (it keeps no
+ * content either). With labels, spam delivered and legitimate stopped.
+ */
+export interface WhatIfEnforcement {
+  readonly messages: number;
+  readonly stopped: Readonly<Record<StoppedBy, number>>;
+  readonly spamDeliveredShare: number | null;
+  readonly legitimateStoppedShare: number | null;
+  /** Per scenario of the labels ('unlabelled' for the rest): messages and delivered. */
+  readonly scenarios: Readonly<Record<string, { readonly messages: number; readonly delivered: number }>>;
+}
+
+interface MinuteCount {
+  readonly sender: string;
+  readonly minuteMs: number;
+  readonly messages: number;
+}
+
+/** Messages per sender and minute over the range, in minute order. */
+async function sentPerMinute(client: ClickHouseClient, database: string, fromMs: number, toMs: number) {
+  const query = `SELECT sender, toUInt32(minute) AS minute_s, sum(messages) AS messages
+FROM ${sqlTable(database, 'sender_minute').text} FINAL
+WHERE minute >= toDateTime(${Math.floor(fromMs / 60_000) * 60}) AND minute < toDateTime(${Math.ceil(toMs / 1000)})
+GROUP BY sender, minute_s
+ORDER BY minute_s, sender`;
+  return (await rows(client, query)).map(
+    (r): MinuteCount => ({
+      sender: String(r.sender),
+      minuteMs: Number(r.minute_s) * 1000,
+      messages: Number(r.messages),
+    }),
+  );
+}
+
+/** The decisions published over the range as enforced, in force from their evidence (event time, as the replay). */
+async function enforcedDecisions(
+  client: ClickHouseClient,
+  database: string,
+  fromMs: number,
+  toMs: number,
+): Promise<[Timed<SenderDecisionView>[], Timed<ContentDecisionView>[]]> {
+  const range = `based_on_event_time >= toDateTime(${Math.floor(fromMs / 1000) - 86_400}) AND based_on_event_time <= toDateTime(${Math.ceil(toMs / 1000)})`;
+  const senders = await rows(
+    client,
+    `SELECT decision_id, sender, action, throttle_rate_per_minute, throttle_rate_per_hour, throttle_scope, toUInt32(expires_at) AS expires_s, based_on_event_ms
+FROM ${sqlTable(database, 'decisions').text} FINAL
+WHERE shadow = 0 AND published = 1 AND ${range}
+ORDER BY based_on_event_ms, decision_id`,
+  );
+  const contents = await rows(
+    client,
+    `SELECT decision_id, cluster_id, action, url_domains, callback_numbers, override_id, expires_at_ms, based_on_event_ms
+FROM ${sqlTable(database, 'content_decisions').text} FINAL
+WHERE ${range}
+ORDER BY based_on_event_ms, decision_id`,
+  );
+  const strings = (v: unknown) => (Array.isArray(v) ? v.map(String) : []);
+  return [
+    senders.map((r) => ({
+      inForceAt: Number(r.based_on_event_ms),
+      decision: {
+        decisionId: String(r.decision_id),
+        sender: String(r.sender),
+        action: String(r.action),
+        throttleRatePerMinute:
+          Number(r.throttle_rate_per_minute) > 0 ? Number(r.throttle_rate_per_minute) : null,
+        throttleRatePerHour: r.throttle_rate_per_hour === null ? null : Number(r.throttle_rate_per_hour),
+        throttleScope: String(r.throttle_scope || 'ALL_RECIPIENTS'),
+        expiresAt: Number(r.expires_s) > 0 ? Number(r.expires_s) * 1000 : null,
+      },
+    })),
+    contents.map((r) => ({
+      inForceAt: Number(r.based_on_event_ms),
+      decision: {
+        decisionId: String(r.decision_id),
+        clusterId: String(r.cluster_id),
+        action: String(r.action),
+        urlDomains: strings(r.url_domains),
+        callbackNumbers: strings(r.callback_numbers),
+        expiresAt: Number(r.expires_at_ms) > 0 ? Number(r.expires_at_ms) : null,
+        overrideId: String(r.override_id ?? '') || null,
+      },
+    })),
+  ];
+}
+
+/** Replays minute counts against decisions (see WhatIfEnforcement). */
+export function enforcementOfMinutes(
+  minutes: readonly MinuteCount[],
+  senderDecisions: readonly Timed<SenderDecisionView>[],
+  contentDecisions: readonly Timed<ContentDecisionView>[],
+  labels?: ReadonlyMap<string, { scenario: string; spam: boolean }>,
+): WhatIfEnforcement {
+  const messages: { time: number; sender: string; recipient: string; content: typeof NO_CONTENT_KEYS }[] = [];
+  let n = 0;
+  for (const m of minutes)
+    for (let i = 0; i < m.messages; i++)
+      messages.push({
+        time: m.minuteMs + Math.floor(((i + 0.5) * 60_000) / m.messages),
+        sender: m.sender,
+        recipient: `whatif-${n++}`,
+        content: NO_CONTENT_KEYS,
+      });
+  messages.sort((a, b) => a.time - b.time);
+  const tally = createEnforcementTally();
+  for (const { message, verdict } of replayEnforcement({ messages, senderDecisions, contentDecisions })) {
+    const label = labels?.get(message.sender);
+    tally.record(
+      { sender: message.sender, group: label?.scenario ?? 'unlabelled', spam: label?.spam ?? false },
+      verdict,
+    );
+  }
+  const f = tally.figures();
+  const stopped = { CONTENT: 0, BLOCK: 0, THROTTLE: 0 };
+  const scenarios: Record<string, { messages: number; delivered: number }> = {};
+  for (const [id, g] of f.groups) {
+    for (const k of Object.keys(stopped) as StoppedBy[]) stopped[k] += g.stopped[k];
+    scenarios[id] = { messages: g.messages, delivered: g.delivered };
+  }
+  return {
+    messages: messages.length,
+    stopped,
+    spamDeliveredShare: labels ? f.spamDeliveredShare : null,
+    legitimateStoppedShare: labels ? f.legitimateStoppedShare : null,
+    scenarios,
+  };
+}
+
+/** A simulator labels file's senders (services/traffic-simulator labels.ts): sender -> scenario and ground truth. */
+export function readLabelsFile(path: string): Map<string, { scenario: string; spam: boolean }> {
+  let doc: { scenarios?: { id?: unknown; spam?: unknown; senders?: { sender?: unknown }[] }[] };
+  try {
+    doc = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`--labels ${path}: not a readable JSON labels file (${(err as Error).message})`);
+  }
+  if (!Array.isArray(doc.scenarios)) throw new UsageError(`--labels ${path}: no scenarios`);
+  const out = new Map<string, { scenario: string; spam: boolean }>();
+  for (const s of doc.scenarios)
+    for (const l of s.senders ?? [])
+      if (typeof l.sender === 'string') out.set(l.sender, { scenario: String(s.id), spam: s.spam === true });
+  return out;
 }
 
 async function rows(client: ClickHouseClient, query: string): Promise<StoredRow[]> {
@@ -94,20 +257,70 @@ GROUP BY sender`;
   return out;
 }
 
-/** Replays the range through `policy`; pure apart from the reads. */
-export async function whatIf(
+/** What the candidate decided over the range: strongest policy action per sender, and what it published. */
+interface Replay {
+  readonly strongest: Map<string, { action: Action; reasons: Decision['reasons'] }>;
+  readonly decisions: Timed<SenderDecisionView>[];
+  readonly contentDecisions: Timed<ContentDecisionView>[];
+  featureRecords: number;
+  clusterRecords: number;
+}
+
+/**
+ * Runs the range's features through one partition decider under `policy`, in event-time order:
+ * sender decisions, content decisions (it owns every cluster) and their effect on senders, with
+ * the decider's memory. Operator overrides and the Do-Not-Originate list are left out.
+ */
+async function replay(
   client: ClickHouseClient,
   database: string,
   policy: Policy,
-  capOfCampaign: (campaignId: string) => { perMinute?: number; perDay?: number } | undefined,
+  capOfCampaign: CapOf,
   fromMs: number,
   toMs: number,
-): Promise<WhatIfReport> {
+): Promise<Replay> {
+  const codec = createCodec();
   const clusters = new Map<string, ClusterFeatures>();
-  const states = new Map<string, SenderDecisionState>();
-  const strongest = new Map<string, { action: Action; reasons: Decision['reasons'] }>();
-  let featureRecords = 0;
-  let clusterRecords = 0;
+  const contents = new Map<string, ContentInForce>();
+  const signatures = new Map<string, string>();
+  const decider = createPartitionDecider(0, {
+    policy: () => policy,
+    shadowPolicy: () => undefined,
+    cluster: (id) => clusters.get(id),
+    content: (id) => contents.get(id),
+    senderOverride: () => undefined,
+    senderOverrides: () => [],
+    clusterOverride: () => undefined,
+    contentOverrides: () => [],
+    domainAllowed: () => false,
+    domainBlocked: () => false,
+    doNotOriginate: () => false,
+    capOf: capOfCampaign,
+    decodeFeatures: (raw) => codec.decode('SenderFeatures', Buffer.from(raw)),
+  });
+  const out: Replay = {
+    strongest: new Map(),
+    decisions: [],
+    contentDecisions: [],
+    featureRecords: 0,
+    clusterRecords: 0,
+  };
+  const collect = (at: number) => {
+    const taken = decider.take();
+    for (const d of taken.evaluations) {
+      const action = d.policyAction ?? d.action;
+      const before = out.strongest.get(d.sender);
+      if (!before || ACTION_RANK[action] > ACTION_RANK[before.action])
+        out.strongest.set(d.sender, { action, reasons: [...d.reasons] });
+    }
+    for (const d of taken.decisions) out.decisions.push({ inForceAt: at, decision: d });
+    for (const d of taken.contentDecisions) {
+      out.contentDecisions.push({ inForceAt: at, decision: d });
+      contents.set(d.clusterId, { decisionId: d.decisionId, action: d.action, expiresAt: d.expiresAt });
+      decider.contentUpdated(d.clusterId, d.basedOnEventTime, at);
+    }
+    if (taken.contentDecisions.length > 0) collect(at);
+  };
   // Clusters from an hour before, so the first senders see the clusters they belong to.
   for (const c of clusterFeaturesFromRows(
     await rows(client, clusterFeaturesQuery(database, { fromMs: fromMs - HOUR_MS, toMs: fromMs })),
@@ -122,8 +335,8 @@ export async function whatIf(
     const cs = clusterFeaturesFromRows(
       await rows(client, clusterFeaturesQuery(database, { fromMs: a, toMs: b })),
     );
-    featureRecords += senders.length;
-    clusterRecords += cs.length;
+    out.featureRecords += senders.length;
+    out.clusterRecords += cs.length;
     const events: ({ kind: 'sender'; f: SenderFeatures } | { kind: 'cluster'; c: ClusterFeatures })[] = [
       ...cs.map((c) => ({ kind: 'cluster' as const, c })),
       ...senders.map((f) => ({ kind: 'sender' as const, f })),
@@ -135,29 +348,34 @@ export async function whatIf(
     for (const e of events) {
       if (e.kind === 'cluster') {
         clusters.set(e.c.clusterId, e.c);
-        continue;
+        const sig = clusterSignature(policy, e.c);
+        const changed = signatures.get(e.c.clusterId) !== sig;
+        signatures.set(e.c.clusterId, sig);
+        decider.clusterUpdated(e.c, changed, true, e.c.asOf);
+        collect(e.c.asOf);
+      } else {
+        decider.features(e.f, codec.encode('SenderFeatures', e.f), e.f.asOf);
+        collect(e.f.asOf);
       }
-      const f = e.f;
-      const ctx = {
-        policy,
-        cluster: (id: string) => clusters.get(id),
-        content: () => undefined,
-        capOf: capOfCampaign,
-        override: undefined,
-        doNotOriginate: false,
-      };
-      let state = states.get(f.sender) ?? EMPTY_STATE;
-      const due = dueAt(state, policy);
-      if (due !== null && due <= f.asOf)
-        state = decide(ctx, f, state, { kind: 'EXPIRY', at: due, basis: String(due) }, due).state;
-      const out = decide(ctx, f, state, { kind: 'FEATURES', at: f.asOf, basis: '' }, f.asOf);
-      states.set(f.sender, out.state);
-      const track = out.state.active!;
-      const before = strongest.get(f.sender);
-      if (!before || ACTION_RANK[track.action] > ACTION_RANK[before.action])
-        strongest.set(f.sender, { action: track.action, reasons: [...track.reasons] });
     }
   }
+  decider.advanceClock(toMs, toMs);
+  collect(toMs);
+  return out;
+}
+
+/** Replays the range through `policy`; pure apart from the reads. */
+export async function whatIf(
+  client: ClickHouseClient,
+  database: string,
+  policy: Policy,
+  capOfCampaign: CapOf,
+  fromMs: number,
+  toMs: number,
+  labels?: ReadonlyMap<string, { scenario: string; spam: boolean }>,
+): Promise<WhatIfReport> {
+  const r = await replay(client, database, policy, capOfCampaign, fromMs, toMs);
+  const { strongest, featureRecords, clusterRecords } = r;
   const enforcedBy = await enforcedActions(client, database, fromMs, toMs);
   const count = () => Object.fromEntries(ACTIONS.map((a) => [a, 0])) as Record<Action, number>;
   const enforced = count();
@@ -182,6 +400,8 @@ export async function whatIf(
       ACTION_RANK[maxAction(y.candidate, y.enforced)] - ACTION_RANK[maxAction(x.candidate, x.enforced)] ||
       x.sender.localeCompare(y.sender),
   );
+  const minutes = await sentPerMinute(client, database, fromMs, toMs);
+  const [enforcedSenders, enforcedContent] = await enforcedDecisions(client, database, fromMs, toMs);
   return {
     policyVersion: policy.version,
     fromMs,
@@ -193,6 +413,10 @@ export async function whatIf(
     candidate,
     transitions,
     changed,
+    enforcement: {
+      enforced: enforcementOfMinutes(minutes, enforcedSenders, enforcedContent, labels),
+      candidate: enforcementOfMinutes(minutes, r.decisions, r.contentDecisions, labels),
+    },
   };
 }
 
@@ -210,6 +434,20 @@ export function formatReport(r: WhatIfReport, examples = 20): string[] {
       `  ${a.padEnd(16)} ${n(r.enforced[a]).padStart(10)} ${n(r.candidate[a]).padStart(11)} ${(d > 0 ? `+${n(d)}` : d === 0 ? '0' : n(d)).padStart(8)}`,
     );
   }
+  const pct = (x: number | null) => (x === null ? 'n/a' : `${(x * 100).toFixed(x < 0.01 ? 3 : 1)} %`);
+  const en = r.enforcement;
+  lines.push(
+    '',
+    `  what the firewall would let through (${n(en.enforced.messages)} messages, minute resolution, every recipient a new contact):`,
+    '                      enforced   candidate',
+    `  stopped by BLOCK  ${n(en.enforced.stopped.BLOCK).padStart(10)} ${n(en.candidate.stopped.BLOCK).padStart(11)}`,
+    `  stopped by THROTTLE ${n(en.enforced.stopped.THROTTLE).padStart(8)} ${n(en.candidate.stopped.THROTTLE).padStart(11)}`,
+  );
+  if (en.enforced.spamDeliveredShare !== null)
+    lines.push(
+      `  spam delivered    ${pct(en.enforced.spamDeliveredShare).padStart(10)} ${pct(en.candidate.spamDeliveredShare).padStart(11)}`,
+      `  legit stopped     ${pct(en.enforced.legitimateStoppedShare).padStart(10)} ${pct(en.candidate.legitimateStoppedShare).padStart(11)}`,
+    );
   lines.push('', `  senders whose strongest action changes: ${n(r.changed.length)}`);
   for (const [k, v] of Object.entries(r.transitions).sort((a, b) => b[1] - a[1]))
     lines.push(`    ${k.replace('->', ' -> ').padEnd(22)} ${n(v).padStart(8)}`);
@@ -242,11 +480,14 @@ export async function runWhatIf(
       to: { type: 'string', default: 'now' },
       json: { type: 'boolean', default: false },
       examples: { type: 'string', default: '20' },
+      labels: { type: 'string' },
     },
     strict: true,
   });
   if (!values.policy || !values.from)
-    throw new UsageError('usage: npx spamgate what-if --policy FILE --from TIME [--to TIME] [--json]');
+    throw new UsageError(
+      'usage: npx spamgate what-if --policy FILE --from TIME [--to TIME] [--labels FILE] [--json]',
+    );
   const now = Date.now();
   const fromMs = parseTime(values.from, now);
   const toMs = parseTime(values.to, now);
@@ -285,6 +526,7 @@ export async function runWhatIf(
       (c) => capOf(registrations, c),
       fromMs,
       toMs,
+      values.labels ? readLabelsFile(values.labels) : undefined,
     );
     if (values.json) out(JSON.stringify(report));
     else for (const l of formatReport(report, Number(values.examples) || 20)) out(l);
