@@ -29,6 +29,8 @@
  *     to the second (DateTime; an expiry of null is 0, the epoch), so is ContentDecision.expiresAt
  *     of 0 ms (it reads as null); Decision.throttleRatePerMinute is kept only for THROTTLE (null
  *     otherwise, as the contract says);
+ *   - a decision row without decided_at_ms or throttle_scope (written by an earlier release;
+ *     ClickHouse 18.16 stores 0 and '') reads decidedAt to the second and ALL_RECIPIENTS;
  *   - a content override's scope and target are read from its key when it has one (as
  *     policy_overrides' target is), so a value naming another target than its key reads as the key's;
  *   - a Float64 is written as JSON text: current ClickHouse parses it to the same double,
@@ -746,6 +748,10 @@ export function decisionRow(r: Decision): Row {
 export function decisionFromRow(row: StoredRow): Decision {
   const action = readString(row, 'action') as Action;
   const expiresAt = readTimeMs(row, 'expires_at');
+  // A row inserted without the columns of migration 0006 (a sink of an earlier release) holds
+  // their defaults on current ClickHouse, but '' and 0 on 18.16, which fills a field JSONEachRow
+  // omits with its type's default: both read as the defaults.
+  const decidedAtMs = readNumber(row, 'decided_at_ms');
   return {
     decisionId: readString(row, 'decision_id'),
     sender: readString(row, 'sender'),
@@ -756,7 +762,7 @@ export function decisionFromRow(row: StoredRow): Decision {
     policyVersion: readString(row, 'policy_version'),
     overrideId: orNull(readString(row, 'override_id')),
     basedOnEventTime: readNumber(row, 'based_on_event_ms'),
-    decidedAt: readNumber(row, 'decided_at_ms'),
+    decidedAt: decidedAtMs === 0 ? readTimeMs(row, 'decided_at') : decidedAtMs,
     expiresAt: expiresAt === 0 ? null : expiresAt,
     policyAction: orNull(readString(row, 'policy_action')) as Action | null,
     previousAction: orNull(readString(row, 'previous_action')) as Action | null,
@@ -764,7 +770,7 @@ export function decisionFromRow(row: StoredRow): Decision {
     shadow: readNumber(row, 'shadow') === 1,
     published: readNumber(row, 'published') === 1,
     throttleRatePerHour: readNullableNumber(row, 'throttle_rate_per_hour'),
-    throttleScope: readString(row, 'throttle_scope') as ThrottleScope,
+    throttleScope: (orNull(readString(row, 'throttle_scope')) ?? 'ALL_RECIPIENTS') as ThrottleScope,
   };
 }
 

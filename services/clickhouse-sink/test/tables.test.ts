@@ -368,6 +368,10 @@ test("a decision's optional fields are stored empty and read back as null, reaso
   assert.equal(again.basedOnEventTime, BASE + 1_234);
   assert.equal(again.decidedAt, BASE + 5_678);
   assert.equal(again.expiresAt, BASE + 3_605_000);
+  // A row an earlier release's sink wrote on ClickHouse 18.16 after migration 0006: '' and 0.
+  const [older] = asStored([{ ...preciseRow, decided_at_ms: 0, throttle_scope: '' }], DECISION_COLUMNS);
+  const fromOlder = decisionFromRow(older!);
+  assert.deepEqual([fromOlder.decidedAt, fromOlder.throttleScope], [BASE + 5_000, 'ALL_RECIPIENTS']);
 });
 
 test("a throttle's hourly rate of 0 and its new-contacts scope come back as they were, not as no limit", () => {

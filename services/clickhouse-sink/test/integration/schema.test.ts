@@ -96,7 +96,7 @@ test('the decision and cluster columns added by 0006 and 0007 have the types the
   assert.equal(columns.get('content_overrides.removed'), 'UInt8');
 });
 
-test('rows written before 0006 and 0007 read no hourly limit, ALL_RECIPIENTS, decided_at x 1000 and no outcomes', async () => {
+test('rows written before 0006 and 0007, or without their columns after them, read no hourly limit, ALL_RECIPIENTS, decided_at x 1000 and no outcomes', async () => {
   const old = await createTestDatabase('sink_before_0006');
   try {
     const migrations = loadMigrations(`${REPO_ROOT}infra/clickhouse/migrations`);
@@ -119,11 +119,9 @@ test('rows written before 0006 and 0007 read no hourly limit, ALL_RECIPIENTS, de
     /** A row as a release before the migration wrote it: without the columns it adds. */
     const without = (row: Row, dropped: readonly string[]) =>
       Object.fromEntries(Object.entries(row).filter(([k]) => !dropped.includes(k)));
-    await old.client.insert({
-      table: 'decisions',
-      values: [without(decisionRow(decision), ['throttle_rate_per_hour', 'throttle_scope', 'decided_at_ms'])],
-      format: 'JSONEachRow',
-    });
+    const withoutNew = (d: typeof decision) =>
+      without(decisionRow(d), ['throttle_rate_per_hour', 'throttle_scope', 'decided_at_ms']);
+    await old.client.insert({ table: 'decisions', values: [withoutNew(decision)], format: 'JSONEachRow' });
     await old.client.insert({
       table: 'cluster_features',
       values: clusterFeaturesRows(features).map((r) =>
@@ -132,16 +130,23 @@ test('rows written before 0006 and 0007 read no hourly limit, ALL_RECIPIENTS, de
       format: 'JSONEachRow',
     });
     assert.deepEqual((await run(Number.MAX_SAFE_INTEGER)).applied, [6, 7]);
+    // A sink of the earlier release goes on writing its rows after the migration (18.16 stores
+    // '' and 0 for the omitted columns, current ClickHouse their defaults).
+    const later = { ...decision, decisionId: `${decision.decisionId}-later` };
+    await old.client.insert({ table: 'decisions', values: [withoutNew(later)], format: 'JSONEachRow' });
 
     const rows = async (query: string) =>
       (await old.client.query({ query, format: 'JSONEachRow' })).json<StoredRow>();
-    const [stored] = await rows('SELECT * FROM decisions FINAL');
-    assert.deepEqual(decisionFromRow(stored!), {
-      ...decision,
-      decidedAt: Date.UTC(2026, 10, 30, 8, 0, 7),
-      throttleRatePerHour: null,
-      throttleScope: 'ALL_RECIPIENTS',
-    });
+    const stored = await rows('SELECT * FROM decisions FINAL ORDER BY decision_id');
+    assert.deepEqual(
+      stored.map(decisionFromRow),
+      [decision, later].map((d) => ({
+        ...d,
+        decidedAt: Date.UTC(2026, 10, 30, 8, 0, 7),
+        throttleRatePerHour: null,
+        throttleScope: 'ALL_RECIPIENTS',
+      })),
+    );
     const list = CLUSTER_FEATURES_COLUMNS.map((c) => c.name).join(', ');
     const [back] = clusterFeaturesFromRows(
       await rows(`SELECT ${list} FROM cluster_features FINAL ORDER BY window_ms`),
