@@ -10,25 +10,26 @@
  * the record's milliseconds matter, UInt64 `<name>_ms` beside them.
  *
  * A row is the object JSONEachRow writes: numbers, strings, null and arrays, DateTime as epoch
- * seconds, a Nested column as one array per member (`clusters.cluster_id`). The mappings check every value
- * against its column, so that ClickHouse does not refuse a row: a value that does not fit (a
- * negative count, a time outside DateTime, a NaN) is a RowMappingError, and the sink dead-letters
- * the record instead of blocking its table. What gets past them and ClickHouse refuses all the
- * same (a string ending in half a surrogate pair, which JSON carries as a lone \ud83d escape)
- * the sink finds by splitting the insert, and dead-letters too (poison.ts).
+ * seconds, a Nested column as one array per member (`clusters.cluster_id`). The mappings check
+ * every value against its column, so that ClickHouse does not refuse a row: a value that does
+ * not fit (a negative count, a time outside DateTime, a NaN) is a RowMappingError, and the sink
+ * dead-letters the record instead of blocking its table. What gets past them and ClickHouse
+ * refuses all the same (a string ending in half a surrogate pair, which JSON carries as a lone
+ * \ud83d escape) the sink finds by splitting the insert, and dead-letters too (poison.ts).
  *
  * Reading back (`*FromRow(s)`) takes rows as ClickHouse's JSONEachRow returns them: UInt64 as
  * strings, DateTime as epoch seconds (`toUnixTimestamp(c) AS c`) or as the text ClickHouse writes,
  * read as UTC (the server's time zone; spamgate's servers run in UTC); the feature tables are read
  * through their `_ms` columns. SenderFeatures, ClusterFeatures and SenderMinute come back field
- * for field. Where a column cannot tell two values apart, the read gives one of them:
+ * for field; decisions, content decisions and overrides too, except where a column cannot tell
+ * two values apart, and the read gives one of them:
  *   - an optional string stored as '' (campaignId, overrideId, a reason's feature and window,
  *     policyAction, previousAction) reads as null, so an empty string reads as null too;
  *   - a reason's null observed or threshold is stored as 0 and reads as 0;
  *   - Decision.expiresAt, PolicyOverride's and ContentOverride's createdAt and expiresAt are kept
- *     to the second (DateTime; an expiry of null is 0, the epoch), so is ContentDecision.expiresAt
- *     of 0 ms (it reads as null); Decision.throttleRatePerMinute is kept only for THROTTLE (null
- *     otherwise, as the contract says);
+ *     to the second (DateTime; an expiry of null is 0, the epoch); a ContentDecision keeps every
+ *     time to the millisecond, an expiry of null as 0 ms; Decision.throttleRatePerMinute is kept
+ *     only for THROTTLE (null otherwise, as the contract says);
  *   - a decision row without decided_at_ms or throttle_scope (written by an earlier release;
  *     ClickHouse 18.16 stores 0 and '') reads decidedAt to the second and ALL_RECIPIENTS;
  *   - a content override's scope and target are read from its key when it has one (as
