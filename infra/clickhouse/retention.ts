@@ -59,6 +59,20 @@ export const retentionSettings = {
     minMs: DAY_MS,
     maxMs: 3650 * DAY_MS,
   }),
+  content_decisions: setting.duration({
+    variable: 'SPAMGATE_RETENTION_CONTENT_DECISIONS',
+    doc: 'How long content decisions are kept (appeals and audits: as long as decisions).',
+    default: '400d',
+    minMs: DAY_MS,
+    maxMs: 3650 * DAY_MS,
+  }),
+  content_overrides: setting.duration({
+    variable: 'SPAMGATE_RETENTION_CONTENT_OVERRIDES',
+    doc: 'How long the content override audit log is kept (appeals and audits: as long as decisions).',
+    default: '400d',
+    minMs: DAY_MS,
+    maxMs: 3650 * DAY_MS,
+  }),
 } as const;
 
 export type RetentionConfig = { readonly [T in keyof typeof retentionSettings]: number };

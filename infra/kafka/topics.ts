@@ -248,6 +248,28 @@ export const TOPICS: readonly TopicSpec[] = freezeCatalog([
     copartitionGroup: 'sender',
   },
   {
+    name: 'sms.content-decisions',
+    purpose:
+      'The ALLOW/MONITOR/BLOCK in force per content cluster (one template across senders), with the URL domains and call-back numbers to match it by; from the decision engine to the SMS firewall and the ClickHouse sink.',
+    key: 'the content cluster id (14 hex digits)',
+    valueSchema: 'ContentDecision',
+    // 12, as sms.cluster-features it is decided from. Keyed by cluster, not sender, and joined
+    // by key with nothing: a firewall reads it whole (any sender may send a cluster), so it is
+    // in no copartition group.
+    partitions: SENDER_PARTITIONS,
+    replicationFactor: 3,
+    minInSyncReplicas: 2,
+    // Compacted: a restarting firewall reads the latest decision per cluster, however old.
+    cleanupPolicy: 'compact',
+    // Forever, as sms.decisions: a BLOCK lapses at its expiresAt, never because time passed.
+    retentionMs: -1,
+    configs: {
+      // A day uncompacted, as sms.decisions: the ClickHouse audit trail catches every decision.
+      'min.compaction.lag.ms': String(DAY_MS),
+    },
+    copartitionGroup: null,
+  },
+  {
     name: 'spamgate.decision-engine.state',
     purpose:
       "The decision engine's state per sender (latest features, the policies' outcomes, the decision in force), written in the same transaction as its decisions; a new owner restores from it.",
@@ -274,6 +296,27 @@ export const TOPICS: readonly TopicSpec[] = freezeCatalog([
     valueSchema: 'PolicyOverride',
     // 1: operator writes are rare, every decision-engine instance reads all of it (a campaign
     // spans senders), and one partition keeps operators' actions in order.
+    partitions: 1,
+    replicationFactor: 3,
+    minInSyncReplicas: 2,
+    // Compacted: the latest override per key is the one in force.
+    cleanupPolicy: 'compact',
+    // Forever: an override lasts until an operator removes it.
+    retentionMs: -1,
+    configs: {
+      // Tombstones stay 7 days so an instance that was down up to a week still sees the removal.
+      'delete.retention.ms': String(7 * DAY_MS),
+    },
+    copartitionGroup: null,
+  },
+  {
+    name: 'sms.content-overrides',
+    purpose:
+      "Operators' allow/block of a content cluster or a URL domain, whoever sends it; from the CLI to every decision engine and the ClickHouse sink.",
+    key: "'<scope>:<target>' (CLUSTER:<cluster id> or DOMAIN:<domain>, UTF-8); a tombstone removes the override",
+    valueSchema: 'ContentOverride',
+    // 1, as sms.policy-overrides: rare writes, read whole by every decision-engine instance (a
+    // cluster or domain spans senders), operators' actions kept in order.
     partitions: 1,
     replicationFactor: 3,
     minInSyncReplicas: 2,

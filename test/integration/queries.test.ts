@@ -3,7 +3,7 @@
 // must give the collapsed answer before any merge.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { createMigratedTestDatabase, docQueries, type TestDatabase, testLogger } from '@spamgate/test';
+import { createMigratedTestDatabase, docQueries, type TestDatabase } from '@spamgate/test';
 
 const QUERIES = docQueries();
 
@@ -11,6 +11,9 @@ const SPAMMER = '+12025550100';
 const VOLUNTEER = '+13035550111';
 const ORDINARY = '+14155550123';
 const APPEALED = '+16465550142';
+const PARCEL_CLUSTER = '0a1b2c3d4e5f60';
+const CHARITY_CLUSTER = '1b2c3d4e5f6071';
+const OLD_CLUSTER = '2c3d4e5f607182';
 
 // All data sits a few minutes before now, but never before today's midnight (UTC), so the
 // "today" and "last hour" queries both see it whenever the test runs.
@@ -95,23 +98,31 @@ before(async () => {
     based_on_event_ms: T + 20_000,
     decided_at: at(30_000),
   });
+  // The volunteer's throttle binds only messages to new contacts, with an hourly limit too.
+  const volunteerThrottle = decision('d2', VOLUNTEER, 'THROTTLE', {
+    'reasons.code': ['VOLUME_OVER_CAP'],
+    'reasons.feature': ['messages'],
+    'reasons.time_window': ['1m'],
+    'reasons.observed': [40],
+    'reasons.threshold': [30],
+    based_on_event_time: at(40_000),
+    based_on_event_ms: T + 40_000,
+    decided_at: at(41_000),
+    decided_at_ms: T + 41_250,
+    published: 1,
+    throttle_rate_per_hour: 600,
+    throttle_scope: 'NEW_CONTACTS',
+  });
   await insert('decisions', [
+    // Written without the columns of 0006, as a sink of an earlier release does.
     decision('d0', SPAMMER, 'THROTTLE', {
       based_on_event_time: at(5_000),
       based_on_event_ms: T + 5_000,
       decided_at: at(10_000),
+      published: 1,
     }),
     block,
-    decision('d2', VOLUNTEER, 'THROTTLE', {
-      'reasons.code': ['VOLUME_OVER_CAP'],
-      'reasons.feature': ['messages'],
-      'reasons.time_window': ['1m'],
-      'reasons.observed': [40],
-      'reasons.threshold': [30],
-      based_on_event_time: at(40_000),
-      based_on_event_ms: T + 40_000,
-      decided_at: at(41_000),
-    }),
+    volunteerThrottle,
     decision('d3', VOLUNTEER, 'BLOCK', {
       policy_version: 'p2',
       shadow: 1,
@@ -125,7 +136,7 @@ before(async () => {
       decided_at: at(1_000),
     }),
   ]);
-  await insert('decisions', [block]); // a retried write
+  await insert('decisions', [block, volunteerThrottle]); // retried writes
   // An appeal: blocked, then allowed by an operator override (the policy still says BLOCK).
   await insert('decisions', [
     decision('d5', APPEALED, 'BLOCK', {
@@ -193,6 +204,71 @@ before(async () => {
   ]);
   await insert('policy_overrides', [campaignAllow]);
 
+  const contentDecision = (id: string, cluster: string, action: string, o: Record<string, unknown>) => ({
+    decision_id: id,
+    cluster_id: cluster,
+    action,
+    policy_version: 'p1',
+    expires_at: EPOCH,
+    ...o,
+  });
+  const parcelBlock = contentDecision('c1-block', PARCEL_CLUSTER, 'BLOCK', {
+    url_domains: ['parcel-redelivery.example'],
+    callback_numbers: ['12345678901234567890'],
+    'reasons.code': ['CONTENT_SPAM_REPORTS', 'CONTENT_SILENCE'],
+    'reasons.feature': ['spamReports', 'replies'],
+    'reasons.time_window': ['1h', '1h'],
+    'reasons.observed': [14, 0],
+    'reasons.threshold': [5, 1],
+    distinct_senders: 42,
+    distinct_recipients: 900,
+    based_on_event_time: at(15_000),
+    based_on_event_ms: T + 15_000,
+    decided_at: at(20_000),
+    decided_at_ms: T + 20_500,
+    expires_at: at(86_400_000),
+    expires_at_ms: T + 86_400_000,
+    previous_action: 'MONITOR',
+    decision_trigger: 'CLUSTER',
+  });
+  await insert('content_decisions', [
+    // Monitored first, then blocked on its recipients' reports.
+    contentDecision('c1-monitor', PARCEL_CLUSTER, 'MONITOR', {
+      distinct_senders: 12,
+      based_on_event_time: at(5_000),
+      based_on_event_ms: T + 5_000,
+      decided_at: at(10_000),
+      decided_at_ms: T + 10_000,
+      decision_trigger: 'CLUSTER',
+    }),
+    parcelBlock,
+    // Blocked, then allowed by an operator override: not blocked now.
+    contentDecision('c2-block', CHARITY_CLUSTER, 'BLOCK', {
+      distinct_senders: 80,
+      based_on_event_time: at(1_000),
+      based_on_event_ms: T + 1_000,
+      decided_at: at(2_000),
+      decided_at_ms: T + 2_000,
+    }),
+    contentDecision('c2-allow', CHARITY_CLUSTER, 'ALLOW', {
+      override_id: 'co-7',
+      based_on_event_time: at(1_000),
+      based_on_event_ms: T + 1_000,
+      decided_at: at(30_000),
+      decided_at_ms: T + 30_000,
+      previous_action: 'BLOCK',
+      decision_trigger: 'OVERRIDE',
+    }),
+    // Blocked yesterday, nothing since: not a block of today.
+    contentDecision('c3-block', OLD_CLUSTER, 'BLOCK', {
+      based_on_event_time: new Date(todayStart - 3_600_000).toISOString().slice(0, 19).replace('T', ' '),
+      based_on_event_ms: todayStart - 3_600_000,
+      decided_at: new Date(todayStart - 3_000_000).toISOString().slice(0, 19).replace('T', ' '),
+      decided_at_ms: todayStart - 3_000_000,
+    }),
+  ]);
+  await insert('content_decisions', [parcelBlock]); // the decision published again after a crash
+
   const dead = (offset: number, code: string) => ({
     failed_at: at(offset * 1_000),
     service: 'feature-engine',
@@ -250,7 +326,7 @@ after(async () => {
   await db?.drop();
 });
 
-test('docs/queries.md holds the twelve queries this test runs', () => {
+test('docs/queries.md holds the fourteen queries this test runs', () => {
   assert.deepEqual(
     [...QUERIES.keys()],
     [
@@ -266,6 +342,8 @@ test('docs/queries.md holds the twelve queries this test runs', () => {
       'time-to-first-action',
       'override-changes',
       'shadow-vs-enforced',
+      'content-blocked-today',
+      'throttles-by-scope',
     ],
   );
 });
@@ -390,4 +468,43 @@ test('12. the shadow comparison finds the sender the candidate would treat diffe
     (await run('shadow-vs-enforced')).map((r) => [r.sender, Number(r.enforced_rank), Number(r.shadow_rank)]),
     [[ORDINARY, 0, 2]],
   );
+});
+
+test('13. content clusters blocked today list the cluster whose latest decision is a BLOCK, with what a firewall matches and why, once', async () => {
+  assert.deepEqual(await run('content-blocked-today'), [
+    {
+      cluster_id: PARCEL_CLUSTER,
+      last_action: 'BLOCK',
+      reason_codes: ['CONTENT_SPAM_REPORTS', 'CONTENT_SILENCE'],
+      domains: ['parcel-redelivery.example'],
+      callback_hashes: ['12345678901234567890'],
+      senders: '42',
+      recipients: '900',
+      campaigns: [],
+      by_override: '',
+      block_expires_at: at(86_400_000),
+      last_decided_at: at(20_000),
+    },
+  ]);
+});
+
+test('14. throttles by scope count a retried write once, tell new-contact throttles and hourly limits apart, and read a row without a scope as ALL_RECIPIENTS', async () => {
+  assert.deepEqual(await run('throttles-by-scope'), [
+    {
+      scope: 'ALL_RECIPIENTS',
+      throttles: '1',
+      senders: '1',
+      with_hourly_limit: '0',
+      lowest_per_minute: 75,
+      lowest_per_hour: null,
+    },
+    {
+      scope: 'NEW_CONTACTS',
+      throttles: '1',
+      senders: '1',
+      with_hourly_limit: '1',
+      lowest_per_minute: 75,
+      lowest_per_hour: 600,
+    },
+  ]);
 });

@@ -18,6 +18,8 @@ const CONFIG: RetentionConfig = {
   dead_letters: 90 * DAY,
   decisions: 400 * DAY,
   policy_overrides: 400 * DAY,
+  content_decisions: 400 * DAY,
+  content_overrides: 400 * DAY,
 };
 
 let db: TestDatabase;
@@ -50,6 +52,14 @@ before(async () => {
     values: [
       { decision_id: 'old', sender: 's', based_on_event_time: daysAgo(401) },
       { decision_id: 'new', sender: 's', based_on_event_time: daysAgo(10) },
+    ],
+    format: 'JSONEachRow',
+  });
+  await db.client.insert({
+    table: 'content_decisions',
+    values: [
+      { decision_id: 'old', cluster_id: 'c', based_on_event_time: daysAgo(402) },
+      { decision_id: 'new', cluster_id: 'c', based_on_event_time: daysAgo(399) },
     ],
     format: 'JSONEachRow',
   });
@@ -93,6 +103,7 @@ test('a dry run reports the partitions past retention and drops nothing', async 
       ['message_facts', '20261014', 1],
       ['message_facts', '20261028', 2],
       ['decisions', '20251023', 1],
+      ['content_decisions', '20251022', 1],
     ],
   );
   assert.equal((await partitions('message_facts')).length, 4);
@@ -106,9 +117,10 @@ test('retention drops old daily partitions per table, keeps the rest, and is saf
     logger: testLogger(),
     now: NOW,
   });
-  assert.equal(dropped.length, 3);
+  assert.equal(dropped.length, 4);
   assert.deepEqual(await partitions('message_facts'), ['20261030', '20261128']);
   assert.deepEqual(await partitions('decisions'), ['20261118']);
+  assert.deepEqual(await partitions('content_decisions'), ['20251025']);
   const again = await applyRetention({
     client: db.client,
     database: db.database,

@@ -75,8 +75,10 @@ describe('the catalog', () => {
         'sms.cluster-features',
         'sms.decisions',
         'sms.decision-evaluations',
+        'sms.content-decisions',
         'spamgate.decision-engine.state',
         'sms.policy-overrides',
+        'sms.content-overrides',
         'sms.dead-letters',
         'spamgate.schemas',
       ],
@@ -104,11 +106,33 @@ describe('the catalog', () => {
   });
 
   test('compacts decisions, overrides and writer schemas, and keeps them forever', () => {
-    for (const name of ['sms.decisions', 'sms.policy-overrides', 'spamgate.schemas']) {
+    for (const name of [
+      'sms.decisions',
+      'sms.content-decisions',
+      'sms.policy-overrides',
+      'sms.content-overrides',
+      'spamgate.schemas',
+    ]) {
       const t = TOPICS.find((x) => x.name === name);
       assert.equal(t?.cleanupPolicy, 'compact', name);
       assert.equal(t?.retentionMs, -1, name);
     }
+  });
+
+  test('keys content decisions by cluster and content overrides by scope and target, joined with no sender topic', () => {
+    const decisions = TOPICS.find((t) => t.name === 'sms.content-decisions');
+    assert.equal(decisions?.valueSchema, 'ContentDecision');
+    assert.match(decisions?.key ?? '', /cluster id/);
+    assert.equal(decisions?.partitions, 12);
+    assert.equal(decisions?.copartitionGroup, null);
+    // Uncompacted for a day, as sms.decisions, so the ClickHouse audit trail sees every decision.
+    assert.equal(decisions?.configs['min.compaction.lag.ms'], String(86_400_000));
+    const overrides = TOPICS.find((t) => t.name === 'sms.content-overrides');
+    assert.equal(overrides?.valueSchema, 'ContentOverride');
+    assert.match(overrides?.key ?? '', /<scope>:<target>/);
+    assert.equal(overrides?.partitions, 1);
+    assert.equal(overrides?.copartitionGroup, null);
+    assert.equal(overrides?.configs['delete.retention.ms'], String(7 * 86_400_000));
   });
 
   test('keeps input events 7 days and dead letters 30 days', () => {

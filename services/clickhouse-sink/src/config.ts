@@ -61,6 +61,10 @@ export interface SinkTopics {
   readonly decisionEvaluations: string;
   /** PolicyOverride, key the target; tombstones are removals. */
   readonly policyOverrides: string;
+  /** ContentDecision, key the cluster id: the decisions a firewall enforces on content. */
+  readonly contentDecisions: string;
+  /** ContentOverride, key `<scope>:<target>`; tombstones are removals. */
+  readonly contentOverrides: string;
   readonly senderFeatures: string;
   readonly clusterFeatures: string;
   readonly senderMinutes: string;
@@ -72,6 +76,8 @@ export function sinkTopics(prefix: string): SinkTopics {
   return {
     decisionEvaluations: topicName(prefix, 'sms.decision-evaluations'),
     policyOverrides: topicName(prefix, 'sms.policy-overrides'),
+    contentDecisions: topicName(prefix, 'sms.content-decisions'),
+    contentOverrides: topicName(prefix, 'sms.content-overrides'),
     senderFeatures: topicName(prefix, 'sms.sender-features'),
     clusterFeatures: topicName(prefix, 'sms.cluster-features'),
     senderMinutes: topicName(prefix, 'sms.sender-minutes'),
@@ -83,6 +89,8 @@ export function sinkTopics(prefix: string): SinkTopics {
 export const TABLE_OF_TOPIC: Readonly<Record<keyof SinkTopics, TableName>> = Object.freeze({
   decisionEvaluations: 'decisions',
   policyOverrides: 'policy_overrides',
+  contentDecisions: 'content_decisions',
+  contentOverrides: 'content_overrides',
   senderFeatures: 'sender_features',
   clusterFeatures: 'cluster_features',
   senderMinutes: 'sender_minute',

@@ -98,8 +98,11 @@ import type { SinkMetrics } from './metrics.ts';
 import { contentErrorCode, createInsertPlan, RecordRefusedError } from './poison.ts';
 import {
   clusterFeaturesRows,
+  contentDecisionRow,
+  contentOverrideRow,
   deadLetterRow,
   decisionRow,
+  type OverridePosition,
   partitionDay,
   policyOverrideRow,
   type Row,
@@ -197,6 +200,8 @@ type TopicKind = keyof SinkTopics;
 const RECORD_OF: Readonly<Record<TopicKind, RecordName>> = {
   decisionEvaluations: 'Decision',
   policyOverrides: 'PolicyOverride',
+  contentDecisions: 'ContentDecision',
+  contentOverrides: 'ContentOverride',
   senderFeatures: 'SenderFeatures',
   clusterFeatures: 'ClusterFeatures',
   senderMinutes: 'SenderMinute',
@@ -322,25 +327,35 @@ export function createClickHouseSink(deps: ClickHouseSinkDeps): ClickHouseSink {
     return first === undefined ? '' : first.toString().slice(0, 2_000);
   }
 
+  /** Where an override record sits, and for a removal who made it and why (its headers). */
+  function overridePosition(partition: number, m: KafkaMessage): OverridePosition {
+    return {
+      partition,
+      offset: Number(m.offset),
+      timestampMs: Number(m.timestamp),
+      ...(m.value === null
+        ? { removedBy: { author: header(m, 'spamgate-author'), reason: header(m, 'spamgate-reason') } }
+        : {}),
+    };
+  }
+
   function rowsOf(kind: TopicKind, partition: number, m: KafkaMessage): Row[] {
     const key = m.key === null ? null : m.key.toString('utf8');
+    // Override topics are compacted tables: a tombstone (null value) is a removal, recorded too.
     if (kind === 'policyOverrides') {
       const value = m.value === null ? null : codec.decode('PolicyOverride', m.value);
-      return [
-        policyOverrideRow(key, value, {
-          partition,
-          offset: Number(m.offset),
-          timestampMs: Number(m.timestamp),
-          ...(value === null
-            ? { removedBy: { author: header(m, 'spamgate-author'), reason: header(m, 'spamgate-reason') } }
-            : {}),
-        }),
-      ];
+      return [policyOverrideRow(key, value, overridePosition(partition, m))];
+    }
+    if (kind === 'contentOverrides') {
+      const value = m.value === null ? null : codec.decode('ContentOverride', m.value);
+      return [contentOverrideRow(key, value, overridePosition(partition, m))];
     }
     if (!m.value || m.value.length === 0) throw new SchemaDecodeError(RECORD_OF[kind], 'EMPTY', 'null value');
     switch (kind) {
       case 'decisionEvaluations':
         return [decisionRow(codec.decode('Decision', m.value))];
+      case 'contentDecisions':
+        return [contentDecisionRow(codec.decode('ContentDecision', m.value))];
       case 'senderFeatures':
         return senderFeaturesRows(codec.decode('SenderFeatures', m.value));
       case 'clusterFeatures':

@@ -4,29 +4,36 @@
  *
  * Column names are the Avro field names in snake_case: an underscore before each upper-case
  * letter, lower-cased; digits stay with the word before them (peak1s, peak10s). A window's
- * `window` is `time_window` (a keyword in current ClickHouse); Decision.trigger is
- * `decision_trigger`. Avro longs are UInt64, doubles Float64, booleans UInt8. Times are DateTime
- * (seconds, UTC) and, where the record's milliseconds matter, UInt64 `<name>_ms` beside them.
+ * `window` is `time_window` (a keyword in current ClickHouse); a decision's trigger is
+ * `decision_trigger`. Avro longs are UInt64, doubles Float64, booleans UInt8, an optional int
+ * Nullable(UInt32) where 0 is a value of its own. Times are DateTime (seconds, UTC) and, where
+ * the record's milliseconds matter, UInt64 `<name>_ms` beside them.
  *
- * A row is the object JSONEachRow writes: numbers, strings and arrays, DateTime as epoch seconds,
- * a Nested column as one array per member (`clusters.cluster_id`). The mappings check every value
- * against its column, so that ClickHouse does not refuse a row: a value that does not fit (a
- * negative count, a time outside DateTime, a NaN) is a RowMappingError, and the sink dead-letters
- * the record instead of blocking its table. What gets past them and ClickHouse refuses all the
- * same (a string ending in half a surrogate pair, which JSON carries as a lone \ud83d escape)
- * the sink finds by splitting the insert, and dead-letters too (poison.ts).
+ * A row is the object JSONEachRow writes: numbers, strings, null and arrays, DateTime as epoch
+ * seconds, a Nested column as one array per member (`clusters.cluster_id`). The mappings check
+ * every value against its column, so that ClickHouse does not refuse a row: a value that does
+ * not fit (a negative count, a time outside DateTime, a NaN) is a RowMappingError, and the sink
+ * dead-letters the record instead of blocking its table. What gets past them and ClickHouse
+ * refuses all the same (a string ending in half a surrogate pair, which JSON carries as a lone
+ * \ud83d escape) the sink finds by splitting the insert, and dead-letters too (poison.ts).
  *
  * Reading back (`*FromRow(s)`) takes rows as ClickHouse's JSONEachRow returns them: UInt64 as
  * strings, DateTime as epoch seconds (`toUnixTimestamp(c) AS c`) or as the text ClickHouse writes,
  * read as UTC (the server's time zone; spamgate's servers run in UTC); the feature tables are read
  * through their `_ms` columns. SenderFeatures, ClusterFeatures and SenderMinute come back field
- * for field. Where a column cannot tell two values apart, the read gives one of them:
+ * for field; decisions, content decisions and overrides too, except where a column cannot tell
+ * two values apart, and the read gives one of them:
  *   - an optional string stored as '' (campaignId, overrideId, a reason's feature and window,
  *     policyAction, previousAction) reads as null, so an empty string reads as null too;
  *   - a reason's null observed or threshold is stored as 0 and reads as 0;
- *   - Decision.decidedAt and expiresAt, PolicyOverride.createdAt and expiresAt are kept to the
- *     second (DateTime; an expiry of null is 0, the epoch); Decision.throttleRatePerMinute is
- *     kept only for THROTTLE (null otherwise, as the contract says);
+ *   - Decision.expiresAt, PolicyOverride's and ContentOverride's createdAt and expiresAt are kept
+ *     to the second (DateTime; an expiry of null is 0, the epoch); a ContentDecision keeps every
+ *     time to the millisecond, an expiry of null as 0 ms; Decision.throttleRatePerMinute is kept
+ *     only for THROTTLE (null otherwise, as the contract says);
+ *   - a decision row without decided_at_ms or throttle_scope (written by an earlier release;
+ *     ClickHouse 18.16 stores 0 and '') reads decidedAt to the second and ALL_RECIPIENTS;
+ *   - a content override's scope and target are read from its key when it has one (as
+ *     policy_overrides' target is), so a value naming another target than its key reads as the key's;
  *   - a Float64 is written as JSON text: current ClickHouse parses it to the same double,
  *     ClickHouse 18.16's fast parser can miss by one unit in the last place for magnitudes far
  *     from 1 (below about 1e-5 or above 1e15); -0 reads as 0.
@@ -39,6 +46,12 @@ import type {
   AddressKind,
   ClusterFeatures,
   ClusterWindowFeatures,
+  ContentAction,
+  ContentDecision,
+  ContentDecisionTrigger,
+  ContentOverride,
+  ContentOverrideAction,
+  ContentOverrideScope,
   DeadLetter,
   Decision,
   DecisionTrigger,
@@ -48,12 +61,15 @@ import type {
   Reason,
   SenderFeatures,
   SenderMinute,
+  ThrottleScope,
   WindowFeatures,
 } from '@spamgate/schemas';
 
 export type TableName =
   | 'decisions'
   | 'policy_overrides'
+  | 'content_decisions'
+  | 'content_overrides'
   | 'sender_features'
   | 'cluster_features'
   | 'sender_minute'
@@ -62,14 +78,16 @@ export type TableName =
 export const TABLE_NAMES: readonly TableName[] = [
   'decisions',
   'policy_overrides',
+  'content_decisions',
+  'content_overrides',
   'sender_features',
   'cluster_features',
   'sender_minute',
   'dead_letters',
 ];
 
-/** A row to insert with JSONEachRow: column name to value. */
-export type Row = Record<string, string | number | readonly string[] | readonly number[]>;
+/** A row to insert with JSONEachRow: column name to value (null only in a Nullable column). */
+export type Row = Record<string, string | number | null | readonly string[] | readonly number[]>;
 
 /** A row as ClickHouse returns it (JSONEachRow): numbers may come as strings. */
 export type StoredRow = Readonly<Record<string, unknown>>;
@@ -79,6 +97,7 @@ export type ColumnType =
   | 'UInt8'
   | 'UInt32'
   | 'UInt64'
+  | 'Nullable(UInt32)'
   | 'Float64'
   | 'DateTime'
   | 'Array(String)'
@@ -103,8 +122,10 @@ export type RowMappingErrorCode =
   | 'NO_WINDOWS'
   /** A SenderMinute whose minute is not a multiple of 60000 ms. */
   | 'MINUTE_NOT_ALIGNED'
-  /** A policy-override tombstone without a key: it removes nothing anyone can name. */
+  /** An override tombstone without a key: it removes nothing anyone can name. */
   | 'KEY_MISSING'
+  /** A content-override key that is not `<CLUSTER|DOMAIN>:<target>`. */
+  | 'KEY_INVALID'
   /** A stored row lacks a column or holds a value of the wrong kind (reading back). */
   | 'ROW_INVALID';
 
@@ -181,6 +202,12 @@ function toNumber(name: string, v: unknown): number {
 
 function readNumber(row: StoredRow, name: string): number {
   return toNumber(name, column(row, name));
+}
+
+/** A Nullable column's value: null, or a number as readNumber reads it. */
+function readNullableNumber(row: StoredRow, name: string): number | null {
+  const v = column(row, name);
+  return v === null ? null : toNumber(name, v);
 }
 
 function readArray(row: StoredRow, name: string): readonly unknown[] {
@@ -270,8 +297,11 @@ const CLUSTER_WINDOW_TYPES = {
   distinctCampaigns: 'UInt64',
   topSenderShare: 'Float64',
   distinctUrlDomains: 'UInt64',
+  replies: 'UInt64',
+  deliveryFailures: 'UInt64',
+  sequentialShare: 'Float64',
 } as const satisfies Record<
-  Exclude<keyof ClusterWindowFeatures, 'window' | 'campaignIds' | 'urlDomains'>,
+  Exclude<keyof ClusterWindowFeatures, 'window' | 'campaignIds' | 'urlDomains' | 'callbackNumbers'>,
   Numeric
 >;
 
@@ -314,6 +344,7 @@ export const CLUSTER_WINDOW_COLUMNS: readonly {
   ...CLUSTER_WINDOW_FIELDS,
   { field: 'campaignIds', column: 'campaign_ids' },
   { field: 'urlDomains', column: 'url_domains' },
+  { field: 'callbackNumbers', column: 'callback_numbers' },
 ];
 
 function writeNumbers<F extends string>(
@@ -505,6 +536,7 @@ export const CLUSTER_FEATURES_COLUMNS: readonly ColumnSpec[] = [
   ...CLUSTER_WINDOW_FIELDS.map((f) => ({ name: f.column, type: f.type })),
   { name: 'campaign_ids', type: 'Array(String)' },
   { name: 'url_domains', type: 'Array(String)' },
+  { name: 'callback_numbers', type: 'Array(String)' },
 ];
 
 /** The rows of one ClusterFeatures record, one per window; RowMappingError when a value does not fit. */
@@ -524,6 +556,7 @@ export function clusterFeaturesRows(r: ClusterFeatures): Row[] {
     writeNumbers(row, CLUSTER_WINDOW_FIELDS, w, `windows[${i}]`);
     row.campaign_ids = w.campaignIds;
     row.url_domains = w.urlDomains;
+    row.callback_numbers = w.callbackNumbers;
     return row;
   });
 }
@@ -542,6 +575,7 @@ export function clusterFeaturesFromRows(rows: readonly StoredRow[]): ClusterFeat
           readNumbersInto(w, CLUSTER_WINDOW_FIELDS, row);
           w.campaignIds = readStrings(row, 'campaign_ids');
           w.urlDomains = readStrings(row, 'url_domains');
+          w.callbackNumbers = readStrings(row, 'callback_numbers');
           return w;
         }),
       };
@@ -620,6 +654,46 @@ export function senderMinuteFromRow(row: StoredRow): SenderMinute {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Reasons: a Nested column of decisions and content_decisions, one array per member
+
+const REASON_COLUMNS: readonly ColumnSpec[] = [
+  { name: 'reasons.code', type: 'Array(String)' },
+  { name: 'reasons.feature', type: 'Array(String)' },
+  { name: 'reasons.time_window', type: 'Array(String)' },
+  { name: 'reasons.observed', type: 'Array(Float64)' },
+  { name: 'reasons.threshold', type: 'Array(Float64)' },
+];
+
+function reasonColumns(reasons: readonly Reason[]): Row {
+  return {
+    'reasons.code': reasons.map((x) => x.code),
+    'reasons.feature': reasons.map((x) => x.feature ?? ''),
+    'reasons.time_window': reasons.map((x) => x.window ?? ''),
+    'reasons.observed': reasons.map((x, i) =>
+      x.observed === null ? 0 : float64(`reasons[${i}].observed`, x.observed),
+    ),
+    'reasons.threshold': reasons.map((x, i) =>
+      x.threshold === null ? 0 : float64(`reasons[${i}].threshold`, x.threshold),
+    ),
+  };
+}
+
+function reasonsFromRow(row: StoredRow): Reason[] {
+  const codes = readStrings(row, 'reasons.code');
+  const features = readStrings(row, 'reasons.feature');
+  const windows = readStrings(row, 'reasons.time_window');
+  const observed = readNumbers(row, 'reasons.observed');
+  const thresholds = readNumbers(row, 'reasons.threshold');
+  return codes.map((code, i) => ({
+    code,
+    feature: orNull(features[i] ?? ''),
+    window: orNull(windows[i] ?? ''),
+    observed: observed[i] ?? null,
+    threshold: thresholds[i] ?? null,
+  }));
+}
+
+// ---------------------------------------------------------------------------------------------
 // decisions
 
 export const DECISION_COLUMNS: readonly ColumnSpec[] = [
@@ -628,11 +702,7 @@ export const DECISION_COLUMNS: readonly ColumnSpec[] = [
   { name: 'action', type: 'String' },
   { name: 'throttle_rate_per_minute', type: 'UInt32' },
   { name: 'score', type: 'Float64' },
-  { name: 'reasons.code', type: 'Array(String)' },
-  { name: 'reasons.feature', type: 'Array(String)' },
-  { name: 'reasons.time_window', type: 'Array(String)' },
-  { name: 'reasons.observed', type: 'Array(Float64)' },
-  { name: 'reasons.threshold', type: 'Array(Float64)' },
+  ...REASON_COLUMNS,
   { name: 'policy_version', type: 'String' },
   { name: 'shadow', type: 'UInt8' },
   { name: 'override_id', type: 'String' },
@@ -644,6 +714,9 @@ export const DECISION_COLUMNS: readonly ColumnSpec[] = [
   { name: 'previous_action', type: 'String' },
   { name: 'decision_trigger', type: 'String' },
   { name: 'published', type: 'UInt8' },
+  { name: 'throttle_rate_per_hour', type: 'Nullable(UInt32)' },
+  { name: 'throttle_scope', type: 'String' },
+  { name: 'decided_at_ms', type: 'UInt64' },
 ];
 
 export function decisionRow(r: Decision): Row {
@@ -654,15 +727,7 @@ export function decisionRow(r: Decision): Row {
     throttle_rate_per_minute:
       r.throttleRatePerMinute === null ? 0 : uint32('throttleRatePerMinute', r.throttleRatePerMinute),
     score: float64('score', r.score),
-    'reasons.code': r.reasons.map((x) => x.code),
-    'reasons.feature': r.reasons.map((x) => x.feature ?? ''),
-    'reasons.time_window': r.reasons.map((x) => x.window ?? ''),
-    'reasons.observed': r.reasons.map((x, i) =>
-      x.observed === null ? 0 : float64(`reasons[${i}].observed`, x.observed),
-    ),
-    'reasons.threshold': r.reasons.map((x, i) =>
-      x.threshold === null ? 0 : float64(`reasons[${i}].threshold`, x.threshold),
-    ),
+    ...reasonColumns(r.reasons),
     policy_version: r.policyVersion,
     shadow: r.shadow ? 1 : 0,
     override_id: r.overrideId ?? '',
@@ -674,41 +739,113 @@ export function decisionRow(r: Decision): Row {
     previous_action: r.previousAction ?? '',
     decision_trigger: r.trigger,
     published: r.published ? 1 : 0,
+    throttle_rate_per_hour:
+      r.throttleRatePerHour === null ? null : uint32('throttleRatePerHour', r.throttleRatePerHour),
+    throttle_scope: r.throttleScope,
+    decided_at_ms: r.decidedAt,
   };
 }
 
 export function decisionFromRow(row: StoredRow): Decision {
-  const codes = readStrings(row, 'reasons.code');
-  const features = readStrings(row, 'reasons.feature');
-  const windows = readStrings(row, 'reasons.time_window');
-  const observed = readNumbers(row, 'reasons.observed');
-  const thresholds = readNumbers(row, 'reasons.threshold');
-  const reasons: Reason[] = codes.map((code, i) => ({
-    code,
-    feature: orNull(features[i] ?? ''),
-    window: orNull(windows[i] ?? ''),
-    observed: observed[i] ?? null,
-    threshold: thresholds[i] ?? null,
-  }));
   const action = readString(row, 'action') as Action;
   const expiresAt = readTimeMs(row, 'expires_at');
+  // A row inserted without the columns of migration 0006 (a sink of an earlier release) holds
+  // their defaults on current ClickHouse, but '' and 0 on 18.16, which fills a field JSONEachRow
+  // omits with its type's default: both read as the defaults.
+  const decidedAtMs = readNumber(row, 'decided_at_ms');
   return {
     decisionId: readString(row, 'decision_id'),
     sender: readString(row, 'sender'),
     action,
     throttleRatePerMinute: action === 'THROTTLE' ? readNumber(row, 'throttle_rate_per_minute') : null,
     score: readNumber(row, 'score'),
-    reasons,
+    reasons: reasonsFromRow(row),
     policyVersion: readString(row, 'policy_version'),
     overrideId: orNull(readString(row, 'override_id')),
     basedOnEventTime: readNumber(row, 'based_on_event_ms'),
-    decidedAt: readTimeMs(row, 'decided_at'),
+    decidedAt: decidedAtMs === 0 ? readTimeMs(row, 'decided_at') : decidedAtMs,
     expiresAt: expiresAt === 0 ? null : expiresAt,
     policyAction: orNull(readString(row, 'policy_action')) as Action | null,
     previousAction: orNull(readString(row, 'previous_action')) as Action | null,
     trigger: readString(row, 'decision_trigger') as DecisionTrigger,
     shadow: readNumber(row, 'shadow') === 1,
     published: readNumber(row, 'published') === 1,
+    throttleRatePerHour: readNullableNumber(row, 'throttle_rate_per_hour'),
+    throttleScope: (orNull(readString(row, 'throttle_scope')) ?? 'ALL_RECIPIENTS') as ThrottleScope,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// content_decisions: every record of sms.content-decisions
+
+export const CONTENT_DECISION_COLUMNS: readonly ColumnSpec[] = [
+  { name: 'decision_id', type: 'String' },
+  { name: 'cluster_id', type: 'String' },
+  { name: 'action', type: 'String' },
+  { name: 'url_domains', type: 'Array(String)' },
+  { name: 'callback_numbers', type: 'Array(String)' },
+  { name: 'score', type: 'Float64' },
+  ...REASON_COLUMNS,
+  { name: 'policy_version', type: 'String' },
+  { name: 'override_id', type: 'String' },
+  { name: 'campaign_ids', type: 'Array(String)' },
+  { name: 'distinct_senders', type: 'UInt64' },
+  { name: 'distinct_recipients', type: 'UInt64' },
+  { name: 'based_on_event_time', type: 'DateTime' },
+  { name: 'based_on_event_ms', type: 'UInt64' },
+  { name: 'decided_at', type: 'DateTime' },
+  { name: 'decided_at_ms', type: 'UInt64' },
+  { name: 'expires_at', type: 'DateTime' },
+  { name: 'expires_at_ms', type: 'UInt64' },
+  { name: 'previous_action', type: 'String' },
+  { name: 'decision_trigger', type: 'String' },
+];
+
+export function contentDecisionRow(r: ContentDecision): Row {
+  return {
+    decision_id: r.decisionId,
+    cluster_id: r.clusterId,
+    action: r.action,
+    url_domains: r.urlDomains,
+    callback_numbers: r.callbackNumbers,
+    score: float64('score', r.score),
+    ...reasonColumns(r.reasons),
+    policy_version: r.policyVersion,
+    override_id: r.overrideId ?? '',
+    campaign_ids: r.campaignIds,
+    distinct_senders: uint64('distinctSenders', r.distinctSenders),
+    distinct_recipients: uint64('distinctRecipients', r.distinctRecipients),
+    based_on_event_time: seconds('basedOnEventTime', r.basedOnEventTime),
+    based_on_event_ms: r.basedOnEventTime,
+    decided_at: seconds('decidedAt', r.decidedAt),
+    decided_at_ms: r.decidedAt,
+    expires_at: r.expiresAt === null ? 0 : seconds('expiresAt', r.expiresAt),
+    expires_at_ms: r.expiresAt ?? 0,
+    previous_action: r.previousAction ?? '',
+    decision_trigger: r.trigger,
+  };
+}
+
+export function contentDecisionFromRow(row: StoredRow): ContentDecision {
+  const expiresAt = readNumber(row, 'expires_at_ms');
+  return {
+    decisionId: readString(row, 'decision_id'),
+    clusterId: readString(row, 'cluster_id'),
+    action: readString(row, 'action') as ContentAction,
+    urlDomains: readStrings(row, 'url_domains'),
+    callbackNumbers: readStrings(row, 'callback_numbers'),
+    score: readNumber(row, 'score'),
+    reasons: reasonsFromRow(row),
+    policyVersion: readString(row, 'policy_version'),
+    overrideId: orNull(readString(row, 'override_id')),
+    campaignIds: readStrings(row, 'campaign_ids'),
+    distinctSenders: readNumber(row, 'distinct_senders'),
+    distinctRecipients: readNumber(row, 'distinct_recipients'),
+    basedOnEventTime: readNumber(row, 'based_on_event_ms'),
+    decidedAt: readNumber(row, 'decided_at_ms'),
+    expiresAt: expiresAt === 0 ? null : expiresAt,
+    previousAction: orNull(readString(row, 'previous_action')) as ContentAction | null,
+    trigger: readString(row, 'decision_trigger') as ContentDecisionTrigger,
   };
 }
 
@@ -730,13 +867,13 @@ export const POLICY_OVERRIDE_COLUMNS: readonly ColumnSpec[] = [
   { name: 'expires_at', type: 'DateTime' },
 ];
 
-/** Where a record of sms.policy-overrides sits in Kafka: its identity in policy_overrides. */
+/** Where a record of sms.policy-overrides or sms.content-overrides sits in Kafka: its identity in the audit table. */
 export interface OverridePosition {
   readonly partition: number;
   readonly offset: number;
   /** The record's Kafka timestamp, ms. */
   readonly timestampMs: number;
-  /** For a removal (tombstone): who removed it and why, from its headers (`npx spamgate override remove`). */
+  /** For a removal (tombstone): who removed it and why, from its headers (spamgate-author, spamgate-reason). */
   readonly removedBy?: { readonly author: string; readonly reason: string };
 }
 
@@ -797,6 +934,121 @@ export function policyOverrideFromRow(row: StoredRow): PolicyOverrideEntry {
 }
 
 // ---------------------------------------------------------------------------------------------
+// content_overrides: every record of sms.content-overrides, tombstones included
+
+export const CONTENT_OVERRIDE_COLUMNS: readonly ColumnSpec[] = [
+  { name: 'recorded_at', type: 'DateTime' },
+  { name: 'kafka_partition', type: 'UInt32' },
+  { name: 'kafka_offset', type: 'UInt64' },
+  { name: 'scope', type: 'String' },
+  { name: 'target', type: 'String' },
+  { name: 'removed', type: 'UInt8' },
+  { name: 'override_id', type: 'String' },
+  { name: 'action', type: 'String' },
+  { name: 'reason', type: 'String' },
+  { name: 'author', type: 'String' },
+  { name: 'created_at', type: 'DateTime' },
+  { name: 'expires_at', type: 'DateTime' },
+];
+
+/** What a content override is on: the scope and target its key names. */
+export interface ContentOverrideTarget {
+  readonly scope: ContentOverrideScope;
+  readonly target: string;
+}
+
+/** One record of sms.content-overrides as a row; `override` null is a tombstone (removed = 1). */
+export interface ContentOverrideEntry extends OverridePosition, ContentOverrideTarget {
+  readonly override: ContentOverride | null;
+}
+
+const CONTENT_OVERRIDE_KEY = /^(CLUSTER|DOMAIN):([\s\S]+)$/;
+
+/** The scope and target a key of sms.content-overrides names (`DOMAIN:example.com`); undefined when it is not `<CLUSTER|DOMAIN>:<target>`. */
+export function contentOverrideTarget(key: string): ContentOverrideTarget | undefined {
+  const m = CONTENT_OVERRIDE_KEY.exec(key);
+  return m ? { scope: m[1] as ContentOverrideScope, target: m[2]! } : undefined;
+}
+
+/**
+ * The row of one record of sms.content-overrides: key and value, null for a tombstone. Scope
+ * and target come from the key (what compaction and a removal go by), from the value when the
+ * record has no key.
+ */
+export function contentOverrideRow(
+  key: string | null,
+  override: ContentOverride | null,
+  at: OverridePosition,
+): Row {
+  let on: ContentOverrideTarget;
+  if (key !== null) {
+    const parsed = contentOverrideTarget(key);
+    if (!parsed) {
+      throw new RowMappingError(
+        'KEY_INVALID',
+        'key',
+        `${JSON.stringify(key.slice(0, 200))} is not <CLUSTER|DOMAIN>:<target>`,
+      );
+    }
+    on = parsed;
+  } else if (override !== null) {
+    on = override;
+  } else {
+    throw new RowMappingError('KEY_MISSING', 'key', 'a tombstone without a key removes nothing');
+  }
+  return {
+    recorded_at: seconds('timestamp', at.timestampMs),
+    kafka_partition: uint32('partition', at.partition),
+    kafka_offset: uint64('offset', at.offset),
+    scope: on.scope,
+    target: on.target,
+    removed: override === null ? 1 : 0,
+    override_id: override?.overrideId ?? '',
+    action: override?.action ?? '',
+    reason: override?.reason ?? at.removedBy?.reason ?? '',
+    author: override?.author ?? at.removedBy?.author ?? '',
+    created_at: override === null ? 0 : seconds('createdAt', override.createdAt),
+    expires_at: override?.expiresAt == null ? 0 : seconds('expiresAt', override.expiresAt),
+  };
+}
+
+/** A content_overrides row as the record it was, with who removed it and why for a removal that says so. */
+export function contentOverrideFromRow(row: StoredRow): ContentOverrideEntry {
+  const scope = readString(row, 'scope') as ContentOverrideScope;
+  const target = readString(row, 'target');
+  const reason = readString(row, 'reason');
+  const author = readString(row, 'author');
+  const expiresAt = readTimeMs(row, 'expires_at');
+  const position = {
+    scope,
+    target,
+    partition: readNumber(row, 'kafka_partition'),
+    offset: readNumber(row, 'kafka_offset'),
+    timestampMs: readTimeMs(row, 'recorded_at'),
+  };
+  if (readNumber(row, 'removed') === 1) {
+    return {
+      ...position,
+      ...(reason !== '' || author !== '' ? { removedBy: { author, reason } } : {}),
+      override: null,
+    };
+  }
+  return {
+    ...position,
+    override: {
+      overrideId: readString(row, 'override_id'),
+      scope,
+      target,
+      action: readString(row, 'action') as ContentOverrideAction,
+      reason,
+      author,
+      createdAt: readTimeMs(row, 'created_at'),
+      expiresAt: expiresAt === 0 ? null : expiresAt,
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
 // dead_letters: never the value, only its size and digest
 
 export const DEAD_LETTER_COLUMNS: readonly ColumnSpec[] = [
@@ -845,6 +1097,16 @@ export const TABLES: Readonly<Record<TableName, TableSpec>> = Object.freeze({
   policy_overrides: {
     name: 'policy_overrides',
     columns: POLICY_OVERRIDE_COLUMNS,
+    partitionColumn: 'recorded_at',
+  },
+  content_decisions: {
+    name: 'content_decisions',
+    columns: CONTENT_DECISION_COLUMNS,
+    partitionColumn: 'based_on_event_time',
+  },
+  content_overrides: {
+    name: 'content_overrides',
+    columns: CONTENT_OVERRIDE_COLUMNS,
     partitionColumn: 'recorded_at',
   },
   sender_features: { name: 'sender_features', columns: SENDER_FEATURES_COLUMNS, partitionColumn: 'as_of' },

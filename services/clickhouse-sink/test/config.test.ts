@@ -10,6 +10,8 @@ import { TABLES } from '../src/tables.ts';
 const SCHEMA_OF: Record<keyof ReturnType<typeof sinkTopics>, string> = {
   decisionEvaluations: 'Decision',
   policyOverrides: 'PolicyOverride',
+  contentDecisions: 'ContentDecision',
+  contentOverrides: 'ContentOverride',
   senderFeatures: 'SenderFeatures',
   clusterFeatures: 'ClusterFeatures',
   senderMinutes: 'SenderMinute',
@@ -34,6 +36,8 @@ test('topic names are prefixed by the catalog rule', () => {
     }
   }
   assert.equal(sinkTopics('t1').senderFeatures, 't1.sms.sender-features');
+  assert.equal(sinkTopics('t1').contentDecisions, 't1.sms.content-decisions');
+  assert.equal(sinkTopics('t1').contentOverrides, 't1.sms.content-overrides');
 });
 
 test('batches default to 10000 rows or 1 s, and bad settings are all reported at once', () => {

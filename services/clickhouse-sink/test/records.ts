@@ -7,19 +7,27 @@ import type {
   Action,
   AddressKind,
   ClusterFeatures,
+  ContentAction,
+  ContentDecision,
+  ContentDecisionTrigger,
+  ContentOverride,
   DeadLetter,
   Decision,
   DecisionTrigger,
   PolicyOverride,
   SenderFeatures,
   SenderMinute,
+  ThrottleScope,
   WindowFeatures,
 } from '@spamgate/schemas';
 import { seededRandom } from '@spamgate/test';
 
 const KINDS: readonly AddressKind[] = ['UNKNOWN', 'LONG_CODE', 'SHORT_CODE', 'TOLL_FREE', 'ALPHANUMERIC'];
 const ACTIONS: readonly Action[] = ['ALLOW', 'MONITOR', 'THROTTLE', 'BLOCK'];
-const TRIGGERS: readonly DecisionTrigger[] = ['FEATURES', 'CLUSTER', 'OVERRIDE', 'LIST', 'EXPIRY'];
+const TRIGGERS: readonly DecisionTrigger[] = ['FEATURES', 'CLUSTER', 'OVERRIDE', 'LIST', 'EXPIRY', 'CONTENT'];
+const THROTTLE_SCOPES: readonly ThrottleScope[] = ['ALL_RECIPIENTS', 'NEW_CONTACTS'];
+const CONTENT_ACTIONS: readonly ContentAction[] = ['ALLOW', 'MONITOR', 'BLOCK'];
+const CONTENT_TRIGGERS: readonly ContentDecisionTrigger[] = ['CLUSTER', 'OVERRIDE', 'EXPIRY'];
 const SENDER_WINDOWS = [
   ['1m', 60_000],
   ['10m', 600_000],
@@ -37,6 +45,8 @@ export interface RecordFactory {
   clusterFeatures(i: number): ClusterFeatures;
   decision(i: number): Decision;
   policyOverride(i: number): PolicyOverride;
+  contentDecision(i: number): ContentDecision;
+  contentOverride(i: number): ContentOverride;
   senderMinute(i: number): SenderMinute;
   deadLetter(i: number): DeadLetter;
 }
@@ -51,6 +61,16 @@ export function recordFactory(seed: number, baseMs: number): RecordFactory {
   const maybe = <T>(value: T): T | null => (random() < 0.3 ? null : value);
   const sender = (i: number): string => `+1202555${String(i % 10_000).padStart(4, '0')}`;
   const clusterId = (i: number): string => (0x10000000000000 + i * 7919).toString(16).slice(-14);
+  // A keyed hash as the contract writes it: an unsigned 64-bit decimal, often beyond 2^53.
+  const hash64 = (): string => ((BigInt(int(2 ** 32)) << 32n) | BigInt(int(2 ** 32))).toString();
+  const reasons = (windows: readonly string[]) =>
+    Array.from({ length: int(3) }, (_, k) => ({
+      code: `RULE_${k}`,
+      feature: `feature${k}`,
+      window: pick(windows),
+      observed: share(),
+      threshold: share(),
+    }));
 
   const windowFeatures = (name: string, windowMs: number): WindowFeatures => ({
     window: name,
@@ -121,36 +141,37 @@ export function recordFactory(seed: number, baseMs: number): RecordFactory {
           topSenderShare: share(),
           urlDomains: Array.from({ length: int(4) }, (_, k) => `c${i}-${k}.example`),
           distinctUrlDomains: int(50),
+          replies: int(5_000),
+          deliveryFailures: int(2_000),
+          sequentialShare: share(),
+          callbackNumbers: Array.from({ length: int(3) }, hash64),
         })),
       };
     },
     decision(i) {
       const action = pick(ACTIONS);
       const basedOn = baseMs + i * 1_000 + int(1_000);
-      const decidedAt = Math.ceil((basedOn + 1 + int(10_000)) / 1_000) * 1_000;
+      // decided_at_ms keeps the milliseconds; expires_at keeps whole seconds.
+      const decidedAt = basedOn + 1 + int(10_000);
       return {
         decisionId: `d-${seed}-${i}`,
         sender: sender(i),
         action,
         throttleRatePerMinute: action === 'THROTTLE' ? int(600) : null,
         score: share(),
-        reasons: Array.from({ length: int(3) }, (_, k) => ({
-          code: `RULE_${k}`,
-          feature: `feature${k}`,
-          window: pick(['1m', '10m', '1h', '24h']),
-          observed: share(),
-          threshold: share(),
-        })),
+        reasons: reasons(['1m', '10m', '1h', '24h']),
         policyVersion: `p${int(10)}`,
         overrideId: maybe(`o-${int(1_000)}`),
         basedOnEventTime: basedOn,
         decidedAt,
-        expiresAt: maybe(decidedAt + 3_600_000),
+        expiresAt: maybe(Math.ceil(decidedAt / 1_000) * 1_000 + 3_600_000),
         policyAction: maybe(pick(ACTIONS)),
         previousAction: maybe(pick(ACTIONS)),
         trigger: pick(TRIGGERS),
         shadow: random() < 0.5,
         published: random() < 0.5,
+        throttleRatePerHour: action === 'THROTTLE' ? maybe(1 + int(20_000)) : null,
+        throttleScope: action === 'THROTTLE' ? pick(THROTTLE_SCOPES) : 'ALL_RECIPIENTS',
       };
     },
     policyOverride(i) {
@@ -159,6 +180,43 @@ export function recordFactory(seed: number, baseMs: number): RecordFactory {
         overrideId: `o-${seed}-${i}`,
         scope: random() < 0.5 ? 'SENDER' : 'CAMPAIGN',
         target: sender(i),
+        action: random() < 0.5 ? 'ALLOW' : 'BLOCK',
+        reason: `ticket ${int(100_000)}`,
+        author: `operator${int(10)}`,
+        createdAt,
+        expiresAt: maybe(createdAt + 86_400_000),
+      };
+    },
+    contentDecision(i) {
+      const basedOn = baseMs + i * 1_000 + int(1_000);
+      return {
+        decisionId: `cd-${seed}-${i}`,
+        clusterId: clusterId(i),
+        action: pick(CONTENT_ACTIONS),
+        urlDomains: Array.from({ length: int(4) }, (_, k) => `cd${i}-${k}.example`),
+        callbackNumbers: Array.from({ length: int(3) }, hash64),
+        score: share(),
+        reasons: reasons(['15m', '1h', '24h']),
+        policyVersion: `p${int(10)}`,
+        overrideId: maybe(`co-${int(1_000)}`),
+        campaignIds: Array.from({ length: int(3) }, (_, k) => `C${i}${k}`),
+        distinctSenders: int(1_000),
+        distinctRecipients: int(100_000),
+        basedOnEventTime: basedOn,
+        decidedAt: basedOn + 1 + int(10_000),
+        // Every time of a content decision keeps its milliseconds.
+        expiresAt: maybe(basedOn + 86_400_000 + int(1_000)),
+        previousAction: maybe(pick(CONTENT_ACTIONS)),
+        trigger: pick(CONTENT_TRIGGERS),
+      };
+    },
+    contentOverride(i) {
+      const createdAt = baseMs + i * 1_000;
+      const scope = random() < 0.5 ? 'CLUSTER' : 'DOMAIN';
+      return {
+        overrideId: `co-${seed}-${i}`,
+        scope,
+        target: scope === 'CLUSTER' ? clusterId(i) : `d${i}.example`,
         action: random() < 0.5 ? 'ALLOW' : 'BLOCK',
         reason: `ticket ${int(100_000)}`,
         author: `operator${int(10)}`,
@@ -197,6 +255,11 @@ export function recordFactory(seed: number, baseMs: number): RecordFactory {
       };
     },
   };
+}
+
+/** The key of a content override on sms.content-overrides: `<scope>:<target>`. */
+export function contentOverrideKey(o: Pick<ContentOverride, 'scope' | 'target'>): string {
+  return `${o.scope}:${o.target}`;
 }
 
 /** Rows as ClickHouse's JSONEachRow gives them back: UInt64 as strings, DateTime as UTC text. */

@@ -7,10 +7,18 @@ import { createCodec, type SenderFeatures } from '@spamgate/schemas';
 import {
   CLUSTER_FEATURES_COLUMNS,
   CLUSTER_WINDOW_COLUMNS,
+  CONTENT_DECISION_COLUMNS,
+  CONTENT_OVERRIDE_COLUMNS,
+  type ColumnSpec,
   clusterFeaturesFromRows,
   clusterFeaturesQuery,
   clusterFeaturesRows,
   columnName,
+  contentDecisionFromRow,
+  contentDecisionRow,
+  contentOverrideFromRow,
+  contentOverrideRow,
+  contentOverrideTarget,
   DEAD_LETTER_COLUMNS,
   DECISION_COLUMNS,
   deadLetterRow,
@@ -31,13 +39,18 @@ import {
   TABLES,
   WINDOW_FEATURE_COLUMNS,
 } from '../src/tables.ts';
-import { asStored, recordFactory } from './records.ts';
+import { asStored, contentOverrideKey, recordFactory } from './records.ts';
 
 const codec = createCodec();
 const BASE = Date.UTC(2026, 2, 14, 9, 26, 0);
 const records = recordFactory(7, BASE);
 
 type AvroField = { name: string; type: unknown };
+
+/** The top-level fields of a record in the current schema. */
+function recordFields(record: 'Decision' | 'ContentDecision'): AvroField[] {
+  return codec.schema(record).schema.fields as AvroField[];
+}
 
 /** The fields of a record's array-of-records field (windows) in the current schema. */
 function itemFields(record: 'SenderFeatures' | 'ClusterFeatures', field: string): AvroField[] {
@@ -101,12 +114,32 @@ test('every ClusterWindowFeatures field of ClusterFeatures.avsc has a cluster_fe
   assert.equal(mapped.size, fields.length);
 });
 
+for (const [record, columns] of [
+  ['Decision', DECISION_COLUMNS],
+  ['ContentDecision', CONTENT_DECISION_COLUMNS],
+] as const) {
+  test(`every field of ${record}.avsc has a column named by the rule, its reasons one per member`, () => {
+    const names = new Set((columns as readonly ColumnSpec[]).map((c) => c.name));
+    for (const f of recordFields(record)) {
+      if (f.name === 'reasons') {
+        for (const member of ['code', 'feature', 'time_window', 'observed', 'threshold'])
+          assert.ok(names.has(`reasons.${member}`), `${record}.reasons.${member}`);
+        continue;
+      }
+      assert.ok(names.has(columnName(f.name)), `${record}.${f.name} has the column ${columnName(f.name)}`);
+    }
+  });
+}
+
 test('a row has exactly the columns its table declares', () => {
   const cases: [keyof typeof TABLES, Row[]][] = [
     ['sender_features', senderFeaturesRows(records.senderFeatures(1))],
     ['cluster_features', clusterFeaturesRows(records.clusterFeatures(1))],
     ['decisions', [decisionRow(records.decision(1))]],
     ['policy_overrides', [policyOverrideRow('+12025550001', records.policyOverride(1), at(3))]],
+    ['content_decisions', [contentDecisionRow(records.contentDecision(1))]],
+    ['content_overrides', [contentOverrideRow('DOMAIN:x.example', records.contentOverride(1), at(3))]],
+    ['content_overrides', [contentOverrideRow('CLUSTER:0a1b2c3d4e5f60', null, at(4))]],
     ['sender_minute', [senderMinuteRow(records.senderMinute(1))]],
     ['dead_letters', [deadLetterRow(records.deadLetter(1))]],
   ];
@@ -169,6 +202,88 @@ test('SenderMinute, Decision and PolicyOverride come back from their row', () =>
   }
 });
 
+test('ContentDecision and ContentOverride come back from their row, through Avro, every time to the millisecond', () => {
+  for (let i = 0; i < 200; i++) {
+    const original = records.contentDecision(i);
+    const decoded = codec.decode('ContentDecision', codec.encode('ContentDecision', original));
+    const row = contentDecisionRow(decoded);
+    assert.equal(row.decided_at, Math.floor(original.decidedAt / 1000));
+    assert.equal(row.decided_at_ms, original.decidedAt);
+    assert.deepEqual(
+      contentDecisionFromRow(asStored([row], CONTENT_DECISION_COLUMNS)[0]!),
+      original,
+      original.decisionId,
+    );
+    const override = records.contentOverride(i);
+    const key = contentOverrideKey(override);
+    const stored = asStored(
+      [
+        contentOverrideRow(
+          key,
+          codec.decode('ContentOverride', codec.encode('ContentOverride', override)),
+          at(i),
+        ),
+      ],
+      CONTENT_OVERRIDE_COLUMNS,
+    );
+    assert.deepEqual(contentOverrideFromRow(stored[0]!), {
+      scope: override.scope,
+      target: override.target,
+      ...at(i),
+      override,
+    });
+  }
+});
+
+test("a content decision's optional fields are stored empty or 0 and read back as null", () => {
+  const decision = {
+    ...records.contentDecision(3),
+    overrideId: null,
+    expiresAt: null,
+    previousAction: null,
+    urlDomains: [],
+    callbackNumbers: [],
+  };
+  const row = contentDecisionRow(decision);
+  assert.deepEqual(
+    [row.override_id, row.expires_at, row.expires_at_ms, row.previous_action, row.url_domains],
+    ['', 0, 0, '', []],
+  );
+  assert.deepEqual(contentDecisionFromRow(asStored([row], CONTENT_DECISION_COLUMNS)[0]!), decision);
+});
+
+test('a content-override tombstone is a removal of the scope and target its key names, with who removed it and why', () => {
+  const removal = { ...at(7), removedBy: { author: 'noc-bob', reason: 'appeal #12 closed' } };
+  const row = contentOverrideRow('DOMAIN:donate.example', null, removal);
+  assert.deepEqual(
+    [row.scope, row.target, row.removed, row.author, row.reason, row.action, row.created_at],
+    ['DOMAIN', 'donate.example', 1, 'noc-bob', 'appeal #12 closed', '', 0],
+  );
+  assert.deepEqual(contentOverrideFromRow(asStored([row], CONTENT_OVERRIDE_COLUMNS)[0]!), {
+    scope: 'DOMAIN',
+    target: 'donate.example',
+    ...removal,
+    override: null,
+  });
+  // A target may hold a colon; only the first one separates it from the scope.
+  assert.deepEqual(contentOverrideTarget('DOMAIN:a:b'), { scope: 'DOMAIN', target: 'a:b' });
+  assert.throws(() => contentOverrideRow(null, null, at(1)), codeIs('KEY_MISSING'));
+  for (const key of ['example.com', 'SENDER:+12025550100', 'DOMAIN:', 'domain:example.com']) {
+    assert.throws(() => contentOverrideRow(key, null, at(1)), codeIs('KEY_INVALID'), key);
+    assert.throws(
+      () => contentOverrideRow(key, records.contentOverride(1), at(1)),
+      codeIs('KEY_INVALID'),
+      key,
+    );
+  }
+  // Without a key, a value still names its scope and target; with one, the key decides.
+  const value = records.contentOverride(2);
+  const keyless = contentOverrideRow(null, value, at(1));
+  assert.deepEqual([keyless.scope, keyless.target], [value.scope, value.target]);
+  const keyed = contentOverrideRow('CLUSTER:00000000000001', value, at(1));
+  assert.deepEqual([keyed.scope, keyed.target], ['CLUSTER', '00000000000001']);
+});
+
 test('a policy-override tombstone is a removal of its key', () => {
   const row = policyOverrideRow('CAMPAIGN42', null, at(9));
   assert.equal(row.removed, 1);
@@ -218,29 +333,60 @@ test("a decision's optional fields are stored empty and read back as null, reaso
     expiresAt: null,
     policyAction: null,
     previousAction: null,
+    throttleRatePerHour: null,
+    throttleScope: 'ALL_RECIPIENTS' as const,
     reasons: [{ code: 'OPERATOR_BLOCK', feature: null, window: null, observed: null, threshold: null }],
   };
   const row = decisionRow(decision);
   assert.deepEqual(
     [
       row.throttle_rate_per_minute,
+      row.throttle_rate_per_hour,
+      row.throttle_scope,
       row.override_id,
       row.expires_at,
       row.policy_action,
       row['reasons.feature'],
     ],
-    [0, '', 0, '', ['']],
+    [0, null, 'ALL_RECIPIENTS', '', 0, '', ['']],
   );
   const back = decisionFromRow(asStored([row], DECISION_COLUMNS)[0]!);
   assert.deepEqual(back.reasons, [
     { code: 'OPERATOR_BLOCK', feature: null, window: null, observed: 0, threshold: 0 },
   ]);
   assert.deepEqual({ ...back, reasons: decision.reasons }, decision);
-  // Times the table keeps in seconds come back in seconds; basedOnEventTime keeps its milliseconds.
-  const precise = { ...decision, basedOnEventTime: BASE + 1_234, decidedAt: BASE + 5_678 };
-  const again = decisionFromRow(asStored([decisionRow(precise)], DECISION_COLUMNS)[0]!);
+  // basedOnEventTime and decidedAt keep their milliseconds (the _ms columns), expiresAt its seconds.
+  const precise = {
+    ...decision,
+    basedOnEventTime: BASE + 1_234,
+    decidedAt: BASE + 5_678,
+    expiresAt: BASE + 3_605_678,
+  };
+  const preciseRow = decisionRow(precise);
+  assert.deepEqual([preciseRow.decided_at, preciseRow.decided_at_ms], [(BASE + 5_000) / 1000, BASE + 5_678]);
+  const again = decisionFromRow(asStored([preciseRow], DECISION_COLUMNS)[0]!);
   assert.equal(again.basedOnEventTime, BASE + 1_234);
-  assert.equal(again.decidedAt, BASE + 5_000);
+  assert.equal(again.decidedAt, BASE + 5_678);
+  assert.equal(again.expiresAt, BASE + 3_605_000);
+  // A row an earlier release's sink wrote on ClickHouse 18.16 after migration 0006: '' and 0.
+  const [older] = asStored([{ ...preciseRow, decided_at_ms: 0, throttle_scope: '' }], DECISION_COLUMNS);
+  const fromOlder = decisionFromRow(older!);
+  assert.deepEqual([fromOlder.decidedAt, fromOlder.throttleScope], [BASE + 5_000, 'ALL_RECIPIENTS']);
+});
+
+test("a throttle's hourly rate of 0 and its new-contacts scope come back as they were, not as no limit", () => {
+  const throttle = {
+    ...records.decision(1),
+    action: 'THROTTLE' as const,
+    throttleRatePerMinute: 0,
+    throttleRatePerHour: 0,
+    throttleScope: 'NEW_CONTACTS' as const,
+  };
+  const back = decisionFromRow(asStored([decisionRow(throttle)], DECISION_COLUMNS)[0]!);
+  assert.deepEqual(
+    [back.throttleRatePerMinute, back.throttleRatePerHour, back.throttleScope],
+    [0, 0, 'NEW_CONTACTS'],
+  );
 });
 
 test('values a column cannot hold are refused with a typed error naming the field', () => {
@@ -294,6 +440,30 @@ test('values a column cannot hold are refused with a typed error naming the fiel
       () => decisionRow({ ...records.decision(1), throttleRatePerMinute: -5 }),
       'VALUE_OUT_OF_RANGE',
       /throttleRatePerMinute/,
+    ],
+    [
+      'hourly throttle rate beyond UInt32',
+      () => decisionRow({ ...records.decision(1), throttleRatePerHour: 2 ** 32 }),
+      'VALUE_OUT_OF_RANGE',
+      /throttleRatePerHour/,
+    ],
+    [
+      'negative distinct senders of a content decision',
+      () => contentDecisionRow({ ...records.contentDecision(1), distinctSenders: -1 }),
+      'VALUE_OUT_OF_RANGE',
+      /distinctSenders/,
+    ],
+    [
+      'content decision expiring after 2106',
+      () => contentDecisionRow({ ...records.contentDecision(1), expiresAt: 2 ** 32 * 1000 }),
+      'TIME_OUT_OF_RANGE',
+      /expiresAt/,
+    ],
+    [
+      'NaN content decision score',
+      () => contentDecisionRow({ ...records.contentDecision(1), score: Number.NaN }),
+      'VALUE_NOT_FINITE',
+      /score/,
     ],
     [
       'NaN score',

@@ -1,5 +1,5 @@
 // Schema evolution into ClickHouse: records written with the first released version of Decision
-// and SenderFeatures (schemas/history, before the fields that migrations 0003 and 0004 gave
+// and SenderFeatures (schemas/history, before the fields that migrations 0003, 0004 and 0006 gave
 // columns) land beside records of the current version; the old ones read the columns' defaults,
 // the current ones fill them.
 import assert from 'node:assert/strict';
@@ -25,8 +25,12 @@ function writtenWithV1(record: 'Decision' | 'SenderFeatures', value: object): Bu
 test('records of an older schema version land with the defaults of the columns added since; current ones fill them', async () => {
   const decisions = Array.from({ length: 40 }, (_, i) => ({
     ...records.decision(i),
+    action: 'THROTTLE' as const,
+    throttleRatePerMinute: 10,
     policyAction: 'BLOCK' as const,
     published: true,
+    throttleRatePerHour: 100 + i,
+    throttleScope: 'NEW_CONTACTS' as const,
   }));
   const features = Array.from({ length: 40 }, (_, i) => ({
     ...records.senderFeatures(i),
@@ -56,16 +60,35 @@ test('records of an older schema version land with the defaults of the columns a
     await sink.stop();
   }
 
-  const decisionRows = await h.rows<{ decision_id: string; policy_action: string; published: number }>(
-    `SELECT decision_id, policy_action, published FROM decisions FINAL ORDER BY decision_id`,
+  const decisionRows = await h.rows<{
+    decision_id: string;
+    policy_action: string;
+    published: number;
+    throttle_rate_per_hour: number | null;
+    throttle_scope: string;
+  }>(
+    `SELECT decision_id, policy_action, published, throttle_rate_per_hour, throttle_scope
+     FROM decisions FINAL ORDER BY decision_id`,
   );
   const byId = new Map(decisionRows.map((r) => [r.decision_id, r]));
   decisions.forEach((d: Decision, i) => {
     const row = byId.get(d.decisionId);
     assert.ok(row, d.decisionId);
     assert.deepEqual(
-      { policy_action: row.policy_action, published: Number(row.published) },
-      old(i) ? { policy_action: '', published: 0 } : { policy_action: 'BLOCK', published: 1 },
+      {
+        policy_action: row.policy_action,
+        published: Number(row.published),
+        throttle_rate_per_hour: row.throttle_rate_per_hour,
+        throttle_scope: row.throttle_scope,
+      },
+      old(i)
+        ? { policy_action: '', published: 0, throttle_rate_per_hour: null, throttle_scope: 'ALL_RECIPIENTS' }
+        : {
+            policy_action: 'BLOCK',
+            published: 1,
+            throttle_rate_per_hour: 100 + i,
+            throttle_scope: 'NEW_CONTACTS',
+          },
       `${d.decisionId} (${old(i) ? 'v1' : 'current'})`,
     );
   });

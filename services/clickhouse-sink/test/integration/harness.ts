@@ -2,6 +2,7 @@
  * What the sink's integration tests (and its benchmark) share: its topics under a fresh prefix, a
  * migrated database, producers, counts, an in-process sink's dependencies.
  */
+import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
 import {
   type ClickHouseClient,
@@ -380,3 +381,26 @@ export function sumQuery(database: string, table: TableName, expression: string)
 
 /** A where-clause literal, for tests that name values. */
 export const literal = (v: string | number): string => sql`${v}`;
+
+/** Deep equality where numbers may differ in the last place (ClickHouse 18.16 parses some doubles one ulp off). */
+export function assertClose(actual: unknown, expected: unknown, path = '$'): void {
+  if (typeof expected === 'number' && typeof actual === 'number') {
+    const tolerance = Math.abs(expected) * 4 * Number.EPSILON;
+    assert.ok(Math.abs(actual - expected) <= tolerance, `${path}: ${actual} != ${expected}`);
+    return;
+  }
+  if (expected !== null && typeof expected === 'object') {
+    assert.ok(actual !== null && typeof actual === 'object', `${path} is an object`);
+    const keys = Object.keys(expected);
+    assert.deepEqual(Object.keys(actual).sort(), keys.sort(), `${path} keys`);
+    for (const k of keys) {
+      assertClose(
+        (actual as Record<string, unknown>)[k],
+        (expected as Record<string, unknown>)[k],
+        `${path}.${k}`,
+      );
+    }
+    return;
+  }
+  assert.deepEqual(actual, expected, path);
+}

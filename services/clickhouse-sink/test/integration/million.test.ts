@@ -8,7 +8,7 @@ import { sqlTable } from '@spamgate/core';
 import { eventually } from '@spamgate/test';
 import { createClickHouseSink } from '../../src/sink.ts';
 import { TABLE_NAMES, type TableName } from '../../src/tables.ts';
-import { recordFactory, senderMinuteStream } from '../records.ts';
+import { contentOverrideKey, recordFactory, senderMinuteStream } from '../records.ts';
 import { type BulkRecord, codec, metricValue, produceBulk, useSinkHarness } from './harness.ts';
 
 const h = useSinkHarness();
@@ -16,20 +16,23 @@ const h = useSinkHarness();
 const TOTAL = 1_000_000;
 /**
  * The stream is blocks of 200 records, mostly minutes as in production, with every other kind
- * in each block so that all six tables fill at once: 950,000 minutes, 20,000 decisions, 10,000
+ * in each block so that all eight tables fill at once: 940,000 minutes, 20,000 decisions, 10,000
  * sender features (4 rows each), 5,000 cluster features (3 rows each), 10,000 policy overrides
- * (every tenth a removal) and 5,000 dead letters.
+ * (every tenth a removal), 5,000 content decisions, 5,000 content overrides (every tenth a
+ * removal) and 5,000 dead letters.
  */
 const BLOCK = [
-  ...Array<'minute'>(190).fill('minute'),
+  ...Array<'minute'>(188).fill('minute'),
   ...Array<'decision'>(4).fill('decision'),
   ...Array<'senderFeatures'>(2).fill('senderFeatures'),
   'clusterFeatures',
   'override',
   'override',
+  'contentDecision',
+  'contentOverride',
   'deadLetter',
 ] as const;
-/** Sender-minutes a minute: 950,000 minutes are 19 minutes of 50,000 active senders. */
+/** Sender-minutes a minute: 940,000 minutes are 18.8 minutes of 50,000 active senders. */
 const ACTIVE_SENDERS = 50_000;
 
 /**
@@ -51,6 +54,8 @@ const SUMS: Record<TableName, readonly string[]> = {
   sender_features: ['count()', 'sum(messages)', 'sum(peak10s)'],
   cluster_features: ['count()', 'sum(messages)', 'sum(distinct_senders)'],
   policy_overrides: ['count()', 'sum(removed)', 'sum(length(author))'],
+  content_decisions: ['count()', 'sum(distinct_senders)', 'sum(length(callback_numbers))'],
+  content_overrides: ['count()', 'sum(removed)', 'sum(length(target))'],
   dead_letters: ['count()', 'sum(value_bytes)', 'sum(original_offset)'],
 };
 
@@ -71,7 +76,16 @@ function* stream(totals: Record<TableName, Record<string, number>>): Generator<B
     sums['count()']! += 1;
     for (const [expression, v] of Object.entries(values)) sums[expression]! += v;
   };
-  const n = { minute: 0, decision: 0, senderFeatures: 0, clusterFeatures: 0, override: 0, deadLetter: 0 };
+  const n = {
+    minute: 0,
+    decision: 0,
+    senderFeatures: 0,
+    clusterFeatures: 0,
+    override: 0,
+    contentDecision: 0,
+    contentOverride: 0,
+    deadLetter: 0,
+  };
   for (let i = 0; i < TOTAL; i++) {
     const kind = BLOCK[i % BLOCK.length]!;
     const k = n[kind]++;
@@ -128,6 +142,27 @@ function* stream(totals: Record<TableName, Record<string, number>>): Generator<B
           topic: t.policyOverrides,
           key: o.target,
           value: removal ? null : codec.encode('PolicyOverride', o),
+        };
+        break;
+      }
+      case 'contentDecision': {
+        const d = records.contentDecision(k);
+        add('content_decisions', {
+          'sum(distinct_senders)': d.distinctSenders,
+          'sum(length(callback_numbers))': d.callbackNumbers.length,
+        });
+        yield { topic: t.contentDecisions, key: d.clusterId, value: codec.encode('ContentDecision', d) };
+        break;
+      }
+      case 'contentOverride': {
+        const o = records.contentOverride(k);
+        // Every tenth is the removal (a tombstone) of its scope and target's override.
+        const removal = k % 10 === 9;
+        add('content_overrides', { 'sum(removed)': removal ? 1 : 0, 'sum(length(target))': o.target.length });
+        yield {
+          topic: t.contentOverrides,
+          key: contentOverrideKey(o),
+          value: removal ? null : codec.encode('ContentOverride', o),
         };
         break;
       }

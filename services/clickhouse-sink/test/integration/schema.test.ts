@@ -1,12 +1,30 @@
 // The migrated ClickHouse tables against the Avro schemas: a field of SenderFeatures or
 // ClusterFeatures without its column fails here, so the tables cannot drift from the schemas.
+// And rows written before a migration added columns read back with the defaults it promised.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { sql } from '@spamgate/core';
 import { createCodec } from '@spamgate/schemas';
-import { createMigratedTestDatabase, type TestDatabase } from '@spamgate/test';
+import {
+  createMigratedTestDatabase,
+  createTestDatabase,
+  REPO_ROOT,
+  type TestDatabase,
+  testLogger,
+} from '@spamgate/test';
+import { loadMigrations, migrate } from '../../../../infra/clickhouse/migrate.ts';
 import { missingColumns } from '../../src/sink.ts';
-import { columnName } from '../../src/tables.ts';
+import {
+  CLUSTER_FEATURES_COLUMNS,
+  clusterFeaturesFromRows,
+  clusterFeaturesRows,
+  columnName,
+  decisionFromRow,
+  decisionRow,
+  type Row,
+  type StoredRow,
+} from '../../src/tables.ts';
+import { recordFactory } from '../records.ts';
 
 let db: TestDatabase;
 let columns: Map<string, string>;
@@ -67,4 +85,83 @@ test('the migrations give the sink every column it writes, with the type it writ
   for (const c of ['policy_action', 'previous_action', 'decision_trigger'])
     assert.equal(columns.get(`decisions.${c}`), 'String');
   assert.equal(columns.get('decisions.published'), 'UInt8');
+});
+
+test('the decision and cluster columns added by 0006 and 0007 have the types the sink writes', () => {
+  assert.equal(columns.get('decisions.throttle_rate_per_hour'), 'Nullable(UInt32)');
+  assert.equal(columns.get('decisions.throttle_scope'), 'String');
+  assert.equal(columns.get('decisions.decided_at_ms'), 'UInt64');
+  assert.equal(columns.get('cluster_features.callback_numbers'), 'Array(String)');
+  assert.equal(columns.get('content_decisions.callback_numbers'), 'Array(String)');
+  assert.equal(columns.get('content_overrides.removed'), 'UInt8');
+});
+
+test('rows written before 0006 and 0007, or without their columns after them, read no hourly limit, ALL_RECIPIENTS, decided_at x 1000 and no outcomes', async () => {
+  const old = await createTestDatabase('sink_before_0006');
+  try {
+    const migrations = loadMigrations(`${REPO_ROOT}infra/clickhouse/migrations`);
+    const run = (upTo: number) =>
+      migrate({
+        client: old.client,
+        database: old.database,
+        migrations: migrations.filter((m) => m.version <= upTo),
+        logger: testLogger('migrate'),
+      });
+    await run(5);
+    const records = recordFactory(606, Date.UTC(2026, 10, 30, 8, 0, 0));
+    const decision = {
+      ...records.decision(1),
+      action: 'THROTTLE' as const,
+      throttleRatePerMinute: 30,
+      decidedAt: Date.UTC(2026, 10, 30, 8, 0, 7, 345),
+    };
+    const features = records.clusterFeatures(1);
+    /** A row as a release before the migration wrote it: without the columns it adds. */
+    const without = (row: Row, dropped: readonly string[]) =>
+      Object.fromEntries(Object.entries(row).filter(([k]) => !dropped.includes(k)));
+    const withoutNew = (d: typeof decision) =>
+      without(decisionRow(d), ['throttle_rate_per_hour', 'throttle_scope', 'decided_at_ms']);
+    await old.client.insert({ table: 'decisions', values: [withoutNew(decision)], format: 'JSONEachRow' });
+    await old.client.insert({
+      table: 'cluster_features',
+      values: clusterFeaturesRows(features).map((r) =>
+        without(r, ['replies', 'delivery_failures', 'sequential_share', 'callback_numbers']),
+      ),
+      format: 'JSONEachRow',
+    });
+    assert.deepEqual((await run(Number.MAX_SAFE_INTEGER)).applied, [6, 7]);
+    // A sink of the earlier release goes on writing its rows after the migration (18.16 stores
+    // '' and 0 for the omitted columns, current ClickHouse their defaults).
+    const later = { ...decision, decisionId: `${decision.decisionId}-later` };
+    await old.client.insert({ table: 'decisions', values: [withoutNew(later)], format: 'JSONEachRow' });
+
+    const rows = async (query: string) =>
+      (await old.client.query({ query, format: 'JSONEachRow' })).json<StoredRow>();
+    const stored = await rows('SELECT * FROM decisions FINAL ORDER BY decision_id');
+    assert.deepEqual(
+      stored.map(decisionFromRow),
+      [decision, later].map((d) => ({
+        ...d,
+        decidedAt: Date.UTC(2026, 10, 30, 8, 0, 7),
+        throttleRatePerHour: null,
+        throttleScope: 'ALL_RECIPIENTS',
+      })),
+    );
+    const list = CLUSTER_FEATURES_COLUMNS.map((c) => c.name).join(', ');
+    const [back] = clusterFeaturesFromRows(
+      await rows(`SELECT ${list} FROM cluster_features FINAL ORDER BY window_ms`),
+    );
+    assert.deepEqual(back, {
+      ...features,
+      windows: features.windows.map((w) => ({
+        ...w,
+        replies: 0,
+        deliveryFailures: 0,
+        sequentialShare: 0,
+        callbackNumbers: [],
+      })),
+    });
+  } finally {
+    await old.drop();
+  }
 });

@@ -3,19 +3,22 @@
 // its neighbours land; aborted transactions never reach ClickHouse; a graceful stop commits all.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ClusterFeatures, SenderFeatures } from '@spamgate/schemas';
+import type { ClusterFeatures, ContentDecision, Decision, SenderFeatures } from '@spamgate/schemas';
 import { docQueries, eventually } from '@spamgate/test';
 import type { Message } from 'kafkajs';
 import { SINK_SERVICE } from '../../src/sink.ts';
 import {
   clusterFeaturesFromRows,
   clusterFeaturesQuery,
+  contentDecisionFromRow,
+  decisionFromRow,
+  type StoredRow,
   senderFeaturesFromRows,
   senderFeaturesQuery,
   type TableName,
 } from '../../src/tables.ts';
-import { recordFactory } from '../records.ts';
-import { literal, sumQuery, useSinkHarness } from './harness.ts';
+import { contentOverrideKey, recordFactory } from '../records.ts';
+import { assertClose, literal, sumQuery, useSinkHarness } from './harness.ts';
 
 const h = useSinkHarness();
 
@@ -24,6 +27,8 @@ const records = recordFactory(2026, BASE);
 const COUNTS = {
   decisions: 3_000,
   overrides: 600,
+  contentDecisions: 800,
+  contentOverrides: 300,
   senderFeatures: 2_500,
   clusterFeatures: 1_500,
   minutes: 3_000,
@@ -33,6 +38,8 @@ const COUNTS = {
 const range = (n: number, from = 0) => Array.from({ length: n }, (_, i) => from + i);
 const decisions = range(COUNTS.decisions).map((i) => records.decision(i));
 const overrides = range(COUNTS.overrides).map((i) => records.policyOverride(i));
+const contentDecisions = range(COUNTS.contentDecisions).map((i) => records.contentDecision(i));
+const contentOverrides = range(COUNTS.contentOverrides).map((i) => records.contentOverride(i));
 const senderFeatures = range(COUNTS.senderFeatures).map((i) => records.senderFeatures(i));
 const clusterFeatures = range(COUNTS.clusterFeatures).map((i) => records.clusterFeatures(i));
 const minutes = range(COUNTS.minutes).map((i) => records.senderMinute(i));
@@ -49,6 +56,22 @@ function halves(): { topic: string; messages: Message[] }[][] {
         ...h.messages('PolicyOverride', overrides, (o) => o.target),
         // Removals of the first 100: tombstones, recorded with removed = 1.
         ...overrides.slice(0, 100).map((o) => ({ key: o.target, value: null })),
+      ],
+    },
+    {
+      topic: t.contentDecisions,
+      messages: h.messages('ContentDecision', contentDecisions, (d) => d.clusterId),
+    },
+    {
+      topic: t.contentOverrides,
+      messages: [
+        ...h.messages('ContentOverride', contentOverrides, contentOverrideKey),
+        // Removals of the first 50, with who removed them and why.
+        ...contentOverrides.slice(0, 50).map((o) => ({
+          key: contentOverrideKey(o),
+          value: null,
+          headers: { 'spamgate-author': 'noc-ann', 'spamgate-reason': `appeal ${o.overrideId}` },
+        })),
       ],
     },
     { topic: t.senderFeatures, messages: h.messages('SenderFeatures', senderFeatures, (f) => f.sender) },
@@ -68,6 +91,8 @@ function halves(): { topic: string; messages: Message[] }[][] {
 const EXPECTED_ROWS: Record<TableName, number> = {
   decisions: COUNTS.decisions,
   policy_overrides: COUNTS.overrides + 100,
+  content_decisions: COUNTS.contentDecisions,
+  content_overrides: COUNTS.contentOverrides + 50,
   sender_features: COUNTS.senderFeatures * 4,
   cluster_features: COUNTS.clusterFeatures * 3,
   // One minute record in the stream is malformed: it is a dead letter instead of a row.
@@ -86,29 +111,6 @@ async function totalRows(): Promise<number> {
 async function sum(table: TableName, expression: string): Promise<number> {
   const [row] = await h.rows<{ v: string | number }>(sumQuery(h.db.database, table, expression));
   return Number(row?.v);
-}
-
-/** Deep equality where numbers may differ in the last place (ClickHouse 18.16 parses some doubles one ulp off). */
-function assertClose(actual: unknown, expected: unknown, path = '$'): void {
-  if (typeof expected === 'number' && typeof actual === 'number') {
-    const tolerance = Math.abs(expected) * 4 * Number.EPSILON;
-    assert.ok(Math.abs(actual - expected) <= tolerance, `${path}: ${actual} != ${expected}`);
-    return;
-  }
-  if (expected !== null && typeof expected === 'object') {
-    assert.ok(actual !== null && typeof actual === 'object', `${path} is an object`);
-    const keys = Object.keys(expected);
-    assert.deepEqual(Object.keys(actual).sort(), keys.sort(), `${path} keys`);
-    for (const k of keys) {
-      assertClose(
-        (actual as Record<string, unknown>)[k],
-        (expected as Record<string, unknown>)[k],
-        `${path}.${k}`,
-      );
-    }
-    return;
-  }
-  assert.deepEqual(actual, expected, path);
 }
 
 test('every record lands once through a hard kill and a restart, and a malformed one is dead-lettered', async () => {
@@ -197,6 +199,19 @@ test('every record lands once through a hard kill and a restart, and a malformed
     decisions.reduce((s, d) => s + d.reasons.length, 0),
   );
   assert.equal(await sum('policy_overrides', 'sum(removed)'), 100);
+  assert.equal(await sum('content_overrides', 'sum(removed)'), 50);
+  assert.equal(
+    await sum('content_overrides', "countIf(removed = 1 AND author = 'noc-ann' AND reason LIKE 'appeal %')"),
+    50,
+  );
+  assert.equal(
+    await sum('decisions', 'sum(ifNull(throttle_rate_per_hour, 0))'),
+    decisions.reduce((s, d) => s + (d.throttleRatePerHour ?? 0), 0),
+  );
+  assert.equal(
+    await sum('cluster_features', 'sum(replies)'),
+    clusterFeatures.reduce((s, c) => s + c.windows.reduce((t, w) => t + w.replies, 0), 0),
+  );
   assert.equal(
     await sum('cluster_features', 'sum(messages)'),
     clusterFeatures.reduce((s, c) => s + c.windows.reduce((t, w) => t + w.messages, 0), 0),
@@ -252,6 +267,15 @@ test('every record lands once through a hard kill and a restart, and a malformed
   const byCluster = (a: ClusterFeatures, b: ClusterFeatures) =>
     a.asOf - b.asOf || a.clusterId.localeCompare(b.clusterId);
   assertClose(clusters, [...clusterFeatures].sort(byCluster));
+  const byId = <T extends { decisionId: string }>(a: T, b: T) => (a.decisionId < b.decisionId ? -1 : 1);
+  const storedDecisions = await h.rows<StoredRow>(
+    `SELECT * FROM ${h.db.database}.decisions FINAL ORDER BY decision_id`,
+  );
+  assertClose(storedDecisions.map(decisionFromRow), [...decisions].sort(byId<Decision>));
+  const storedContent = await h.rows<StoredRow>(
+    `SELECT * FROM ${h.db.database}.content_decisions FINAL ORDER BY decision_id`,
+  );
+  assertClose(storedContent.map(contentDecisionFromRow), [...contentDecisions].sort(byId<ContentDecision>));
 
   // Every query docs/queries.md gives a data team runs on what the sink wrote, and the ones over
   // decisions, overrides and dead letters find rows (six here; "today" ones not just after midnight).
