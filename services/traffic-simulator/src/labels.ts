@@ -28,6 +28,11 @@ export interface SenderLabel {
 export interface ScenarioLabel {
   /** Stable id, e.g. 'p2p-registered'. */
   readonly id: string;
+  /**
+   * The scenario kind, e.g. 'p2p-campaign' ('answering-recipients' for the people answering).
+   * Files written before kinds were labelled lack it; their readers take the id instead.
+   */
+  readonly kind: string;
   /** One line for people, e.g. 'Registered political campaign, peer-to-peer texting'. */
   readonly title: string;
   /** Ground truth: is this scenario's traffic unwanted (spam, phishing, abuse)? */
