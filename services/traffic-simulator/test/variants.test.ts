@@ -1,6 +1,6 @@
 /**
  * Variants of the spam shapes, sized by their team and per-number pace (low-and-slow snowshoe,
- * walker crews), checked statistically on ten minutes of a small mix, against the feature
+ * walker crews, a registered crew ignoring STOP), checked statistically on ten minutes of a small mix, against the feature
  * engine's own content rules.
  */
 import assert from 'node:assert/strict';
@@ -9,7 +9,7 @@ import { clusterIdOf, createClusterKey } from '@spamgate/core';
 import type { MessageEvent } from '@spamgate/schemas';
 import { parseScenarioFile } from '../src/scenario-file.ts';
 import { generateTraffic } from '../src/traffic.ts';
-import { groupBy, median, messagesOf, options } from './fixtures.ts';
+import { groupBy, median, messagesOf, options, postOptOutSends } from './fixtures.ts';
 
 const MIX = parseScenarioFile(
   {
@@ -27,6 +27,12 @@ const MIX = parseScenarioFile(
         kind: 'number-walker',
         share: 1,
         params: { senders: 30, sendIntervalSeconds: 30 },
+      },
+      {
+        id: 'registered-stop-ignorers',
+        kind: 'ignores-opt-outs',
+        share: 1,
+        params: { campaignId: 'CR4ZB9K', senders: 20, newRecipientSeconds: 90, followUpSeconds: 60 },
       },
     ],
   },
@@ -78,5 +84,17 @@ describe('spam variants sized by their team', () => {
       assert.ok(gap > 20_000 && gap < 40_000, `${sender}: median gap ${gap} ms`);
     }
     assert.equal(stretches.size, 30, 'each number walks its own hundred');
+  });
+
+  it('a registered crew that ignores STOP: every number keeps texting people after their STOP, under its campaign id', () => {
+    const bot = sent('registered-stop-ignorers');
+    const numbers = groupBy(bot, (m) => m.sender);
+    assert.equal(numbers.size, 20);
+    assert.ok(bot.every((m) => m.campaignId === 'CR4ZB9K' && m.originNetwork === 'aggregator-3'));
+    const violators = postOptOutSends(events, 'registered-stop-ignorers');
+    assert.ok(violators.size >= 15, `${violators.size} of 20 numbers texted someone after STOP`);
+    // Each number approaches a new list member every 90 s or so, with two follow-ups and answers.
+    const perNumber = bot.length / numbers.size / (DURATION_MS / 60_000);
+    assert.ok(perNumber > 2 && perNumber < 5, `${perNumber} texts a minute per number`);
   });
 });
