@@ -1,12 +1,13 @@
 /**
- * Variants of the spam shapes, sized by their team and per-number pace (low-and-slow snowshoe,
- * walker crews, a registered crew ignoring STOP), checked statistically on ten minutes of a small mix, against the feature
- * engine's own content rules.
+ * The spam shapes a sweep varies: team-sized variants (low-and-slow snowshoe, walker crews, a
+ * registered crew ignoring STOP) and the template rotator, checked statistically on
+ * ten minutes of a small mix, against the feature engine's own content rules.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { clusterIdOf, createClusterKey } from '@spamgate/core';
-import type { MessageEvent } from '@spamgate/schemas';
+import { clusterIdOf, createClusterKey, extractUrls, isOptOut } from '@spamgate/core';
+import type { FeedbackEvent, MessageEvent } from '@spamgate/schemas';
+import { ANSWERING_LABEL } from '../src/responses.ts';
 import { parseScenarioFile } from '../src/scenario-file.ts';
 import { generateTraffic } from '../src/traffic.ts';
 import { groupBy, median, messagesOf, options, postOptOutSends } from './fixtures.ts';
@@ -34,6 +35,7 @@ const MIX = parseScenarioFile(
         share: 1,
         params: { campaignId: 'CR4ZB9K', senders: 20, newRecipientSeconds: 90, followUpSeconds: 60 },
       },
+      { id: 'rotator', kind: 'template-rotator', share: 1, params: { senders: 10 } },
     ],
   },
   'variants.json',
@@ -44,6 +46,13 @@ const events = [
 ];
 const clusterKey = createClusterKey('simulator-test-cluster-secret');
 const sent = (label: string): MessageEvent[] => messagesOf(events, label).map((m) => m.value);
+const feedback = (label: string, kind: FeedbackEvent['kind']): FeedbackEvent[] =>
+  events.flatMap((e) =>
+    e.type === 'feedback' && e.label === label && e.value.kind === kind ? [e.value] : [],
+  );
+/** Texts answering recipients sent to the given senders. */
+const answersTo = (senders: ReadonlyMap<string, unknown>): MessageEvent[] =>
+  sent(ANSWERING_LABEL).filter((a) => senders.has(a.recipient));
 const gapsOf = (texts: readonly MessageEvent[]) =>
   texts.slice(1).map((m, i) => m.eventTime - texts[i]!.eventTime);
 
@@ -96,5 +105,36 @@ describe('spam variants sized by their team', () => {
     // Each number approaches a new list member every 90 s or so, with two follow-ups and answers.
     const perNumber = bot.length / numbers.size / (DURATION_MS / 60_000);
     assert.ok(perNumber > 2 && perNumber < 5, `${perNumber} texts a minute per number`);
+  });
+
+  it('a template rotator goes round eight or more personalised pretexts, every link on its one domain, each recipient once', () => {
+    const phish = sent('rotator');
+    const numbers = groupBy(phish, (m) => m.sender);
+    assert.equal(numbers.size, 10);
+    const domains = new Set(phish.flatMap((m) => extractUrls(m.body)));
+    assert.deepEqual([...domains], ['account-verify-center.example']);
+    assert.ok(phish.every((m) => extractUrls(m.body).length === 1));
+    assert.equal(new Set(phish.map((m) => m.body)).size, phish.length, 'personalised, a path per recipient');
+    const templates = new Set(phish.map((m) => clusterIdOf(m.body, clusterKey)));
+    assert.ok(templates.size >= 8 && !templates.has(null), `${templates.size} templates`);
+    for (const [sender, texts] of numbers) {
+      const own = new Set(texts.map((m) => clusterIdOf(m.body, clusterKey)));
+      assert.ok(own.size >= 8, `${sender} sent ${own.size} templates`);
+      const gaps = gapsOf(texts);
+      const mean = gaps.reduce((a, g) => a + g, 0) / gaps.length;
+      const sd = Math.sqrt(gaps.reduce((a, g) => a + (g - mean) ** 2, 0) / gaps.length);
+      assert.ok(mean > 9_000 && mean < 11_000 && sd / mean < 0.1, `${sender}: ${mean} ms, cv ${sd / mean}`);
+    }
+    assert.equal(new Set(phish.map((m) => m.recipient)).size, phish.length, 'fresh recipients');
+    // A national list: each hundred numbers of it in another area code.
+    const hundreds = new Set(phish.map((m) => m.recipient.slice(0, -2)));
+    const areaCodes = new Set(phish.map((m) => m.recipient.slice(2, 5)));
+    assert.ok(hundreds.size >= 5 && areaCodes.size === hundreds.size, `${areaCodes.size} area codes`);
+    const failures = feedback('rotator', 'DELIVERY_FAILURE').length;
+    assert.ok(failures > phish.length * 0.06 && failures < phish.length * 0.14, `${failures} failures`);
+    const reports = feedback('rotator', 'SPAM_REPORT').length;
+    assert.ok(reports > phish.length * 0.01 && reports < phish.length * 0.05, `${reports} reports`);
+    const replies = answersTo(numbers).filter((a) => !isOptOut(a.body)).length;
+    assert.ok(replies < phish.length * 0.01, `${replies} replies`);
   });
 });

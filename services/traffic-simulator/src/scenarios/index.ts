@@ -11,6 +11,7 @@ import { reassignedNumber } from './reassigned-number.ts';
 import { registeredNotifications } from './registered-notifications.ts';
 import { schoolAlert } from './school-alert.ts';
 import { snowshoe } from './snowshoe.ts';
+import { templateRotator } from './template-rotator.ts';
 
 export const SCENARIO_KINDS: ReadonlyMap<string, ScenarioKind> = new Map(
   (
@@ -26,6 +27,7 @@ export const SCENARIO_KINDS: ReadonlyMap<string, ScenarioKind> = new Map(
       blast,
       numberWalker,
       ignoresOptOuts,
+      templateRotator,
     ] as unknown as ScenarioKind[]
   ).map((k) => [k.kind, k]),
 );
