@@ -1,11 +1,11 @@
 /**
  * The spam shapes a sweep varies: team-sized variants (low-and-slow snowshoe, walker crews, a
- * registered crew ignoring STOP) and the template rotator, checked statistically on
+ * registered crew ignoring STOP), the template rotator and the SIM box, checked statistically on
  * ten minutes of a small mix, against the feature engine's own content rules.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { clusterIdOf, createClusterKey, extractUrls, isOptOut } from '@spamgate/core';
+import { callbackNumbers, clusterIdOf, createClusterKey, extractUrls, isOptOut } from '@spamgate/core';
 import type { FeedbackEvent, MessageEvent } from '@spamgate/schemas';
 import { ANSWERING_LABEL } from '../src/responses.ts';
 import { parseScenarioFile } from '../src/scenario-file.ts';
@@ -36,6 +36,7 @@ const MIX = parseScenarioFile(
         params: { campaignId: 'CR4ZB9K', senders: 20, newRecipientSeconds: 90, followUpSeconds: 60 },
       },
       { id: 'rotator', kind: 'template-rotator', share: 1, params: { senders: 10 } },
+      { id: 'sim-box', kind: 'sim-box', share: 1 },
     ],
   },
   'variants.json',
@@ -136,5 +137,32 @@ describe('spam variants sized by their team', () => {
     assert.ok(reports > phish.length * 0.01 && reports < phish.length * 0.05, `${reports} reports`);
     const replies = answersTo(numbers).filter((a) => !isOptOut(a.body)).length;
     assert.ok(replies < phish.length * 0.01, `${replies} replies`);
+  });
+
+  it('a SIM box: consecutive numbers on one network, each SIM at a steady pace, texting out and never answering', () => {
+    const promos = sent('sim-box');
+    const sims = groupBy(promos, (m) => m.sender);
+    assert.equal(sims.size, 40);
+    const numbers = [...sims.keys()].map((s) => Number(s.slice(1))).sort((a, b) => a - b);
+    const steps = numbers.slice(1).filter((n, i) => n - numbers[i]! === 1).length;
+    assert.ok(steps >= numbers.length - 2, `${steps} of ${numbers.length - 1} steps are +1`);
+    assert.deepEqual([...new Set(promos.map((m) => m.originNetwork))], ['carrier-b']);
+    for (const [sim, texts] of sims) {
+      const gap = median(gapsOf(texts));
+      assert.ok(gap > 25_000 && gap < 35_000, `${sim}: median gap ${gap} ms`);
+    }
+    assert.ok(
+      promos.every((m) => extractUrls(m.body).length + callbackNumbers(m.body, m.sender).length === 1),
+      'a link or a number to call',
+    );
+    // What reaches a SIM is an answer to its own text; it texts nobody twice, so it answers nothing.
+    const texted = new Set(promos.map((m) => `${m.sender}>${m.recipient}`));
+    const incoming = answersTo(sims);
+    assert.ok(incoming.length > 0);
+    for (const a of incoming)
+      assert.ok(texted.has(`${a.recipient}>${a.sender}`), `${a.sender} texted a SIM first`);
+    assert.equal(texted.size, promos.length, 'one text per recipient');
+    const optOuts = incoming.filter((a) => isOptOut(a.body)).length;
+    assert.ok(optOuts > promos.length * 0.015 && optOuts < promos.length * 0.045, `${optOuts} STOPs`);
   });
 });

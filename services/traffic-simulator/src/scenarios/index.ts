@@ -10,6 +10,7 @@ import { p2pCampaign } from './p2p-campaign.ts';
 import { reassignedNumber } from './reassigned-number.ts';
 import { registeredNotifications } from './registered-notifications.ts';
 import { schoolAlert } from './school-alert.ts';
+import { simBox } from './sim-box.ts';
 import { snowshoe } from './snowshoe.ts';
 import { templateRotator } from './template-rotator.ts';
 
@@ -28,6 +29,7 @@ export const SCENARIO_KINDS: ReadonlyMap<string, ScenarioKind> = new Map(
       numberWalker,
       ignoresOptOuts,
       templateRotator,
+      simBox,
     ] as unknown as ScenarioKind[]
   ).map((k) => [k.kind, k]),
 );
