@@ -11,6 +11,7 @@ import { reassignedNumber } from './reassigned-number.ts';
 import { registeredNotifications } from './registered-notifications.ts';
 import { schoolAlert } from './school-alert.ts';
 import { simBox } from './sim-box.ts';
+import { smallBusiness } from './small-business.ts';
 import { snowshoe } from './snowshoe.ts';
 import { templateRotator } from './template-rotator.ts';
 
@@ -24,6 +25,7 @@ export const SCENARIO_KINDS: ReadonlyMap<string, ScenarioKind> = new Map(
       p2pCampaign,
       schoolAlert,
       reassignedNumber,
+      smallBusiness,
       snowshoe,
       blast,
       numberWalker,

@@ -1,0 +1,90 @@
+/**
+ * Legitimate shapes that come close to spam (issue 17): a small business texting from ordinary
+ * numbers. Their traits are checked statistically on generated traffic, against the
+ * feature engine's own content rules and the demo registrations.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { clusterIdOf, createClusterKey, extractUrls, isOptOut } from '@spamgate/core';
+import type { FeedbackEvent, MessageEvent } from '@spamgate/schemas';
+import { ANSWERING_LABEL } from '../src/responses.ts';
+import { parseScenarioFile } from '../src/scenario-file.ts';
+import type { SimEvent } from '../src/simulation.ts';
+import { generateTraffic } from '../src/traffic.ts';
+import { groupBy, messagesOf, options, postOptOutSends, START } from './fixtures.ts';
+
+const clusterKey = createClusterKey('simulator-test-cluster-secret');
+
+function generate(scenarios: unknown, ratePerSecond: number, durationMs: number): SimEvent[] {
+  const file = parseScenarioFile({ version: 1, scenarios }, 'near-shapes.json');
+  return [...generateTraffic(options({ scenarios: file, seed: 3, ratePerSecond, durationMs }))];
+}
+
+const sentBy = (events: readonly SimEvent[], label: string): MessageEvent[] =>
+  messagesOf(events, label).map((m) => m.value);
+const feedbackOf = (events: readonly SimEvent[], label: string, kind: FeedbackEvent['kind']) =>
+  events.filter((e) => e.type === 'feedback' && e.label === label && e.value.kind === kind).length;
+/** Senders of each content cluster (texts without a cluster id left out). */
+function clusterSenders(texts: readonly MessageEvent[]): number[] {
+  const clusters = groupBy(
+    texts.filter((m) => clusterIdOf(m.body, clusterKey) !== null),
+    (m) => clusterIdOf(m.body, clusterKey),
+  );
+  return [...clusters.values()].map((c) => new Set(c.map((m) => m.sender)).size);
+}
+
+describe('legitimate near-shapes', () => {
+  it('a small business mostly texts people who texted it first, answers at a human pace, and its threads form no campaign', () => {
+    // Half an hour, so that the second half sees threads from their start.
+    const events = generate([{ id: 'small-business', kind: 'small-business', share: 1 }], 3, 1_800_000);
+    const business = sentBy(events, 'small-business');
+    const lines = groupBy(business, (m) => m.sender);
+    const customers = sentBy(events, ANSWERING_LABEL);
+    assert.ok(
+      business.every((m) => m.campaignId === null),
+      'unregistered',
+    );
+    const textedFirst = new Set<string>();
+    const toTexters: MessageEvent[] = [];
+    const others: MessageEvent[] = [];
+    for (const e of events) {
+      if (e.type !== 'message') continue;
+      const m = e.value;
+      if (e.label === ANSWERING_LABEL) textedFirst.add(`${m.sender}>${m.recipient}`);
+      else if (m.eventTime >= START + 900_000)
+        (textedFirst.has(`${m.recipient}>${m.sender}`) ? toTexters : others).push(m);
+    }
+    const share = toTexters.length / (toTexters.length + others.length);
+    assert.ok(share >= 0.75, `${(share * 100).toFixed(1)}% of its texts go to people who texted it first`);
+    // The rest are reminders to customers from before; about 40% answer them.
+    const answered = others.filter((m) => textedFirst.has(`${m.recipient}>${m.sender}`)).length;
+    assert.ok(
+      answered > others.length * 0.25 && answered < others.length * 0.5,
+      `${answered} of ${others.length}`,
+    );
+    for (const [line, texts] of lines) {
+      const perMinute = groupBy(texts, (m) => Math.floor(m.eventTime / 60_000));
+      assert.ok(Math.max(...[...perMinute.values()].map((t) => t.length)) <= 6, `${line} sent a burst`);
+    }
+    // Each links only its own booking page.
+    const owners = groupBy(
+      business.flatMap((m) => extractUrls(m.body).map((host) => ({ host, sender: m.sender }))),
+      (l) => l.host,
+    );
+    assert.ok(owners.size >= 20, `${owners.size} booking pages`);
+    for (const [host, links] of owners) {
+      assert.match(host, /^[a-z-]+(-\d+)?\.example$/);
+      assert.ok(
+        new Set(links.map((l) => l.sender)).size <= 2,
+        `${host} is linked from other businesses' lines`,
+      );
+    }
+    // Owners and customers type their own texts: no wording spreads over three numbers.
+    for (const texts of [toTexters, customers])
+      assert.ok(Math.max(0, ...clusterSenders(texts)) < 3, 'a thread text shared by three numbers');
+    const optOuts = customers.filter((m) => isOptOut(m.body)).length;
+    assert.ok(optOuts < business.length * 0.005, `${optOuts} opt-outs`);
+    assert.equal(postOptOutSends(events, 'small-business').size, 0);
+    assert.ok(feedbackOf(events, 'small-business', 'SPAM_REPORT') <= 2);
+  });
+});
