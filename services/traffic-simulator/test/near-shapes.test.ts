@@ -1,6 +1,6 @@
 /**
  * Legitimate shapes that come close to spam (issue 17): a small business texting from ordinary
- * numbers. Their traits are checked statistically on generated traffic, against the
+ * numbers, a clinic's survey from a few unregistered numbers. Their traits are checked statistically on generated traffic, against the
  * feature engine's own content rules and the demo registrations.
  */
 import assert from 'node:assert/strict';
@@ -86,5 +86,64 @@ describe('legitimate near-shapes', () => {
     assert.ok(optOuts < business.length * 0.005, `${optOuts} opt-outs`);
     assert.equal(postOptOutSends(events, 'small-business').size, 0);
     assert.ok(feedbackOf(events, 'small-business', 'SPAM_REPORT') <= 2);
+  });
+
+  const mix = generate(
+    [
+      { id: 'ordinary', kind: 'ordinary-chat', share: 0.5 },
+      { id: 'survey', kind: 'survey', share: 0.1 },
+      { id: 'p2p-registered', kind: 'p2p-campaign', share: 0.4, params: { campaignId: 'CX7P2VR' } },
+    ],
+    20,
+    600_000,
+  );
+  const answers = sentBy(mix, ANSWERING_LABEL);
+
+  it('a survey goes out steadily from a few unregistered numbers to patients who never texted them; a quarter answer in a word or two', () => {
+    const asked = sentBy(mix, 'survey').filter((m) => m.body?.includes('How was your visit?'));
+    const numbers = groupBy(asked, (m) => m.sender);
+    assert.equal(numbers.size, 4);
+    assert.ok(asked.every((m) => m.campaignId === null));
+    assert.equal(
+      new Set(asked.map((m) => clusterIdOf(m.body, clusterKey))).size,
+      1,
+      'one survey, one cluster',
+    );
+    for (const [sender, texts] of numbers) {
+      const gaps = texts.slice(1).map((m, i) => m.eventTime - texts[i]!.eventTime);
+      const mean = gaps.reduce((s, g) => s + g, 0) / gaps.length;
+      const sd = Math.sqrt(gaps.reduce((s, g) => s + (g - mean) ** 2, 0) / gaps.length);
+      assert.ok(mean > 2_500 && mean < 3_500 && sd / mean < 0.15, `${sender}: ${mean} ms, cv ${sd / mean}`);
+    }
+    const patients = new Set(asked.map((m) => m.recipient));
+    assert.equal(patients.size, asked.length, 'each patient once');
+    assert.ok(new Set([...patients].map((r) => r.slice(2, 5))).size <= 2, 'a local list');
+    const theirs = answers.filter((a) => numbers.has(a.recipient));
+    const firstContact = new Map<string, number>();
+    for (const m of [...asked, ...theirs]) {
+      const pair = [m.sender, m.recipient].sort().join('-');
+      firstContact.set(pair, Math.min(firstContact.get(pair) ?? Number.POSITIVE_INFINITY, m.eventTime));
+    }
+    for (const a of theirs)
+      assert.ok(
+        firstContact.get([a.sender, a.recipient].sort().join('-'))! < a.eventTime,
+        'a patient texted first',
+      );
+    // 25% answer; about four in five of them within the run (some read hours later).
+    const replies = theirs.filter((a) => !isOptOut(a.body));
+    const delivered = asked.length - feedbackOf(mix, 'survey', 'DELIVERY_FAILURE');
+    assert.ok(
+      replies.length > delivered * 0.15 && replies.length < delivered * 0.28,
+      `${replies.length} answers`,
+    );
+    assert.ok(
+      replies.every((a) => (a.body ?? '').split(' ').length <= 5),
+      'a digit or a few words',
+    );
+    assert.ok(replies.filter((a) => /^\d/.test(a.body ?? '')).length > replies.length * 0.6, 'mostly digits');
+    const optOuts = theirs.length - replies.length;
+    assert.ok(optOuts >= 2 && optOuts < delivered * 0.025, `${optOuts} opt-outs`);
+    assert.equal(postOptOutSends(mix, 'survey').size, 0, 'opt-outs honoured');
+    assert.ok(feedbackOf(mix, 'survey', 'SPAM_REPORT') <= 3);
   });
 });

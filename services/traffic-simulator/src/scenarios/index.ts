@@ -13,6 +13,7 @@ import { schoolAlert } from './school-alert.ts';
 import { simBox } from './sim-box.ts';
 import { smallBusiness } from './small-business.ts';
 import { snowshoe } from './snowshoe.ts';
+import { survey } from './survey.ts';
 import { templateRotator } from './template-rotator.ts';
 
 export const SCENARIO_KINDS: ReadonlyMap<string, ScenarioKind> = new Map(
@@ -26,6 +27,7 @@ export const SCENARIO_KINDS: ReadonlyMap<string, ScenarioKind> = new Map(
       schoolAlert,
       reassignedNumber,
       smallBusiness,
+      survey,
       snowshoe,
       blast,
       numberWalker,
