@@ -1,17 +1,27 @@
 /**
  * Legitimate shapes that come close to spam (issue 17): a small business texting from ordinary
- * numbers, a clinic's survey from a few unregistered numbers. Their traits are checked statistically on generated traffic, against the
+ * numbers, a clinic's survey from a few unregistered numbers, a registered P2P campaign having a
+ * bad day of opt-outs. Their traits are checked statistically on generated traffic, against the
  * feature engine's own content rules and the demo registrations.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { clusterIdOf, createClusterKey, extractUrls, isOptOut } from '@spamgate/core';
+import { loadRegistrations } from '@spamgate/feature-engine';
 import type { FeedbackEvent, MessageEvent } from '@spamgate/schemas';
 import { ANSWERING_LABEL } from '../src/responses.ts';
 import { parseScenarioFile } from '../src/scenario-file.ts';
 import type { SimEvent } from '../src/simulation.ts';
 import { generateTraffic } from '../src/traffic.ts';
-import { groupBy, messagesOf, options, postOptOutSends, START } from './fixtures.ts';
+import {
+  DEMO_REGISTRATIONS,
+  groupBy,
+  median,
+  messagesOf,
+  options,
+  postOptOutSends,
+  START,
+} from './fixtures.ts';
 
 const clusterKey = createClusterKey('simulator-test-cluster-secret');
 
@@ -92,7 +102,12 @@ describe('legitimate near-shapes', () => {
     [
       { id: 'ordinary', kind: 'ordinary-chat', share: 0.5 },
       { id: 'survey', kind: 'survey', share: 0.1 },
-      { id: 'p2p-registered', kind: 'p2p-campaign', share: 0.4, params: { campaignId: 'CX7P2VR' } },
+      {
+        id: 'p2p-bad-day',
+        kind: 'p2p-campaign',
+        share: 0.4,
+        params: { campaignId: 'CH8N3WT', script: 'school-budget', optOutRate: 0.08 },
+      },
     ],
     20,
     600_000,
@@ -145,5 +160,33 @@ describe('legitimate near-shapes', () => {
     assert.ok(optOuts >= 2 && optOuts < delivered * 0.025, `${optOuts} opt-outs`);
     assert.equal(postOptOutSends(mix, 'survey').size, 0, 'opt-outs honoured');
     assert.ok(feedbackOf(mix, 'survey', 'SPAM_REPORT') <= 3);
+  });
+
+  it('a registered P2P campaign having a bad day: 8% opt-outs, replies as usual, every STOP honoured', () => {
+    const texts = sentBy(mix, 'p2p-bad-day');
+    assert.ok(texts.every((m) => m.campaignId === 'CH8N3WT'));
+    assert.ok(loadRegistrations(DEMO_REGISTRATIONS).campaigns.has('CH8N3WT'));
+    const openers = texts.filter((m) => m.body?.includes('Parents for Maple Valley Schools'));
+    const volunteers = groupBy(openers, (m) => m.sender);
+    assert.ok(volunteers.size >= 20, `${volunteers.size} volunteers`);
+    const gaps = [...volunteers.values()].flatMap((v) =>
+      v.slice(1).map((m, i) => m.eventTime - v[i]!.eventTime),
+    );
+    assert.ok(median(gaps) >= 3_000 && median(gaps) <= 10_000, `median gap ${median(gaps)} ms`);
+    const delivered = openers.length - feedbackOf(mix, 'p2p-bad-day', 'DELIVERY_FAILURE');
+    const theirs = answers.filter((a) => volunteers.has(a.recipient));
+    // Of 8% STOPs (a usual day: 3%) and 8% replies about four in five arrive within the run:
+    // some people read hours later.
+    const optOuts = theirs.filter((a) => isOptOut(a.body)).length;
+    assert.ok(
+      optOuts > delivered * 0.045 && optOuts < delivered * 0.085,
+      `${optOuts} opt-outs of ${delivered}`,
+    );
+    const replies = theirs.length - optOuts;
+    assert.ok(
+      replies > delivered * 0.035 && replies < delivered * 0.08,
+      `${replies} replies of ${delivered}`,
+    );
+    assert.equal(postOptOutSends(mix, 'p2p-bad-day').size, 0);
   });
 });

@@ -76,7 +76,7 @@ describe('scenario file', () => {
       /^scenarios\[2\] \(Bad Id\)\.kind: got "no-such-kind", expected one of ordinary-chat, /,
       /^scenarios\[3\] \(answering-recipients\)\.id: "answering-recipients" is reserved/,
       /^scenarios\[3\] \(answering-recipients\)\.params\.deliveryFailureRate: got 2, expected a number from 0 to 1$/,
-      /^scenarios\[4\] \(p2p\)\.params\.script: got "other", expected one of "senate-gotv", "ballot-measure"$/,
+      /^scenarios\[4\] \(p2p\)\.params\.script: got "other", expected one of "senate-gotv", "ballot-measure", "school-budget"$/,
       /^scenarios\[4\] \(p2p\)\.expect: a p2p-campaign scenario is legitimate/,
       /^scenarios\[5\]: expected an object, got "nonsense"$/,
     ];
