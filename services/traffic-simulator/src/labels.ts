@@ -47,7 +47,10 @@ export interface Labels {
   /** Event time of the first and last event generated, ms since the epoch. */
   readonly startedAt: number;
   readonly endedAt: number;
-  /** Target MessageEvents per second (all scenarios together). */
+  /**
+   * The run's target rate, MessageEvents per second: all scenarios together, except those sized
+   * by their team, which add their own rate to it.
+   */
   readonly ratePerSecond: number;
   /** Topic prefix the traffic went to ('' for none). */
   readonly topicPrefix: string;
