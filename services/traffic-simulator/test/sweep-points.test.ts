@@ -114,7 +114,7 @@ describe('the sweep', () => {
   });
 
   for (const p of points) {
-    it(`${p.point.id}: plans 40-80 messages/s with every spam team at 0.5-2/s, and the run keeps to the plan`, () => {
+    it(`${p.point.id}: plans 40-80 messages/s with every spam team at 0.5-2/s, and the run keeps to the plan, each scenario on numbers of its own`, () => {
       const plan = planTraffic(p.traffic);
       const total = plan.reduce((s, s2) => s + s2.ratePerSecond, 0);
       assert.ok(total >= 40 && total <= 80, `${total} messages/s`);
@@ -122,6 +122,15 @@ describe('the sweep', () => {
       const sent = [...run.values()].reduce((n, m) => n + m.length, 0) / (sweep.durationMs / 1000);
       assert.ok(Math.abs(sent / total - 1) < 0.1, `${sent}/s sent for ${total}/s planned`);
       const answers = run.get(ANSWERING_LABEL) ?? [];
+      const owners = new Map<string, string>();
+      for (const [label, messages] of run) {
+        if (label === ANSWERING_LABEL) continue;
+        for (const m of messages) {
+          const owner = owners.get(m.sender) ?? label;
+          assert.equal(owner, label, `${m.sender} sends for ${owner} and ${label}`);
+          owners.set(m.sender, label);
+        }
+      }
       for (const s of plan.filter((s) => s.spam)) {
         const own = run.get(s.id) ?? [];
         const senders = new Set(own.map((m) => m.sender));
