@@ -27,7 +27,8 @@ export const USAGE = `usage: npm run simulate -- [options]
 Seeded SMS traffic with ground-truth labels, produced to sms.message-events and
 sms.feedback-events (docs/simulator.md).
 
-  --rate N               MessageEvents per second, all scenarios together (default 200)
+  --rate N               MessageEvents per second, all scenarios together (default 200);
+                         scenarios sized by their team add their own
   --duration D           length of the run: 90s, 2m, 2h (default 2m)
   --seed N               integer 0 to 4294967295 (default 1); the same seed, scenarios, rate,
                          duration and start time give the same events

@@ -16,6 +16,7 @@ export {
 export { SCENARIO_KINDS, type ScenarioKind } from './scenarios/index.ts';
 export type { SimEvent, SimFeedback, SimMessage } from './simulation.ts';
 export { runSimulator, type SimulatorOptions, simulatorTopics } from './simulator.ts';
+export { loadSweep, parseSweep, SWEEP_PATH, type Sweep, SweepFileError, type SweepPoint } from './sweep.ts';
 export {
   generateTraffic,
   type PlannedScenario,

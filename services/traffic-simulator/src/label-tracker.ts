@@ -24,6 +24,7 @@ interface SenderCount {
 /** The pseudo-scenario of everyone answering a scenario's sender: legitimate people. */
 export const ANSWERING_SCENARIO = Object.freeze({
   id: ANSWERING_LABEL,
+  kind: ANSWERING_LABEL,
   title: "Recipients answering the scenarios' senders (replies, STOPs, contacts' texts)",
   spam: false,
   expect: Object.freeze({
@@ -42,7 +43,7 @@ export function createLabelTracker(run: {
   readonly scenarios: readonly PlannedScenario[];
 }): LabelTracker {
   const scenarios = [
-    ...run.scenarios.map(({ id, title, spam, expect }) => ({ id, title, spam, expect })),
+    ...run.scenarios.map(({ id, kind, title, spam, expect }) => ({ id, kind, title, spam, expect })),
     ANSWERING_SCENARIO,
   ];
   const senders = new Map<string, Map<string, SenderCount>>(scenarios.map((s) => [s.id, new Map()]));

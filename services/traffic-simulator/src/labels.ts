@@ -28,6 +28,11 @@ export interface SenderLabel {
 export interface ScenarioLabel {
   /** Stable id, e.g. 'p2p-registered'. */
   readonly id: string;
+  /**
+   * The scenario kind, e.g. 'p2p-campaign' ('answering-recipients' for the people answering).
+   * Files written before kinds were labelled lack it; their readers take the id instead.
+   */
+  readonly kind: string;
   /** One line for people, e.g. 'Registered political campaign, peer-to-peer texting'. */
   readonly title: string;
   /** Ground truth: is this scenario's traffic unwanted (spam, phishing, abuse)? */
@@ -42,7 +47,10 @@ export interface Labels {
   /** Event time of the first and last event generated, ms since the epoch. */
   readonly startedAt: number;
   readonly endedAt: number;
-  /** Target MessageEvents per second (all scenarios together). */
+  /**
+   * The run's target rate, MessageEvents per second: all scenarios together, except those sized
+   * by their team, which add their own rate to it.
+   */
   readonly ratePerSecond: number;
   /** Topic prefix the traffic went to ('' for none). */
   readonly topicPrefix: string;

@@ -45,6 +45,16 @@ export const param = {
     };
   },
 
+  /** A number within bounds, or null (e.g. a team size that null derives from the share). */
+  nullableNumber(def: number | null, doc: string, bounds: NumberBounds): ParamDef<number | null> {
+    return {
+      default: def,
+      doc,
+      expected: `${describeBounds(bounds)}, or null`,
+      parse: (v) => (v === null ? null : inBounds(v, bounds) ? v : undefined),
+    };
+  },
+
   /** A probability or share, 0 to 1. */
   probability(def: number, doc: string): ParamDef<number> {
     return param.number(def, doc, { min: 0, max: 1 });

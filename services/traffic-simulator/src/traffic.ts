@@ -7,7 +7,7 @@ import { SpamgateError } from '@spamgate/core';
 import type { Expectation } from './labels.ts';
 import { createNumberPool } from './numbers.ts';
 import { createRandom, hashString } from './random.ts';
-import type { ScenarioFile } from './scenario-file.ts';
+import type { ScenarioEntry, ScenarioFile } from './scenario-file.ts';
 import type { Scenario } from './scenarios/index.ts';
 import { createSimulation, type SimEvent, type Simulation } from './simulation.ts';
 import { createPersonaliser } from './text.ts';
@@ -16,7 +16,10 @@ export interface TrafficOptions {
   readonly scenarios: ScenarioFile;
   /** Integer 0 to 2^32 - 1. */
   readonly seed: number;
-  /** MessageEvents per second, all scenarios (and the answers they draw) together. */
+  /**
+   * MessageEvents per second of the scenarios sized by their share, the answers they draw
+   * included; scenarios sized by their team (and pace) add their own rate to it.
+   */
   readonly ratePerSecond: number;
   /** Length of the run, ms. */
   readonly durationMs: number;
@@ -31,9 +34,14 @@ export interface PlannedScenario {
   readonly title: string;
   readonly spam: boolean;
   readonly expect: Expectation;
-  /** Its share of the rate, normalised (the shares add up to 1). */
+  /**
+   * Its share of the run's rate, normalised over the scenarios sized by their share (those
+   * shares add up to 1); 0 for a scenario sized by its team.
+   */
   readonly share: number;
-  /** MessageEvents per second it causes, its answers included. */
+  /** True when its parameters size it by its team and per-number pace, not by its share. */
+  readonly sizedByTeam: boolean;
+  /** MessageEvents per second it causes, its answers included (its team's rate when sized by it). */
   readonly ratePerSecond: number;
   /** Sender numbers it plans to use (an estimate). */
   readonly plannedSenders: number;
@@ -83,16 +91,19 @@ function build(
   const problems = trafficOptionProblems(options);
   if (problems.length > 0) throw new SimulatorOptionsError(problems);
   const { scenarios, seed, ratePerSecond, durationMs, startTime } = options;
-  const totalShare = scenarios.scenarios.reduce((s, e) => s + e.share, 0);
+  const sizedByTeam = (e: ScenarioEntry) => e.kind.sizedByTeam?.(e.params) ?? false;
+  // The run's rate is shared by the scenarios sized by their share; a team brings its own.
+  const totalShare = scenarios.scenarios.reduce((s, e) => s + (sizedByTeam(e) ? 0 : e.share), 0);
   const pool = createNumberPool(seed);
   const planned: PlannedScenario[] = [];
   const instances: Scenario[] = [];
   for (const entry of scenarios.scenarios) {
-    const share = entry.share / totalShare;
+    const byTeam = sizedByTeam(entry);
+    const share = byTeam || totalShare === 0 ? 0 : entry.share / totalShare;
     const rate = ratePerSecond * share;
     const rng = createRandom(seed, `scenario:${entry.id}`);
     let instance: Scenario = { plannedSenders: 0, start: () => {} };
-    if (rate > 0) {
+    if (byTeam ? entry.share > 0 : rate > 0) {
       instance = entry.kind.build(entry.params, {
         id: entry.id,
         ratePerSecond: rate,
@@ -112,7 +123,8 @@ function build(
         spam: entry.truth.spam,
         expect: entry.truth.expect,
         share,
-        ratePerSecond: rate,
+        sizedByTeam: byTeam,
+        ratePerSecond: instance.ratePerSecond ?? rate,
         plannedSenders: instance.plannedSenders,
       }),
     );

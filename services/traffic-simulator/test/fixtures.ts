@@ -1,5 +1,6 @@
 /** What the simulator's tests share: the default scenarios, runs generated once per process. */
 import { fileURLToPath } from 'node:url';
+import { isOptOut } from '@spamgate/core';
 import { DEFAULT_SCENARIOS_PATH, loadScenarioFile } from '../src/scenario-file.ts';
 import type { SimEvent, SimMessage } from '../src/simulation.ts';
 import { generateTraffic, type TrafficOptions } from '../src/traffic.ts';
@@ -50,4 +51,24 @@ export function groupBy<T, K>(items: readonly T[], key: (item: T) => K): Map<K, 
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
+
+/** Times (ms) of each sender's post-opt-out sends as the feature engine counts them. */
+export function postOptOutSends(all: readonly SimEvent[], label: string): Map<string, number[]> {
+  const optedOut = new Map<string, { at: number; confirmed: boolean }>();
+  const violations = new Map<string, number[]>();
+  for (const e of all) {
+    if (e.type !== 'message') continue;
+    const m = e.value;
+    if (e.label !== label) {
+      if (isOptOut(m.body) && !optedOut.has(`${m.recipient}>${m.sender}`))
+        optedOut.set(`${m.recipient}>${m.sender}`, { at: m.eventTime, confirmed: false });
+      continue;
+    }
+    const opt = optedOut.get(`${m.sender}>${m.recipient}`);
+    if (!opt || opt.at > m.eventTime) continue;
+    if (!opt.confirmed && m.eventTime - opt.at <= 300_000) opt.confirmed = true;
+    else violations.set(m.sender, [...(violations.get(m.sender) ?? []), m.eventTime]);
+  }
+  return violations;
 }

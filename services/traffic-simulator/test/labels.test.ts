@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { TOPICS } from '../../../infra/kafka/topics.ts';
 import { ANSWERING_SCENARIO, createLabelTracker, writeLabels } from '../src/label-tracker.ts';
 import type { Labels } from '../src/labels.ts';
+import { parseLabels } from '../src/report/labels-file.ts';
 import { simulatorTopics } from '../src/simulator.ts';
 import { generateTraffic, planTraffic } from '../src/traffic.ts';
 import { options, START } from './fixtures.ts';
@@ -19,21 +20,21 @@ describe('labels', () => {
     assert.equal(labels.endedAt, START);
     assert.equal(labels.topicPrefix, 'p');
     assert.deepEqual(
-      labels.scenarios.map((s) => [s.id, s.spam, s.expect.actionRequired, s.senders.length]),
+      labels.scenarios.map((s) => [s.id, s.kind, s.spam, s.expect.actionRequired, s.senders.length]),
       [
-        ['ordinary', false, 'NONE', 0],
-        ['group-chat', false, 'NONE', 0],
-        ['auto-reply-loop', false, 'NONE', 0],
-        ['business-10dlc', false, 'NONE', 0],
-        ['p2p-registered', false, 'NONE', 0],
-        ['p2p-unregistered', false, 'NONE', 0],
-        ['school-alert', false, 'NONE', 0],
-        ['reassigned', false, 'NONE', 0],
-        ['snowshoe', true, 'THROTTLE_OR_BLOCK', 0],
-        ['blast', true, 'THROTTLE_OR_BLOCK', 0],
-        ['number-walker', true, 'THROTTLE_OR_BLOCK', 0],
-        ['ignores-opt-outs', true, 'BLOCK', 0],
-        [ANSWERING_SCENARIO.id, false, 'NONE', 0],
+        ['ordinary', 'ordinary-chat', false, 'NONE', 0],
+        ['group-chat', 'group-chat', false, 'NONE', 0],
+        ['auto-reply-loop', 'auto-reply-loop', false, 'NONE', 0],
+        ['business-10dlc', 'registered-notifications', false, 'NONE', 0],
+        ['p2p-registered', 'p2p-campaign', false, 'NONE', 0],
+        ['p2p-unregistered', 'p2p-campaign', false, 'NONE', 0],
+        ['school-alert', 'school-alert', false, 'NONE', 0],
+        ['reassigned', 'reassigned-number', false, 'NONE', 0],
+        ['snowshoe', 'snowshoe', true, 'THROTTLE_OR_BLOCK', 0],
+        ['blast', 'blast', true, 'THROTTLE_OR_BLOCK', 0],
+        ['number-walker', 'number-walker', true, 'THROTTLE_OR_BLOCK', 0],
+        ['ignores-opt-outs', 'ignores-opt-outs', true, 'BLOCK', 0],
+        [ANSWERING_SCENARIO.id, 'answering-recipients', false, 'NONE', 0],
       ],
     );
   });
@@ -73,6 +74,25 @@ describe('labels', () => {
     await writeLabels(path, { ...tracker.labels(), seed: 99 });
     const read = JSON.parse(readFileSync(path, 'utf8')) as Labels;
     assert.equal(read.seed, 99);
+  });
+
+  it('read from a file written before scenarios carried their kind, take the id as the kind', () => {
+    const o = options();
+    const written = createLabelTracker({ ...o, topicPrefix: '', scenarios: planTraffic(o) }).labels();
+    const older = JSON.parse(JSON.stringify(written)) as { scenarios: Record<string, unknown>[] };
+    for (const s of older.scenarios) delete s.kind;
+    const read = parseLabels(older, 'older.json');
+    assert.deepEqual(
+      read.scenarios.map((s) => s.kind),
+      written.scenarios.map((s) => s.id),
+    );
+    assert.equal(older.scenarios[0]!.kind, undefined, 'the value read is not changed');
+    assert.deepEqual(parseLabels(JSON.parse(JSON.stringify(written))).scenarios, written.scenarios);
+    older.scenarios[1]!.kind = 7;
+    assert.throws(
+      () => parseLabels(older, 'older.json'),
+      /scenarios\[1\]\.kind should be a non-empty string/,
+    );
   });
 
   it('the simulator writes the catalog topics keyed by sender', () => {

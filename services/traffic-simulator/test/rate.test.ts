@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ANSWERING_LABEL } from '../src/responses.ts';
-import { planTraffic } from '../src/traffic.ts';
+import { parseScenarioFile } from '../src/scenario-file.ts';
+import { generateTraffic, planTraffic } from '../src/traffic.ts';
 import { messagesOf, options, run } from './fixtures.ts';
 
 describe('rate', () => {
@@ -36,9 +37,50 @@ describe('rate', () => {
     }
   });
 
+  it('lets a scenario sized by its team bring its own rate, which the plan states and the run keeps', () => {
+    const scenarios = parseScenarioFile(
+      {
+        version: 1,
+        scenarios: [
+          { id: 'ordinary', kind: 'ordinary-chat', share: 0.9 },
+          {
+            id: 'slow-snowshoe',
+            kind: 'snowshoe',
+            share: 0.1,
+            params: { teamSize: 200, sendIntervalSeconds: 120, messagesPerNumber: [3, 8] },
+          },
+        ],
+      },
+      'team.json',
+    );
+    const o = options({ scenarios, seed: 5, ratePerSecond: 40, durationMs: 600_000 });
+    const [ordinary, snowshoe] = planTraffic(o);
+    assert.deepEqual([ordinary!.share, ordinary!.ratePerSecond, ordinary!.sizedByTeam], [1, 40, false]);
+    assert.equal(snowshoe!.share, 0);
+    assert.equal(snowshoe!.sizedByTeam, true);
+    // 200 numbers, each 5.5 texts 120 s apart and a handover: about 1.6 texts/s with answers.
+    assert.ok(snowshoe!.ratePerSecond > 1.4 && snowshoe!.ratePerSecond < 1.8, `${snowshoe!.ratePerSecond}/s`);
+    const events = [...generateTraffic(o)];
+    const own = messagesOf(events, 'slow-snowshoe');
+    const senders = new Set(own.map((m) => m.value.sender));
+    const answered = messagesOf(events, ANSWERING_LABEL).filter((m) => senders.has(m.value.recipient));
+    const caused = (own.length + answered.length) / 600;
+    assert.ok(
+      Math.abs(caused / snowshoe!.ratePerSecond - 1) < 0.1,
+      `${caused}/s against ${snowshoe!.ratePerSecond}/s`,
+    );
+    assert.ok(senders.size >= 200 && senders.size <= snowshoe!.plannedSenders, `${senders.size} numbers`);
+    const ordinaryMessages = messagesOf(events, 'ordinary').length / 600;
+    assert.ok(Math.abs(ordinaryMessages / 40 - 1) < 0.05, `ordinary ${ordinaryMessages}/s`);
+  });
+
   it('normalises the shares of the scenario file', () => {
     const plan = planTraffic(options());
     assert.ok(Math.abs(plan.reduce((s, p) => s + p.share, 0) - 1) < 1e-9);
-    assert.ok(Math.abs(plan.reduce((s, p) => s + p.ratePerSecond, 0) - 200) < 1e-6);
+    // Each scenario plans its share of the rate, give or take its senders being whole numbers.
+    for (const p of plan)
+      assert.ok(Math.abs(p.ratePerSecond - 200 * p.share) < 0.5, `${p.id}: ${p.ratePerSecond}/s`);
+    assert.ok(Math.abs(plan.reduce((s, p) => s + p.ratePerSecond, 0) - 200) < 1);
+    assert.ok(plan.every((p) => !p.sizedByTeam));
   });
 });

@@ -10,7 +10,7 @@ import { capOf, loadRegistrations } from '@spamgate/feature-engine';
 import type { FeedbackEvent, MessageEvent } from '@spamgate/schemas';
 import { ANSWERING_LABEL } from '../src/responses.ts';
 import type { SimEvent } from '../src/simulation.ts';
-import { DEMO_REGISTRATIONS, groupBy, median, messagesOf, run } from './fixtures.ts';
+import { DEMO_REGISTRATIONS, groupBy, median, messagesOf, postOptOutSends, run } from './fixtures.ts';
 
 const events = run(11, 200, 600_000);
 const registrations = loadRegistrations(DEMO_REGISTRATIONS);
@@ -30,26 +30,6 @@ function peaks(messages: readonly MessageEvent[]): { second: number; minute: num
     return Math.max(0, ...[...buckets.values()].map((b) => b.length));
   };
   return { second: count(1_000), minute: count(60_000) };
-}
-
-/** Times (ms) of each sender's post-opt-out sends as the feature engine counts them. */
-function postOptOutSends(all: readonly SimEvent[], label: string): Map<string, number[]> {
-  const optedOut = new Map<string, { at: number; confirmed: boolean }>();
-  const violations = new Map<string, number[]>();
-  for (const e of all) {
-    if (e.type !== 'message') continue;
-    const m = e.value;
-    if (e.label !== label) {
-      if (isOptOut(m.body) && !optedOut.has(`${m.recipient}>${m.sender}`))
-        optedOut.set(`${m.recipient}>${m.sender}`, { at: m.eventTime, confirmed: false });
-      continue;
-    }
-    const opt = optedOut.get(`${m.sender}>${m.recipient}`);
-    if (!opt || opt.at > m.eventTime) continue;
-    if (!opt.confirmed && m.eventTime - opt.at <= 300_000) opt.confirmed = true;
-    else violations.set(m.sender, [...(violations.get(m.sender) ?? []), m.eventTime]);
-  }
-  return violations;
 }
 
 describe('scenarios', () => {

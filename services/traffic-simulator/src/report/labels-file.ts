@@ -41,6 +41,12 @@ export function parseLabels(value: unknown, source = 'labels'): Labels {
         continue;
       }
       need(typeof s.id === 'string' && s.id !== '', `${p}.id`, 'a non-empty string');
+      // Optional: files written before scenarios carried their kind are read with the id as kind.
+      need(
+        s.kind === undefined || (typeof s.kind === 'string' && s.kind !== ''),
+        `${p}.kind`,
+        'a non-empty string',
+      );
       need(typeof s.title === 'string', `${p}.title`, 'a string');
       need(typeof s.spam === 'boolean', `${p}.spam`, 'true or false');
       const x = s.expect;
@@ -81,7 +87,10 @@ export function parseLabels(value: unknown, source = 'labels'): Labels {
       source,
       problems.length > 20 ? [...problems.slice(0, 20), `and ${problems.length - 20} more`] : problems,
     );
-  return value as unknown as Labels;
+  const scenarios = (value.scenarios as Record<string, unknown>[]).map((s) =>
+    s.kind === undefined ? { ...s, kind: s.id } : s,
+  );
+  return { ...value, scenarios } as unknown as Labels;
 }
 
 /** Reads and checks a labels JSON file. */

@@ -9,6 +9,8 @@
  *
  * The bot has been at it for a while when the run starts: the run opens mid-campaign, with
  * follow-ups due and STOPs coming in to texts sent before it (which the pipeline never saw).
+ * It may run on several numbers (`senders`, then sized by its team) and may even be registered
+ * (`campaignId`): registration sets throughput, it does not make ignoring STOP legal.
  */
 import { param } from '../params.ts';
 import { carrierOf, type OutcomeRates, respond } from '../responses.ts';
@@ -26,10 +28,46 @@ interface Member {
   engaged: boolean;
 }
 
+/**
+ * Expected messages, the bot's and the member's, per list member. A text to a member who has not
+ * texted STOP draws a STOP (then "are you sure?" and a pitch) or a reply (then a pitch); a text to
+ * one who has draws another STOP with `repeatOptOutRate`, so it starts a chain of pitches and
+ * STOPs. A follow-up finds the member stopped if an earlier text drew their STOP.
+ */
+function messagesPerMember(p: {
+  readonly followUps: number;
+  readonly deliveryFailureRate: number;
+  readonly optOutRate: number;
+  readonly repeatOptOutRate: number;
+  readonly replyRate: number;
+}): number {
+  // A chain that only the run's end would stop is counted as ten rounds.
+  const again = Math.min(p.repeatOptOutRate, 0.9);
+  const toStopped = (1 + 2 * again) / (1 - again);
+  const toFresh = (1 + p.optOutRate * (2 + toStopped) + p.replyRate) / (1 - Math.min(p.replyRate, 0.9));
+  let live = 0;
+  for (let k = 0; k <= p.followUps; k++) {
+    const fresh = (1 - p.optOutRate) ** k;
+    live += fresh * toFresh + (1 - fresh) * toStopped;
+  }
+  return (1 - p.deliveryFailureRate) * live + p.deliveryFailureRate * (1 + p.followUps);
+}
+
 export const ignoresOptOuts = defineKind({
   kind: 'ignores-opt-outs',
   summary: 'A texting bot that keeps texting people after they texted STOP',
   params: {
+    campaignId: param.nullableString(
+      null,
+      'registered campaign id (list it in the registrations file); null for an unregistered sender',
+      /^[A-Za-z0-9_-]{1,40}$/,
+      'a campaign id',
+    ),
+    senders: param.nullableNumber(
+      null,
+      "the bot's numbers, each working its own part of the list; null: as many as the share needs",
+      { min: 1, max: 10_000, integer: true },
+    ),
     newRecipientSeconds: param.number(3, "median gap between a number's first texts to new list members, s", {
       min: 0.1,
       max: 3600,
@@ -62,8 +100,12 @@ export const ignoresOptOuts = defineKind({
       },
     ),
   },
-  truth: () => ({
-    title: 'Sender that keeps texting people after they texted STOP',
+  sizedByTeam: (p) => p.senders !== null,
+  truth: (p) => ({
+    title:
+      p.campaignId === null
+        ? 'Sender that keeps texting people after they texted STOP'
+        : 'Registered sender that keeps texting people after they texted STOP',
     spam: true,
     expect: { neverBlock: false, throttleAcceptable: false, actionRequired: 'BLOCK', blockWithinMs: 60_000 },
   }),
@@ -83,14 +125,14 @@ export const ignoresOptOuts = defineKind({
       subscriberBlockRate: Math.max(p.subscriberBlockRate, 0.1),
     };
     const dead: OutcomeRates = { ...fresh, deliveryFailureRate: 1 };
-    // Per member: the first text and the follow-ups, each answer drawing a bot answer too.
-    const live = 1 - p.deliveryFailureRate;
-    const perMember = (1 + p.followUps) * (1 + live * (3 * p.optOutRate + 2 * p.replyRate));
+    const perMember = messagesPerMember(p);
     const gapMs = p.newRecipientSeconds * 1000 * Math.exp(0.045);
     const perNumber = (perMember * 1000) / gapMs;
-    const senders = Math.max(1, Math.round(ratePerSecond / perNumber));
+    const senders = p.senders ?? Math.max(1, Math.round(ratePerSecond / perNumber));
     const numbers = pool.allocate(`${id} numbers`, senders, 'local');
-    const list = pool.allocate(`${id} list`, Math.ceil((senders * durationMs) / gapMs) + 100, 'national');
+    // The list is worked from before the run (runningForMinutes) to its end, each member once.
+    const worked = senders * (durationMs + p.runningForMinutes * 60_000);
+    const list = pool.allocate(`${id} list`, Math.ceil((worked / gapMs) * 1.2) + 100, 'national');
     let next = 0;
     const [answerLo, answerHi] = p.answerSeconds;
     /** Texts a member; `answered`: they react to it (false for the first of two texts sent together). */
@@ -100,8 +142,9 @@ export const ignoresOptOuts = defineKind({
         senderKind: 'LONG_CODE',
         recipient: m.recipient,
         body,
-        campaignId: null,
-        originNetwork: carrierOf(sender),
+        campaignId: p.campaignId,
+        // A registered sender's texts come in through its messaging provider.
+        originNetwork: p.campaignId === null ? carrierOf(sender) : 'aggregator-3',
       });
       if (!answered) return;
       const rates = m.dead ? dead : m.stopped ? stopped : fresh;
@@ -167,6 +210,7 @@ export const ignoresOptOuts = defineKind({
     };
     return {
       plannedSenders: senders,
+      ratePerSecond: senders * perNumber,
       start() {
         for (let k = 0; k < senders; k++) {
           const sender = numbers.at(k);

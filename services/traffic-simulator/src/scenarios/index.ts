@@ -10,7 +10,11 @@ import { p2pCampaign } from './p2p-campaign.ts';
 import { reassignedNumber } from './reassigned-number.ts';
 import { registeredNotifications } from './registered-notifications.ts';
 import { schoolAlert } from './school-alert.ts';
+import { simBox } from './sim-box.ts';
+import { smallBusiness } from './small-business.ts';
 import { snowshoe } from './snowshoe.ts';
+import { survey } from './survey.ts';
+import { templateRotator } from './template-rotator.ts';
 
 export const SCENARIO_KINDS: ReadonlyMap<string, ScenarioKind> = new Map(
   (
@@ -22,10 +26,14 @@ export const SCENARIO_KINDS: ReadonlyMap<string, ScenarioKind> = new Map(
       p2pCampaign,
       schoolAlert,
       reassignedNumber,
+      smallBusiness,
+      survey,
       snowshoe,
       blast,
       numberWalker,
       ignoresOptOuts,
+      templateRotator,
+      simBox,
     ] as unknown as ScenarioKind[]
   ).map((k) => [k.kind, k]),
 );

@@ -16,7 +16,10 @@ export interface GroundTruth {
 export interface ScenarioSetup {
   /** Its id: the scenario id in the labels and the label of every event its senders send. */
   readonly id: string;
-  /** MessageEvents per second the scenario should cause, its answers included. */
+  /**
+   * MessageEvents per second the scenario should cause, its answers included: its share of the
+   * run's rate, or 0 for a scenario its parameters size (see `ScenarioKind.sizedByTeam`).
+   */
   readonly ratePerSecond: number;
   readonly durationMs: number;
   readonly sim: Simulation;
@@ -30,6 +33,11 @@ export interface ScenarioSetup {
 export interface Scenario {
   /** Sender numbers it plans to use over the run (an estimate for plans and docs). */
   readonly plannedSenders: number;
+  /**
+   * MessageEvents per second it expects to cause, its answers included, when its parameters
+   * size it (its team and pace); absent, it causes the rate it was given.
+   */
+  readonly ratePerSecond?: number;
   /** Schedules its first actions. */
   start(): void;
 }
@@ -40,6 +48,12 @@ export interface ScenarioKind<S extends ParamSpec = ParamSpec> {
   /** One line: what it simulates. */
   readonly summary: string;
   readonly params: S;
+  /**
+   * True when these parameters size the scenario by its team and per-number pace rather than by
+   * its share of the run's rate: it then takes no part in sharing the rate, and its share only
+   * has to be above 0 for it to run. Absent: always sized by its share.
+   */
+  sizedByTeam?(params: ParamsOf<S>): boolean;
   /** Ground truth and expectation of a scenario of this kind with these parameters. */
   truth(params: ParamsOf<S>): GroundTruth;
   /** Sizes the scenario for its rate and allocates its numbers; start() schedules its traffic. */

@@ -1,7 +1,9 @@
 /**
  * A number walker: a script texting consecutive numbers of an exchange (...0001, ...0002, ...),
  * the "wrong number" opener of a pig-butchering scam. Walking hits unassigned and data-only
- * numbers, so about half fail; the rest mostly ignore it, a few answer "wrong number".
+ * numbers, so about half fail; the rest mostly ignore it, a few answer "wrong number". A crew
+ * (`senders`) works one script, each number its own stretch: only names and the place it claims
+ * to have met you change, so its copies form one content cluster across the crew.
  */
 import { param } from '../params.ts';
 import { answersPerMessage, outcomeRatesOf, respond } from '../responses.ts';
@@ -13,23 +15,29 @@ const REPLIES = [
   'No, who is this?',
   'you have the wrong person',
 ] as const;
+/** Proper names, as the script fills them in: the crew's copies differ only in names. */
 const PLACES = [
-  'the yoga class',
-  "Jenny's party",
-  'the conference',
-  'the dog park',
-  'the wine tasting',
+  'Lakeside Yoga',
+  'the Harbor Grill',
+  'the Chamber Mixer',
+  'Riverside Dog Park',
+  'the Vineyard Wine Walk',
 ] as const;
 
 export const numberWalker = defineKind({
   kind: 'number-walker',
   summary: 'A script texting consecutive numbers ("wrong number" scam opener)',
   params: {
-    senders: param.number(1, 'walking numbers, each on its own stretch of numbers', {
+    senders: param.number(1, 'walking numbers (a crew on one script), each on its own stretch of numbers', {
       min: 1,
-      max: 1000,
+      max: 10_000,
       integer: true,
     }),
+    sendIntervalSeconds: param.nullableNumber(
+      null,
+      "mean gap between one number's texts, s; null: the share split between the senders",
+      { min: 0.01, max: 3600 },
+    ),
     intervalJitter: param.probability(0.3, 'relative spread of the gap between texts'),
     deliveryFailureRate: param.probability(0.5, 'share of walked numbers that fail (unassigned, data-only)'),
     replyRate: param.probability(0.03, 'share of recipients who answer'),
@@ -37,6 +45,7 @@ export const numberWalker = defineKind({
     spamReportRate: param.probability(0.01, 'share of recipients who report it to 7726'),
     subscriberBlockRate: param.probability(0.005, 'share of recipients who block the number'),
   },
+  sizedByTeam: (p) => p.sendIntervalSeconds !== null,
   truth: () => ({
     title: 'Number walker (consecutive recipients)',
     spam: true,
@@ -49,7 +58,9 @@ export const numberWalker = defineKind({
   }),
   build(p, { id, ratePerSecond, durationMs, sim, rng, text, pool }) {
     const rates = outcomeRatesOf(p);
-    const outbound = ratePerSecond / (1 + answersPerMessage(rates));
+    const perMessage = 1 + answersPerMessage(rates);
+    const outbound =
+      p.sendIntervalSeconds === null ? ratePerSecond / perMessage : p.senders / p.sendIntervalSeconds;
     const perSender = Math.ceil((outbound / p.senders) * (durationMs / 1000) * 1.2) + 100;
     const numbers = pool.allocate(`${id} numbers`, p.senders, 'local');
     const walks = Array.from({ length: p.senders }, () =>
@@ -58,6 +69,7 @@ export const numberWalker = defineKind({
     const gapMs = (1000 * p.senders) / Math.max(outbound, 1e-9);
     return {
       plannedSenders: p.senders,
+      ratePerSecond: outbound * perMessage,
       start() {
         for (let k = 0; k < p.senders; k++) {
           const sender = numbers.at(k);
@@ -78,7 +90,7 @@ export const numberWalker = defineKind({
             });
             sim.after(gapMs * Math.max(0.1, 1 + p.intervalJitter * rng.normal()), tick);
           };
-          sim.at(sim.now + rng.uniform(0, Math.min(gapMs, 5000)), tick);
+          sim.at(sim.now + rng.uniform(0, gapMs), tick);
         }
       },
     };

@@ -19,24 +19,11 @@ const CAMPAIGN_ID = /^[A-Za-z0-9_-]{1,40}$/;
 interface Script {
   readonly link: string;
   opener(voter: string, volunteer: string, text: Personaliser): string;
+  /** What people answer with (not an opt-out). */
+  readonly replies: readonly string[];
+  /** The volunteer's thanks to a yes. */
+  thanks(voter: string): string;
 }
-
-const SCRIPTS = {
-  'senate-gotv': {
-    link: 'https://riveraforsenate.example/vote',
-    opener: (voter, volunteer, text) =>
-      `Hi ${voter}, this is ${volunteer} with Dana Rivera for Senate. Election Day is ${text.date(5, 20)}! ` +
-      'Can we count on your vote for Dana? Find your polling place at https://riveraforsenate.example/vote ' +
-      'Reply STOP to opt out',
-  },
-  'ballot-measure': {
-    link: 'https://cleanwaterneighbors.example/measure4',
-    opener: (voter, volunteer, text) =>
-      `Hey ${voter}! It's ${volunteer}, a volunteer with Neighbors for Clean Water. Measure 4 on the ` +
-      `${text.shortDate(5, 20)} ballot would replace our town's old lead pipes. Will you vote yes? ` +
-      'Details: https://cleanwaterneighbors.example/measure4 Text STOP to quit',
-  },
-} as const satisfies Record<string, Script>;
 
 const VOTER_REPLIES = [
   'Yes!',
@@ -52,6 +39,51 @@ const VOTER_REPLIES = [
   'What time do polls close?',
   'Count me in',
 ] as const;
+const SIGNER_REPLIES = [
+  'Signed!',
+  'Done',
+  'Who is this?',
+  'No thanks',
+  'When is the meeting?',
+  'Not interested',
+  "I don't have kids in school",
+  'Already signed',
+  'wrong number',
+  'how did you get my number?',
+  'Yes',
+  'Count me in',
+] as const;
+const thanksForVote = (voter: string) => `Thank you so much, ${voter}! Every vote counts.`;
+
+const SCRIPTS = {
+  'senate-gotv': {
+    link: 'https://riveraforsenate.example/vote',
+    opener: (voter, volunteer, text) =>
+      `Hi ${voter}, this is ${volunteer} with Dana Rivera for Senate. Election Day is ${text.date(5, 20)}! ` +
+      'Can we count on your vote for Dana? Find your polling place at https://riveraforsenate.example/vote ' +
+      'Reply STOP to opt out',
+    replies: VOTER_REPLIES,
+    thanks: thanksForVote,
+  },
+  'ballot-measure': {
+    link: 'https://cleanwaterneighbors.example/measure4',
+    opener: (voter, volunteer, text) =>
+      `Hey ${voter}! It's ${volunteer}, a volunteer with Neighbors for Clean Water. Measure 4 on the ` +
+      `${text.shortDate(5, 20)} ballot would replace our town's old lead pipes. Will you vote yes? ` +
+      'Details: https://cleanwaterneighbors.example/measure4 Text STOP to quit',
+    replies: VOTER_REPLIES,
+    thanks: thanksForVote,
+  },
+  'school-budget': {
+    link: 'https://mvparentsforschools.example/budget',
+    opener: (voter, volunteer, text) =>
+      `Hi ${voter}, it's ${volunteer} with Parents for Maple Valley Schools. The school board votes on ` +
+      `${text.shortDate(3, 10)} on cutting music and art. Can you sign our letter to the board? ` +
+      'https://mvparentsforschools.example/budget Reply STOP to opt out',
+    replies: SIGNER_REPLIES,
+    thanks: (voter) => `Thank you, ${voter}! Every name on the letter helps.`,
+  },
+} as const satisfies Record<string, Script>;
 
 export const p2pCampaign = defineKind({
   kind: 'p2p-campaign',
@@ -66,6 +98,7 @@ export const p2pCampaign = defineKind({
     script: param.oneOf<keyof typeof SCRIPTS>('senate-gotv', 'the script the volunteers send', [
       'senate-gotv',
       'ballot-measure',
+      'school-budget',
     ]),
     sendGapSeconds: param.number(
       5,
@@ -145,7 +178,7 @@ export const p2pCampaign = defineKind({
       const voter = text.firstName();
       const messageId = send(sender, recipient, script.opener(voter, volunteer, text));
       respond(sim, rng, { label: id, sender, recipient, messageId }, rates, {
-        replyText: () => rng.pick(VOTER_REPLIES),
+        replyText: () => rng.pick(script.replies),
         onReply: (reply) => {
           if (!rng.chance(p.followUpRate)) return;
           sim.after(readDelay(rng, true) + rng.logNormal(15_000, 0.5), () => {
@@ -156,7 +189,7 @@ export const p2pCampaign = defineKind({
               negative
                 ? `Sorry to bother you, ${voter}. Have a good day!`
                 : rng.chance(0.5)
-                  ? `Thank you so much, ${voter}! Every vote counts.`
+                  ? script.thanks(voter)
                   : `Great! Everything you need is at ${script.link}`,
             );
           });

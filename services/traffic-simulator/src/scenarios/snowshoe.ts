@@ -5,7 +5,9 @@
  * limits: each sends a few dozen texts at a script's steady pace, then the next fresh number
  * takes over. The recipients come from a scraped list across the country; some numbers are
  * dead, a few percent of the people who get it report it to 7726 or text STOP, almost nobody
- * answers.
+ * answers. Sized by its share of the rate, or by its team: `teamSize` numbers at a time, each at
+ * its own pace; low-and-slow snowshoe is hundreds of numbers each texting once every few minutes
+ * for a handful of texts, far under any per-number limit.
  *
  * Links use reserved names (.example, RFC 2606) so that no generated link points anywhere.
  */
@@ -27,6 +29,11 @@ export const snowshoe = defineKind({
       'domain names',
       16,
     ),
+    teamSize: param.nullableNumber(
+      null,
+      'numbers sending at the same time (each dropped one replaced); null: as many as the share needs',
+      { min: 1, max: 100_000, integer: true },
+    ),
     messagesPerNumber: param.range([40, 70], 'texts each fresh number sends before it is dropped', {
       min: 1,
       max: 100_000,
@@ -43,6 +50,7 @@ export const snowshoe = defineKind({
     spamReportRate: param.probability(0.04, 'share of recipients who report it to 7726'),
     subscriberBlockRate: param.probability(0.02, 'share of recipients who block the number'),
   },
+  sizedByTeam: (p) => p.teamSize !== null,
   truth: () => ({
     title: 'Snowshoe phishing over many fresh numbers',
     spam: true,
@@ -59,10 +67,14 @@ export const snowshoe = defineKind({
   }),
   build(p, { id, ratePerSecond, durationMs, sim, rng, text, pool }) {
     const rates = outcomeRatesOf(p);
-    const outbound = ratePerSecond / (1 + answersPerMessage(rates));
+    const perMessage = 1 + answersPerMessage(rates);
     const intervalMs = p.sendIntervalSeconds * 1000;
-    const slots = Math.max(1, Math.round((outbound * intervalMs) / 1000));
     const meanPerNumber = (p.messagesPerNumber[0] + p.messagesPerNumber[1]) / 2;
+    // A number's life: its texts an interval apart, then 0.5 to 2 intervals until the next takes over.
+    const lifetimeMs = (meanPerNumber - 1 + 1.25) * intervalMs;
+    const slots = p.teamSize ?? Math.max(1, Math.round((ratePerSecond / perMessage) * (intervalMs / 1000)));
+    const outbound =
+      p.teamSize === null ? ratePerSecond / perMessage : (slots * meanPerNumber * 1000) / lifetimeMs;
     const total = outbound * (durationMs / 1000);
     const numbersNeeded = Math.ceil((total / meanPerNumber) * 1.3) + slots * 2;
     const numbers = pool.allocate(`${id} fresh numbers`, numbersNeeded, 'local');
@@ -99,7 +111,8 @@ export const snowshoe = defineKind({
       tick();
     };
     return {
-      plannedSenders: Math.ceil(total / meanPerNumber) + slots,
+      plannedSenders: Math.ceil(slots * (1 + durationMs / lifetimeMs)),
+      ratePerSecond: outbound * perMessage,
       start() {
         for (let s = 0; s < slots; s++) sim.at(sim.now + rng.uniform(0, intervalMs), runNumber);
       },

@@ -27,6 +27,7 @@ export const LABELS: Labels = {
   scenarios: [
     {
       id: 'ordinary',
+      kind: 'ordinary-chat',
       title: 'Ordinary subscribers',
       spam: false,
       expect: { neverBlock: true, throttleAcceptable: false, actionRequired: 'NONE', blockWithinMs: null },
@@ -37,6 +38,7 @@ export const LABELS: Labels = {
     },
     {
       id: 'p2p-registered',
+      kind: 'p2p-campaign',
       title: 'Registered political campaign, peer-to-peer <texting> & "volunteers"',
       spam: false,
       expect: { neverBlock: true, throttleAcceptable: true, actionRequired: 'NONE', blockWithinMs: null },
@@ -44,6 +46,7 @@ export const LABELS: Labels = {
     },
     {
       id: 'blast',
+      kind: 'blast',
       title: 'Unregistered blast',
       spam: true,
       expect: {
@@ -56,6 +59,7 @@ export const LABELS: Labels = {
     },
     {
       id: 'phishing-snowshoe',
+      kind: 'snowshoe',
       title: 'Phishing snowshoe <img src=x onerror=alert(1)>',
       spam: true,
       expect: { neverBlock: false, throttleAcceptable: true, actionRequired: 'BLOCK', blockWithinMs: 60_000 },

@@ -23,6 +23,7 @@ export const PHISHING: Expectation = { ...SPAM, actionRequired: 'BLOCK', blockWi
 export function scenario(id: string, spam: boolean, expect: Expectation, senders: number): ScenarioLabel {
   return {
     id,
+    kind: id,
     title: `Scenario ${id}`,
     spam,
     expect,
@@ -99,6 +100,7 @@ export function sampleRun(): { labels: Labels; observed: Observed } {
     { ...scenario('blast', true, SPAM, 2), title: 'Blast </style><b>bold</b>' },
     {
       id: HOSTILE_SCENARIO,
+      kind: 'snowshoe',
       title: 'Hostile "title" <i>',
       spam: true,
       expect: PHISHING,
