@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   analyseContent,
+  callbackNumbers,
   contentFingerprint,
   createContentKey,
   extractUrls,
@@ -23,6 +24,7 @@ test('a phishing message yields its fingerprint, link domains and callback numbe
     urlDomains: ['example.com', 'bit.ly'],
     hasUrl: true,
     hasCallbackNumber: true,
+    callbackNumbers: ['18005550199'],
     isOptOut: false,
     isOptIn: false,
   });
@@ -34,6 +36,7 @@ test('the combined analysis agrees with the separate functions', () => {
     'Opt-out please',
     'Hi Ann, vote on Tuesday at www.vote.example.org/ann',
     'Text us back at (202) 555-0100',
+    'Call 202-555-0100 or +44 20 7946 0958, or 1 (415) 555-0132, or +44 20 7946 0958 again',
     'call (415) 555-0132, see a.b.example.co.uk/x and bit.ly/1 and bit.ly/2',
     'http://',
     'click http://!!!/x',
@@ -44,6 +47,7 @@ test('the combined analysis agrees with the separate functions', () => {
     assert.equal(analysis.fingerprint, contentFingerprint(body, KEY), body);
     assert.deepEqual(analysis.urlDomains, [...new Set(extractUrls(body).map(registrableDomain))], body);
     assert.equal(analysis.hasCallbackNumber, hasCallbackOtherThanSender(body, SENDER), body);
+    assert.deepEqual(analysis.callbackNumbers, callbackNumbers(body, SENDER), body);
     assert.equal(analysis.isOptOut, isOptOut(body), body);
   }
 });
@@ -80,6 +84,7 @@ test('a null or empty body gives fingerprint 0 and nothing else', () => {
     urlDomains: [],
     hasUrl: false,
     hasCallbackNumber: false,
+    callbackNumbers: [],
     isOptOut: false,
     isOptIn: false,
   };

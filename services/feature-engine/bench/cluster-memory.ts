@@ -52,6 +52,8 @@ function measure(shape: Shape): void {
           recipientLo: u32(),
           campaignId: r() < 0.3 ? 'CZX4Y2K' : null,
           urlDomains: r() < 0.5 ? ['bit.ly'] : [],
+          sequential: r() < 0.2,
+          callbackHashes: [],
         },
         CLOCK,
       );

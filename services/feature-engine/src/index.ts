@@ -1,4 +1,30 @@
+export {
+  type ClusterFeaturesRecord,
+  type ClusterProcessor,
+  type ClusterProcessorOptions,
+  createClusterProcessor,
+  DEFAULT_CLUSTER_PROCESSOR_OPTIONS,
+  EventTimeInvalidError,
+} from './clusters/cluster-processor.ts';
 export { registrationsPath } from './config.ts';
+export { createFactKeys, type FactKeys } from './engine/facts.ts';
+export {
+  createInputHandlers,
+  drainPartition,
+  type InputHandlers,
+  InvalidAddressError,
+  type PartitionOutputs,
+  type PartitionProcessors,
+  type Rekeyed,
+} from './engine/input-handlers.ts';
+export {
+  createPartitionProcessor,
+  DEFAULT_PROCESSOR_OPTIONS,
+  EventTimeSkewError,
+  type PartitionProcessor,
+  type ProcessorOptions,
+  type ProcessorOutput,
+} from './engine/partition-processor.ts';
 export { FEATURES, type FeatureDefinition, featuresDocument } from './features/catalog.ts';
 export {
   capOf,
@@ -8,6 +34,7 @@ export {
   type Registrations,
   type ThroughputCap,
 } from './registration.ts';
+export { DEFAULT_RELATION_OPTIONS, type RelationOptions } from './relations/relation-book.ts';
 export {
   createDistinctCounter,
   DEFAULT_PRECISION,

@@ -1,6 +1,7 @@
 // The cluster processor against a brute-force recomputation from the raw events, and its
 // guarantees: results independent of batching, of restarts from the changelog and of the cheap
-// form; publication rules; eviction, shedding and changelog validation.
+// form; publication rules; eviction, shedding, changelog validation and restoring the first
+// release's changelog values.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { seededRandom } from '@spamgate/test';
@@ -8,8 +9,11 @@ import {
   decodeFullCluster,
   decodeLightBytes,
   encodeFullCluster,
+  encodeLight,
   FULL_TAG,
+  FULL_TAG_V1,
   LIGHT_TAG,
+  LIGHT_TAG_V1,
 } from '../src/clusters/cluster-codec.ts';
 import {
   type ClusterFeaturesRecord,
@@ -54,11 +58,27 @@ function message(
   recipient: number,
   campaignId: string | null = null,
   urlDomains: string[] = [],
+  sequential = false,
+  callbackHashes: bigint[] = [],
 ): ClusterMessage {
   const [senderHi, senderLo] = hashOf(sender, 1);
   const [recipientHi, recipientLo] = hashOf(recipient, 2);
-  return { timeMs: t, senderHi, senderLo, recipientHi, recipientLo, campaignId, urlDomains };
+  return {
+    timeMs: t,
+    senderHi,
+    senderLo,
+    recipientHi,
+    recipientLo,
+    campaignId,
+    urlDomains,
+    sequential,
+    callbackHashes,
+  };
 }
+
+/** Call-back number hashes across the unsigned 64-bit range (so order and sign are exercised). */
+const CALLBACKS = [9n, 10n, 100n, 0x7fffffffffffffffn, 0x8000000000000000n, 0xfedcba9876543210n, 1n << 53n];
+const OUTCOMES: readonly ClusterOutcomeKind[] = ['OPT_OUT', 'SPAM_REPORT', 'REPLY', 'DELIVERY_FAILURE'];
 
 type Input =
   | { kind: 'message'; cluster: string; m: ClusterMessage }
@@ -97,8 +117,13 @@ function inputs(seed: number, n = 1_500): Input[] {
       out.push({ kind: 'advance', t: t - 30_000 + Math.floor(r() * 600_000) });
       continue;
     }
-    if (kind < 0.12) {
-      out.push({ kind: 'outcome', cluster, t: eventTime, outcome: r() < 0.6 ? 'OPT_OUT' : 'SPAM_REPORT' });
+    if (kind < 0.16) {
+      out.push({
+        kind: 'outcome',
+        cluster,
+        t: eventTime,
+        outcome: OUTCOMES[Math.floor(r() * OUTCOMES.length)]!,
+      });
       continue;
     }
     const sender = ci * 100 + Math.floor(r() * senderPool[ci]!);
@@ -107,10 +132,15 @@ function inputs(seed: number, n = 1_500): Input[] {
       { length: Math.floor(r() * 3) },
       () => DOMAINS[Math.floor(r() * DOMAINS.length)]!,
     );
+    // Up to 5 call-back numbers, repeats included: the processor keeps each once, the first 4.
+    const callbacks = Array.from(
+      { length: r() < 0.6 ? 0 : Math.floor(r() * 6) },
+      () => CALLBACKS[Math.floor(r() ** 2 * CALLBACKS.length)]!,
+    );
     out.push({
       kind: 'message',
       cluster,
-      m: message(eventTime, sender, Math.floor(r() * 60), campaign, domains),
+      m: message(eventTime, sender, Math.floor(r() * 60), campaign, domains, r() < 0.3, callbacks),
     });
   }
   return out;
@@ -167,19 +197,21 @@ function run(all: readonly Input[], ro: RunOptions): ClusterFeaturesRecord[] {
 function reference(events: readonly Input[], spec: WindowSpec, asOf: number): ClusterWindowFeatures {
   let messages = 0;
   let registered = 0;
-  let optOuts = 0;
-  let spamReports = 0;
+  let sequential = 0;
+  const outcomes = new Map<ClusterOutcomeKind, number>(OUTCOMES.map((k) => [k, 0]));
   const senders = new Map<number, number>();
   const recipients = new Set<number>();
   const campaigns = new Map<string, number>();
   const domains = new Map<string, number>();
+  const callbacks = new Map<bigint, number>();
   for (const e of events) {
-    if (e.kind === 'outcome' && inWindow(spec, e.t, asOf)) {
-      if (e.outcome === 'OPT_OUT') optOuts++;
-      else spamReports++;
-    }
+    if (e.kind === 'outcome' && inWindow(spec, e.t, asOf))
+      outcomes.set(e.outcome, outcomes.get(e.outcome)! + 1);
     if (e.kind !== 'message' || !inWindow(spec, e.m.timeMs, asOf)) continue;
     messages++;
+    if (e.m.sequential) sequential++;
+    for (const h of [...new Set(e.m.callbackHashes)].slice(0, 4))
+      callbacks.set(h, (callbacks.get(h) ?? 0) + 1);
     const s = fingerprintOf(e.m.senderHi, e.m.senderLo);
     senders.set(s, (senders.get(s) ?? 0) + 1);
     recipients.add(fingerprintOf(e.m.recipientHi, e.m.recipientLo));
@@ -189,12 +221,13 @@ function reference(events: readonly Input[], spec: WindowSpec, asOf: number): Cl
     }
     for (const d of new Set(e.m.urlDomains)) domains.set(d, (domains.get(d) ?? 0) + 1);
   }
-  const top = (m: Map<string, number>) =>
+  const top = <K extends string | bigint>(m: Map<K, number>) =>
     [...m]
       .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
       .slice(0, 8)
       .map(([k]) => k);
   const ratio = (a: number, b: number) => (b > 0 ? a / b : 0);
+  const optOuts = outcomes.get('OPT_OUT')!;
   return {
     window: spec.name,
     windowMs: spec.lengthMs,
@@ -202,7 +235,7 @@ function reference(events: readonly Input[], spec: WindowSpec, asOf: number): Cl
     distinctSenders: senders.size,
     distinctRecipients: recipients.size,
     optOuts,
-    spamReports,
+    spamReports: outcomes.get('SPAM_REPORT')!,
     optOutRate: ratio(optOuts, recipients.size),
     registeredShare: ratio(registered, messages),
     campaignIds: top(campaigns),
@@ -210,6 +243,10 @@ function reference(events: readonly Input[], spec: WindowSpec, asOf: number): Cl
     topSenderShare: ratio(Math.max(0, ...senders.values()), messages),
     urlDomains: top(domains),
     distinctUrlDomains: domains.size,
+    replies: outcomes.get('REPLY')!,
+    deliveryFailures: outcomes.get('DELIVERY_FAILURE')!,
+    sequentialShare: ratio(sequential, messages),
+    callbackNumbers: top(callbacks).map((h) => h.toString()),
   };
 }
 
@@ -574,7 +611,10 @@ test('changelog values decode to what was encoded', () => {
   assert.ok(full.length > 20 && light.length > 20, `${full.length} full, ${light.length} cheap`);
   for (const v of full)
     assert.deepEqual(encodeFullCluster(decodeFullCluster(v, DEFAULT_CLUSTER_WINDOWS)), Buffer.from(v));
-  for (const v of light) assert.equal(decodeLightBytes(v).events.length, v[18]);
+  for (const v of light) {
+    assert.equal(decodeLightBytes(v).events.length, v[18]);
+    assert.equal(encodeLight(decodeLightBytes(v)), Buffer.from(v).toString('latin1'));
+  }
 });
 
 test('truncated, corrupted or foreign changelog values give StateCodecError, never another error', () => {
@@ -637,6 +677,141 @@ test('truncated, corrupted or foreign changelog values give StateCodecError, nev
     }
   }
   assert.ok(accepted < values.length * 20, 'most corruptions are caught');
+});
+
+/**
+ * Changelog values the first release wrote (its encoder, at commit ba26a74), for one cluster:
+ * sender 1 (campaign CAMP1, a bit.ly link) at T0, sender 2 (bit.ly and example.com) 61 s later,
+ * an opt-out at T0 + 120 s and a spam report at T0 + 130 s; cheap form and full form.
+ */
+const FIRST_RELEASE = {
+  light: Buffer.from(
+    'c20200000db5e11e7a4200000db5e11e7a42040000005095e11e7a420100001007000020010000300d00004001054341' +
+      '4d503101066269742e6c7900008034a4e11e7a42020000100e000020020000301a0000400002066269742e6c790b6578' +
+      '616d706c652e636f6d0100009cb2e11e7a420200000db5e11e7a42',
+    'hex',
+  ),
+  full: Buffer.from(
+    'c10200000db5e11e7a4200000db5e11e7a42030000000040772b4100000000004ced40030000000000000000005095e1' +
+      '1e7a42010100000a000000010c00020000002400000a000000010c00060000002800000a000000010c000e4d47b6daaa' +
+      '370a000000010c001405425ef87416010543414d50310101066269742e6c790101808090818080800101010000000000' +
+      'f6a3e11e7a42010000000a000000010c00020000004400000a000000010c00060000004800000000000011000000010c' +
+      '001388d7465e03da1405425ef874160002066269742e6c79010b6578616d706c652e636f6d0101808090828080800101' +
+      '0200000000009cb2e11e7a4200000101000000000000000000000000000000000000000000000040774b410000000080' +
+      '4f1241010000000000000000005095e11e7a420201010111000000010c00020000002400000200000044000011000000' +
+      '010c0006000000280000060000004800000a000000010c000e4d47b6daaa3711000000010c001388d7465e03da140542' +
+      '5ef87416010543414d50310102066269742e6c79020b6578616d706c652e636f6d010280809081808080010180809082' +
+      '808080010100000000709994410000000040774b41010000000a00000000005095e11e7a420201010111000000010c00' +
+      '020000002400000200000044000011000000010c0006000000280000060000004800000a000000010c000e4d47b6daaa' +
+      '3711000000010c001388d7465e03da1405425ef87416010543414d50310102066269742e6c79020b6578616d706c652e' +
+      '636f6d0102808090818080800101808090828080800101',
+    'hex',
+  ),
+};
+
+test("the first release's changelog values restore, with the new counters at zero, and carry on", () => {
+  assert.equal(FIRST_RELEASE.light[0], LIGHT_TAG_V1);
+  assert.equal(FIRST_RELEASE.full[0], FULL_TAG_V1);
+  // What the first release computed from them (its features had no outcome or call-back fields).
+  const then = {
+    messages: 2,
+    distinctSenders: 2,
+    distinctRecipients: 2,
+    optOuts: 1,
+    spamReports: 1,
+    optOutRate: 0.5,
+    registeredShare: 0.5,
+    campaignIds: ['CAMP1'],
+    distinctCampaigns: 1,
+    topSenderShare: 0.5,
+    urlDomains: ['bit.ly', 'example.com'],
+    distinctUrlDomains: 2,
+  };
+  const expected = DEFAULT_CLUSTER_WINDOWS.map((w) => ({
+    window: w.name,
+    windowMs: w.lengthMs,
+    ...then,
+    replies: 0,
+    deliveryFailures: 0,
+    sequentialShare: 0,
+    callbackNumbers: [],
+  }));
+  for (const [form, bytes] of Object.entries(FIRST_RELEASE)) {
+    const p = createClusterProcessor();
+    p.restore('0a1b2c3d4e5f60', bytes);
+    p.restoreWatermark(T0 + 100_000);
+    assert.deepEqual(p.features('0a1b2c3d4e5f60'), expected, form);
+    // New events count on top, and the cluster is written back in the current form.
+    p.message('0a1b2c3d4e5f60', message(T0 + 140_000, 3, 3, null, [], true, [CALLBACKS[0]!]), CLOCK);
+    p.outcome('0a1b2c3d4e5f60', T0 + 150_000, 'REPLY', CLOCK);
+    p.outcome('0a1b2c3d4e5f60', T0 + 160_000, 'DELIVERY_FAILURE', CLOCK);
+    const now = p.features('0a1b2c3d4e5f60')!;
+    for (const w of now)
+      assert.deepEqual(
+        [
+          w.messages,
+          w.optOuts,
+          w.spamReports,
+          w.replies,
+          w.deliveryFailures,
+          w.sequentialShare,
+          w.callbackNumbers,
+        ],
+        [3, 1, 1, 1, 1, 1 / 3, ['9']],
+        `${form} ${w.window}`,
+      );
+    p.drain(0);
+    const [written] = p.takeChanged();
+    assert.equal(written!.value![0], form === 'light' ? LIGHT_TAG : FULL_TAG, `${form} is written anew`);
+    const q = createClusterProcessor();
+    q.restore('0a1b2c3d4e5f60', written!.value!);
+    assert.deepEqual(q.features('0a1b2c3d4e5f60'), now, `${form} restored from its new bytes`);
+  }
+  // The first release's cheap form had two outcome kinds: a third is not something it wrote.
+  const foreign = Buffer.from(FIRST_RELEASE.light);
+  const firstEvent = 19; // header (18 bytes), event count
+  assert.equal(foreign[firstEvent], 0, 'the first event is a message');
+  const outcomeAt = foreign.length - 9; // the last event: u8 type, f64 time
+  assert.equal(foreign[outcomeAt], 2, 'the last event is a spam report');
+  foreign[outcomeAt] = 3;
+  assert.throws(() => createClusterProcessor().restore('x', foreign), StateCodecError);
+});
+
+test('call-back numbers are listed by count, then by hash value, as unsigned decimals; walking and outcomes are counted', () => {
+  const p = createClusterProcessor();
+  const [a, b, c, d] = [CALLBACKS[1]!, CALLBACKS[2]!, CALLBACKS[0]!, CALLBACKS[5]!]; // 10, 100, 9, 0xfedc…
+  // b in three messages, d in two, a and c in one each; a repeat within a message counts once.
+  const sends: [boolean, bigint[]][] = [
+    [false, [b, d, b]],
+    [true, [b, a]],
+    [true, [d, c, b]],
+    [false, []],
+  ];
+  for (const [i, [sequential, hashes]] of sends.entries())
+    p.message('n1', message(T0 + i * 1_000, i, i, null, [], sequential, hashes), CLOCK);
+  p.outcome('n1', T0 + 5_000, 'REPLY', CLOCK);
+  p.outcome('n1', T0 + 6_000, 'REPLY', CLOCK);
+  p.outcome('n1', T0 + 7_000, 'DELIVERY_FAILURE', CLOCK);
+  for (const w of p.features('n1')!) {
+    // 9 before 10 before 100: by value, not by text.
+    assert.deepEqual(w.callbackNumbers, ['100', '18364758544493064720', '9', '10'], w.window);
+    assert.equal(w.sequentialShare, 2 / 4);
+    assert.deepEqual([w.replies, w.deliveryFailures, w.optOuts, w.spamReports], [2, 1, 0, 0]);
+  }
+  // Five call-back numbers in one message: the first four are counted.
+  const q = createClusterProcessor();
+  q.message('n2', message(T0, 1, 1, null, [], false, [...CALLBACKS.slice(2, 7)]), CLOCK);
+  assert.deepEqual(
+    q.features('n2')![0]!.callbackNumbers,
+    CALLBACKS.slice(2, 6)
+      .sort((x, y) => (x < y ? -1 : 1))
+      .map(String),
+  );
+  // More numbers than a slice keeps (2 here): the one in most messages stays listed.
+  const r = createClusterProcessor({ maxTopEntries: 2 });
+  for (let i = 0; i < 12; i++)
+    r.message('n3', message(T0 + i * 100, i, i, null, [], false, i % 2 ? [d] : [BigInt(1_000 + i)]), CLOCK);
+  assert.deepEqual(r.features('n3')![0]!.callbackNumbers[0], String(d));
 });
 
 test('bad options are refused with every problem named', () => {

@@ -1,6 +1,7 @@
 // The cheap tier against full state: a partition run with cheap senders must publish exactly
-// what the same run publishes with every sender on full state, through drains, promotions,
-// forgetting, evictions and restores from the changelog.
+// what the same run publishes with every sender on full state, and hand the shell the same
+// attributions (sequential pairs, the clusters answers and feedback count against), through
+// drains, promotions, forgetting, evictions and restores from the changelog.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { AddressKind, MessageEvent } from '@spamgate/schemas';
@@ -45,6 +46,8 @@ type Input =
       sender: string;
       t: number;
       f: 'SPAM_REPORT' | 'DELIVERY_FAILURE' | 'SUBSCRIBER_BLOCK';
+      /** The recipient the feedback names, if it names one. */
+      recipient: string | null;
     }
   | { kind: 'heard'; sender: string; from: string; t: number; h: HeardKind };
 
@@ -75,7 +78,8 @@ function inputs(seed: number, n = 4_000, stepMs = 3_000, recipients = 40): Input
     }
     if (r() < 0.1) {
       const f = (['SPAM_REPORT', 'DELIVERY_FAILURE', 'SUBSCRIBER_BLOCK'] as const)[Math.floor(r() * 3)]!;
-      out.push({ kind: 'feedback', sender, t: eventTime, f });
+      const named = r() < 0.7 ? `+1303555${String(Math.floor(r() * recipients)).padStart(4, '0')}` : null;
+      out.push({ kind: 'feedback', sender, t: eventTime, f, recipient: named });
       continue;
     }
     const rec = Math.floor(r() * recipients);
@@ -98,19 +102,32 @@ function inputs(seed: number, n = 4_000, stepMs = 3_000, recipients = 40): Input
   return out;
 }
 
-function feed(p: PartitionProcessor, input: Input): void {
+/** Applies an input; returns what the processor handed back (a sequential flag, or a cluster or NaN). */
+function feed(p: PartitionProcessor, input: Input): boolean | number {
   if (input.kind === 'message') {
     const { facts, content } = messageFacts(input.event, KEYS, 0);
     const cluster = content.clusterId ?? Number.NaN;
-    p.message(input.event.sender, input.event.senderKind, input.event.campaignId, facts, CLOCK, cluster);
-  } else if (input.kind === 'heard') {
+    return p.message(
+      input.event.sender,
+      input.event.senderKind,
+      input.event.campaignId,
+      facts,
+      CLOCK,
+      cluster,
+    );
+  }
+  if (input.kind === 'heard') {
     const { hi, lo } = KEYS.recipientHash(input.from);
-    p.heard(input.sender, hi, lo, input.t, input.h, CLOCK);
-  } else p.feedback(input.sender, input.t, input.f, CLOCK);
+    return p.heard(input.sender, hi, lo, input.t, input.h, CLOCK);
+  }
+  const named = input.recipient === null ? undefined : KEYS.recipientHash(input.recipient);
+  return p.feedback(input.sender, input.t, input.f, CLOCK, named);
 }
 
 interface Run {
   out: ProcessorOutput[];
+  /** What each input's call returned, in input order. */
+  returned: (boolean | number)[];
   maxLight: number;
   promoted: number;
 }
@@ -119,6 +136,7 @@ interface Run {
 function run(all: Input[], options: ProcessorOptions, every: number, restarts: number[] = []): Run {
   let p = createPartitionProcessor(options);
   const out: ProcessorOutput[] = [];
+  const returned: (boolean | number)[] = [];
   const changelog = new Map<string, Uint8Array | null>();
   let maxLight = 0;
   let promoted = 0;
@@ -134,7 +152,7 @@ function run(all: Input[], options: ProcessorOptions, every: number, restarts: n
       for (const [sender, bytes] of changelog) if (bytes) p.restore(sender, bytes);
       p.restoreWatermark(watermark);
     }
-    feed(p, input);
+    returned.push(feed(p, input));
     if ((i + 1) % every === 0) {
       out.push(...p.drain(0));
       persist();
@@ -145,7 +163,7 @@ function run(all: Input[], options: ProcessorOptions, every: number, restarts: n
   p.advanceWatermark(p.watermark + 2 * 86_400_000);
   out.push(...p.drain(0));
   assert.equal(p.senderCount, 0, 'every sender idle two days later is evicted');
-  return { out, maxLight, promoted: promoted + p.stats.promotedSenders };
+  return { out, returned, maxLight, promoted: promoted + p.stats.promotedSenders };
 }
 
 const fullOnly = (o: ProcessorOptions): ProcessorOptions => ({
@@ -181,6 +199,14 @@ test('cheap senders publish exactly what full state publishes, through promotion
     ] as const) {
       const full = run(all, fullOnly(options), every, [...restarts]);
       const light = run(all, options, every, [...restarts]);
+      // Drained as often but never restarted: the same attributions. (Not across drain rates: a
+      // sender evicted after a day of silence starts afresh, so its next message has no pair.)
+      if (restarts.length > 0)
+        assert.deepEqual(
+          full.returned,
+          run(all, fullOnly(options), every).returned,
+          `seed ${seed} every ${every}: attributions after restores`,
+        );
       assert.equal(full.maxLight, 0);
       assert.ok(light.maxLight > 20, `seed ${seed}: many senders stay cheap (${light.maxLight})`);
       assert.ok(light.promoted > 5, `seed ${seed}: busy senders are promoted (${light.promoted})`);
@@ -202,6 +228,17 @@ test('cheap senders publish exactly what full state publishes, through promotion
         assert.ok(
           windows.some((w) => w[f] > 0),
           `seed ${seed}: some features have ${f} > 0`,
+        );
+      // What the shell re-keys: sequential flags, and the clusters answers and feedback count against.
+      assert.deepEqual(light.returned, full.returned, `seed ${seed} every ${every}: attributions`);
+      assert.ok(light.returned.includes(true), `seed ${seed}: some messages walk the numbers`);
+      const attributed = all.filter(
+        (input, i) => input.kind !== 'message' && !Number.isNaN(light.returned[i] as number),
+      );
+      for (const kind of ['heard', 'feedback'] as const)
+        assert.ok(
+          attributed.some((input) => input.kind === kind),
+          `seed ${seed}: some ${kind} inputs are attributed to a cluster`,
         );
       assert.equal(light.out.length, full.out.length, `seed ${seed} every ${every}: output count`);
       for (let i = 0; i < full.out.length; i++)

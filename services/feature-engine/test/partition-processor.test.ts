@@ -1,9 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { callbackNumbers, createSubscriberHasher } from '@spamgate/core';
 import type { MessageEvent } from '@spamgate/schemas';
 import { seededRandom } from '@spamgate/test';
 import { decodePartitionMeta, encodePartitionMeta } from '../src/engine/entry-codec.ts';
-import { createFactKeys, hash32, messageFacts, recipientPrefix } from '../src/engine/facts.ts';
+import {
+  callbackHashes,
+  createFactKeys,
+  hash32,
+  messageFacts,
+  recipientPrefix,
+} from '../src/engine/facts.ts';
 import {
   createPartitionProcessor,
   DEFAULT_PROCESSOR_OPTIONS,
@@ -234,6 +241,93 @@ test('message facts keep no number: recipients become keyed hashes, prefixes and
     !JSON.stringify(facts, (_k, v) => (typeof v === 'bigint' ? String(v) : v)).includes('3035550123'),
   );
 });
+
+test('call-back numbers become subscriber hashes, the first four, as a firewall would compute them', () => {
+  const hasher = createSubscriberHasher('test-secret-0123456789abcdef');
+  const sender = '+12025550100';
+  const text =
+    'Call 800-555-0101, 800-555-0102 or (800) 555-0103; +44 20 7946 0958, or 800-555-0105, not ' +
+    'us at 202-555-0100, and 800-555-0101 again';
+  const { content } = messageFacts({ ...msgFrom(sender, text) }, KEYS, 0);
+  const numbers = callbackNumbers(text, sender);
+  assert.deepEqual(content.callbackNumbers, numbers, 'one scan finds what callbackNumbers finds');
+  assert.equal(numbers.length, 5);
+  assert.deepEqual(
+    callbackHashes(content, KEYS).map((h) => h.readBigUInt64BE(0).toString()),
+    numbers.slice(0, 4).map((n) => hasher.hash(n)),
+  );
+  assert.deepEqual(callbackHashes(messageFacts(msgFrom(sender, 'no number'), KEYS, 0).content, KEYS), []);
+});
+
+test('message() says whether it walked the numbers, as sequentialShare counts; feedback names its cluster', () => {
+  for (const options of [
+    DEFAULT_PROCESSOR_OPTIONS,
+    { ...DEFAULT_PROCESSOR_OPTIONS, light: { maxEvents: 0, maxTemplates: 0 } },
+  ]) {
+    const p = createPartitionProcessor(options);
+    const sent = (recipient: number, t: number, cluster = Number.NaN) =>
+      p.message('S', 'LONG_CODE', null, { ...walk(t, recipient) }, FAR_FUTURE_CLOCK, cluster);
+    // 100, 101 (walked), 101 (same number), 111 (10 apart: walked), 122 (11 apart).
+    const flags = [
+      sent(100, T0),
+      sent(101, T0 + 1_000, 42),
+      sent(101, T0 + 2_000),
+      sent(111, T0 + 3_000),
+      sent(122, T0 + 4_000),
+    ];
+    assert.deepEqual(flags, [false, true, false, true, false]);
+    p.advanceWatermark(T0 + 60_000);
+    const features = p
+      .drain(0)
+      .flatMap((o) => (o.kind === 'features' ? [o.value] : []))
+      .at(-1)!;
+    assert.equal(features.windows[1]!.sequentialShare, 2 / 4, 'the same pairs (10m window)');
+    // A delivery failure or a spam report naming a recipient is attributed to the cluster of the
+    // sender's latest message to them; a block, or a recipient never messaged, is not.
+    const to = (n: number) => ({ hi: walk(0, n).recipientHi, lo: walk(0, n).recipientLo });
+    assert.ok(
+      Number.isNaN(p.feedback('S', T0 + 5_000, 'DELIVERY_FAILURE', FAR_FUTURE_CLOCK, to(101))),
+      'its latest message to 101 had no cluster',
+    );
+    sent(101, T0 + 6_000, 42);
+    assert.equal(p.feedback('S', T0 + 7_000, 'DELIVERY_FAILURE', FAR_FUTURE_CLOCK, to(101)), 42);
+    assert.equal(p.feedback('S', T0 + 7_000, 'SPAM_REPORT', FAR_FUTURE_CLOCK, to(101)), 42);
+    assert.ok(Number.isNaN(p.feedback('S', T0 + 7_000, 'SUBSCRIBER_BLOCK', FAR_FUTURE_CLOCK, to(101))));
+    assert.ok(Number.isNaN(p.feedback('S', T0 + 7_000, 'SPAM_REPORT', FAR_FUTURE_CLOCK, to(999))));
+    assert.ok(Number.isNaN(p.feedback('S', T0 + 7_000, 'SPAM_REPORT', FAR_FUTURE_CLOCK)));
+  }
+});
+
+/** A message of `sender` with `body`, for the facts tests. */
+function msgFrom(sender: string, body: string): MessageEvent {
+  return {
+    messageId: 'c',
+    eventTime: T0,
+    sender,
+    senderKind: 'LONG_CODE',
+    recipient: '+13035550123',
+    body,
+    campaignId: null,
+    originNetwork: null,
+  };
+}
+
+/** Facts of a bodiless message to recipient number n (positions n apart are n numbers apart). */
+function walk(timeMs: number, n: number): MessageFacts {
+  return {
+    timeMs,
+    recipientHi: Math.imul(n + 1, 2_654_435_761) >>> 0,
+    recipientLo: Math.imul(n + 7, 40_503) >>> 0,
+    recipientPosition: 3_035_550_000 + n,
+    recipientPrefix: 303_555,
+    fingerprint: 0n,
+    urlDomainHashes: [],
+    urlDomains: [],
+    hasUrl: false,
+    hasCallbackNumber: false,
+    localHour: 12,
+  };
+}
 
 // ---- recent URL domains (SenderFeatures.urlDomains) ---------------------------------------------
 

@@ -85,6 +85,39 @@ test('a reply read before the message it answers is still credited (arrival is n
   assert.equal(at(book, T0, '10m').replyRate, 1);
 });
 
+test("an answer is attributed to the cluster of the sender's latest message, once, within the reply delay", () => {
+  const book = createRelationBook();
+  recordSent(book, R1, T0, O, 42);
+  recordSent(book, R2, T0, O, 42);
+  // The first reply and the first opt-out each name the cluster of the message they answer.
+  assert.equal(recordHeard(book, R1, T0 + MIN, 'message', O), 42);
+  assert.equal(recordHeard(book, R2, T0 + MIN, 'optOut', O), 42);
+  // The rest of the conversation, or a repeated STOP, answers nothing new.
+  assert.ok(Number.isNaN(recordHeard(book, R1, T0 + 2 * MIN, 'message', O)));
+  assert.ok(Number.isNaN(recordHeard(book, R2, T0 + 2 * MIN, 'optOut', O)));
+  // A new message of another cluster is answered afresh (START counts as a reply, as in replyRate).
+  recordSent(book, R1, T0 + HOUR, O, 77);
+  assert.equal(recordHeard(book, R1, T0 + HOUR + MIN, 'optIn', O), 77);
+  // After the reply delay, or to a message of no cluster, nothing is attributed.
+  recordSent(book, R1, T0 + 2 * HOUR, O, 77);
+  assert.ok(Number.isNaN(recordHeard(book, R1, T0 + 2 * HOUR + O.replyDelayMs + 1_000, 'message', O)));
+  recordSent(book, R2, T0 + 2 * HOUR, O);
+  assert.ok(Number.isNaN(recordHeard(book, R2, T0 + 2 * HOUR + MIN, 'message', O)));
+});
+
+test('an answer to an earlier message than the latest is not attributed to a cluster', () => {
+  const book = createRelationBook();
+  recordSent(book, R1, T0, O, 42);
+  recordSent(book, R1, T0 + 30 * MIN, O, 77); // read before the answer that came between
+  assert.ok(Number.isNaN(recordHeard(book, R1, T0 + 10 * MIN, 'message', O)), 'the book knows only 77 now');
+  assert.equal(at(book, T0 + 30 * MIN, '1h').repliedRecipients, 1, 'the sender still gets its reply');
+  // A reply read before the message it answers is credited to the sender, not to a cluster.
+  const b2 = createRelationBook();
+  assert.ok(Number.isNaN(recordHeard(b2, R1, T0 + 5 * MIN, 'message', O)));
+  recordSent(b2, R1, T0, O, 42);
+  assert.ok(Number.isNaN(recordHeard(b2, R1, T0 + 6 * MIN, 'message', O)), 'already answered');
+});
+
 test('sends after an opt-out are counted, except one confirmation within 5 minutes', () => {
   const book = createRelationBook();
   recordSent(book, R1, T0, O);

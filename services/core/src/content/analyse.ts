@@ -19,6 +19,11 @@ export interface ContentAnalysis {
   readonly hasUrl: boolean;
   /** The body contains a phone number other than the sender's (see `callbackNumbers`). */
   readonly hasCallbackNumber: boolean;
+  /**
+   * Those numbers, as `callbackNumbers` gives them (digits with the country code, each once, in
+   * order of appearance). They may be subscribers': hash them before they go anywhere.
+   */
+  readonly callbackNumbers: readonly string[];
   /** The body is an opt-out request (see `isOptOut`). */
   readonly isOptOut: boolean;
   /** The body is an opt-in (START, UNSTOP) that revokes an earlier opt-out (see `isOptInNormalised`). */
@@ -31,18 +36,22 @@ export interface ClusteredContentAnalysis extends ContentAnalysis {
   readonly clusterId: number | null;
 }
 
+/** Shared by every body without a number (most of them): no array per message. */
+const NO_NUMBERS: readonly string[] = Object.freeze([]);
+
 const NO_CONTENT: ContentAnalysis = Object.freeze({
   fingerprint: 0n,
   urlDomains: Object.freeze([]),
   hasUrl: false,
   hasCallbackNumber: false,
+  callbackNumbers: NO_NUMBERS,
   isOptOut: false,
   isOptIn: false,
 });
 
 /**
  * The content features of a message from `sender`, with the same definitions as
- * `contentFingerprint`, `extractUrls` and `registrableDomain`, `hasCallbackOtherThanSender` and
+ * `contentFingerprint`, `extractUrls` and `registrableDomain`, `callbackNumbers` and
  * `isOptOut`, from a single scan of the body. A null or empty body gives fingerprint 0n and
  * everything else empty or false.
  */
@@ -70,11 +79,13 @@ export function analyseClusteredContent(
 }
 
 function analyseScan(scan: BodyScan, sender: string, key: ContentKey): ContentAnalysis {
+  const callbacks = scan.phoneNumbers.length === 0 ? NO_NUMBERS : otherThanSender(scan.phoneNumbers, sender);
   return {
     fingerprint: key.fingerprintNormalised(scan.normalised),
     urlDomains: [...new Set(scan.hosts.map(registrableDomain))],
     hasUrl: scan.linkCount > 0,
-    hasCallbackNumber: otherThanSender(scan.phoneNumbers, sender).length > 0,
+    hasCallbackNumber: callbacks.length > 0,
+    callbackNumbers: callbacks,
     isOptOut: isOptOutNormalised(scan.normalised),
     isOptIn: isOptInNormalised(scan.normalised),
   };

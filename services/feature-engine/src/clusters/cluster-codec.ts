@@ -9,6 +9,10 @@
  * lengths, ranges, slot positions) and throws StateCodecError on anything `encode` could not have
  * written, so a corrupt or hostile record fails clearly instead of building a state that
  * misbehaves later.
+ *
+ * Versions: the tag is the version too. The first release's tags (FULL_TAG_V1, LIGHT_TAG_V1) had
+ * no replies, delivery failures, sequential flags or call-back numbers; they still decode, with
+ * those at zero, so a partition restores across the upgrade. Only the current form is written.
  */
 import {
   Reader,
@@ -26,12 +30,21 @@ import {
   type ClusterRing,
   type ClusterSlice,
   emptyClusterSlice,
+  MAX_CALLBACKS_PER_MESSAGE,
 } from './cluster-state.ts';
 
-/** First byte of a full cluster's bytes (0xC1, 'C'luster form 1; never a sender record's 1 or 2). */
-export const FULL_TAG = 0xc1;
+/** First byte of a full cluster's bytes (0xC3; never a sender record's first byte). */
+export const FULL_TAG = 0xc3;
 /** First byte of a cheap cluster's bytes. */
-export const LIGHT_TAG = 0xc2;
+export const LIGHT_TAG = 0xc4;
+/** The first release's full and cheap forms (without the outcome and call-back counters). */
+export const FULL_TAG_V1 = 0xc1;
+export const LIGHT_TAG_V1 = 0xc2;
+
+/** Whether a changelog value is a cheap cluster, of any version. */
+export const isLightTag = (tag: number | undefined): boolean => tag === LIGHT_TAG || tag === LIGHT_TAG_V1;
+/** Whether a changelog value is a full cluster, of any version. */
+export const isFullTag = (tag: number | undefined): boolean => tag === FULL_TAG || tag === FULL_TAG_V1;
 
 /** Longest campaign id or domain kept, in UTF-16 units; longer ones are cut (none real is that long). */
 export const MAX_TEXT_LENGTH = 255;
@@ -77,9 +90,10 @@ function writeHeader(w: Writer, tag: number, c: ClusterMeta): void {
   w.f64(c.latestMs);
 }
 
-function readHeader(r: Reader, tag: number): ClusterMeta {
-  const got = r.u8();
-  if (got !== tag) throw new StateCodecError(`cluster record tag ${got}, expected ${tag}`);
+/** Reads the header of a record whose tag is one of `tags`; returns the tag with the bookkeeping. */
+function readHeader(r: Reader, tags: readonly number[]): ClusterMeta & { tag: number } {
+  const tag = r.u8();
+  if (!tags.includes(tag)) throw new StateCodecError(`cluster record tag ${tag}, expected one of ${tags}`);
   const flags = r.u8();
   if (flags > 3) throw new StateCodecError(`unknown cluster flags ${flags}`);
   const lastEmittedAsOf = r.f64();
@@ -88,11 +102,17 @@ function readHeader(r: Reader, tag: number): ClusterMeta {
   if (Number.isNaN(lastEmittedAsOf) || lastEmittedAsOf === Number.POSITIVE_INFINITY)
     throw new StateCodecError(`cluster emission time ${lastEmittedAsOf}`);
   return {
+    tag,
     latestMs,
     lastEmittedAsOf,
     dirty: (flags & FLAG_DIRTY) !== 0,
     closePending: (flags & FLAG_CLOSE_PENDING) !== 0,
   };
+}
+
+/** The bookkeeping alone, without the tag. */
+function metaOf({ latestMs, lastEmittedAsOf, dirty, closePending }: ClusterMeta): ClusterMeta {
+  return { latestMs, lastEmittedAsOf, dirty, closePending };
 }
 
 /** Any JavaScript string exactly: its length, then its UTF-16 units as varints (ASCII: 1 byte each). */
@@ -159,6 +179,12 @@ function readTextCounts(r: Reader): Map<string, number> | null {
   return m;
 }
 
+/**
+ * Slice layout: varint messages, registered, opt-outs, spam reports | counters of senders,
+ * recipients, campaigns, domains | campaign and domain counts | sender counts; then (not in
+ * FULL_TAG_V1) varint replies, delivery failures, sequential messages | call-back counts (varint
+ * n, then per entry u64 hash, varint count).
+ */
 export function encodeFullCluster(c: FullCluster): Buffer {
   const w = new Writer();
   writeHeader(w, FULL_TAG, c);
@@ -179,11 +205,20 @@ export function encodeFullCluster(c: FullCluster): Buffer {
         w.varint(k);
         w.varint(n);
       }
+    w.varint(s.replies);
+    w.varint(s.deliveryFailures);
+    w.varint(s.sequential);
+    w.varint(s.callbackCounts ? s.callbackCounts.size : 0);
+    if (s.callbackCounts)
+      for (const [h, n] of s.callbackCounts) {
+        w.u64(h);
+        w.varint(n);
+      }
   });
   return w.done();
 }
 
-function readSlice(r: Reader, start: number): ClusterSlice {
+function readSlice(r: Reader, start: number, tag: number): ClusterSlice {
   const s = emptyClusterSlice(start);
   s.messages = readCount(r);
   s.registered = readCount(r);
@@ -202,35 +237,55 @@ function readSlice(r: Reader, start: number): ClusterSlice {
     for (let i = 0; i < n; i++) s.senderCounts.set(readCount(r), readCount(r));
     if (s.senderCounts.size !== n) throw new StateCodecError('sender count map repeats a key');
   }
+  if (tag !== FULL_TAG_V1) {
+    s.replies = readCount(r);
+    s.deliveryFailures = readCount(r);
+    s.sequential = readCount(r);
+    const k = r.varint();
+    if (k > MAX_MAP_ENTRIES) throw new StateCodecError(`call-back count map of ${k} entries`);
+    if (k > 0) {
+      s.callbackCounts = new Map();
+      for (let i = 0; i < k; i++) s.callbackCounts.set(r.u64(), readCount(r));
+      if (s.callbackCounts.size !== k) throw new StateCodecError('call-back count map repeats a key');
+    }
+  }
   if (s.registered > s.messages) throw new StateCodecError('more registered messages than messages');
+  if (s.sequential > s.messages) throw new StateCodecError('more sequential messages than messages');
   return s;
 }
 
-/** Rebuilds a full cluster; `windows` must be the windows it was written with. */
+/** Rebuilds a full cluster (either version); `windows` must be the windows it was written with. */
 export function decodeFullCluster(bytes: Uint8Array, windows: readonly WindowSpec[]): FullCluster {
   return decoding('cluster', () => {
     const r = new Reader(bytes);
-    const meta = readHeader(r, FULL_TAG);
-    const rings: ClusterRing[] = readRings(r, windows, 'cluster', (start) => readSlice(r, start));
+    const meta = readHeader(r, [FULL_TAG, FULL_TAG_V1]);
+    const rings: ClusterRing[] = readRings(r, windows, 'cluster', (start) => readSlice(r, start, meta.tag));
     r.end();
-    return { ...meta, rings, approxBytes: 0 };
+    return { ...metaOf(meta), rings, approxBytes: 0 };
   });
 }
 
 // ---- cheap form --------------------------------------------------------------------------------
 
 const EVENT_MESSAGE = 0;
-const EVENT_OPT_OUT = 1;
-const EVENT_SPAM_REPORT = 2;
+/** Event type codes of the outcomes; LIGHT_TAG_V1 has the first two only. */
+const OUTCOME_CODES: readonly ClusterOutcomeKind[] = ['OPT_OUT', 'SPAM_REPORT', 'REPLY', 'DELIVERY_FAILURE'];
+const OUTCOME_CODES_V1 = 2;
+const outcomeCode = (kind: ClusterOutcomeKind): number => 1 + OUTCOME_CODES.indexOf(kind);
 
-/** Packs a cheap cluster into a Latin-1 string (one char per byte; its changelog value is the same bytes). */
+/**
+ * Packs a cheap cluster into a Latin-1 string (one char per byte; its changelog value is the same
+ * bytes). Layout: header | u8 events | per event u8 type, f64 time, and for a message: u32 x 4
+ * sender and recipient hash halves, campaign (varint 0, or 1 and the text), u8 domains and each
+ * text; then (not in LIGHT_TAG_V1) u8 (call-back numbers << 1 | sequential) and each u64 hash.
+ */
 export function encodeLight(c: LightCluster): string {
   const w = new Writer();
   writeHeader(w, LIGHT_TAG, c);
   w.u8(c.events.length);
   for (const e of c.events) {
     if (e.type === 'outcome') {
-      w.u8(e.kind === 'OPT_OUT' ? EVENT_OPT_OUT : EVENT_SPAM_REPORT);
+      w.u8(outcomeCode(e.kind));
       w.f64(e.timeMs);
       continue;
     }
@@ -248,21 +303,28 @@ export function encodeLight(c: LightCluster): string {
     }
     w.u8(m.urlDomains.length);
     for (const d of m.urlDomains) writeText(w, d);
+    w.u8((m.callbackHashes.length << 1) | (m.sequential ? 1 : 0));
+    for (const h of m.callbackHashes) w.u64(h);
   }
   return w.doneLatin1();
 }
 
+/** Shared by every message without a call-back number (most of them). */
+const NO_HASHES: readonly bigint[] = Object.freeze([]);
+
+/** Decodes a cheap cluster of either version (the current one is what the processor keeps). */
 export function decodeLightBytes(bytes: Uint8Array): LightCluster {
   return decoding('cheap cluster', () => {
     const r = new Reader(bytes);
-    const meta = readHeader(r, LIGHT_TAG);
+    const meta = readHeader(r, [LIGHT_TAG, LIGHT_TAG_V1]);
+    const v1 = meta.tag === LIGHT_TAG_V1;
     const n = r.u8();
     const events: LightEvent[] = [];
     for (let i = 0; i < n; i++) {
       const type = r.u8();
       const timeMs = readTime(r);
-      if (type === EVENT_OPT_OUT || type === EVENT_SPAM_REPORT) {
-        events.push({ type: 'outcome', timeMs, kind: type === EVENT_OPT_OUT ? 'OPT_OUT' : 'SPAM_REPORT' });
+      if (type > EVENT_MESSAGE && type <= (v1 ? OUTCOME_CODES_V1 : OUTCOME_CODES.length)) {
+        events.push({ type: 'outcome', timeMs, kind: OUTCOME_CODES[type - 1]! });
         continue;
       }
       if (type !== EVENT_MESSAGE) throw new StateCodecError(`unknown cluster event type ${type}`);
@@ -276,13 +338,38 @@ export function decodeLightBytes(bytes: Uint8Array): LightCluster {
       const urlDomains: string[] = [];
       const domains = r.u8();
       for (let k = 0; k < domains; k++) urlDomains.push(readText(r));
+      let sequential = false;
+      let callbackHashes = NO_HASHES;
+      if (!v1) {
+        const flags = r.u8();
+        const callbacks = flags >> 1;
+        if (callbacks > MAX_CALLBACKS_PER_MESSAGE)
+          throw new StateCodecError(`${callbacks} call-back numbers in one message`);
+        sequential = (flags & 1) === 1;
+        if (callbacks > 0) {
+          const hashes: bigint[] = [];
+          for (let k = 0; k < callbacks; k++) hashes.push(r.u64());
+          if (new Set(hashes).size !== callbacks) throw new StateCodecError('a call-back number repeats');
+          callbackHashes = hashes;
+        }
+      }
       events.push({
         type: 'message',
-        m: { timeMs, senderHi, senderLo, recipientHi, recipientLo, campaignId, urlDomains },
+        m: {
+          timeMs,
+          senderHi,
+          senderLo,
+          recipientHi,
+          recipientLo,
+          campaignId,
+          urlDomains,
+          sequential,
+          callbackHashes,
+        },
       });
     }
     r.end();
-    return { ...meta, events };
+    return { ...metaOf(meta), events };
   });
 }
 

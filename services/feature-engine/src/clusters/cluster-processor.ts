@@ -7,8 +7,8 @@
  * Time: the watermark is the largest event time seen minus the allowed lateness (or what
  * advanceWatermark set). An event older than the watermark is late: it still updates every
  * window whose slices hold it. An event more than maxFutureSkewMs ahead of the wall clock is
- * refused with EventTimeSkewError and changes nothing. Outcomes (opt-outs, spam reports) count at
- * their own event time, like feedback in the sender features.
+ * refused with EventTimeSkewError and changes nothing. Outcomes (opt-outs, spam reports, replies,
+ * delivery failures) count at their own event time, like feedback in the sender features.
  *
  * Emission. A cluster is "changed" by any event and stays so until a publication decision. A
  * decision is due when the cluster changed and either emitIntervalMs of event time passed between
@@ -50,8 +50,9 @@ import {
   decodeLightBytes,
   encodeFullCluster,
   encodeLight,
-  FULL_TAG,
   type FullCluster,
+  isFullTag,
+  isLightTag,
   LIGHT_TAG,
   type LightCluster,
   type LightEvent,
@@ -72,6 +73,7 @@ import {
   eventsAt,
   fingerprintOf,
   inWindow,
+  MAX_CALLBACKS_PER_MESSAGE,
 } from './cluster-state.ts';
 import { DeadlineQueue } from './deadline-queue.ts';
 
@@ -231,7 +233,22 @@ function cut(s: string): string {
   return s.slice(0, code >= 0xd800 && code <= 0xdbff ? MAX_TEXT_LENGTH - 1 : MAX_TEXT_LENGTH);
 }
 
-/** The message as kept: unsigned halves, bounded texts, each domain once. */
+/** Shared by every message without a call-back number (most of them). */
+const NO_HASHES: readonly bigint[] = Object.freeze([]);
+
+/** The hashes as kept: unsigned 64-bit, each once, the first MAX_CALLBACKS_PER_MESSAGE. */
+function callbacksOf(hashes: readonly bigint[]): readonly bigint[] {
+  if (hashes.length === 0) return NO_HASHES;
+  const kept: bigint[] = [];
+  for (const h of hashes) {
+    const u = BigInt.asUintN(64, h);
+    if (!kept.includes(u)) kept.push(u);
+    if (kept.length === MAX_CALLBACKS_PER_MESSAGE) break;
+  }
+  return kept;
+}
+
+/** The message as kept: unsigned halves, bounded texts, each domain and call-back number once. */
 function normalise(m: ClusterMessage): ClusterMessage {
   const domains: string[] = [];
   for (const d of m.urlDomains) {
@@ -247,6 +264,8 @@ function normalise(m: ClusterMessage): ClusterMessage {
     recipientLo: m.recipientLo >>> 0,
     campaignId: m.campaignId === null ? null : cut(m.campaignId),
     urlDomains: domains,
+    sequential: m.sequential === true,
+    callbackHashes: callbacksOf(m.callbackHashes),
   };
 }
 
@@ -541,11 +560,13 @@ export function createClusterProcessor(options: Partial<ClusterProcessorOptions>
     },
     restore(clusterId, bytes) {
       let meta: ClusterMeta;
-      if (bytes[0] === LIGHT_TAG) {
+      if (isLightTag(bytes[0])) {
         const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-        meta = decodeLightBytes(buffer); // validates; the bytes themselves are kept
-        set(clusterId, buffer.toString('latin1'));
-      } else if (bytes[0] === FULL_TAG) {
+        const light = decodeLightBytes(buffer); // validates
+        meta = light;
+        // Current bytes are kept as they are; an older release's are held in the current form.
+        set(clusterId, bytes[0] === LIGHT_TAG ? buffer.toString('latin1') : encodeLight(light));
+      } else if (isFullTag(bytes[0])) {
         const c = decodeFullCluster(bytes, windows);
         c.approxBytes = fullClusterBytes(bytes.length);
         set(clusterId, c);

@@ -4,20 +4,22 @@
  * behaves. Pure: events in, feature values out.
  *
  * Exact and approximate:
- * - messages, registered messages, opt-outs, spam reports: exact counts.
+ * - messages, registered messages, sequential messages, opt-outs, spam reports, replies, delivery
+ *   failures: exact counts.
  * - distinctSenders, distinctRecipients, distinctCampaigns, distinctUrlDomains: distinct counters
  *   (distinct-counter.ts), exact up to SPARSE_LIMIT (128) per window, then HyperLogLog (about 1.6%
  *   standard error). Campaign ids and domains are counted by a 64-bit hash of their text.
- * - campaignIds, urlDomains, topSenderShare: per slice, at most `maxTopEntries` (16) keys are
- *   counted, with the Misra-Gries rule: a new key that finds the map full is dropped together with
- *   one count of every kept key. Kept counts are therefore never too high, and too low by at most
- *   1 / (maxTopEntries + 1) of the slice's units (its messages for senders, its registered
- *   messages for campaigns, its domain mentions for domains); a key holding more than that share
- *   of a slice is always kept. The dropped units need not be stored: for senders and campaigns
- *   they are the slice's count minus the kept counts. Everything is exact while no slice of the
- *   window saw more than maxTopEntries distinct keys. topSenderShare is the busiest kept sender's
- *   count over messages, never below 1 / distinctSenders (the busiest sender sends at least the
- *   average), so at most 1/17 below the truth (and then only past 16 senders in a slice).
+ * - campaignIds, urlDomains, callbackNumbers, topSenderShare: per slice, at most `maxTopEntries`
+ *   (16) keys are counted, with the Misra-Gries rule: a new key that finds the map full is dropped
+ *   together with one count of every kept key. Kept counts are therefore never too high, and too
+ *   low by at most 1 / (maxTopEntries + 1) of the slice's units (its messages for senders, its
+ *   registered messages for campaigns, its domain or call-back number mentions for those); a key
+ *   holding more than that share of a slice is always kept. The dropped units need not be stored:
+ *   for senders and campaigns they are the slice's count minus the kept counts. Everything is
+ *   exact while no slice of the window saw more than maxTopEntries distinct keys. topSenderShare
+ *   is the busiest kept sender's count over messages, never below 1 / distinctSenders (the
+ *   busiest sender sends at least the average), so at most 1/17 below the truth (and then only
+ *   past 16 senders in a slice).
  */
 import type { ClusterWindowFeatures } from '@spamgate/schemas';
 import { createDistinctCounter, type DistinctCounter } from '../sketches/distinct-counter.ts';
@@ -33,8 +35,10 @@ export const DEFAULT_CLUSTER_WINDOWS: readonly WindowSpec[] = Object.freeze([
 
 /** Default most keys counted per slice for campaigns, domains and senders. */
 export const DEFAULT_MAX_TOP_ENTRIES = 16;
-/** Most campaign ids and URL domains listed in a window's features. */
+/** Most campaign ids, URL domains and call-back numbers listed in a window's features. */
 export const TOP_LISTED = 8;
+/** Most call-back numbers counted per message (the ClusterEvent contract carries at most 4). */
+export const MAX_CALLBACKS_PER_MESSAGE = 4;
 
 /** One message of a cluster, as the re-keying stage hands it over (no body, no numbers). */
 export interface ClusterMessage {
@@ -50,26 +54,44 @@ export interface ClusterMessage {
   readonly campaignId: string | null;
   /** Registrable domains of the URLs in the message (e.g. "bit.ly", "example.com"). */
   readonly urlDomains: readonly string[];
+  /**
+   * The recipient is at most 10 numbers from the recipient of the same sender's previous message
+   * (number walking, as the sender's sequentialShare counts a pair).
+   */
+  readonly sequential: boolean;
+  /**
+   * Keyed 64-bit hashes of the call-back numbers in the body (unsigned, as the subscriber hasher
+   * gives them), each once, at most MAX_CALLBACKS_PER_MESSAGE.
+   */
+  readonly callbackHashes: readonly bigint[];
 }
 
 /** A recipient outcome attributed to a cluster. */
-export type ClusterOutcomeKind = 'OPT_OUT' | 'SPAM_REPORT';
+export type ClusterOutcomeKind = 'OPT_OUT' | 'SPAM_REPORT' | 'REPLY' | 'DELIVERY_FAILURE';
 
 export interface ClusterSlice {
   start: number;
   messages: number;
   /** Messages with a campaign id. */
   registered: number;
+  /** Messages flagged sequential (ClusterMessage.sequential). */
+  sequential: number;
   optOuts: number;
   spamReports: number;
+  replies: number;
+  deliveryFailures: number;
   senders: DistinctCounter | null;
   recipients: DistinctCounter | null;
   campaigns: DistinctCounter | null;
   domains: DistinctCounter | null;
-  /** Messages per campaign id / per domain / per sender fingerprint, bounded (see the header). */
+  /**
+   * Messages per campaign id / per domain / per sender fingerprint / per call-back number hash,
+   * bounded (see the header).
+   */
   campaignCounts: Map<string, number> | null;
   domainCounts: Map<string, number> | null;
   senderCounts: Map<number, number> | null;
+  callbackCounts: Map<bigint, number> | null;
 }
 
 export function emptyClusterSlice(start: number): ClusterSlice {
@@ -77,8 +99,11 @@ export function emptyClusterSlice(start: number): ClusterSlice {
     start,
     messages: 0,
     registered: 0,
+    sequential: 0,
     optOuts: 0,
     spamReports: 0,
+    replies: 0,
+    deliveryFailures: 0,
     senders: null,
     recipients: null,
     campaigns: null,
@@ -86,6 +111,7 @@ export function emptyClusterSlice(start: number): ClusterSlice {
     campaignCounts: null,
     domainCounts: null,
     senderCounts: null,
+    callbackCounts: null,
   };
 }
 
@@ -184,6 +210,7 @@ export function applyClusterMessage(
     const s = sliceFor(ring, m.timeMs, latestMs);
     if (!s) continue;
     s.messages++;
+    if (m.sequential) s.sequential++;
     s.senders ??= createDistinctCounter();
     s.senders.add(m.senderHi, m.senderLo);
     s.recipients ??= createDistinctCounter();
@@ -204,6 +231,10 @@ export function applyClusterMessage(
       s.domainCounts ??= new Map();
       countBounded(s.domainCounts, domains[i]!, limit);
     }
+    for (const h of m.callbackHashes) {
+      s.callbackCounts ??= new Map();
+      countBounded(s.callbackCounts, h, limit);
+    }
   }
 }
 
@@ -218,7 +249,9 @@ export function applyClusterOutcome(
     const s = sliceFor(ring, timeMs, latestMs);
     if (!s) continue;
     if (kind === 'OPT_OUT') s.optOuts++;
-    else s.spamReports++;
+    else if (kind === 'SPAM_REPORT') s.spamReports++;
+    else if (kind === 'REPLY') s.replies++;
+    else s.deliveryFailures++;
   }
 }
 
@@ -244,8 +277,8 @@ function addCounts<K>(into: Map<K, number>, from: Map<K, number> | null): void {
   if (from) for (const [k, c] of from) into.set(k, (into.get(k) ?? 0) + c);
 }
 
-/** The keys with the highest counts, by count descending then key ascending. */
-function topKeys(counts: Map<string, number>, n: number): string[] {
+/** The keys with the highest counts, by count descending then key ascending (numerically for hashes). */
+function topKeys<K extends string | bigint>(counts: Map<K, number>, n: number): K[] {
   return [...counts]
     .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
     .slice(0, n)
@@ -257,8 +290,11 @@ export function clusterFeaturesAt(rings: readonly ClusterRing[], asOf: number): 
   return rings.map((ring) => {
     let messages = 0;
     let registered = 0;
+    let sequential = 0;
     let optOuts = 0;
     let spamReports = 0;
+    let replies = 0;
+    let deliveryFailures = 0;
     const senders = createDistinctCounter();
     const recipients = createDistinctCounter();
     const campaigns = createDistinctCounter();
@@ -266,11 +302,15 @@ export function clusterFeaturesAt(rings: readonly ClusterRing[], asOf: number): 
     const campaignCounts = new Map<string, number>();
     const domainCounts = new Map<string, number>();
     const senderCounts = new Map<number, number>();
+    const callbackCounts = new Map<bigint, number>();
     for (const s of slicesAt(ring, asOf)) {
       messages += s.messages;
       registered += s.registered;
+      sequential += s.sequential;
       optOuts += s.optOuts;
       spamReports += s.spamReports;
+      replies += s.replies;
+      deliveryFailures += s.deliveryFailures;
       if (s.senders) senders.merge(s.senders);
       if (s.recipients) recipients.merge(s.recipients);
       if (s.campaigns) campaigns.merge(s.campaigns);
@@ -278,6 +318,7 @@ export function clusterFeaturesAt(rings: readonly ClusterRing[], asOf: number): 
       addCounts(campaignCounts, s.campaignCounts);
       addCounts(domainCounts, s.domainCounts);
       addCounts(senderCounts, s.senderCounts);
+      addCounts(callbackCounts, s.callbackCounts);
     }
     // Counts are published as integers; a HyperLogLog estimate is rounded.
     const distinctSenders = Math.round(senders.estimate());
@@ -299,6 +340,11 @@ export function clusterFeaturesAt(rings: readonly ClusterRing[], asOf: number): 
       topSenderShare: messages > 0 ? Math.max(top / messages, ratio(1, distinctSenders)) : 0,
       urlDomains: topKeys(domainCounts, TOP_LISTED),
       distinctUrlDomains: Math.round(domains.estimate()),
+      replies,
+      deliveryFailures,
+      sequentialShare: ratio(sequential, messages),
+      // Decimal, as createSubscriberHasher's hash() writes a number's keyed hash.
+      callbackNumbers: topKeys(callbackCounts, TOP_LISTED).map(String),
     };
   });
 }
@@ -317,6 +363,7 @@ export function eventsAt(rings: readonly ClusterRing[], asOf: number): number {
   const ring = rings[rings.length - 1];
   if (!ring) return 0;
   let n = 0;
-  for (const s of slicesAt(ring, asOf)) n += s.messages + s.optOuts + s.spamReports;
+  for (const s of slicesAt(ring, asOf))
+    n += s.messages + s.optOuts + s.spamReports + s.replies + s.deliveryFailures;
   return n;
 }

@@ -1,25 +1,30 @@
 /**
  * Turns a MessageEvent into the MessageFacts the windows keep: the body is analysed here and
  * goes no further; the recipient becomes a keyed hash, an exchange-level prefix, and a position
- * shifted by a secret offset. Everything keyed derives from one secret so a key rotation rotates
- * all of it.
+ * shifted by a secret offset; call-back numbers become keyed hashes. Everything keyed derives from
+ * one secret so a key rotation rotates all of it.
  */
 import { createHmac } from 'node:crypto';
 import {
   analyseClusteredContent,
   type ClusteredContentAnalysis,
   type ClusterKey,
+  type ContentAnalysis,
   type ContentKey,
   createClusterKey,
   createContentKey,
   createSubscriberHasher,
   normaliseAddress,
 } from '@spamgate/core';
-import type { MessageEvent } from '@spamgate/schemas';
+import type { Hash64, MessageEvent } from '@spamgate/schemas';
+import { MAX_CALLBACKS_PER_MESSAGE } from '../clusters/cluster-state.ts';
 import type { MessageFacts } from '../windows/sender-state.ts';
 
 export interface FactKeys {
+  /** The subscriber hash of an address (createSubscriberHasher) as two unsigned 32-bit halves. */
   readonly recipientHash: (address: string) => { hi: number; lo: number };
+  /** The same hash as the 8 big-endian bytes of the Avro Hash64 type. */
+  readonly hash64: (address: string) => Hash64;
   readonly positionOffset: number;
   readonly content: ContentKey;
   readonly cluster: ClusterKey;
@@ -33,6 +38,11 @@ export function createFactKeys(secret: string): FactKeys {
     recipientHash: (address) => {
       const h = hasher.hashBigInt(address);
       return { hi: Number(h >> 32n), lo: Number(h & 0xffffffffn) };
+    },
+    hash64: (address) => {
+      const b = Buffer.allocUnsafe(8);
+      b.writeBigUInt64BE(hasher.hashBigInt(address));
+      return b;
     },
     positionOffset: offset,
     content: createContentKey(`${secret}/content`),
@@ -85,4 +95,21 @@ export function messageFacts(
       localHour: (((hour + utcOffsetHours) % 24) + 24) % 24,
     },
   };
+}
+
+/** Shared by every message without a call-back number (most of them); frozen, so never filled. */
+const NO_HASHES = Object.freeze([]) as unknown as Hash64[];
+
+/**
+ * The keyed hashes (subscriber hashes, as Hash64 bytes) of the first MAX_CALLBACKS_PER_MESSAGE
+ * call-back numbers the analysis found, in order of appearance: what a ClusterEvent carries, and
+ * what a firewall computes from a number it finds in a body, with the same key.
+ */
+export function callbackHashes(content: ContentAnalysis, keys: FactKeys): Hash64[] {
+  const numbers = content.callbackNumbers;
+  if (numbers.length === 0) return NO_HASHES;
+  const n = Math.min(numbers.length, MAX_CALLBACKS_PER_MESSAGE);
+  const out = new Array<Hash64>(n);
+  for (let i = 0; i < n; i++) out[i] = keys.hash64(numbers[i]!);
+  return out;
 }

@@ -8,11 +8,11 @@
  * first initialises the same transactional id, which fences the previous owner and aborts its
  * open transaction, then restores p's state from the changelog, and only then processes input
  * from the committed offsets. Consumers read with read_committed, so nothing from an aborted
- * transaction is ever seen.
+ * transaction is ever seen. What a record does to the partition's state is not here: the shell
+ * decodes it, hands it to the input handlers (input-handlers.ts) and encodes what they re-key.
  */
 import {
   type Counter,
-  clusterIdString,
   committedOffsets,
   createSchemaCatalog,
   deadLetterOf,
@@ -23,20 +23,14 @@ import {
   type Lifecycle,
   type Logger,
   openFencedProducer,
-  parseClusterId,
   partitionEnd,
   type Registry,
   registerSchemas,
-  SpamgateError,
   sendInTransaction,
 } from '@spamgate/core';
 import {
-  type ClusterEvent,
   type Codec,
   createCodec,
-  type FeedbackEvent,
-  type MessageEvent,
-  type ReceivedMessage,
   type RecordName,
   SchemaDecodeError,
   schemaRegistrations,
@@ -48,7 +42,6 @@ import {
   DEFAULT_CLUSTER_PROCESSOR_OPTIONS,
   EventTimeInvalidError,
 } from '../clusters/cluster-processor.ts';
-import type { ClusterMessage } from '../clusters/cluster-state.ts';
 import {
   type FeatureEngineConfig,
   type FeatureEngineTopics,
@@ -59,7 +52,14 @@ import { createCopartitionAssigner } from '../kafka/copartition-assigner.ts';
 import { loadRegistrations } from '../registration.ts';
 import { DEFAULT_RELATION_OPTIONS } from '../relations/relation-book.ts';
 import { decodePartitionMeta, encodePartitionMeta, PARTITION_META_KEY } from './entry-codec.ts';
-import { createFactKeys, type FactKeys, messageFacts } from './facts.ts';
+import { createFactKeys } from './facts.ts';
+import {
+  createInputHandlers,
+  drainPartition,
+  type InputHandlers,
+  InvalidAddressError,
+  type Rekeyed,
+} from './input-handlers.ts';
 import {
   createPartitionProcessor,
   DEFAULT_PROCESSOR_OPTIONS,
@@ -133,42 +133,9 @@ export interface FeatureEngine {
 /** How long a partition's restore waits for others opened at the same time to join it. */
 const RESTORE_COALESCE_MS = 200;
 
-/** An address the engine cannot key state by: empty, too long, or holding control characters. */
-export class InvalidAddressError extends SpamgateError {
-  override name = 'InvalidAddressError';
-  constructor(field: string, reason: string) {
-    super(`${field} is not a usable address: ${reason}`, { code: 'INVALID_ADDRESS', retriable: false });
-  }
-}
-
-/** Longest address accepted: E.164 is 16 characters, alphanumeric sender ids 11; room for formats. */
-const MAX_ADDRESS_CHARS = 64;
-
-/**
- * Refuses addresses that cannot be state keys. Control characters are refused because the
- * changelog's own keys (PARTITION_META_KEY, relation books) start with NUL: a hostile sender
- * named like them would overwrite the partition's watermark.
- */
-export function checkAddress(field: string, address: string): void {
-  if (address.length === 0) throw new InvalidAddressError(field, 'empty');
-  if (address.length > MAX_ADDRESS_CHARS)
-    throw new InvalidAddressError(field, `longer than ${MAX_ADDRESS_CHARS} characters`);
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(address))
-    throw new InvalidAddressError(field, 'contains control characters');
-}
-
 /** Changelog keys of the content clusters partition p holds, and of their watermark. */
 export const CLUSTER_KEY_PREFIX = '\u0000cluster:';
 export const CLUSTER_META_KEY = '\u0000cluster-watermark';
-
-/** A keyed 64-bit hash as the 8 big-endian bytes of the Avro Hash64 type. */
-function hash64({ hi, lo }: { hi: number; lo: number }): Buffer {
-  const b = Buffer.alloc(8);
-  b.writeUInt32BE(hi >>> 0, 0);
-  b.writeUInt32BE(lo >>> 0, 4);
-  return b;
-}
 
 /** The records the engine writes: their schemas are registered before it writes any. */
 export const FEATURE_ENGINE_WRITES: readonly RecordName[] = [
@@ -184,7 +151,10 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
   const { kafka, logger, config, metrics } = deps;
   const now = deps.now ?? Date.now;
   const codec: Codec = createCodec();
-  const keys: FactKeys = createFactKeys(config.hashKey);
+  const handlers: InputHandlers = createInputHandlers({
+    keys: createFactKeys(config.hashKey),
+    utcOffsetHours: config.utcOffsetHours,
+  });
   const topics: FeatureEngineTopics = featureEngineTopics(
     config.topicPrefix,
     config.inputTopicPrefix ?? config.topicPrefix,
@@ -431,11 +401,6 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
     logger.warn({ topic, partition, offset: m.offset, code: record.errorCode }, 'record dead-lettered');
   }
 
-  /** Queues a cluster event for this partition's next transaction, keyed by its cluster. */
-  function clusterEvent(task: Task, clusterId: number, event: ClusterEvent): void {
-    task.byCluster.push({ key: clusterIdString(clusterId), value: codec.encode('ClusterEvent', event) });
-  }
-
   const SCHEMA_OF_TOPIC: Readonly<Record<string, RecordName>> = {
     [topics.messages]: 'MessageEvent',
     [topics.feedback]: 'FeedbackEvent',
@@ -443,16 +408,32 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
     [topics.byCluster]: 'ClusterEvent',
   };
 
+  /** Queues re-keyed records for this partition's next transaction. */
+  function queue(task: Task, records: readonly Rekeyed[]): void {
+    for (const r of records) {
+      if (r.to === 'byRecipient')
+        task.byRecipient.push({ key: r.key, value: codec.encode('ReceivedMessage', r.value) });
+      else task.byCluster.push({ key: r.key, value: codec.encode('ClusterEvent', r.value) });
+    }
+  }
+
   function handle(task: Task, topic: string, m: KafkaMessage): void {
     const wall = now();
     try {
       if (!m.value) throw new SchemaDecodeError(SCHEMA_OF_TOPIC[topic] ?? topic, 'EMPTY', 'null value');
-      if (topic === topics.messages) handleMessage(task, codec.decode('MessageEvent', m.value), wall);
-      else if (topic === topics.feedback) handleFeedback(task, codec.decode('FeedbackEvent', m.value), wall);
+      if (topic === topics.messages)
+        queue(task, handlers.message(task, codec.decode('MessageEvent', m.value), wall));
+      else if (topic === topics.feedback)
+        queue(task, handlers.feedback(task, codec.decode('FeedbackEvent', m.value), wall));
       else if (topic === topics.byRecipient)
-        handleReceived(task, codec.decode('ReceivedMessage', m.value), wall);
+        queue(task, handlers.received(task, codec.decode('ReceivedMessage', m.value), wall));
       else
-        handleClusterEvent(task, m.key?.toString('utf8') ?? '', codec.decode('ClusterEvent', m.value), wall);
+        handlers.clusterEvent(
+          task,
+          m.key?.toString('utf8') ?? '',
+          codec.decode('ClusterEvent', m.value),
+          wall,
+        );
       metrics.events.inc({ topic });
     } catch (err) {
       if (
@@ -465,93 +446,6 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
         deadLetter(task, topic, task.partition, m, err);
       else throw err;
     }
-  }
-
-  function handleMessage(task: Task, event: MessageEvent, wall: number): void {
-    checkAddress('sender', event.sender);
-    checkAddress('recipient', event.recipient);
-    const { facts, content } = messageFacts(event, keys, config.utcOffsetHours);
-    const cluster = content.clusterId ?? Number.NaN;
-    task.processor.message(event.sender, event.senderKind, event.campaignId, facts, wall, cluster);
-    // To the partition of the recipient (same key, same partitioner as the input), where a reply
-    // from the recipient's side is credited to it: no body, the sender only hashed.
-    const senderHash = hash64(keys.recipientHash(event.sender));
-    const received: ReceivedMessage = {
-      messageId: event.messageId,
-      eventTime: event.eventTime,
-      recipient: event.recipient,
-      fromHash: senderHash,
-      kind: content.isOptOut ? 'OPT_OUT' : content.isOptIn ? 'OPT_IN' : 'MESSAGE',
-    };
-    task.byRecipient.push({ key: event.recipient, value: codec.encode('ReceivedMessage', received) });
-    // To the partition of its content cluster, where it is counted across every sender.
-    if (content.clusterId !== null)
-      clusterEvent(task, content.clusterId, {
-        eventTime: event.eventTime,
-        kind: 'MESSAGE',
-        senderHash,
-        recipientHash: hash64({ hi: facts.recipientHi, lo: facts.recipientLo }),
-        campaignId: event.campaignId,
-        urlDomains: [...content.urlDomains],
-        messageId: event.messageId,
-      });
-  }
-
-  function handleFeedback(task: Task, event: FeedbackEvent, wall: number): void {
-    checkAddress('sender', event.sender);
-    const recipient = event.recipient === null ? undefined : keys.recipientHash(event.recipient);
-    const cluster = task.processor.feedback(event.sender, event.eventTime, event.kind, wall, recipient);
-    // A spam report about a message of a content cluster counts against the cluster too.
-    if (!Number.isNaN(cluster) && recipient)
-      clusterEvent(task, cluster, {
-        eventTime: event.eventTime,
-        kind: 'SPAM_REPORT',
-        senderHash: hash64(keys.recipientHash(event.sender)),
-        recipientHash: hash64(recipient),
-        campaignId: null,
-        urlDomains: [],
-        messageId: event.messageId,
-      });
-  }
-
-  function handleReceived(task: Task, event: ReceivedMessage, wall: number): void {
-    checkAddress('recipient', event.recipient);
-    const from = Buffer.from(event.fromHash);
-    const kind = event.kind === 'OPT_OUT' ? 'optOut' : event.kind === 'OPT_IN' ? 'optIn' : 'message';
-    const hi = from.readUInt32BE(0);
-    const lo = from.readUInt32BE(4);
-    const cluster = task.processor.heard(event.recipient, hi, lo, event.eventTime, kind, wall);
-    // An opt-out answering a message of a content cluster counts against the cluster too.
-    if (!Number.isNaN(cluster))
-      clusterEvent(task, cluster, {
-        eventTime: event.eventTime,
-        kind: 'OPT_OUT',
-        senderHash: hash64(keys.recipientHash(event.recipient)),
-        recipientHash: from,
-        campaignId: null,
-        urlDomains: [],
-        messageId: event.messageId,
-      });
-  }
-
-  function handleClusterEvent(task: Task, clusterId: string, event: ClusterEvent, wall: number): void {
-    parseClusterId(clusterId); // a typed error (a dead letter) for a key that is not a cluster id
-    if (event.kind !== 'MESSAGE') {
-      task.clusters.outcome(clusterId, event.eventTime, event.kind, wall);
-      return;
-    }
-    const sender = Buffer.from(event.senderHash);
-    const recipient = Buffer.from(event.recipientHash);
-    const message: ClusterMessage = {
-      timeMs: event.eventTime,
-      senderHi: sender.readUInt32BE(0),
-      senderLo: sender.readUInt32BE(4),
-      recipientHi: recipient.readUInt32BE(0),
-      recipientLo: recipient.readUInt32BE(4),
-      campaignId: event.campaignId,
-      urlDomains: event.urlDomains,
-    };
-    task.clusters.message(clusterId, message, wall);
   }
 
   /**
@@ -597,11 +491,8 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
     const lateBefore = task.processor.stats.lateEvents;
     const promotedBefore = task.processor.stats.promotedSenders;
     enforceBudget(task);
-    const outputs = task.processor.drain(now());
+    const { senders: outputs, clusters: clusterOutputs } = drainPartition(task, now());
     const changed = task.processor.takeChanged();
-    // Clusters' event times come from every partition; the sender watermark carries their idle time.
-    task.clusters.advanceWatermark(task.processor.watermark);
-    const clusterOutputs = task.clusters.drain(now());
     const clustersChanged = task.clusters.takeChanged();
     const features: Message[] = [];
     const minutes: Message[] = [];

@@ -34,6 +34,7 @@ import {
   addMessage,
   createSenderState,
   DEFAULT_FEATURE_OPTIONS,
+  type DerivedMessage,
   deriveMessage,
   type FeatureOptions,
   type FeedbackKind,
@@ -192,8 +193,10 @@ export interface PartitionProcessor {
   /** A sender's entry as full state (a cheap sender expanded); undefined when not held. */
   entry(sender: string): SenderEntry | undefined;
   /**
-   * Applies a message, of content cluster `clusterId` (NaN: none). Throws EventTimeSkewError
-   * (nothing changed) for an event far in the future.
+   * Applies a message, of content cluster `clusterId` (NaN: none). Returns whether it formed a
+   * sequential pair with the sender's previous message (recipients different numbers at most
+   * `features.sequentialDistance` apart, in arrival order: what sequentialShare counts), as derived
+   * when it was applied. Throws EventTimeSkewError (nothing changed) for an event far in the future.
    */
   message(
     sender: string,
@@ -202,11 +205,11 @@ export interface PartitionProcessor {
     facts: MessageFacts,
     wallClockMs: number,
     clusterId?: number,
-  ): void;
+  ): boolean;
   /**
-   * Applies feedback about the sender. For a spam report naming its recipient (keyed hash halves),
-   * returns the content cluster of the sender's latest message to them, to attribute the report
-   * to; NaN otherwise.
+   * Applies feedback about the sender. For a spam report or a delivery failure naming its
+   * recipient (keyed hash halves), returns the content cluster of the sender's latest message to
+   * them, to attribute it to; NaN otherwise.
    */
   feedback(
     sender: string,
@@ -218,7 +221,8 @@ export interface PartitionProcessor {
   /**
    * A counterpart's message to `sender` (from the repartition topic): a reply, an opt-out or an
    * opt-in, for the sender's relation book. Throws EventTimeSkewError like message. Returns the
-   * content cluster of the message an opt-out answers (to attribute it to), else NaN.
+   * content cluster of the message it answers, to attribute the answer to (recordHeard says
+   * when), else NaN.
    */
   heard(
     sender: string,
@@ -627,7 +631,7 @@ export function createPartitionProcessor(
     };
   }
 
-  /** A cheap sender's message; false when it needs full state instead. */
+  /** A cheap sender's message, and what it contributed; undefined when it needs full state instead. */
   function lightMessage(
     sender: string,
     light: LightEntry,
@@ -635,16 +639,16 @@ export function createPartitionProcessor(
     campaignId: string | null,
     facts: MessageFacts,
     contact: boolean,
-  ): boolean {
+  ): DerivedMessage | undefined {
     const limits = options.light;
-    if (campaignId !== null) return false;
-    if (!Number.isNaN(light.lastMessageMs) && light.kind !== kind) return false;
-    if (light.events.length >= limits.maxEvents) return false;
+    if (campaignId !== null) return undefined;
+    if (!Number.isNaN(light.lastMessageMs) && light.kind !== kind) return undefined;
+    if (light.events.length >= limits.maxEvents) return undefined;
     if (light.templates.length >= limits.maxTemplates && !knowsTemplate(light, facts.fingerprint))
-      return false;
+      return undefined;
     const running = runningOf(light);
     const d = deriveMessage(running, facts, options.features, contact);
-    if (!packable(d)) return false;
+    if (!packable(d)) return undefined;
     absorbRunning(light, running);
     light.urlDomains = recordUrlDomains(light.urlDomains, facts.urlDomains, facts.timeMs);
     const { start, late } = attribution(facts.timeMs);
@@ -653,7 +657,7 @@ export function createPartitionProcessor(
     light.events.push({ type: 'message', d, minute: start, late, emitted: false });
     if (late) stats.lateEvents++;
     storeLight(sender, light);
-    return true;
+    return d;
   }
 
   function lightFeedback(sender: string, light: LightEntry, timeMs: number, kind: FeedbackKind): boolean {
@@ -766,12 +770,13 @@ export function createPartitionProcessor(
       const recipient = counterpartKey(facts.recipientHi, facts.recipientLo);
       const { contact } = recordSent(book, recipient, facts.timeMs, options.relations, clusterId);
       const light = lightEntry(sender);
-      if (!light || !lightMessage(sender, light, kind, campaignId, facts, contact)) {
+      let d = light && lightMessage(sender, light, kind, campaignId, facts, contact);
+      if (!d) {
         const e = fullEntry(sender, light);
         e.kind = kind;
         e.campaignId = campaignId;
         const { start, late } = attribution(facts.timeMs);
-        addMessage(e.state, facts, options.features, contact);
+        d = addMessage(e.state, facts, options.features, contact);
         e.urlDomains = recordUrlDomains(e.urlDomains, facts.urlDomains, facts.timeMs);
         if (
           countMessage(
@@ -789,10 +794,12 @@ export function createPartitionProcessor(
       }
       touch(sender);
       advance(facts.timeMs);
+      return d.pairSequential === 1;
     },
     feedback(sender, timeMs, kind, wallClockMs, recipient) {
       observe(timeMs, wallClockMs);
-      const book = kind === 'SPAM_REPORT' && recipient ? readBook(sender) : undefined;
+      const attributed = kind === 'SPAM_REPORT' || kind === 'DELIVERY_FAILURE';
+      const book = attributed && recipient ? readBook(sender) : undefined;
       const cluster = book ? latestClusterTo(book, counterpartKey(recipient!.hi, recipient!.lo)) : Number.NaN;
       const light = lightEntry(sender);
       if (!light || !lightFeedback(sender, light, timeMs, kind)) {

@@ -246,6 +246,28 @@ SenderFeatures name the sender's dominant clusters (\`clusters\`: at most 3, by 
 longest window whose latest message from the sender was of the cluster): the key to join a
 sender with its templates' spread across senders.
 
+What a sender's relation book learns is also counted for the cluster of the message it concerns,
+so that a cluster is judged by its recipients across all its numbers:
+
+- **Opt-outs and replies** (cluster \`optOuts\`, \`replies\`): an answer is attributed when it
+  answers the sender's latest message to that recipient, that message has a cluster, and it came
+  within the reply delay (\`SPAMGATE_REPLY_DELAY\`, 72 h), the rule the sender's own reply features
+  use. Only the first answer of each kind to a message counts: the first opt-out (a repeated STOP
+  is not a new one) and the first reply (any other message back, START and UNSTOP included, as in
+  \`repliedRecipients\`); the rest of a conversation, or an auto-reply loop, adds nothing. An answer
+  read after a later message of the sender to the same person (the partitions are not in step)
+  still counts for the sender but for no cluster, since the book keeps the cluster of the latest
+  message only; an answer read before the message it answers likewise.
+- **Spam reports and delivery failures** (cluster \`spamReports\`, \`deliveryFailures\`): feedback
+  that names its recipient is attributed to the cluster of the sender's latest message to them;
+  feedback without a recipient names no message and counts for the sender only.
+- **Number walking** (cluster \`sequentialShare\`): each message carries whether it formed a
+  sequential pair for its sender, derived once when it is read, exactly as \`sequentialShare\`
+  above counts it (a sender's first message never is one, nor one to a recipient that is not a
+  number).
+- **Call-back numbers** (cluster \`callbackNumbers\`): the numbers \`callbackShare\` detects, the
+  first 4 per message, as keyed subscriber hashes; the body is scanned once for both.
+
 ## URL domains
 
 SenderFeatures name the registrable domains the sender's messages linked to (\`urlDomains\`): those

@@ -194,8 +194,11 @@ export function recordSent(
 /**
  * Records a message from counterpart `key` to the sender at `timeMs`: an opt-out, an opt-in
  * (START, UNSTOP: revokes an earlier opt-out) or any other message (a reply if it follows one of
- * the sender's within the reply delay). Returns the content cluster of the message an opt-out
- * answers, when known (the sender's latest message to them), else NaN.
+ * the sender's within the reply delay). Returns the content cluster of the message it answers, to
+ * attribute the answer to, when that is the sender's latest message to them, of a cluster, sent
+ * at most the reply delay before, and the answer is the first of its kind to it: the first
+ * opt-out (a repeated STOP is not a new one), or the first reply (an opt-in counts as a reply,
+ * as in the sender's reply features; a conversation's further messages do not). Else NaN.
  */
 export function recordHeard(
   book: RelationBook,
@@ -213,10 +216,13 @@ export function recordHeard(
   // was read first (two or more later ones, and the answer is credited to none).
   const answered = c.sentMs <= t ? c.sentMs : c.prevSentMs <= t ? c.prevSentMs : Number.NaN;
   const answers = t - answered <= o.replyDelayMs; // false for NaN
+  // A reply to the latest message that was already answered adds nothing to its cluster.
+  const firstReply = kind !== 'optOut' && !(c.answeredMs >= answered); // true for NaN
   if (answers && kind === 'optOut') c.optOutAnsweredMs = later(c.optOutAnsweredMs, answered);
   else if (answers) c.answeredMs = later(c.answeredMs, answered);
   capCounterparts(book, o);
-  const cluster = kind === 'optOut' && answers && answered === c.sentMs ? c.clusterId : Number.NaN;
+  const cluster =
+    answers && answered === c.sentMs && (kind === 'optOut' || firstReply) ? c.clusterId : Number.NaN;
   if (kind === 'optOut') {
     const held = book.optOuts.get(key);
     if (held && held.ms <= t) return Number.NaN; // already opted out: the earliest opt-out stands
@@ -238,7 +244,7 @@ export function recordHeard(
   return cluster;
 }
 
-/** The content cluster of the sender's latest message to `key` (for a spam report about it); NaN if unknown. */
+/** The content cluster of the sender's latest message to `key` (for feedback naming them); NaN if unknown. */
 export function latestClusterTo(book: RelationBook, key: number): number {
   return book.counterparts.get(key)?.clusterId ?? Number.NaN;
 }

@@ -402,15 +402,16 @@ export function applyMessage(
   }
 }
 
-/** Adds a message to every window's slice for its time. */
+/** Adds a message to every window's slice for its time; returns what it contributed. */
 export function addMessage(
   state: SenderState,
   m: MessageFacts,
   o: FeatureOptions = DEFAULT_FEATURE_OPTIONS,
   contact = false,
-): void {
+): DerivedMessage {
   const d = deriveMessage(state, m, o, contact); // moves latestMs first: slices are chosen as of this message
   applyMessage(state.rings, state.latestMs, d, o);
+  return d;
 }
 
 /** Adds feedback to every window's slice for its time, as of the sender's newest event. */

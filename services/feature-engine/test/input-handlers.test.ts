@@ -1,0 +1,250 @@
+// The input handlers without Kafka: three partitions (the senders', the recipients', the content
+// cluster's) and the re-keyed records routed between them by key, as the repartition topics do.
+// A message, the opt-out and the reply that answer it, a spam report and a delivery failure end
+// up counted once each in the cluster's windows; each only if it was routed to the partition its
+// key names. Bad records throw the typed errors the shell dead-letters.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  callbackNumbers,
+  clusterIdOf,
+  clusterIdString,
+  createSubscriberHasher,
+  InvalidClusterIdError,
+} from '@spamgate/core';
+import type { ClusterEvent, FeedbackEvent, MessageEvent, ReceivedMessage } from '@spamgate/schemas';
+import { createClusterProcessor, EventTimeInvalidError } from '../src/clusters/cluster-processor.ts';
+import { createFactKeys } from '../src/engine/facts.ts';
+import {
+  createInputHandlers,
+  drainPartition,
+  InvalidAddressError,
+  type PartitionProcessors,
+  type Rekeyed,
+} from '../src/engine/input-handlers.ts';
+import { createPartitionProcessor, EventTimeSkewError } from '../src/engine/partition-processor.ts';
+
+const SECRET = 'input-handlers-secret-0123456789';
+const keys = createFactKeys(SECRET);
+const hasher = createSubscriberHasher(SECRET);
+const handlers = createInputHandlers({ keys, utcOffsetHours: 0 });
+const T0 = 1_794_996_000_000;
+const CLOCK = T0 + 86_400_000;
+const MIN = 60_000;
+
+const S1 = '+12025550100';
+const S2 = '+12025550177';
+const R1 = '+13035550140';
+const R2 = '+13035550141'; // R1's neighbour: S1 walks from one to the other
+const R3 = '+14155550999';
+const CALLBACK = '1-888-555-0142';
+const body = (name: string) =>
+  `${name}, your bank account has been suspended after unusual activity. Call our fraud department ` +
+  `at ${CALLBACK} today to restore access.`;
+const CLUSTER = clusterIdString(clusterIdOf(body('Ann'), keys.cluster)!);
+
+/** One partition's processors, with the default 5 min allowed future skew. */
+const partitions = (): PartitionProcessors => ({
+  processor: createPartitionProcessor(),
+  clusters: createClusterProcessor(),
+});
+
+let seq = 0;
+function message(sender: string, recipient: string, t: number, text: string): MessageEvent {
+  return {
+    messageId: `m${seq++}`,
+    eventTime: t,
+    sender,
+    senderKind: 'LONG_CODE',
+    recipient,
+    body: text,
+    campaignId: null,
+    originNetwork: null,
+  };
+}
+
+function feedback(kind: FeedbackEvent['kind'], sender: string, recipient: string, t: number): FeedbackEvent {
+  return { feedbackId: `f${seq++}`, eventTime: t, kind, sender, recipient, messageId: null, errorCode: null };
+}
+
+const hashOf = (address: string) => hasher.hashBigInt(address);
+const bytesOf = (h: Buffer) => h.readBigUInt64BE(0);
+
+test('a message, the answers to it and feedback about it reach its cluster through the partitions their keys name', () => {
+  assert.notEqual(clusterIdOf(body('Ann'), keys.cluster), null, 'the template has a cluster id');
+  assert.equal(clusterIdString(clusterIdOf(body('Grace'), keys.cluster)!), CLUSTER, 'copies share it');
+  // Senders in A, recipients in B, the cluster in C: a record routed anywhere else finds no state.
+  const [A, B, C] = [partitions(), partitions(), partitions()];
+  const owner = new Map<string, PartitionProcessors>([
+    [S1, A],
+    [S2, A],
+    [R1, B],
+    [R2, B],
+    [R3, B],
+    [CLUSTER, C],
+  ]);
+  const partitionOf = (key: string) => {
+    const p = owner.get(key);
+    assert.ok(p, `a record keyed ${key}`);
+    return p;
+  };
+  const toCluster: ClusterEvent[] = [];
+  /** Delivers re-keyed records as the repartition topics would; returns the cluster events among them. */
+  const route = (records: Rekeyed[], t: number): ClusterEvent[] => {
+    const events: ClusterEvent[] = [];
+    for (const r of records) {
+      if (r.to === 'byRecipient') {
+        assert.equal(r.key, r.value.recipient, 'keyed by its recipient');
+        events.push(...route(handlers.received(partitionOf(r.key), r.value, t), t));
+      } else {
+        handlers.clusterEvent(partitionOf(r.key), r.key, r.value, t);
+        events.push(r.value);
+        toCluster.push(r.value);
+      }
+    }
+    return events;
+  };
+
+  // S1 messages R1, then R1's neighbour R2; S2 messages R3.
+  const first = handlers.message(A, message(S1, R1, T0, body('Ann')), CLOCK);
+  assert.deepEqual(
+    first.map((r) => [r.to, r.key]),
+    [
+      ['byRecipient', R1],
+      ['byCluster', CLUSTER],
+    ],
+  );
+  const received = first[0]!.value as ReceivedMessage;
+  assert.equal(received.kind, 'MESSAGE');
+  assert.equal(bytesOf(received.fromHash), hashOf(S1), 'the sender only as its keyed hash');
+  const sent = first[1]!.value as ClusterEvent;
+  assert.deepEqual(
+    [sent.kind, sent.sequential, bytesOf(sent.senderHash), bytesOf(sent.recipientHash)],
+    ['MESSAGE', false, hashOf(S1), hashOf(R1)],
+  );
+  // The call-back number as a firewall would hash the number it finds in the body.
+  const digits = callbackNumbers(body('Ann'), S1);
+  assert.deepEqual(digits, ['18885550142']);
+  assert.deepEqual(
+    sent.callbackHashes.map((h) => bytesOf(h).toString()),
+    [hasher.hash(digits[0]!)],
+  );
+  assert.deepEqual(route(first, CLOCK), [sent], 'R1 has sent nothing to S1: nothing to attribute');
+  const walked = handlers.message(A, message(S1, R2, T0 + MIN, body('Bob')), CLOCK);
+  assert.equal((walked[1]!.value as ClusterEvent).sequential, true, 'R2 is R1 + 1');
+  route(walked, CLOCK);
+  const other = handlers.message(A, message(S2, R3, T0 + 2 * MIN, body('Cy')), CLOCK);
+  assert.equal((other[1]!.value as ClusterEvent).sequential, false, "S2's first message");
+  route(other, CLOCK);
+
+  // R1 answers STOP, R2 asks who this is (twice): read in B, re-keyed to S1's partition A, where
+  // S1's relation book knows the cluster of its message to each, and from there to C.
+  const stop = handlers.message(B, message(R1, S1, T0 + 5 * MIN, 'STOP'), CLOCK);
+  assert.deepEqual(
+    stop.map((r) => [r.to, r.key, (r.value as ReceivedMessage).kind]),
+    [['byRecipient', S1, 'OPT_OUT']],
+    'an opt-out has no cluster of its own',
+  );
+  const optOut = route(stop, CLOCK);
+  assert.deepEqual(
+    optOut.map((e) => [e.kind, bytesOf(e.senderHash), bytesOf(e.recipientHash)]),
+    [['OPT_OUT', hashOf(S1), hashOf(R1)]],
+  );
+  assert.deepEqual(
+    route(handlers.message(B, message(R2, S1, T0 + 6 * MIN, 'who is this?'), CLOCK), CLOCK).map(
+      (e) => e.kind,
+    ),
+    ['REPLY'],
+  );
+  assert.deepEqual(
+    route(handlers.message(B, message(R2, S1, T0 + 7 * MIN, 'hello??'), CLOCK), CLOCK),
+    [],
+    'the conversation goes on: one reply per message',
+  );
+
+  // Feedback naming its recipient, in the sender's partition: reports and failures go to the cluster.
+  const report = handlers.feedback(A, feedback('SPAM_REPORT', S2, R3, T0 + 8 * MIN), CLOCK);
+  const failure = handlers.feedback(A, feedback('DELIVERY_FAILURE', S1, R2, T0 + 8 * MIN + 2_000), CLOCK);
+  assert.deepEqual(
+    [...report, ...failure].map((r) => [r.to, r.key, (r.value as ClusterEvent).kind]),
+    [
+      ['byCluster', CLUSTER, 'SPAM_REPORT'],
+      ['byCluster', CLUSTER, 'DELIVERY_FAILURE'],
+    ],
+  );
+  route([...report, ...failure], CLOCK);
+  assert.deepEqual(handlers.feedback(A, feedback('SUBSCRIBER_BLOCK', S1, R1, T0 + 9 * MIN), CLOCK), []);
+  assert.deepEqual(
+    handlers.feedback(A, { ...feedback('SPAM_REPORT', S1, R1, T0 + 9 * MIN), recipient: null }, CLOCK),
+    [],
+    'a report that names no recipient names no message',
+  );
+
+  assert.deepEqual(
+    toCluster.map((e) => e.kind),
+    ['MESSAGE', 'MESSAGE', 'MESSAGE', 'OPT_OUT', 'REPLY', 'SPAM_REPORT', 'DELIVERY_FAILURE'],
+  );
+  const [m15] = C.clusters.features(CLUSTER)!;
+  assert.deepEqual(
+    [
+      m15!.messages,
+      m15!.distinctSenders,
+      m15!.optOuts,
+      m15!.replies,
+      m15!.spamReports,
+      m15!.deliveryFailures,
+      m15!.sequentialShare,
+      m15!.callbackNumbers,
+    ],
+    [3, 2, 1, 1, 1, 1, 1 / 3, [hasher.hash('18885550142')]],
+  );
+  assert.equal(A.clusters.clusterCount + B.clusters.clusterCount, 0, 'only C counts the cluster');
+
+  // The shell's drain: the failure came 2 s after the report's record, under the 5 s interval, so
+  // it waits for the watermark; the clusters' follows the partition's senders, which moved on.
+  const before = C.clusters.drain(0);
+  assert.equal(before.at(-1)!.windows[0]!.deliveryFailures, 0, 'not published yet');
+  C.processor.advanceWatermark(T0 + 10 * MIN);
+  const { clusters } = drainPartition(C, 123);
+  assert.deepEqual(
+    clusters.map((r) => [r.clusterId, r.emittedAt, r.windows[0]]),
+    [[CLUSTER, 123, m15]],
+  );
+});
+
+test('bad records throw the typed errors the shell dead-letters, and change nothing', () => {
+  const p = partitions();
+  const ok = message(S1, R1, T0, body('Ann'));
+  for (const bad of [
+    { ...ok, sender: '' },
+    { ...ok, recipient: `\u0000r${R1}` },
+    { ...ok, sender: '+1'.padEnd(65, '5') },
+  ])
+    assert.throws(() => handlers.message(p, bad, CLOCK), InvalidAddressError);
+  assert.throws(() => handlers.message(p, { ...ok, eventTime: CLOCK + 301_000 }, CLOCK), EventTimeSkewError);
+  assert.throws(
+    () => handlers.feedback(p, { ...feedback('SPAM_REPORT', S1, R1, T0), sender: '\u0007' }, CLOCK),
+    InvalidAddressError,
+  );
+  assert.throws(
+    () =>
+      handlers.received(
+        p,
+        { messageId: 'x', eventTime: T0, recipient: '', fromHash: keys.hash64(S1), kind: 'MESSAGE' },
+        CLOCK,
+      ),
+    InvalidAddressError,
+  );
+  assert.equal(p.processor.senderCount + p.processor.relationBookCount, 0, 'no sender state');
+  const event = handlers.message(partitions(), ok, CLOCK)[1]!.value as ClusterEvent;
+  assert.throws(() => handlers.clusterEvent(p, 'not-a-cluster', event, CLOCK), InvalidClusterIdError);
+  assert.throws(
+    () => handlers.clusterEvent(p, CLUSTER, { ...event, eventTime: Number.NaN }, CLOCK),
+    EventTimeInvalidError,
+  );
+  assert.throws(
+    () => handlers.clusterEvent(p, CLUSTER, { ...event, kind: 'REPLY', eventTime: CLOCK + 301_000 }, CLOCK),
+    EventTimeSkewError,
+  );
+  assert.equal(p.clusters.clusterCount, 0, 'no cluster state');
+});
