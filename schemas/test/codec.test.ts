@@ -172,6 +172,7 @@ export const SAMPLES: { [K in keyof Records]: Records[K] } = {
     messageId: 'm-1',
     sequential: true,
     callbackHashes: [Buffer.from('00112233445566ff', 'hex')],
+    afterOptOut: false,
   },
   ClusterFeatures: {
     clusterId: '0a1b2c3d4e5f60',
@@ -197,6 +198,7 @@ export const SAMPLES: { [K in keyof Records]: Records[K] } = {
         deliveryFailures: 40,
         sequentialShare: 0,
         callbackNumbers: ['1234567890123456789'],
+        postOptOutSends: 0,
       },
     ],
   },

@@ -20,6 +20,8 @@ export interface ClusterEvent {
   sequential: boolean;
   /** MESSAGE only: keyed hashes (as senderHash) of the phone numbers in the body other than the sender's (call-back numbers), at most 4. */
   callbackHashes: Hash64[];
+  /** MESSAGE only: the message went to a recipient who had opted out from its sender, past the one confirmation allowed (what the sender feature postOptOutSends counts). */
+  afterOptOut: boolean;
 }
 
 /** What happened. Readers map symbols they do not know to MESSAGE. */
@@ -78,6 +80,8 @@ export interface ClusterWindowFeatures {
   sequentialShare: number;
   /** The most frequent call-back numbers in the cluster's messages, at most 8, by count then value, as keyed hashes (the unsigned 64-bit decimal of the first 8 bytes of HMAC-SHA-256 under the deployment's hash key, as every subscriber hash): a firewall matches them by hashing the numbers it finds in a body the same way. */
   callbackNumbers: string[];
+  /** Messages of the cluster sent to recipients who had opted out from their sender, past the one confirmation allowed: the compliance violation, across every sender of the template. */
+  postOptOutSends: number;
 }
 
 /** What the carrier's SMS firewall should do with messages of one content cluster (one template across senders), whoever sends them, and why. Topic sms.content-decisions (compacted), key = cluster id (UTF-8): the latest record per cluster is the one in force. docs/contract.md says how a firewall matches a message to it. */

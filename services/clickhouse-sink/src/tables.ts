@@ -300,6 +300,7 @@ const CLUSTER_WINDOW_TYPES = {
   replies: 'UInt64',
   deliveryFailures: 'UInt64',
   sequentialShare: 'Float64',
+  postOptOutSends: 'UInt64',
 } as const satisfies Record<
   Exclude<keyof ClusterWindowFeatures, 'window' | 'campaignIds' | 'urlDomains' | 'callbackNumbers'>,
   Numeric

@@ -145,6 +145,7 @@ export function recordFactory(seed: number, baseMs: number): RecordFactory {
           deliveryFailures: int(2_000),
           sequentialShare: share(),
           callbackNumbers: Array.from({ length: int(3) }, hash64),
+          postOptOutSends: int(500),
         })),
       };
     },

@@ -122,6 +122,7 @@ export function cluster(
       deliveryFailures: 0,
       sequentialShare: 0,
       callbackNumbers: [],
+      postOptOutSends: 0,
       ...patch,
     })),
   };

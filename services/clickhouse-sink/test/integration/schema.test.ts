@@ -159,6 +159,7 @@ test('rows written before 0006 and 0007, or without their columns after them, re
         deliveryFailures: 0,
         sequentialShare: 0,
         callbackNumbers: [],
+        postOptOutSends: 0,
       })),
     });
   } finally {
