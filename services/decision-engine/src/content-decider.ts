@@ -94,8 +94,16 @@ export function judgeCluster(content: ContentPolicy, c: ClusterFeatures, hold: b
     const r = fire(c, rule, hold);
     if (r) fired.push({ rule, reason: r });
   }
-  const score = 1 - fired.reduce((p, x) => p * (1 - x.rule.weight), 1);
   const reasons = fired.map((x) => x.reason);
+  // Messages after STOP across the template: the violation that blocks any sender, registered too.
+  const hard = fired.filter((x) => x.rule.class === 'hard');
+  if (hard.length > 0)
+    return {
+      action: 'BLOCK',
+      score: 1,
+      reasons: [...hard.map((x) => x.reason), ...reasons.filter((r) => !hard.some((h) => h.reason === r))],
+    };
+  const score = 1 - fired.reduce((p, x) => p * (1 - x.rule.weight), 1);
   const confirmed = content.blockRequires.every((g) => fired.some((x) => g.includes(x.rule.code)));
   if (!confirmed) return { action: 'ALLOW', score, reasons };
   const registered = window(c, '1h')?.registeredShare ?? longest(c)?.registeredShare ?? 0;

@@ -3,10 +3,20 @@
  * confirmed abusive and every message of it is BLOCKed at the firewall, whoever sends it. Rules
  * read cluster features only; a BLOCK needs a fired rule from every group of `blockRequires`
  * (for example spread across numbers AND recipients who complain rather than answer). A cluster
- * sent mostly under registered campaigns is never content-blocked: it is reviewed instead.
+ * sent mostly under registered campaigns is never content-blocked for that: it is reviewed
+ * instead. A fired `hard` rule (messages after STOP across the template) blocks any cluster.
  * docs/policy.md, "Content decisions".
  */
-import { DOMAIN, duration, finite, isObject, parseRule, type Rule, unknownKeys } from './policy-rules.ts';
+import {
+  DOMAIN,
+  duration,
+  finite,
+  HARD_CLUSTER_FEATURES,
+  isObject,
+  parseRule,
+  type Rule,
+  unknownKeys,
+} from './policy-rules.ts';
 
 export interface ContentPolicy {
   /** A content BLOCK lapses this long after the evidence it rests on, unless re-issued. */
@@ -56,10 +66,13 @@ export function parseContentPolicy(
   else
     raw.rules.forEach((r, i) => {
       const at = `content.rules[${i}]`;
-      const rule = parseRule(r, at, hysteresis, problems);
+      const rule = parseRule(r, at, hysteresis, problems, true);
       if (!rule) return;
-      if (rule.class === 'hard' || rule.class === 'volume')
-        problems.push(`${at}: a content rule is spread, outcome or signal evidence, not ${rule.class}`);
+      if (rule.class === 'volume') problems.push(`${at}: a content rule is not volume evidence`);
+      if (rule.class === 'hard' && !HARD_CLUSTER_FEATURES.has(rule.feature.name))
+        problems.push(
+          `${at}: a hard content rule may only read ${[...HARD_CLUSTER_FEATURES].map((f) => `cluster.${f}`).join(' or ')} (messages after STOP, the content-neutral violation)`,
+        );
       if (rule.feature.source !== 'cluster' || rule.when.some((c) => c.feature.source !== 'cluster'))
         problems.push(`${at}: a content rule reads cluster features only (cluster.<name>)`);
       if (rule.throttle)

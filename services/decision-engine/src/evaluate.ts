@@ -132,6 +132,8 @@ export function clusterValue(
       return per(w.replies, w.distinctRecipients);
     case 'deliveryFailureRate':
       return per(w.deliveryFailures, w.messages);
+    case 'postOptOutRate':
+      return per(w.postOptOutSends, w.messages);
     case 'complaints':
       return w.spamReports + w.optOuts;
     case 'complaintReplyRatio':

@@ -53,6 +53,7 @@ export const CLUSTER_FEATURES = [
   'replies',
   'deliveryFailures',
   'sequentialShare',
+  'postOptOutSends',
 ] as const satisfies readonly Exclude<
   keyof ClusterWindowFeatures,
   'window' | 'windowMs' | 'campaignIds' | 'urlDomains' | 'callbackNumbers'
@@ -61,12 +62,14 @@ export const CLUSTER_FEATURES = [
  * Cluster features the engine derives from the record (clusterValue in evaluate.ts), rates that
  * unlike counts do not grow with a campaign's size: spamReportRate = spamReports /
  * distinctRecipients, replyRate = replies / distinctRecipients, deliveryFailureRate =
- * deliveryFailures / messages (0 without a denominator); complaints = spamReports + optOuts; and
+ * deliveryFailures / messages, postOptOutRate = postOptOutSends / messages (0 without a
+ * denominator); complaints = spamReports + optOuts; and
  * complaintReplyRatio = complaints / (replies + 1), which outcome delays do not bias: complaints
  * and replies both come after a recipient reads the message.
  */
 export const DERIVED_CLUSTER_FEATURES = [
   'spamReportRate',
+  'postOptOutRate',
   'replyRate',
   'deliveryFailureRate',
   'complaints',
@@ -91,6 +94,8 @@ export const CONTACT_DISCOUNTED: ReadonlySet<SenderFeatureName> = new Set([
 
 /** The only feature a `hard` rule may read: sends to recipients who opted out. */
 export const HARD_FEATURES: ReadonlySet<SenderFeatureName> = new Set(['postOptOutSends']);
+/** The only cluster features a `hard` content rule may read: the same violation across a template's senders. */
+export const HARD_CLUSTER_FEATURES: ReadonlySet<string> = new Set(['postOptOutSends', 'postOptOutRate']);
 
 export type RuleClass = 'hard' | 'volume' | 'spread' | 'outcome' | 'signal';
 export const RULE_CLASSES: readonly RuleClass[] = ['hard', 'volume', 'spread', 'outcome', 'signal'];
@@ -220,11 +225,16 @@ export function parseCondition(raw: unknown, at: string, problems: string[]): Co
   return { feature, window: w, op, value };
 }
 
+/**
+ * Checks one rule. `content`: a rule of the policy's content section, whose hard rules read the
+ * cluster's messages after STOP (content-policy.ts checks the rest of what content rules may be).
+ */
 export function parseRule(
   raw: unknown,
   at: string,
   hysteresis: number,
   problems: string[],
+  content = false,
 ): Rule | undefined {
   if (!isObject(raw)) {
     problems.push(`${at} must be an object`);
@@ -257,7 +267,11 @@ export function parseRule(
   if (!RULE_CLASSES.includes(cls as RuleClass))
     problems.push(`${at}: "class" must be one of ${RULE_CLASSES.join(', ')}, not ${JSON.stringify(cls)}`);
   const feature = featureRef(raw.feature, at, problems);
-  if (cls === 'hard' && feature && !(feature.source === 'sender' && HARD_FEATURES.has(feature.name)))
+  const hardOk =
+    feature?.source === 'sender'
+      ? HARD_FEATURES.has(feature.name)
+      : feature?.source === 'cluster' && content && HARD_CLUSTER_FEATURES.has(feature.name);
+  if (cls === 'hard' && feature && !hardOk && !content)
     problems.push(
       `${at}: a hard rule may only read ${[...HARD_FEATURES].join(', ')} (hard BLOCKs rest on content-neutral evidence only)`,
     );

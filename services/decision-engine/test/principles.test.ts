@@ -366,14 +366,21 @@ test('spread evidence alone is watched, a script or rotating links to strangers 
   const id = '0a1b2c3d4e5f60';
   // A snowshoe cluster before any recipient reacted: many unregistered numbers, one template.
   const fresh = cluster(id, { distinctSenders: 14, distinctRecipients: 420, messages: 500 });
-  const shape = { messages: 20, distinctRecipients: 20, newContactShare: 1 };
+  const shape = { messages: 20, distinctRecipients: 20, newContactShare: 1, urlShare: 1 };
   const scripted = evalDefault(
     features({ clusters: [id], windows: { all: shape, '10m': { ...shape, timingCv: 0.05 } } }),
     [fresh],
   );
   assert.equal(scripted.action, 'THROTTLE');
-  assert.ok(codes(scripted.reasons).includes('SCRIPTED_FANOUT'));
+  assert.ok(codes(scripted.reasons).includes('SCRIPTED_LINKS'));
   assert.deepEqual(scripted.throttle, { perMinute: null, perHour: 6, scope: 'NEW_CONTACTS' });
+  // A script without links or numbers to call (a survey asking for a reply) is watched, not slowed.
+  const survey = evalDefault(
+    features({
+      windows: { all: { ...shape, urlShare: 0 }, '10m': { ...shape, urlShare: 0, timingCv: 0.05 } },
+    }),
+  );
+  assert.ok(survey.action === 'ALLOW' || survey.action === 'MONITOR', survey.action);
   // The same spread sent by a person (irregular gaps), as peer-to-peer volunteers do: watched only.
   const byHand = evalDefault(
     features({ clusters: [id], windows: { all: shape, '10m': { ...shape, timingCv: 0.9 } } }),
