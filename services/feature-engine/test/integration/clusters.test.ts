@@ -1,16 +1,18 @@
 // Content clusters on the real broker: messages are re-keyed by their content cluster through
 // spamgate.feature-engine.by-cluster and counted across every sender number. One phishing template
-// sent from 200 fresh numbers is one cluster with 200 senders (and the opt-outs its recipients
-// send, attributed to it); a registered peer-to-peer script from 50 volunteers' numbers is one
+// sent from 200 fresh numbers, each walking three consecutive numbers, is one cluster with 200
+// senders, its number walking and its call-back number (and the opt-outs and replies its
+// recipients send, attributed to it); a registered peer-to-peer script from 50 volunteers' numbers is one
 // cluster carrying its campaign; 200 personal conversations form no crowd (at most a pair of
 // people who sent the same sentence). Run once uninterrupted and once with the engine killed
 // (SIGKILL) in every phase, with the same result.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { createSubscriberHasher } from '@spamgate/core';
 import { generateCorpus } from '@spamgate/core/sms-corpus';
 import type { ClusterFeatures, MessageEvent, SenderFeatures } from '@spamgate/schemas';
 import { eventually, seededRandom, uniqueName } from '@spamgate/test';
-import { codec, useHarness } from './harness.ts';
+import { codec, HARNESS_HASH_KEY, useHarness } from './harness.ts';
 
 const h = useHarness();
 const MIN = 60_000;
@@ -19,6 +21,7 @@ const SNOWSHOE = 200;
 const VOLUNTEERS = 50;
 const PERSONAL = 200;
 const NAMES = ['Ann', 'Bob', 'Maria', 'Jose', 'Priya', 'Wei', 'Olga', 'Kwame', 'Grace', 'Luis'];
+const CALLBACK = '1-888-555-0142';
 
 let seq = 0;
 function message(
@@ -43,7 +46,10 @@ function message(
 const phisher = (i: number) => `+1347555${1000 + i}`;
 const victim = (i: number, j: number) => `+1718555${String(i * 3 + j).padStart(4, '0')}`;
 
-/** Phase one: every message; phase two: one in ten phishing victims answers STOP. */
+/**
+ * Phase one: every message; phase two: one in ten phishing victims answers STOP, another one in
+ * ten asks who this is, and asks again (one reply per message is counted).
+ */
 function phases(): MessageEvent[][] {
   const r = seededRandom(5);
   const one: MessageEvent[] = [];
@@ -59,10 +65,15 @@ function phases(): MessageEvent[][] {
           victim(i, j),
           t,
           `${name}, your USPS package ${code.toUpperCase()} is on hold due to an incomplete address. ` +
-            `Confirm your delivery details at https://usps-${code}.parcel-redelivery.com/${code} within 12 hours.`,
+            `Confirm your delivery details at https://usps-${code}.parcel-redelivery.com/${code} within 12 hours ` +
+            `or call ${CALLBACK}.`,
         ),
       );
       if ((i * 3 + j) % 10 === 0) two.push(message(victim(i, j), phisher(i), t + 5 * MIN, 'STOP'));
+      if ((i * 3 + j) % 10 === 5) {
+        two.push(message(victim(i, j), phisher(i), t + 3 * MIN, 'who is this?'));
+        two.push(message(victim(i, j), phisher(i), t + 4 * MIN, 'hello??'));
+      }
     }
   for (let v = 0; v < VOLUNTEERS; v++)
     for (let j = 0; j < 4; j++) {
@@ -143,10 +154,12 @@ async function run(kill: boolean): Promise<void> {
     kill,
     env: { SPAMGATE_IDLE_ADVANCE: '1s' },
   });
-  const stops = phases()[1]!.length;
+  const answers = phases()[1]!;
+  const stops = answers.filter((m) => m.body === 'STOP').length;
+  const repliers = answers.filter((m) => m.body === 'who is this?').length;
 
   const clusters = await latestClusters(t.clusterFeatures, (m) =>
-    [...m.values()].some((f) => day(f).optOuts === stops),
+    [...m.values()].some((f) => day(f).optOuts === stops && day(f).replies === repliers),
   );
   const published = [...clusters.values()].map(day);
   const snowshoe = published.find((w) => w.urlDomains.includes('parcel-redelivery.com'));
@@ -167,6 +180,11 @@ async function run(kill: boolean): Promise<void> {
   );
   assert.equal(snowshoe.registeredShare, 0);
   assert.equal(snowshoe.optOuts, stops, 'every STOP attributed to the cluster exactly once');
+  assert.equal(snowshoe.replies, repliers, 'one reply per answered message, each once');
+  // The engine's hash key: a firewall holding it hashes the number it finds in a body alike.
+  // Each number walks three consecutive victims: its first message has no pair, the others walk.
+  assert.equal(snowshoe.sequentialShare, 2 / 3);
+  assert.deepEqual(snowshoe.callbackNumbers, [createSubscriberHasher(HARNESS_HASH_KEY).hash('18885550142')]);
   // The join key: a phishing number's own features name the snowshoe cluster.
   const snowshoeId = [...clusters.values()].find((f) => day(f) === snowshoe)!.clusterId;
   const named = await senderClusters(t.features, phisher(7));
@@ -184,7 +202,7 @@ test('one template from 200 numbers is one cluster, 200 personal conversations a
   await run(false);
 });
 
-test('killed with SIGKILL in every phase, the clusters count every message and opt-out once', {
+test('killed with SIGKILL in every phase, the clusters count every message, opt-out and reply once', {
   timeout: 420_000,
 }, async () => {
   await run(true);

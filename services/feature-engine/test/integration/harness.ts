@@ -18,6 +18,8 @@ import { type FeatureEngineTopics, featureEngineTopics } from '../../src/config.
 
 const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
 export const codec = createCodec();
+/** The engines' SPAMGATE_HASH_KEY, for tests that hash a number as the engine does. */
+export const HARNESS_HASH_KEY = 'harness-test-secret-0123456789';
 
 export interface Harness {
   readonly kafka: Kafka;
@@ -110,7 +112,7 @@ export function useHarness(): Harness {
         SPAMGATE_KAFKA_BROKERS: brokers,
         SPAMGATE_TOPIC_PREFIX: prefix,
         SPAMGATE_FEATURE_ENGINE_GROUP: `${prefix}-fe`,
-        SPAMGATE_HASH_KEY: 'harness-test-secret-0123456789',
+        SPAMGATE_HASH_KEY: HARNESS_HASH_KEY,
         SPAMGATE_HTTP_PORT: '0',
         SPAMGATE_LOG_LEVEL: 'info',
         ...env,
