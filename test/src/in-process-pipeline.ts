@@ -28,6 +28,7 @@ import {
   createPartitionProcessor,
   DEFAULT_CLUSTER_PROCESSOR_OPTIONS,
   DEFAULT_PROCESSOR_OPTIONS,
+  drainPartition,
   type PartitionProcessors,
   type Registrations,
   type Rekeyed,
@@ -150,13 +151,13 @@ export function runInProcess(options: InProcessRunOptions): InProcessRun {
   };
 
   const drain = (t: number) => {
-    for (const o of p.processor.drain(t)) {
+    const out = drainPartition(p, t);
+    for (const o of out.senders) {
       if (o.kind !== 'features') continue;
       decider.features(o.value, codec.encode('SenderFeatures', o.value), t);
     }
     p.processor.takeChanged();
-    p.clusters.advanceWatermark(p.processor.watermark);
-    for (const c of p.clusters.drain(t)) {
+    for (const c of out.clusters) {
       clusters.set(c.clusterId, c);
       const sig = clusterSignature(options.policy, c);
       const changed = signatures.get(c.clusterId) !== sig;
