@@ -10,11 +10,13 @@ import { describe, it } from 'node:test';
 import { loadPolicy } from '@spamgate/decision-engine';
 import { loadRegistrations } from '@spamgate/feature-engine';
 import { loadScenarioFile, loadSweep, SWEEP_PATH } from '@spamgate/traffic-simulator';
-import { REPO_ROOT } from '../src/index.ts';
 import { type InProcessRun, runInProcess } from '../src/in-process-pipeline.ts';
+import { REPO_ROOT } from '../src/index.ts';
 
 const POLICY = loadPolicy(`${REPO_ROOT}infra/config/policy.json`);
-const REGISTRATIONS = loadRegistrations(`${REPO_ROOT}services/traffic-simulator/scenarios/registrations.json`);
+const REGISTRATIONS = loadRegistrations(
+  `${REPO_ROOT}services/traffic-simulator/scenarios/registrations.json`,
+);
 const SWEEP = loadSweep(SWEEP_PATH);
 /** From the event that led to a decision to the decision in force at the firewall (the demo measures it). */
 const LATENCY_MS = 3_000;
@@ -57,13 +59,18 @@ for (const point of SWEEP.points)
         for (const [id, g] of f.groups)
           if (g.spam)
             assert.ok(g.delivered <= 0.3 * g.messages, `${id}: more than 30 % delivered:\n${report}`);
-        assert.ok(f.legitimateStoppedShare! <= 0.0005, `legitimate messages stopped above 0.05 %:\n${report}`);
+        assert.ok(
+          f.legitimateStoppedShare! <= 0.0005,
+          `legitimate messages stopped above 0.05 %:\n${report}`,
+        );
         const legit = new Set(run.scenarios.filter((s) => !s.spam).map((s) => s.id));
         const blockedRegistered = run.decisions
           .map((d) => d.decision)
           .filter(
             (d) =>
-              d.action === 'BLOCK' && run.registered.has(d.sender) && legit.has(run.scenarioOf.get(d.sender) ?? ''),
+              d.action === 'BLOCK' &&
+              run.registered.has(d.sender) &&
+              legit.has(run.scenarioOf.get(d.sender) ?? ''),
           );
         assert.deepEqual(
           blockedRegistered.map((d) => d.sender),

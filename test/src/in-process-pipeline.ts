@@ -15,8 +15,8 @@ import {
 } from '@spamgate/core';
 import {
   type CapOf,
-  clusterSignature,
   type ContentInForce,
+  clusterSignature,
   createPartitionDecider,
   type Policy,
 } from '@spamgate/decision-engine';
@@ -89,7 +89,10 @@ export function runInProcess(options: InProcessRunOptions): InProcessRun {
   const keys = createFactKeys(options.hashKey);
   const handlers = createInputHandlers({ keys, utcOffsetHours: 0 });
   const p: PartitionProcessors = {
-    processor: createPartitionProcessor({ ...DEFAULT_PROCESSOR_OPTIONS, registrations: options.registrations }),
+    processor: createPartitionProcessor({
+      ...DEFAULT_PROCESSOR_OPTIONS,
+      registrations: options.registrations,
+    }),
     clusters: createClusterProcessor({ ...DEFAULT_CLUSTER_PROCESSOR_OPTIONS }),
   };
   const clusters = new Map<string, ClusterFeatures>();
