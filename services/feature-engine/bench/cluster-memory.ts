@@ -54,6 +54,7 @@ function measure(shape: Shape): void {
           urlDomains: r() < 0.5 ? ['bit.ly'] : [],
           sequential: r() < 0.2,
           callbackHashes: [],
+          afterOptOut: false,
         },
         CLOCK,
       );

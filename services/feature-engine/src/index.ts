@@ -21,6 +21,7 @@ export {
   createPartitionProcessor,
   DEFAULT_PROCESSOR_OPTIONS,
   EventTimeSkewError,
+  type MessageFlags,
   type PartitionProcessor,
   type ProcessorOptions,
   type ProcessorOutput,

@@ -60,6 +60,7 @@ function message(
   urlDomains: string[] = [],
   sequential = false,
   callbackHashes: bigint[] = [],
+  afterOptOut = false,
 ): ClusterMessage {
   const [senderHi, senderLo] = hashOf(sender, 1);
   const [recipientHi, recipientLo] = hashOf(recipient, 2);
@@ -73,6 +74,7 @@ function message(
     urlDomains,
     sequential,
     callbackHashes,
+    afterOptOut,
   };
 }
 
@@ -140,7 +142,7 @@ function inputs(seed: number, n = 1_500): Input[] {
     out.push({
       kind: 'message',
       cluster,
-      m: message(eventTime, sender, Math.floor(r() * 60), campaign, domains, r() < 0.3, callbacks),
+      m: message(eventTime, sender, Math.floor(r() * 60), campaign, domains, r() < 0.3, callbacks, r() < 0.1),
     });
   }
   return out;
@@ -198,6 +200,7 @@ function reference(events: readonly Input[], spec: WindowSpec, asOf: number): Cl
   let messages = 0;
   let registered = 0;
   let sequential = 0;
+  let postOptOutSends = 0;
   const outcomes = new Map<ClusterOutcomeKind, number>(OUTCOMES.map((k) => [k, 0]));
   const senders = new Map<number, number>();
   const recipients = new Set<number>();
@@ -210,6 +213,7 @@ function reference(events: readonly Input[], spec: WindowSpec, asOf: number): Cl
     if (e.kind !== 'message' || !inWindow(spec, e.m.timeMs, asOf)) continue;
     messages++;
     if (e.m.sequential) sequential++;
+    if (e.m.afterOptOut) postOptOutSends++;
     for (const h of [...new Set(e.m.callbackHashes)].slice(0, 4))
       callbacks.set(h, (callbacks.get(h) ?? 0) + 1);
     const s = fingerprintOf(e.m.senderHi, e.m.senderLo);
@@ -247,6 +251,7 @@ function reference(events: readonly Input[], spec: WindowSpec, asOf: number): Cl
     deliveryFailures: outcomes.get('DELIVERY_FAILURE')!,
     sequentialShare: ratio(sequential, messages),
     callbackNumbers: top(callbacks).map((h) => h.toString()),
+    postOptOutSends,
   };
 }
 
@@ -255,6 +260,7 @@ test('every published window equals a recomputation from the raw events, over 60
   const longest = windows[windows.length - 1]!.lengthMs;
   let records = 0;
   let closing = 0;
+  let flagged = 0;
   for (let seed = 1; seed <= 60; seed++) {
     const light = seed % 3 === 0 ? 0 : seed % 3 === 1 ? 2 : 8;
     const p = createClusterProcessor({ lightMaxEvents: light });
@@ -288,6 +294,7 @@ test('every published window equals a recomputation from the raw events, over 60
         const newest = Math.max(
           ...own.map((e) => (e.kind === 'message' ? e.m.timeMs : e.kind === 'outcome' ? e.t : 0)),
         );
+        if (expected.some((w) => w.postOptOutSends > 0)) flagged++;
         if (r.asOf > newest) closing++;
         else
           assert.ok(expected[expected.length - 1]!.distinctSenders >= 2, 'published below the sender line');
@@ -297,6 +304,7 @@ test('every published window equals a recomputation from the raw events, over 60
   }
   assert.ok(records > 1_000, `enough records to mean something (${records})`);
   assert.ok(closing > 50, `closing records were checked too (${closing})`);
+  assert.ok(flagged > records / 2, `most records count messages after an opt-out (${flagged})`);
 });
 
 test('records do not depend on batching, on the cheap form, or on restarts from the changelog', () => {
@@ -735,6 +743,7 @@ test("the first release's changelog values restore, with the new counters at zer
     deliveryFailures: 0,
     sequentialShare: 0,
     callbackNumbers: [],
+    postOptOutSends: 0,
   }));
   for (const [form, bytes] of Object.entries(FIRST_RELEASE)) {
     const p = createClusterProcessor();
@@ -742,7 +751,7 @@ test("the first release's changelog values restore, with the new counters at zer
     p.restoreWatermark(T0 + 100_000);
     assert.deepEqual(p.features('0a1b2c3d4e5f60'), expected, form);
     // New events count on top, and the cluster is written back in the current form.
-    p.message('0a1b2c3d4e5f60', message(T0 + 140_000, 3, 3, null, [], true, [CALLBACKS[0]!]), CLOCK);
+    p.message('0a1b2c3d4e5f60', message(T0 + 140_000, 3, 3, null, [], true, [CALLBACKS[0]!], true), CLOCK);
     p.outcome('0a1b2c3d4e5f60', T0 + 150_000, 'REPLY', CLOCK);
     p.outcome('0a1b2c3d4e5f60', T0 + 160_000, 'DELIVERY_FAILURE', CLOCK);
     const now = p.features('0a1b2c3d4e5f60')!;
@@ -756,8 +765,9 @@ test("the first release's changelog values restore, with the new counters at zer
           w.deliveryFailures,
           w.sequentialShare,
           w.callbackNumbers,
+          w.postOptOutSends,
         ],
-        [3, 1, 1, 1, 1, 1 / 3, ['9']],
+        [3, 1, 1, 1, 1, 1 / 3, ['9'], 1],
         `${form} ${w.window}`,
       );
     p.drain(0);
@@ -777,18 +787,18 @@ test("the first release's changelog values restore, with the new counters at zer
   assert.throws(() => createClusterProcessor().restore('x', foreign), StateCodecError);
 });
 
-test('call-back numbers are listed by count, then by hash value, as unsigned decimals; walking and outcomes are counted', () => {
+test('call-back numbers are listed by count, then by hash value, as unsigned decimals; walking, sends after an opt-out and outcomes are counted', () => {
   const p = createClusterProcessor();
   const [a, b, c, d] = [CALLBACKS[1]!, CALLBACKS[2]!, CALLBACKS[0]!, CALLBACKS[5]!]; // 10, 100, 9, 0xfedc…
   // b in three messages, d in two, a and c in one each; a repeat within a message counts once.
-  const sends: [boolean, bigint[]][] = [
-    [false, [b, d, b]],
-    [true, [b, a]],
-    [true, [d, c, b]],
-    [false, []],
+  const sends: [boolean, bigint[], boolean][] = [
+    [false, [b, d, b], false],
+    [true, [b, a], true],
+    [true, [d, c, b], false],
+    [false, [], true],
   ];
-  for (const [i, [sequential, hashes]] of sends.entries())
-    p.message('n1', message(T0 + i * 1_000, i, i, null, [], sequential, hashes), CLOCK);
+  for (const [i, [sequential, hashes, afterOptOut]] of sends.entries())
+    p.message('n1', message(T0 + i * 1_000, i, i, null, [], sequential, hashes, afterOptOut), CLOCK);
   p.outcome('n1', T0 + 5_000, 'REPLY', CLOCK);
   p.outcome('n1', T0 + 6_000, 'REPLY', CLOCK);
   p.outcome('n1', T0 + 7_000, 'DELIVERY_FAILURE', CLOCK);
@@ -796,6 +806,7 @@ test('call-back numbers are listed by count, then by hash value, as unsigned dec
     // 9 before 10 before 100: by value, not by text.
     assert.deepEqual(w.callbackNumbers, ['100', '18364758544493064720', '9', '10'], w.window);
     assert.equal(w.sequentialShare, 2 / 4);
+    assert.equal(w.postOptOutSends, 2);
     assert.deepEqual([w.replies, w.deliveryFailures, w.optOuts, w.spamReports], [2, 1, 0, 0]);
   }
   // Five call-back numbers in one message: the first four are counted.

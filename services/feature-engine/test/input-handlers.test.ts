@@ -2,7 +2,9 @@
 // cluster's) and the re-keyed records routed between them by key, as the repartition topics do.
 // A message, the opt-out and the reply that answer it, a spam report and a delivery failure end
 // up counted once each in the cluster's windows; each only if it was routed to the partition its
-// key names. Bad records throw the typed errors the shell dead-letters.
+// key names. Messages to a recipient who opted out are flagged past the one confirmation, and
+// counted for the cluster as for the sender. Bad records throw the typed errors the shell
+// dead-letters.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
@@ -70,26 +72,18 @@ function feedback(kind: FeedbackEvent['kind'], sender: string, recipient: string
 const hashOf = (address: string) => hasher.hashBigInt(address);
 const bytesOf = (h: Buffer) => h.readBigUInt64BE(0);
 
-test('a message, the answers to it and feedback about it reach its cluster through the partitions their keys name', () => {
-  assert.notEqual(clusterIdOf(body('Ann'), keys.cluster), null, 'the template has a cluster id');
-  assert.equal(clusterIdString(clusterIdOf(body('Grace'), keys.cluster)!), CLUSTER, 'copies share it');
-  // Senders in A, recipients in B, the cluster in C: a record routed anywhere else finds no state.
-  const [A, B, C] = [partitions(), partitions(), partitions()];
-  const owner = new Map<string, PartitionProcessors>([
-    [S1, A],
-    [S2, A],
-    [R1, B],
-    [R2, B],
-    [R3, B],
-    [CLUSTER, C],
-  ]);
+/**
+ * Delivery of re-keyed records between partitions as the repartition topics would, each to the
+ * partition `owner` names for its key (a record keyed anything else fails the test). `route`
+ * returns the cluster events among what it delivered; `toCluster` holds every one delivered.
+ */
+function network(owner: ReadonlyMap<string, PartitionProcessors>) {
   const partitionOf = (key: string) => {
     const p = owner.get(key);
     assert.ok(p, `a record keyed ${key}`);
     return p;
   };
   const toCluster: ClusterEvent[] = [];
-  /** Delivers re-keyed records as the repartition topics would; returns the cluster events among them. */
   const route = (records: Rekeyed[], t: number): ClusterEvent[] => {
     const events: ClusterEvent[] = [];
     for (const r of records) {
@@ -104,6 +98,24 @@ test('a message, the answers to it and feedback about it reach its cluster throu
     }
     return events;
   };
+  return { route, toCluster };
+}
+
+test('a message, the answers to it and feedback about it reach its cluster through the partitions their keys name', () => {
+  assert.notEqual(clusterIdOf(body('Ann'), keys.cluster), null, 'the template has a cluster id');
+  assert.equal(clusterIdString(clusterIdOf(body('Grace'), keys.cluster)!), CLUSTER, 'copies share it');
+  // Senders in A, recipients in B, the cluster in C: a record routed anywhere else finds no state.
+  const [A, B, C] = [partitions(), partitions(), partitions()];
+  const { route, toCluster } = network(
+    new Map([
+      [S1, A],
+      [S2, A],
+      [R1, B],
+      [R2, B],
+      [R3, B],
+      [CLUSTER, C],
+    ]),
+  );
 
   // S1 messages R1, then R1's neighbour R2; S2 messages R3.
   const first = handlers.message(A, message(S1, R1, T0, body('Ann')), CLOCK);
@@ -119,8 +131,8 @@ test('a message, the answers to it and feedback about it reach its cluster throu
   assert.equal(bytesOf(received.fromHash), hashOf(S1), 'the sender only as its keyed hash');
   const sent = first[1]!.value as ClusterEvent;
   assert.deepEqual(
-    [sent.kind, sent.sequential, bytesOf(sent.senderHash), bytesOf(sent.recipientHash)],
-    ['MESSAGE', false, hashOf(S1), hashOf(R1)],
+    [sent.kind, sent.sequential, sent.afterOptOut, bytesOf(sent.senderHash), bytesOf(sent.recipientHash)],
+    ['MESSAGE', false, false, hashOf(S1), hashOf(R1)],
   );
   // The call-back number as a firewall would hash the number it finds in the body.
   const digits = callbackNumbers(body('Ann'), S1);
@@ -147,8 +159,8 @@ test('a message, the answers to it and feedback about it reach its cluster throu
   );
   const optOut = route(stop, CLOCK);
   assert.deepEqual(
-    optOut.map((e) => [e.kind, bytesOf(e.senderHash), bytesOf(e.recipientHash)]),
-    [['OPT_OUT', hashOf(S1), hashOf(R1)]],
+    optOut.map((e) => [e.kind, bytesOf(e.senderHash), bytesOf(e.recipientHash), e.afterOptOut]),
+    [['OPT_OUT', hashOf(S1), hashOf(R1), false]],
   );
   assert.deepEqual(
     route(handlers.message(B, message(R2, S1, T0 + 6 * MIN, 'who is this?'), CLOCK), CLOCK).map(
@@ -210,6 +222,57 @@ test('a message, the answers to it and feedback about it reach its cluster throu
     clusters.map((r) => [r.clusterId, r.emittedAt, r.windows[0]]),
     [[CLUSTER, 123, m15]],
   );
+});
+
+test('a message to a recipient who opted out is flagged past the one confirmation, and its cluster counts it as the sender does', () => {
+  const [A, B, C] = [partitions(), partitions(), partitions()];
+  const { route, toCluster } = network(
+    new Map([
+      [S1, A],
+      [R1, B],
+      [R2, B],
+      [CLUSTER, C],
+    ]),
+  );
+  /** S1 sends the template to `recipient` at `t`: whether its cluster event is flagged. */
+  const send = (recipient: string, t: number): boolean => {
+    const records = handlers.message(A, message(S1, recipient, t, body('Ann')), CLOCK);
+    const events = route(records, CLOCK);
+    assert.deepEqual(
+      events.map((e) => e.kind),
+      ['MESSAGE'],
+      'the message, and nothing it answers',
+    );
+    return events[0]!.afterOptOut;
+  };
+  const answer = (from: string, t: number, text: string) =>
+    route(handlers.message(B, message(from, S1, t, text), CLOCK), CLOCK);
+
+  assert.equal(send(R1, T0), false, 'before any opt-out');
+  assert.deepEqual(
+    answer(R1, T0 + MIN, 'STOP').map((e) => [e.kind, e.afterOptOut]),
+    [['OPT_OUT', false]],
+  );
+  assert.equal(send(R2, T0 + 2 * MIN), false, 'to someone else');
+  assert.equal(send(R1, T0 + 3 * MIN), false, 'the one confirmation within 5 min of the STOP');
+  assert.equal(send(R1, T0 + 4 * MIN), true, 'the confirmation is used up');
+  assert.equal(send(R1, T0 + 10 * MIN), true, 'and so on');
+  assert.deepEqual(
+    answer(R1, T0 + 11 * MIN, 'START').map((e) => [e.kind, e.afterOptOut]),
+    [['REPLY', false]],
+    'an opt-in is a reply',
+  );
+  assert.equal(send(R1, T0 + 12 * MIN), false, 'after START, R1 may be messaged again');
+  assert.equal(toCluster.filter((e) => e.afterOptOut).length, 2);
+
+  // The cluster counts the flagged messages; the sender's own feature counts the same ones.
+  const [m15] = C.clusters.features(CLUSTER)!;
+  assert.deepEqual([m15!.messages, m15!.optOuts, m15!.replies, m15!.postOptOutSends], [6, 1, 1, 2]);
+  A.processor.advanceWatermark(T0 + 20 * MIN);
+  const sender = drainPartition(A, 0)
+    .senders.flatMap((o) => (o.kind === 'features' && o.sender === S1 ? [o.value] : []))
+    .at(-1)!;
+  assert.equal(sender.windows.find((w) => w.window === '24h')!.postOptOutSends, 2);
 });
 
 test('bad records throw the typed errors the shell dead-letters, and change nothing', () => {

@@ -1,7 +1,7 @@
 // The cheap tier against full state: a partition run with cheap senders must publish exactly
 // what the same run publishes with every sender on full state, and hand the shell the same
-// attributions (sequential pairs, the clusters answers and feedback count against), through
-// drains, promotions, forgetting, evictions and restores from the changelog.
+// attributions (sequential pairs, sends after an opt-out, the clusters answers and feedback count
+// against), through drains, promotions, forgetting, evictions and restores from the changelog.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { AddressKind, MessageEvent } from '@spamgate/schemas';
@@ -18,6 +18,7 @@ import {
   createPartitionProcessor,
   DEFAULT_PROCESSOR_OPTIONS,
   type HeardKind,
+  type MessageFlags,
   type PartitionProcessor,
   type ProcessorOptions,
   type ProcessorOutput,
@@ -102,8 +103,8 @@ function inputs(seed: number, n = 4_000, stepMs = 3_000, recipients = 40): Input
   return out;
 }
 
-/** Applies an input; returns what the processor handed back (a sequential flag, or a cluster or NaN). */
-function feed(p: PartitionProcessor, input: Input): boolean | number {
+/** Applies an input; returns what the processor handed back (a message's flags, or a cluster or NaN). */
+function feed(p: PartitionProcessor, input: Input): MessageFlags | number {
   if (input.kind === 'message') {
     const { facts, content } = messageFacts(input.event, KEYS, 0);
     const cluster = content.clusterId ?? Number.NaN;
@@ -127,7 +128,7 @@ function feed(p: PartitionProcessor, input: Input): boolean | number {
 interface Run {
   out: ProcessorOutput[];
   /** What each input's call returned, in input order. */
-  returned: (boolean | number)[];
+  returned: (MessageFlags | number)[];
   maxLight: number;
   promoted: number;
 }
@@ -136,7 +137,7 @@ interface Run {
 function run(all: Input[], options: ProcessorOptions, every: number, restarts: number[] = []): Run {
   let p = createPartitionProcessor(options);
   const out: ProcessorOutput[] = [];
-  const returned: (boolean | number)[] = [];
+  const returned: (MessageFlags | number)[] = [];
   const changelog = new Map<string, Uint8Array | null>();
   let maxLight = 0;
   let promoted = 0;
@@ -229,9 +230,17 @@ test('cheap senders publish exactly what full state publishes, through promotion
           windows.some((w) => w[f] > 0),
           `seed ${seed}: some features have ${f} > 0`,
         );
-      // What the shell re-keys: sequential flags, and the clusters answers and feedback count against.
+      // What the shell re-keys: the messages' flags, and the clusters answers and feedback count against.
       assert.deepEqual(light.returned, full.returned, `seed ${seed} every ${every}: attributions`);
-      assert.ok(light.returned.includes(true), `seed ${seed}: some messages walk the numbers`);
+      const flags = light.returned.filter((r): r is MessageFlags => typeof r === 'object');
+      assert.ok(
+        flags.some((f) => f.sequential),
+        `seed ${seed}: some messages walk the numbers`,
+      );
+      assert.ok(
+        flags.some((f) => f.afterOptOut),
+        `seed ${seed}: some messages go to recipients who opted out`,
+      );
       const attributed = all.filter(
         (input, i) => input.kind !== 'message' && !Number.isNaN(light.returned[i] as number),
       );

@@ -259,7 +259,7 @@ test('call-back numbers become subscriber hashes, the first four, as a firewall 
   assert.deepEqual(callbackHashes(messageFacts(msgFrom(sender, 'no number'), KEYS, 0).content, KEYS), []);
 });
 
-test('message() says whether it walked the numbers, as sequentialShare counts; feedback names its cluster', () => {
+test('message() says whether it walked the numbers and whether its recipient had opted out, as sequentialShare and postOptOutSends count; feedback names its cluster', () => {
   for (const options of [
     DEFAULT_PROCESSOR_OPTIONS,
     { ...DEFAULT_PROCESSOR_OPTIONS, light: { maxEvents: 0, maxTemplates: 0 } },
@@ -275,7 +275,16 @@ test('message() says whether it walked the numbers, as sequentialShare counts; f
       sent(111, T0 + 3_000),
       sent(122, T0 + 4_000),
     ];
-    assert.deepEqual(flags, [false, true, false, true, false]);
+    assert.deepEqual(
+      flags.map((f) => [f.sequential, f.afterOptOut]),
+      [
+        [false, false],
+        [true, false],
+        [false, false],
+        [true, false],
+        [false, false],
+      ],
+    );
     p.advanceWatermark(T0 + 60_000);
     const features = p
       .drain(0)
@@ -295,6 +304,25 @@ test('message() says whether it walked the numbers, as sequentialShare counts; f
     assert.ok(Number.isNaN(p.feedback('S', T0 + 7_000, 'SUBSCRIBER_BLOCK', FAR_FUTURE_CLOCK, to(101))));
     assert.ok(Number.isNaN(p.feedback('S', T0 + 7_000, 'SPAM_REPORT', FAR_FUTURE_CLOCK, to(999))));
     assert.ok(Number.isNaN(p.feedback('S', T0 + 7_000, 'SPAM_REPORT', FAR_FUTURE_CLOCK)));
+    // 101 opts out: the one confirmation within 5 min is excused, every later message is flagged;
+    // a message to someone else is not.
+    p.heard('S', to(101).hi, to(101).lo, T0 + 8_000, 'optOut', FAR_FUTURE_CLOCK);
+    const after = [
+      sent(101, T0 + 9_000, 42),
+      sent(101, T0 + 10_000, 42),
+      sent(102, T0 + 11_000, 42),
+      sent(101, T0 + 400_000),
+    ];
+    assert.deepEqual(
+      after.map((f) => f.afterOptOut),
+      [false, true, false, true],
+    );
+    p.advanceWatermark(T0 + 500_000);
+    const later = p
+      .drain(0)
+      .flatMap((o) => (o.kind === 'features' ? [o.value] : []))
+      .at(-1)!;
+    assert.equal(later.windows[3]!.postOptOutSends, 2, 'the flagged messages (24h window)');
   }
 });
 

@@ -11,8 +11,9 @@
  * misbehaves later.
  *
  * Versions: the tag is the version too. The first release's tags (FULL_TAG_V1, LIGHT_TAG_V1) had
- * no replies, delivery failures, sequential flags or call-back numbers; they still decode, with
- * those at zero, so a partition restores across the upgrade. Only the current form is written.
+ * no replies, delivery failures, sequential or after-opt-out flags or call-back numbers; they
+ * still decode, with those at zero, so a partition restores across the upgrade. Only the current
+ * form is written.
  */
 import {
   Reader,
@@ -182,8 +183,8 @@ function readTextCounts(r: Reader): Map<string, number> | null {
 /**
  * Slice layout: varint messages, registered, opt-outs, spam reports | counters of senders,
  * recipients, campaigns, domains | campaign and domain counts | sender counts; then (not in
- * FULL_TAG_V1) varint replies, delivery failures, sequential messages | call-back counts (varint
- * n, then per entry u64 hash, varint count).
+ * FULL_TAG_V1) varint replies, delivery failures, sequential messages, messages after an opt-out
+ * | call-back counts (varint n, then per entry u64 hash, varint count).
  */
 export function encodeFullCluster(c: FullCluster): Buffer {
   const w = new Writer();
@@ -208,6 +209,7 @@ export function encodeFullCluster(c: FullCluster): Buffer {
     w.varint(s.replies);
     w.varint(s.deliveryFailures);
     w.varint(s.sequential);
+    w.varint(s.postOptOutSends);
     w.varint(s.callbackCounts ? s.callbackCounts.size : 0);
     if (s.callbackCounts)
       for (const [h, n] of s.callbackCounts) {
@@ -241,6 +243,7 @@ function readSlice(r: Reader, start: number, tag: number): ClusterSlice {
     s.replies = readCount(r);
     s.deliveryFailures = readCount(r);
     s.sequential = readCount(r);
+    s.postOptOutSends = readCount(r);
     const k = r.varint();
     if (k > MAX_MAP_ENTRIES) throw new StateCodecError(`call-back count map of ${k} entries`);
     if (k > 0) {
@@ -251,6 +254,8 @@ function readSlice(r: Reader, start: number, tag: number): ClusterSlice {
   }
   if (s.registered > s.messages) throw new StateCodecError('more registered messages than messages');
   if (s.sequential > s.messages) throw new StateCodecError('more sequential messages than messages');
+  if (s.postOptOutSends > s.messages)
+    throw new StateCodecError('more messages after an opt-out than messages');
   return s;
 }
 
@@ -272,12 +277,16 @@ const EVENT_MESSAGE = 0;
 const OUTCOME_CODES: readonly ClusterOutcomeKind[] = ['OPT_OUT', 'SPAM_REPORT', 'REPLY', 'DELIVERY_FAILURE'];
 const OUTCOME_CODES_V1 = 2;
 const outcomeCode = (kind: ClusterOutcomeKind): number => 1 + OUTCOME_CODES.indexOf(kind);
+/** A message's flag bits, below its call-back number count. */
+const MESSAGE_SEQUENTIAL = 1;
+const MESSAGE_AFTER_OPT_OUT = 2;
 
 /**
  * Packs a cheap cluster into a Latin-1 string (one char per byte; its changelog value is the same
  * bytes). Layout: header | u8 events | per event u8 type, f64 time, and for a message: u32 x 4
  * sender and recipient hash halves, campaign (varint 0, or 1 and the text), u8 domains and each
- * text; then (not in LIGHT_TAG_V1) u8 (call-back numbers << 1 | sequential) and each u64 hash.
+ * text; then (not in LIGHT_TAG_V1) u8 flags (call-back numbers << 2 | 2 after an opt-out | 1
+ * sequential) and each u64 hash.
  */
 export function encodeLight(c: LightCluster): string {
   const w = new Writer();
@@ -303,7 +312,11 @@ export function encodeLight(c: LightCluster): string {
     }
     w.u8(m.urlDomains.length);
     for (const d of m.urlDomains) writeText(w, d);
-    w.u8((m.callbackHashes.length << 1) | (m.sequential ? 1 : 0));
+    w.u8(
+      (m.callbackHashes.length << 2) |
+        (m.afterOptOut ? MESSAGE_AFTER_OPT_OUT : 0) |
+        (m.sequential ? MESSAGE_SEQUENTIAL : 0),
+    );
     for (const h of m.callbackHashes) w.u64(h);
   }
   return w.doneLatin1();
@@ -339,13 +352,15 @@ export function decodeLightBytes(bytes: Uint8Array): LightCluster {
       const domains = r.u8();
       for (let k = 0; k < domains; k++) urlDomains.push(readText(r));
       let sequential = false;
+      let afterOptOut = false;
       let callbackHashes = NO_HASHES;
       if (!v1) {
         const flags = r.u8();
-        const callbacks = flags >> 1;
+        const callbacks = flags >> 2;
         if (callbacks > MAX_CALLBACKS_PER_MESSAGE)
           throw new StateCodecError(`${callbacks} call-back numbers in one message`);
-        sequential = (flags & 1) === 1;
+        sequential = (flags & MESSAGE_SEQUENTIAL) !== 0;
+        afterOptOut = (flags & MESSAGE_AFTER_OPT_OUT) !== 0;
         if (callbacks > 0) {
           const hashes: bigint[] = [];
           for (let k = 0; k < callbacks; k++) hashes.push(r.u64());
@@ -365,6 +380,7 @@ export function decodeLightBytes(bytes: Uint8Array): LightCluster {
           urlDomains,
           sequential,
           callbackHashes,
+          afterOptOut,
         },
       });
     }

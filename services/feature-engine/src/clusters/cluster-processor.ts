@@ -266,6 +266,7 @@ function normalise(m: ClusterMessage): ClusterMessage {
     urlDomains: domains,
     sequential: m.sequential === true,
     callbackHashes: callbacksOf(m.callbackHashes),
+    afterOptOut: m.afterOptOut === true,
   };
 }
 

@@ -4,8 +4,8 @@
  * behaves. Pure: events in, feature values out.
  *
  * Exact and approximate:
- * - messages, registered messages, sequential messages, opt-outs, spam reports, replies, delivery
- *   failures: exact counts.
+ * - messages, registered messages, sequential messages, messages after an opt-out, opt-outs, spam
+ *   reports, replies, delivery failures: exact counts.
  * - distinctSenders, distinctRecipients, distinctCampaigns, distinctUrlDomains: distinct counters
  *   (distinct-counter.ts), exact up to SPARSE_LIMIT (128) per window, then HyperLogLog (about 1.6%
  *   standard error). Campaign ids and domains are counted by a 64-bit hash of their text.
@@ -64,6 +64,11 @@ export interface ClusterMessage {
    * gives them), each once, at most MAX_CALLBACKS_PER_MESSAGE.
    */
   readonly callbackHashes: readonly bigint[];
+  /**
+   * The recipient had opted out from the sender, and this is not the one confirmation allowed
+   * (the sender's relation book decides, as the sender's postOptOutSends counts it).
+   */
+  readonly afterOptOut: boolean;
 }
 
 /** A recipient outcome attributed to a cluster. */
@@ -76,6 +81,8 @@ export interface ClusterSlice {
   registered: number;
   /** Messages flagged sequential (ClusterMessage.sequential). */
   sequential: number;
+  /** Messages flagged afterOptOut (ClusterMessage.afterOptOut). */
+  postOptOutSends: number;
   optOuts: number;
   spamReports: number;
   replies: number;
@@ -100,6 +107,7 @@ export function emptyClusterSlice(start: number): ClusterSlice {
     messages: 0,
     registered: 0,
     sequential: 0,
+    postOptOutSends: 0,
     optOuts: 0,
     spamReports: 0,
     replies: 0,
@@ -211,6 +219,7 @@ export function applyClusterMessage(
     if (!s) continue;
     s.messages++;
     if (m.sequential) s.sequential++;
+    if (m.afterOptOut) s.postOptOutSends++;
     s.senders ??= createDistinctCounter();
     s.senders.add(m.senderHi, m.senderLo);
     s.recipients ??= createDistinctCounter();
@@ -291,6 +300,7 @@ export function clusterFeaturesAt(rings: readonly ClusterRing[], asOf: number): 
     let messages = 0;
     let registered = 0;
     let sequential = 0;
+    let postOptOutSends = 0;
     let optOuts = 0;
     let spamReports = 0;
     let replies = 0;
@@ -307,6 +317,7 @@ export function clusterFeaturesAt(rings: readonly ClusterRing[], asOf: number): 
       messages += s.messages;
       registered += s.registered;
       sequential += s.sequential;
+      postOptOutSends += s.postOptOutSends;
       optOuts += s.optOuts;
       spamReports += s.spamReports;
       replies += s.replies;
@@ -345,6 +356,7 @@ export function clusterFeaturesAt(rings: readonly ClusterRing[], asOf: number): 
       sequentialShare: ratio(sequential, messages),
       // Decimal, as createSubscriberHasher's hash() writes a number's keyed hash.
       callbackNumbers: topKeys(callbackCounts, TOP_LISTED).map(String),
+      postOptOutSends,
     };
   });
 }

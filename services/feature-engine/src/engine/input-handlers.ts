@@ -115,6 +115,7 @@ export function createInputHandlers(options: {
         messageId,
         sequential: false,
         callbackHashes: NONE,
+        afterOptOut: false,
       },
     };
   }
@@ -125,7 +126,7 @@ export function createInputHandlers(options: {
       checkAddress('recipient', event.recipient);
       const { facts, content } = messageFacts(event, keys, utcOffsetHours);
       const cluster = content.clusterId ?? Number.NaN;
-      const sequential = p.processor.message(
+      const { sequential, afterOptOut } = p.processor.message(
         event.sender,
         event.senderKind,
         event.campaignId,
@@ -164,6 +165,7 @@ export function createInputHandlers(options: {
             messageId: event.messageId,
             sequential,
             callbackHashes: callbackHashes(content, keys),
+            afterOptOut,
           },
         },
       ];
@@ -225,6 +227,7 @@ export function createInputHandlers(options: {
         urlDomains: event.urlDomains,
         sequential: event.sequential,
         callbackHashes: event.callbackHashes.length === 0 ? NO_BIGINTS : event.callbackHashes.map(hashValue),
+        afterOptOut: event.afterOptOut,
       };
       p.clusters.message(clusterId, message, wallClockMs);
     },

@@ -177,6 +177,30 @@ export function lightEntryBytes(packedLength: number): number {
   return 100 + packedLength;
 }
 
+/** What applying a message found out about it, for its record re-keyed to its content cluster. */
+export interface MessageFlags {
+  /**
+   * It formed a sequential pair with the sender's previous message (recipients different numbers
+   * at most `features.sequentialDistance` apart, in arrival order): what sequentialShare counts.
+   */
+  readonly sequential: boolean;
+  /**
+   * Its recipient had opted out from the sender, and it is not the one confirmation allowed:
+   * what postOptOutSends counts.
+   */
+  readonly afterOptOut: boolean;
+}
+
+/** The four MessageFlags, shared and frozen, so that message() allocates none. */
+const FLAGS: readonly MessageFlags[] = [
+  Object.freeze({ sequential: false, afterOptOut: false }),
+  Object.freeze({ sequential: true, afterOptOut: false }),
+  Object.freeze({ sequential: false, afterOptOut: true }),
+  Object.freeze({ sequential: true, afterOptOut: true }),
+];
+const flagsOf = (sequential: boolean, afterOptOut: boolean): MessageFlags =>
+  FLAGS[(sequential ? 1 : 0) + (afterOptOut ? 2 : 0)]!;
+
 export type ProcessorOutput =
   | { readonly kind: 'features'; readonly sender: string; readonly value: SenderFeatures }
   | { readonly kind: 'minute'; readonly sender: string; readonly value: SenderMinute };
@@ -193,10 +217,10 @@ export interface PartitionProcessor {
   /** A sender's entry as full state (a cheap sender expanded); undefined when not held. */
   entry(sender: string): SenderEntry | undefined;
   /**
-   * Applies a message, of content cluster `clusterId` (NaN: none). Returns whether it formed a
-   * sequential pair with the sender's previous message (recipients different numbers at most
-   * `features.sequentialDistance` apart, in arrival order: what sequentialShare counts), as derived
-   * when it was applied. Throws EventTimeSkewError (nothing changed) for an event far in the future.
+   * Applies a message, of content cluster `clusterId` (NaN: none). Returns whether it walked the
+   * numbers and whether it went to someone who had opted out (MessageFlags), as derived when it
+   * was applied: the same in either tier, and never recomputed. Throws EventTimeSkewError
+   * (nothing changed) for an event far in the future.
    */
   message(
     sender: string,
@@ -205,7 +229,7 @@ export interface PartitionProcessor {
     facts: MessageFacts,
     wallClockMs: number,
     clusterId?: number,
-  ): boolean;
+  ): MessageFlags;
   /**
    * Applies feedback about the sender. For a spam report or a delivery failure naming its
    * recipient (keyed hash halves), returns the content cluster of the sender's latest message to
@@ -768,7 +792,13 @@ export function createPartitionProcessor(
       observe(facts.timeMs, wallClockMs);
       const book = openBook(sender, true)!;
       const recipient = counterpartKey(facts.recipientHi, facts.recipientLo);
-      const { contact } = recordSent(book, recipient, facts.timeMs, options.relations, clusterId);
+      const { contact, afterOptOut } = recordSent(
+        book,
+        recipient,
+        facts.timeMs,
+        options.relations,
+        clusterId,
+      );
       const light = lightEntry(sender);
       let d = light && lightMessage(sender, light, kind, campaignId, facts, contact);
       if (!d) {
@@ -794,7 +824,7 @@ export function createPartitionProcessor(
       }
       touch(sender);
       advance(facts.timeMs);
-      return d.pairSequential === 1;
+      return flagsOf(d.pairSequential === 1, afterOptOut);
     },
     feedback(sender, timeMs, kind, wallClockMs, recipient) {
       observe(timeMs, wallClockMs);

@@ -267,6 +267,11 @@ so that a cluster is judged by its recipients across all its numbers:
   number).
 - **Call-back numbers** (cluster \`callbackNumbers\`): the numbers \`callbackShare\` detects, the
   first 4 per message, as keyed subscriber hashes; the body is scanned once for both.
+- **Sends after an opt-out** (cluster \`postOptOutSends\`): each message carries whether its
+  recipient had opted out from its sender, past the one confirmation allowed, decided by the
+  sender's relation book when the message is read, exactly as \`postOptOutSends\` above counts
+  it. A message read before the opt-out it follows (the rare order under Opt-outs) counts for
+  the sender once the opt-out arrives, but not for the cluster: its event has gone already.
 
 ## URL domains
 

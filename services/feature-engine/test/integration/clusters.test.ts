@@ -2,10 +2,11 @@
 // spamgate.feature-engine.by-cluster and counted across every sender number. One phishing template
 // sent from 200 fresh numbers, each walking three consecutive numbers, is one cluster with 200
 // senders, its number walking and its call-back number (and the opt-outs and replies its
-// recipients send, attributed to it); a registered peer-to-peer script from 50 volunteers' numbers is one
-// cluster carrying its campaign; 200 personal conversations form no crowd (at most a pair of
-// people who sent the same sentence). Run once uninterrupted and once with the engine killed
-// (SIGKILL) in every phase, with the same result.
+// recipients send, attributed to it, and the numbers' sends after those opt-outs); a registered
+// peer-to-peer script from 50 volunteers' numbers is one cluster carrying its campaign; 200
+// personal conversations form no crowd (at most a pair of people who sent the same sentence). Run
+// once uninterrupted and once with the engine killed (SIGKILL) in every phase, with the same
+// result.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createSubscriberHasher } from '@spamgate/core';
@@ -46,30 +47,34 @@ function message(
 const phisher = (i: number) => `+1347555${1000 + i}`;
 const victim = (i: number, j: number) => `+1718555${String(i * 3 + j).padStart(4, '0')}`;
 
+const lure = (name: string, code: string) =>
+  `${name}, your USPS package ${code.toUpperCase()} is on hold due to an incomplete address. ` +
+  `Confirm your delivery details at https://usps-${code}.parcel-redelivery.com/${code} within 12 hours ` +
+  `or call ${CALLBACK}.`;
+
 /**
  * Phase one: every message; phase two: one in ten phishing victims answers STOP, another one in
- * ten asks who this is, and asks again (one reply per message is counted).
+ * ten asks who this is, and asks again (one reply per message is counted); phase three: the
+ * phishing number texts each victim who said STOP twice more, a minute after it (the one
+ * confirmation allowed) and twenty minutes after it (a send after the opt-out). Phases run in
+ * turn, so every STOP is read before the sends that follow it.
  */
 function phases(): MessageEvent[][] {
   const r = seededRandom(5);
   const one: MessageEvent[] = [];
   const two: MessageEvent[] = [];
+  const three: MessageEvent[] = [];
   for (let i = 0; i < SNOWSHOE; i++)
     for (let j = 0; j < 3; j++) {
       const code = Math.floor(r() * 1e8).toString(36);
       const name = NAMES[Math.floor(r() * NAMES.length)]!;
       const t = T0 + i * 2_000 + j * 300;
-      one.push(
-        message(
-          phisher(i),
-          victim(i, j),
-          t,
-          `${name}, your USPS package ${code.toUpperCase()} is on hold due to an incomplete address. ` +
-            `Confirm your delivery details at https://usps-${code}.parcel-redelivery.com/${code} within 12 hours ` +
-            `or call ${CALLBACK}.`,
-        ),
-      );
-      if ((i * 3 + j) % 10 === 0) two.push(message(victim(i, j), phisher(i), t + 5 * MIN, 'STOP'));
+      one.push(message(phisher(i), victim(i, j), t, lure(name, code)));
+      if ((i * 3 + j) % 10 === 0) {
+        two.push(message(victim(i, j), phisher(i), t + 5 * MIN, 'STOP'));
+        three.push(message(phisher(i), victim(i, j), t + 6 * MIN, lure(name, `${code}a`)));
+        three.push(message(phisher(i), victim(i, j), t + 25 * MIN, lure(name, `${code}b`)));
+      }
       if ((i * 3 + j) % 10 === 5) {
         two.push(message(victim(i, j), phisher(i), t + 3 * MIN, 'who is this?'));
         two.push(message(victim(i, j), phisher(i), t + 4 * MIN, 'hello??'));
@@ -92,7 +97,7 @@ function phases(): MessageEvent[][] {
   const personal = generateCorpus(21, 1).personal;
   for (let k = 0; k < PERSONAL; k++)
     one.push(message(`+1206555${1000 + k}`, `+1425555${1000 + k}`, T0 + k * 700, personal[k]!));
-  return [one, two];
+  return [one, two, three];
 }
 
 async function latestClusters(topic: string, until: (m: Map<string, ClusterFeatures>) => boolean) {
@@ -113,7 +118,7 @@ async function latestClusters(topic: string, until: (m: Map<string, ClusterFeatu
     }).catch((err: unknown) => {
       const seen = [...latest.values()].map((f) => {
         const w = day(f);
-        return `${f.clusterId}: ${w.messages} messages, ${w.distinctSenders} senders, ${w.optOuts} opt-outs`;
+        return `${f.clusterId}: ${w.messages} messages, ${w.distinctSenders} senders, ${w.optOuts} opt-outs, ${w.postOptOutSends} after them`;
       });
       throw new Error(`${String(err)}; latest: ${seen.join('; ')}`);
     });
@@ -154,12 +159,15 @@ async function run(kill: boolean): Promise<void> {
     kill,
     env: { SPAMGATE_IDLE_ADVANCE: '1s' },
   });
-  const answers = phases()[1]!;
-  const stops = answers.filter((m) => m.body === 'STOP').length;
-  const repliers = answers.filter((m) => m.body === 'who is this?').length;
+  const [, answers, resends] = phases();
+  const stopped = answers!.filter((m) => m.body === 'STOP');
+  const stops = stopped.length;
+  const repliers = answers!.filter((m) => m.body === 'who is this?').length;
 
   const clusters = await latestClusters(t.clusterFeatures, (m) =>
-    [...m.values()].some((f) => day(f).optOuts === stops && day(f).replies === repliers),
+    [...m.values()].some(
+      (f) => day(f).optOuts === stops && day(f).replies === repliers && day(f).postOptOutSends === stops,
+    ),
   );
   const published = [...clusters.values()].map(day);
   const snowshoe = published.find((w) => w.urlDomains.includes('parcel-redelivery.com'));
@@ -171,7 +179,7 @@ async function run(kill: boolean): Promise<void> {
   const crowded = others.filter((w) => w.distinctSenders > 2);
   assert.deepEqual(crowded, [], 'no personal cluster beyond a pair');
   assert.ok(others.length <= PERSONAL * 0.02, `${others.length} pairs among ${PERSONAL} personal messages`);
-  assert.equal(snowshoe.messages, SNOWSHOE * 3);
+  assert.equal(snowshoe.messages, SNOWSHOE * 3 + resends!.length);
   // 200 senders is past the exact range (128) of the distinct counter: HyperLogLog, 1.6 % error.
   assert.ok(Math.abs(snowshoe.distinctSenders - SNOWSHOE) <= 8, `${snowshoe.distinctSenders} senders`);
   assert.ok(
@@ -181,9 +189,14 @@ async function run(kill: boolean): Promise<void> {
   assert.equal(snowshoe.registeredShare, 0);
   assert.equal(snowshoe.optOuts, stops, 'every STOP attributed to the cluster exactly once');
   assert.equal(snowshoe.replies, repliers, 'one reply per answered message, each once');
-  // The engine's hash key: a firewall holding it hashes the number it finds in a body alike.
+  assert.equal(snowshoe.postOptOutSends, stops, 'the send 20 min after each STOP, not the confirmation');
   // Each number walks three consecutive victims: its first message has no pair, the others walk.
-  assert.equal(snowshoe.sequentialShare, 2 / 3);
+  // A first resend to a number's first or second victim walks back from its third (2 or 1 apart);
+  // the second resend repeats that number: no pair.
+  const walkedBack = stopped.filter((m) => Number(m.sender.slice(-4)) % 3 < 2).length;
+  assert.ok(walkedBack > 0 && walkedBack < stops);
+  assert.equal(snowshoe.sequentialShare, (SNOWSHOE * 2 + walkedBack) / snowshoe.messages);
+  // The engine's hash key: a firewall holding it hashes the number it finds in a body alike.
   assert.deepEqual(snowshoe.callbackNumbers, [createSubscriberHasher(HARNESS_HASH_KEY).hash('18885550142')]);
   // The join key: a phishing number's own features name the snowshoe cluster.
   const snowshoeId = [...clusters.values()].find((f) => day(f) === snowshoe)!.clusterId;
@@ -202,7 +215,7 @@ test('one template from 200 numbers is one cluster, 200 personal conversations a
   await run(false);
 });
 
-test('killed with SIGKILL in every phase, the clusters count every message, opt-out and reply once', {
+test('killed with SIGKILL in every phase, the clusters count every message, opt-out, reply and send after an opt-out once', {
   timeout: 420_000,
 }, async () => {
   await run(true);
