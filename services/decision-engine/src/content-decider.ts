@@ -87,7 +87,10 @@ interface Verdict {
   readonly reasons: Reason[];
 }
 
-/** What the evidence calls for: BLOCK when every group of blockRequires fired (MONITOR for registered traffic). */
+/**
+ * What the evidence calls for: BLOCK when a hard rule fired, or every group of blockRequires;
+ * a registered cluster gets MONITOR (review) when every group of reviewRequires fired instead.
+ */
 export function judgeCluster(content: ContentPolicy, c: ClusterFeatures, hold: boolean): Verdict {
   const fired: { rule: Rule; reason: Reason }[] = [];
   for (const rule of content.rules) {
@@ -104,16 +107,14 @@ export function judgeCluster(content: ContentPolicy, c: ClusterFeatures, hold: b
       reasons: [...hard.map((x) => x.reason), ...reasons.filter((r) => !hard.some((h) => h.reason === r))],
     };
   const score = 1 - fired.reduce((p, x) => p * (1 - x.rule.weight), 1);
-  const confirmed = content.blockRequires.every((g) => fired.some((x) => g.includes(x.rule.code)));
-  if (!confirmed) return { action: 'ALLOW', score, reasons };
+  const satisfied = (groups: readonly (readonly string[])[]) =>
+    groups.every((g) => fired.some((x) => g.includes(x.rule.code)));
   const registered = window(c, '1h')?.registeredShare ?? longest(c)?.registeredShare ?? 0;
   if (registered > content.maxRegisteredShare)
-    return {
-      action: 'MONITOR',
-      score,
-      reasons: [reason('REGISTERED_CAMPAIGN_REVIEW', registered), ...reasons],
-    };
-  return { action: 'BLOCK', score, reasons };
+    return satisfied(content.reviewRequires)
+      ? { action: 'MONITOR', score, reasons: [reason('REGISTERED_CAMPAIGN_REVIEW', registered), ...reasons] }
+      : { action: 'ALLOW', score, reasons };
+  return { action: satisfied(content.blockRequires) ? 'BLOCK' : 'ALLOW', score, reasons };
 }
 
 /** The match keys of a cluster: its own domains and call-back numbers, never shared or allowed domains. */

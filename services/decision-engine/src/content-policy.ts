@@ -25,6 +25,11 @@ export interface ContentPolicy {
   /** Groups of rule codes: a BLOCK needs at least one fired rule of every group. */
   readonly blockRequires: readonly (readonly string[])[];
   /**
+   * The same for the review (MONITOR) of a cluster sent mostly under registered campaigns, which
+   * throttles its senders; default blockRequires. A vetted sender's campaign may ask for more.
+   */
+  readonly reviewRequires: readonly (readonly string[])[];
+  /**
    * Share of a cluster's messages (1 h) sent under registered campaigns above which it is never
    * content-blocked: it gets MONITOR (an operator reviews it) and its registered senders a THROTTLE.
    */
@@ -53,6 +58,7 @@ export function parseContentPolicy(
       'blockTtl',
       'rules',
       'blockRequires',
+      'reviewRequires',
       'maxRegisteredShare',
       'sharedDomains',
       'reviewPaceShare',
@@ -80,20 +86,27 @@ export function parseContentPolicy(
       if (rules.some((x) => x.code === rule.code)) problems.push(`${at}: code ${rule.code} is used twice`);
       rules.push(rule);
     });
-  const groups: string[][] = [];
-  if (!Array.isArray(raw.blockRequires) || raw.blockRequires.length === 0)
-    problems.push('content.blockRequires must be a non-empty array of groups of rule codes');
-  else
-    raw.blockRequires.forEach((g, i) => {
+  const groupsOf = (field: 'blockRequires' | 'reviewRequires'): string[][] => {
+    const raw2 = raw[field];
+    const groups: string[][] = [];
+    if (!Array.isArray(raw2) || raw2.length === 0) {
+      problems.push(`content.${field} must be a non-empty array of groups of rule codes`);
+      return groups;
+    }
+    raw2.forEach((g, i) => {
       if (!Array.isArray(g) || g.length === 0 || !g.every((c) => typeof c === 'string')) {
-        problems.push(`content.blockRequires[${i}] must be a non-empty array of rule codes`);
+        problems.push(`content.${field}[${i}] must be a non-empty array of rule codes`);
         return;
       }
       for (const code of g as string[])
         if (!rules.some((r) => r.code === code))
-          problems.push(`content.blockRequires[${i}]: no content rule has code ${code}`);
+          problems.push(`content.${field}[${i}]: no content rule has code ${code}`);
       groups.push(g as string[]);
     });
+    return groups;
+  };
+  const groups = groupsOf('blockRequires');
+  const reviewGroups = raw.reviewRequires === undefined ? groups : groupsOf('reviewRequires');
   const maxRegisteredShare = finite(
     raw.maxRegisteredShare ?? 0.2,
     'content.maxRegisteredShare',
@@ -115,6 +128,7 @@ export function parseContentPolicy(
     blockTtlMs: blockTtlMs ?? 86_400_000,
     rules,
     blockRequires: groups,
+    reviewRequires: reviewGroups,
     maxRegisteredShare: maxRegisteredShare ?? 0.2,
     sharedDomains,
     reviewPaceShare: reviewPaceShare ?? 0.5,

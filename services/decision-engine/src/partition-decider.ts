@@ -231,7 +231,7 @@ export function createPartitionDecider(partition: number, tables: DeciderTables)
     for (const sender of senders) {
       const entry = entries.get(sender);
       if (!entry) continue;
-      const f = featuresOf(entry, sender, clock);
+      const f = featuresOf(entry, sender, now(decidedAt));
       evaluate(sender, entry, f, trigger(f), decidedAt);
     }
   }
@@ -295,6 +295,13 @@ export function createPartitionDecider(partition: number, tables: DeciderTables)
     }
   }
 
+  /**
+   * The time a re-evaluation without input is at: the clock, or, in a partition that has had no
+   * input yet (no event time to go by), the wall clock of the decision. The clock itself does not
+   * move to it, so a backlog arriving later still runs on its own time.
+   */
+  const now = (decidedAt: number) => (Number.isFinite(clock) ? clock : decidedAt);
+
   function tick(t: number, decidedAt: number): void {
     if (t > clock) clock = t;
     lapses(decidedAt);
@@ -349,7 +356,7 @@ export function createPartitionDecider(partition: number, tables: DeciderTables)
       const basis = `content:${clusterId}@${at}`;
       reevaluateSenders(
         [...senders],
-        (f) => ({ kind: 'CONTENT', at: Math.max(f.asOf, at, clock), basis }),
+        (f) => ({ kind: 'CONTENT', at: Math.max(f.asOf, at, now(decidedAt)), basis }),
         decidedAt,
       );
     },
@@ -361,7 +368,7 @@ export function createPartitionDecider(partition: number, tables: DeciderTables)
       if (o.scope !== 'SENDER') for (const [s, e] of entries) if (e.campaignId === o.target) senders.add(s);
       reevaluateSenders(
         senders,
-        (f) => ({ kind: 'OVERRIDE', at: Math.max(f.asOf, clock), basis }),
+        (f) => ({ kind: 'OVERRIDE', at: Math.max(f.asOf, now(decidedAt)), basis }),
         decidedAt,
       );
     },
@@ -373,19 +380,28 @@ export function createPartitionDecider(partition: number, tables: DeciderTables)
             ? id === o.target
             : (c?.windows.some((w) => w.urlDomains.includes(o.target)) ?? false) ||
               (contents.get(id)?.urlDomains.includes(o.target) ?? false);
-        if (names) decideCluster(id, c ?? emptyCluster(id, clock), 'OVERRIDE', clock, basis, decidedAt);
+        if (names)
+          decideCluster(
+            id,
+            c ?? emptyCluster(id, now(decidedAt)),
+            'OVERRIDE',
+            now(decidedAt),
+            basis,
+            decidedAt,
+          );
       }
       if (o.scope === 'CLUSTER' && !contents.has(o.target)) {
         // An operator decision about a cluster this partition never decided: decided by the owner.
         const c = tables.cluster(o.target);
-        if (c) decideCluster(o.target, c, 'OVERRIDE', Math.max(clock, c.asOf), basis, decidedAt);
+        if (c) decideCluster(o.target, c, 'OVERRIDE', Math.max(now(decidedAt), c.asOf), basis, decidedAt);
       }
     },
     reevaluate(kind, senders, decidedAt) {
-      const basis = `${kind}@${clock}`;
+      const at = now(decidedAt);
+      const basis = `${kind}@${at}`;
       reevaluateSenders(
         senders ? [...senders].filter((s) => entries.has(s)) : [...entries.keys()],
-        (f) => ({ kind, at: Math.max(f.asOf, clock), basis }),
+        (f) => ({ kind, at: Math.max(f.asOf, at), basis }),
         decidedAt,
       );
     },
@@ -393,26 +409,27 @@ export function createPartitionDecider(partition: number, tables: DeciderTables)
       tick(t, decidedAt);
     },
     reconcile(mine, decidedAt) {
+      const at = now(decidedAt);
       for (const o of tables.senderOverrides())
         if (
           o.scope === 'SENDER' &&
           o.action === 'BLOCK' &&
-          (o.expiresAt === null || o.expiresAt > clock) &&
+          (o.expiresAt === null || o.expiresAt > at) &&
           !entries.has(o.target) &&
           mine(o.target)
         )
           entries.set(o.target, emptyEntry());
       const stale: string[] = [];
       for (const [sender, entry] of entries) {
-        const o = tables.senderOverride(sender, entry.campaignId, clock);
+        const o = tables.senderOverride(sender, entry.campaignId, at);
         const f = entry.decision.inForce;
         const listed = tables.doNotOriginate(sender);
         const decidedByList = f?.standing === true && f.overrideId === null;
         if ((o?.overrideId ?? null) !== (f?.overrideId ?? null) || listed !== decidedByList || (!f && o))
           stale.push(sender);
       }
-      const basis = `reconcile@${clock}`;
-      reevaluateSenders(stale, (f) => ({ kind: 'OVERRIDE', at: Math.max(f.asOf, clock), basis }), decidedAt);
+      const basis = `reconcile@${at}`;
+      reevaluateSenders(stale, (f) => ({ kind: 'OVERRIDE', at: Math.max(f.asOf, at), basis }), decidedAt);
     },
     take() {
       const changelog: { key: string; value: Uint8Array | null }[] = [];
