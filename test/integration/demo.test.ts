@@ -1,8 +1,10 @@
 // The demo end to end, shorter than its default: the traffic simulator's default scenario mix
-// (seed 7, 100 messages/s for 90 s: about 9,000 messages from every scenario) through the three
-// services as processes, and the quality bar of issue 8 on what they decided: no legitimate
-// sender blocked, every spam scenario blocked or throttled, the phishing snowshoe and the
-// post-opt-out sender blocked within 60 s, BLOCK precision >= 0.99, spam recall >= 0.95.
+// (seed 7, 100 messages/s for 3 minutes: about 18,000 messages from every scenario) through the
+// three services as processes, and the quality bar on what the firewall let through of it
+// (issue 17): at most 10 % of spam delivered and 30 % of any spam scenario, at most 0.05 % of
+// legitimate messages stopped, content BLOCKs within 30 s of their evidence; no legitimate
+// sender blocked and BLOCK precision >= 0.99 (issue 8). Shorter runs are dominated by each
+// scenario's first minute, before recipients' outcomes arrive.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +14,7 @@ import { createClickHouse, createLogger, sql, sqlIdentifier } from '@spamgate/co
 import { getInfra, REPO_ROOT, testKafka, uniqueName } from '@spamgate/test';
 import { runDemo } from '../../infra/demo/run-demo.ts';
 
-test('the demo on the default scenario mix meets the quality bar', { timeout: 600_000 }, async () => {
+test('the demo on the default scenario mix meets the quality bar', { timeout: 900_000 }, async () => {
   const infra = await getInfra();
   const run = uniqueName('demo');
   const database = run.replaceAll('-', '_');
@@ -22,7 +24,7 @@ test('the demo on the default scenario mix meets the quality bar', { timeout: 60
     const result = await runDemo({
       seed: 7,
       ratePerSecond: 100,
-      durationMs: 90_000,
+      durationMs: 180_000,
       scenariosFile: undefined,
       registrationsFile: `${REPO_ROOT}services/traffic-simulator/scenarios/registrations.json`,
       outDir,
@@ -49,6 +51,11 @@ test('the demo on the default scenario mix meets the quality bar', { timeout: 60
     );
     assert.ok(result.report.score.passed);
     assert.match(readFileSync(result.htmlPath, 'utf8'), /<svg/);
+    // The enforcement figures are there, computed from every message the simulator sent.
+    const e = result.report.enforcement;
+    assert.ok(e !== null && e.time === 'wall-clock' && e.contentKeys, 'enforcement replayed in wall-clock time with content keys');
+    assert.equal(e.messages, result.labels.scenarios.reduce((n, s) => n + s.senders.reduce((m, l) => m + l.messages, 0), 0));
+    assert.match(result.text, /Spam delivered: /);
   } finally {
     const kafkaAdmin = (await testKafka()).admin();
     await kafkaAdmin.connect();

@@ -36,6 +36,9 @@ sms.feedback-events (docs/simulator.md).
   --labels FILE          where the labels go, rewritten while the run goes on
                          (default simulator-labels.json)
   --labels-interval D    how often the labels file is rewritten (default 10s)
+  --ledger FILE          where the message ledger goes, for the report's enforcement replay
+                         (default simulator-ledger.jsonl; with $SPAMGATE_HASH_KEY, the pipeline's
+                         secret, it carries what a firewall matches in each message)
   --as-fast-as-possible  do not wait for the clock; event times stay synthetic
   --start TIME           event time of the run's start, ISO 8601 or ms since the epoch (default
                          now); only with --as-fast-as-possible or --dry-run
@@ -57,6 +60,10 @@ export interface CliOptions {
   /** Undefined in a dry run without --labels. */
   readonly labelsPath: string | undefined;
   readonly labelsIntervalMs: number;
+  /** Undefined in a dry run. */
+  readonly ledgerPath: string | undefined;
+  /** SPAMGATE_HASH_KEY, for the ledger's content keys; undefined when unset. */
+  readonly hashKey: string | undefined;
   readonly asFastAsPossible: boolean;
   /** Undefined: now. */
   readonly startTime: number | undefined;
@@ -93,6 +100,7 @@ export function parseCliArgs(argv: readonly string[], env: Env): CliOptions {
         scenarios: { type: 'string' },
         labels: { type: 'string' },
         'labels-interval': { type: 'string' },
+        ledger: { type: 'string' },
         'as-fast-as-possible': { type: 'boolean', default: false },
         start: { type: 'string' },
         'topic-prefix': { type: 'string' },
@@ -151,6 +159,7 @@ export function parseCliArgs(argv: readonly string[], env: Env): CliOptions {
   for (const [name, raw] of [
     ['scenarios', values.scenarios],
     ['labels', values.labels],
+    ['ledger', values.ledger],
   ] as const) {
     if (raw !== undefined && raw.trim() === '') problems.push(`--${name}: expected a file name`);
   }
@@ -168,6 +177,8 @@ export function parseCliArgs(argv: readonly string[], env: Env): CliOptions {
     scenariosPath: values.scenarios ?? DEFAULT_SCENARIOS_PATH,
     labelsPath: values.labels ?? (dryRun ? undefined : 'simulator-labels.json'),
     labelsIntervalMs,
+    ledgerPath: dryRun ? undefined : (values.ledger ?? 'simulator-ledger.jsonl'),
+    hashKey: env.SPAMGATE_HASH_KEY || undefined,
     asFastAsPossible,
     startTime,
     dryRun,

@@ -119,6 +119,8 @@ async function main(argv: readonly string[]): Promise<number> {
       topicPrefix: options.topicPrefix,
       ...(options.labelsPath ? { labelsPath: options.labelsPath } : {}),
       labelsIntervalMs: options.labelsIntervalMs,
+      ...(options.ledgerPath ? { ledgerPath: options.ledgerPath } : {}),
+      ...(options.hashKey ? { hashKey: options.hashKey } : {}),
       asFastAsPossible: options.asFastAsPossible,
       ...(options.startTime !== undefined ? { startTime: options.startTime } : {}),
       signal: controller.signal,

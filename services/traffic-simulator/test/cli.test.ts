@@ -35,6 +35,8 @@ describe('command line', () => {
         scenariosPath: DEFAULT_SCENARIOS_PATH,
         labelsPath: 'simulator-labels.json',
         labelsIntervalMs: 10_000,
+        ledgerPath: 'simulator-ledger.jsonl',
+        hashKey: undefined,
         asFastAsPossible: false,
         startTime: undefined,
         dryRun: false,
@@ -43,6 +45,14 @@ describe('command line', () => {
         logLevel: 'info',
       },
     );
+  });
+
+  it('writes the ledger where --ledger says, with the content keys of $SPAMGATE_HASH_KEY; none in a dry run', () => {
+    const o = parseCliArgs(['--ledger', 'run/l.jsonl'], { SPAMGATE_HASH_KEY: 'a-secret-of-enough-bytes' });
+    assert.equal(o.ledgerPath, 'run/l.jsonl');
+    assert.equal(o.hashKey, 'a-secret-of-enough-bytes');
+    assert.equal(parseCliArgs(['--dry-run'], {}).ledgerPath, undefined);
+    assert.throws(() => parseCliArgs(['--ledger', ' '], {}), /--ledger: expected a file name/);
   });
 
   it('reads every option, the environment giving brokers and the prefix unless the arguments do', () => {

@@ -1,5 +1,5 @@
 /**
- * `npm run report -- --labels <path> [--html <path>] [--check]`: prints the decision-quality
+ * `npm run report -- --labels <path> [--ledger <path>] [--html <path>] [--check]`: prints the decision-quality
  * report of a simulator run and writes its HTML page. ClickHouse from SPAMGATE_CLICKHOUSE_URL,
  * _USER, _PASSWORD and _DATABASE. Exit codes: 0 done, 1 failure, 3 quality bar failed (with
  * --check), 64 bad arguments, 78 bad configuration.
@@ -8,14 +8,16 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { commonSettings, createClickHouse, createLogger, type Env, loadConfig } from '@spamgate/core';
+import { readLedger } from '../ledger.ts';
 import { buildReport } from './build.ts';
 import { renderHtml } from './html.ts';
 import { readLabels } from './labels-file.ts';
 import { renderText } from './text.ts';
 
-export const REPORT_USAGE = `usage: npm run report -- --labels <labels.json> [--html <report.html>] [--check]
+export const REPORT_USAGE = `usage: npm run report -- --labels <labels.json> [--ledger <ledger.jsonl>] [--html <report.html>] [--check]
 
   --labels PATH   the labels file the traffic simulator wrote for the run
+  --ledger PATH   its message ledger: replays what the firewall let through (the quality bar)
   --html PATH     also write the report as a self-contained HTML page with charts
   --check         exit 3 when a check of the quality bar fails
 
@@ -51,6 +53,7 @@ export async function runReportCli(argv: readonly string[], env: Env, io: Report
     args: [...argv],
     options: {
       labels: { type: 'string' },
+      ledger: { type: 'string' },
       html: { type: 'string' },
       check: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -78,7 +81,12 @@ export async function runReportCli(argv: readonly string[], env: Env, io: Report
     application: 'spamgate-report',
   });
   try {
-    const report = await buildReport({ labels, clickhouse, database: config.clickhouseDatabase });
+    const report = await buildReport({
+      labels,
+      clickhouse,
+      database: config.clickhouseDatabase,
+      ledger: values.ledger === undefined ? undefined : readLedger(values.ledger),
+    });
     io.stdout.write(renderText(report, { color: io.stdout.isTTY === true }));
     if (values.html !== undefined) {
       const path = resolve(values.html);

@@ -1,4 +1,4 @@
-// `npm run report -- --labels <path> [--html <path>] [--check]` (src/report/cli.ts).
+// `npm run report -- --labels <path> [--ledger <path>] [--html <path>] [--check]` (src/report/cli.ts).
 import { ConfigError, describeError, EXIT_CONFIG } from '@spamgate/core';
 import { REPORT_USAGE, ReportUsageError, runReportCli } from './cli.ts';
 
