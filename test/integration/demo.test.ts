@@ -53,8 +53,14 @@ test('the demo on the default scenario mix meets the quality bar', { timeout: 90
     assert.match(readFileSync(result.htmlPath, 'utf8'), /<svg/);
     // The enforcement figures are there, computed from every message the simulator sent.
     const e = result.report.enforcement;
-    assert.ok(e !== null && e.time === 'wall-clock' && e.contentKeys, 'enforcement replayed in wall-clock time with content keys');
-    assert.equal(e.messages, result.labels.scenarios.reduce((n, s) => n + s.senders.reduce((m, l) => m + l.messages, 0), 0));
+    assert.ok(
+      e !== null && e.time === 'wall-clock' && e.contentKeys,
+      'enforcement replayed in wall-clock time with content keys',
+    );
+    assert.equal(
+      e.messages,
+      result.labels.scenarios.reduce((n, s) => n + s.senders.reduce((m, l) => m + l.messages, 0), 0),
+    );
     assert.match(result.text, /Spam delivered: /);
   } finally {
     const kafkaAdmin = (await testKafka()).admin();

@@ -141,9 +141,38 @@ test('an hour stamped two days ago is decided as the same hour stamped now: no B
     new Set([...o].filter(([, x]) => x.firstBlock !== null).map(([s]) => s));
   const [ba, bb] = [blocked(a), blocked(b)];
   const both = [...ba].filter((s) => bb.has(s));
+
+  const explain = (r: Run, who: string[]) =>
+    who
+      .slice(0, 12)
+      .map(
+        (s) =>
+          `${s}: ${r.decisions
+            .filter((d) => d.sender === s)
+            .map(
+              (d) => `${d.action}/${d.trigger}@${d.basedOnEventTime - r.start} ${d.reasons[0]?.code ?? ''}`,
+            )
+            .join(', ')}`,
+      )
+      .join('\n');
+  process.stderr.write(
+    `one clock: blocked live ${ba.size}, backlog ${bb.size}, both ${both.length}; only in the backlog: ${[...bb].filter((s) => !ba.has(s)).join(' ')}\n${explain(
+      backlog,
+      [...bb].filter((s) => !ba.has(s)),
+    )}\n`,
+  );
   assert.ok(
     both.length >= 0.95 * Math.max(ba.size, bb.size),
-    `blocked live ${ba.size}, in the backlog ${bb.size}, both ${both.length}`,
+    `blocked live ${ba.size}, in the backlog ${bb.size}, both ${both.length}; only live:\n${explain(
+      live,
+      [...ba].filter((s) => !bb.has(s)),
+    )}\nonly in the backlog:\n${explain(
+      backlog,
+      [...bb].filter((s) => !ba.has(s)),
+    )}\nthe same senders live:\n${explain(
+      live,
+      [...bb].filter((s) => !ba.has(s)),
+    )}`,
   );
   const lifted = both.filter((s) => a.get(s)?.final === 'BLOCK' && b.get(s)?.final !== 'BLOCK');
   assert.deepEqual(

@@ -19,6 +19,7 @@ import {
   clusterSignature,
   createPartitionDecider,
   type Policy,
+  standaloneTables,
 } from '@spamgate/decision-engine';
 import {
   capOf,
@@ -99,21 +100,16 @@ export function runInProcess(options: InProcessRunOptions): InProcessRun {
   const contents = new Map<string, ContentInForce>();
   const signatures = new Map<string, string>();
   const cap: CapOf = (campaignId) => capOf(options.registrations, campaignId);
-  const decider = createPartitionDecider(0, {
-    policy: () => options.policy,
-    shadowPolicy: () => undefined,
-    cluster: (id) => clusters.get(id),
-    content: (id) => contents.get(id),
-    senderOverride: () => undefined,
-    senderOverrides: () => [],
-    clusterOverride: () => undefined,
-    contentOverrides: () => [],
-    domainAllowed: () => false,
-    domainBlocked: () => false,
-    doNotOriginate: () => false,
-    capOf: cap,
-    decodeFeatures: (raw) => codec.decode('SenderFeatures', Buffer.from(raw)),
-  });
+  const decider = createPartitionDecider(
+    0,
+    standaloneTables({
+      policy: options.policy,
+      cluster: (id) => clusters.get(id),
+      content: (id) => contents.get(id),
+      capOf: cap,
+      decodeFeatures: (raw) => codec.decode('SenderFeatures', Buffer.from(raw)),
+    }),
+  );
   const firewall = createFirewall();
   const tally = createEnforcementTally();
   const matcher = createContentMatcher(options.hashKey);

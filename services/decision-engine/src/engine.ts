@@ -43,7 +43,7 @@ import { clusterSignature } from './cluster-signature.ts';
 import { type DecisionEngineConfig, type DecisionEngineTopics, decisionEngineTopics } from './config.ts';
 import { checkContentOverride, createContentOverrideTable } from './content-overrides.ts';
 import type { CapOf, ContentInForce } from './evaluate.ts';
-import { checkClusterFeatures, checkSenderFeatures } from './inputs.ts';
+import { checkClusterFeatures, checkContentDecision, checkSenderFeatures } from './inputs.ts';
 import type { AddressList } from './lists.ts';
 import { checkOverride, createOverrideTable, type OverrideTable } from './overrides.ts';
 import { createPartitionDecider, type DeciderTables, type PartitionDecider } from './partition-decider.ts';
@@ -526,144 +526,109 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
     for (const task of tasks.values()) onTask(task, what, () => work(task));
   }
 
-  async function onOverrides({
-    partition,
-    messages,
-  }: {
-    partition: number;
-    messages: readonly KafkaMessage[];
-  }) {
-    await schemaCatalog.learnWriters(messages.map((m) => m.value));
-    for (const m of messages) {
-      const key = m.key?.toString('utf8') ?? '';
-      try {
-        if (m.value === null) {
-          const before = overrides.set(key, null);
-          if (before)
-            forEachTask('override', (t) => t.decider.overrideUpdated(before, `removed@${m.offset}`, now()));
-          continue;
+  /**
+   * Applies a batch of a table every instance follows, record by record: a record that does not
+   * decode or cannot be right is dead-lettered (by every instance alike) and the rest go on.
+   */
+  function followed(topic: string, apply: (key: string, m: KafkaMessage) => void, after?: () => void) {
+    return async ({ partition, messages }: { partition: number; messages: readonly KafkaMessage[] }) => {
+      await schemaCatalog.learnWriters(messages.map((m) => m.value));
+      for (const m of messages) {
+        try {
+          apply(m.key?.toString('utf8') ?? '', m);
+        } catch (err) {
+          if (err instanceof SchemaDecodeError || (err instanceof SpamgateError && !err.retriable))
+            await sideDeadLetter(topic, partition, m, err);
+          else throw err;
         }
-        const o = checkOverride(key, codec.decode('PolicyOverride', m.value) as PolicyOverride);
-        overrides.set(key, o);
-        forEachTask('override', (t) =>
-          t.decider.overrideUpdated(o, `${o.overrideId}@${m.offset}`, now(), mine(o.target, t.partition)),
-        );
-      } catch (err) {
-        if (err instanceof SchemaDecodeError || (err instanceof SpamgateError && !err.retriable))
-          await sideDeadLetter(topics.overrides, partition, m, err);
-        else throw err;
       }
-    }
-    metrics.overrides.set(overrides.size + contentOverrides.size);
+      after?.();
+    };
   }
 
-  async function onContentOverrides({
-    partition,
-    messages,
-  }: {
-    partition: number;
-    messages: readonly KafkaMessage[];
-  }) {
-    await schemaCatalog.learnWriters(messages.map((m) => m.value));
-    for (const m of messages) {
-      const key = m.key?.toString('utf8') ?? '';
-      try {
-        const o =
-          m.value === null
-            ? null
-            : checkContentOverride(key, codec.decode('ContentOverride', m.value) as ContentOverride);
-        const before = contentOverrides.set(key, o);
-        const named = o ?? before;
-        if (!named) continue;
-        const basis = o ? `${o.overrideId}@${m.offset}` : `removed@${m.offset}`;
-        forEachTask('content override', (t) => {
-          t.decider.contentOverrideUpdated(named, basis, now());
-          // A domain block or its removal changes what senders linking to it get.
-          if (named.scope === 'DOMAIN') t.decider.reevaluate('OVERRIDE', undefined, now());
-        });
-      } catch (err) {
-        if (err instanceof SchemaDecodeError || (err instanceof SpamgateError && !err.retriable))
-          await sideDeadLetter(topics.contentOverrides, partition, m, err);
-        else throw err;
+  const onOverrides = followed(
+    topics.overrides,
+    (key, m) => {
+      if (m.value === null) {
+        const before = overrides.set(key, null);
+        if (before)
+          forEachTask('override', (t) => t.decider.overrideUpdated(before, `removed@${m.offset}`, now()));
+        return;
       }
-    }
-    metrics.overrides.set(overrides.size + contentOverrides.size);
-  }
+      const o = checkOverride(key, codec.decode('PolicyOverride', m.value) as PolicyOverride);
+      overrides.set(key, o);
+      forEachTask('override', (t) =>
+        t.decider.overrideUpdated(o, `${o.overrideId}@${m.offset}`, now(), mine(o.target, t.partition)),
+      );
+    },
+    () => metrics.overrides.set(overrides.size + contentOverrides.size),
+  );
 
-  async function onClusters({
-    partition,
-    messages,
-  }: {
-    partition: number;
-    messages: readonly KafkaMessage[];
-  }) {
-    await schemaCatalog.learnWriters(messages.map((m) => m.value));
-    for (const m of messages) {
-      const key = m.key?.toString('utf8') ?? '';
-      try {
-        if (m.value === null) {
-          clusters.delete(key);
-          signatures.delete(key);
-          continue;
-        }
-        const c = codec.decode('ClusterFeatures', m.value);
-        checkClusterFeatures(key, c, now());
-        const held = clusters.get(key);
-        if (held && held.asOf > c.asOf) continue;
-        clusters.set(key, c);
-        newestCluster = Math.max(newestCluster, c.asOf);
-        const sig = clusterSignature(deps.policy(), c);
-        const evidenceChanged = signatures.get(key) !== sig;
-        signatures.set(key, sig);
-        for (const task of tasks.values()) {
-          const owned = mine(key, task.partition);
-          if (owned || evidenceChanged)
-            onTask(task, 'cluster', () => task.decider.clusterUpdated(c, evidenceChanged, owned, now()));
-        }
-      } catch (err) {
-        if (err instanceof SchemaDecodeError || (err instanceof SpamgateError && !err.retriable))
-          await sideDeadLetter(topics.clusterFeatures, partition, m, err);
-        else throw err;
-      }
-    }
-    // Clusters quiet for a day and a bit (in the clusters' own event time) have empty windows.
-    for (const [id, c] of clusters)
-      if (c.asOf < newestCluster - CLUSTER_HORIZON_MS) {
-        clusters.delete(id);
-        signatures.delete(id);
-      }
-    metrics.clusters.set(clusters.size);
-  }
+  const onContentOverrides = followed(
+    topics.contentOverrides,
+    (key, m) => {
+      const o =
+        m.value === null
+          ? null
+          : checkContentOverride(key, codec.decode('ContentOverride', m.value) as ContentOverride);
+      const before = contentOverrides.set(key, o);
+      const named = o ?? before;
+      if (!named) return;
+      const basis = o ? `${o.overrideId}@${m.offset}` : `removed@${m.offset}`;
+      forEachTask('content override', (t) => {
+        t.decider.contentOverrideUpdated(named, basis, now());
+        // A domain block or its removal changes what senders linking to it get.
+        if (named.scope === 'DOMAIN') t.decider.reevaluate('OVERRIDE', undefined, now());
+      });
+    },
+    () => metrics.overrides.set(overrides.size + contentOverrides.size),
+  );
 
-  async function onContentDecisions({
-    partition,
-    messages,
-  }: {
-    partition: number;
-    messages: readonly KafkaMessage[];
-  }) {
-    await schemaCatalog.learnWriters(messages.map((m) => m.value));
-    for (const m of messages) {
-      const key = m.key?.toString('utf8') ?? '';
-      try {
-        if (m.value === null) {
-          contents.delete(key);
-          continue;
-        }
-        const d = codec.decode('ContentDecision', m.value);
-        if (d.clusterId !== key)
-          throw new EmptyRecordError(`${topics.contentDecisions} (clusterId is not the key)`);
-        const held = contents.get(key);
-        if (held?.decisionId === d.decisionId) continue;
-        contents.set(key, { decisionId: d.decisionId, action: d.action, expiresAt: d.expiresAt });
-        forEachTask('content', (t) => t.decider.contentUpdated(key, d.basedOnEventTime, now()));
-      } catch (err) {
-        if (err instanceof SchemaDecodeError || (err instanceof SpamgateError && !err.retriable))
-          await sideDeadLetter(topics.contentDecisions, partition, m, err);
-        else throw err;
+  const onClusters = followed(
+    topics.clusterFeatures,
+    (key, m) => {
+      if (m.value === null) {
+        clusters.delete(key);
+        signatures.delete(key);
+        return;
       }
+      const c = codec.decode('ClusterFeatures', m.value);
+      checkClusterFeatures(key, c, now());
+      const held = clusters.get(key);
+      if (held && held.asOf > c.asOf) return;
+      clusters.set(key, c);
+      newestCluster = Math.max(newestCluster, c.asOf);
+      const sig = clusterSignature(deps.policy(), c);
+      const evidenceChanged = signatures.get(key) !== sig;
+      signatures.set(key, sig);
+      for (const task of tasks.values()) {
+        const owned = mine(key, task.partition);
+        if (owned || evidenceChanged)
+          onTask(task, 'cluster', () => task.decider.clusterUpdated(c, evidenceChanged, owned, now()));
+      }
+    },
+    () => {
+      // Clusters quiet for a day and a bit (in the clusters' own event time) have empty windows.
+      for (const [id, c] of clusters)
+        if (c.asOf < newestCluster - CLUSTER_HORIZON_MS) {
+          clusters.delete(id);
+          signatures.delete(id);
+        }
+      metrics.clusters.set(clusters.size);
+    },
+  );
+
+  const onContentDecisions = followed(topics.contentDecisions, (key, m) => {
+    if (m.value === null) {
+      contents.delete(key);
+      return;
     }
-  }
+    const d = codec.decode('ContentDecision', m.value);
+    checkContentDecision(key, d);
+    if (contents.get(key)?.decisionId === d.decisionId) return;
+    contents.set(key, { decisionId: d.decisionId, action: d.action, expiresAt: d.expiresAt });
+    forEachTask('content', (t) => t.decider.contentUpdated(key, d.basedOnEventTime, now()));
+  });
 
   async function eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, heartbeat, isStale, isRunning, resolveOffset } = payload;

@@ -56,6 +56,7 @@ export {
   type DeciderOutput,
   type DeciderTables,
   type PartitionDecider,
+  standaloneTables,
 } from './partition-decider.ts';
 export {
   CLUSTER_FEATURES,

@@ -5,7 +5,7 @@
  * never evaluated: a decision resting on it could block someone.
  */
 import { SpamgateError } from '@spamgate/core';
-import type { ClusterFeatures, SenderFeatures } from '@spamgate/schemas';
+import type { ClusterFeatures, ContentDecision, SenderFeatures } from '@spamgate/schemas';
 
 export class InvalidFeaturesError extends SpamgateError {
   override name = 'InvalidFeaturesError';
@@ -83,4 +83,10 @@ export function checkClusterFeatures(key: string, f: ClusterFeatures, now: numbe
   checkTime(record, 'asOf', f.asOf, now);
   if (f.windows.length > 16) throw new InvalidFeaturesError(record, `${f.windows.length} windows`);
   for (const w of f.windows) checkNumbers(record, w as unknown as Record<string, unknown>);
+}
+
+/** A content decision (sms.content-decisions, which the engine follows as a table) must be about its key. */
+export function checkContentDecision(key: string, d: ContentDecision): void {
+  if (d.clusterId !== key)
+    throw new InvalidFeaturesError('ContentDecision', 'clusterId is not the record key');
 }

@@ -481,3 +481,31 @@ export function createPartitionDecider(partition: number, tables: DeciderTables)
   };
   return decider;
 }
+
+/**
+ * The tables of a decider that runs alone (the sweep, what-if): no overrides, no lists, the
+ * given clusters and content decisions, features decoded with `decodeFeatures`.
+ */
+export function standaloneTables(o: {
+  readonly policy: Policy;
+  readonly cluster: (clusterId: string) => ClusterFeatures | undefined;
+  readonly content: (clusterId: string) => ContentInForce | undefined;
+  readonly capOf: CapOf;
+  readonly decodeFeatures: (raw: Uint8Array) => SenderFeatures;
+}): DeciderTables {
+  return {
+    policy: () => o.policy,
+    shadowPolicy: () => undefined,
+    cluster: o.cluster,
+    content: o.content,
+    senderOverride: () => undefined,
+    senderOverrides: () => [],
+    clusterOverride: () => undefined,
+    contentOverrides: () => [],
+    domainAllowed: () => false,
+    domainBlocked: () => false,
+    doNotOriginate: () => false,
+    capOf: o.capOf,
+    decodeFeatures: o.decodeFeatures,
+  };
+}

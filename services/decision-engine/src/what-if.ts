@@ -45,7 +45,7 @@ import {
 import { clusterSignature } from './cluster-signature.ts';
 import { decisionEngineSettings } from './config.ts';
 import { ACTION_RANK, type CapOf, type ContentInForce, maxAction } from './evaluate.ts';
-import { createPartitionDecider } from './partition-decider.ts';
+import { createPartitionDecider, standaloneTables } from './partition-decider.ts';
 import { loadPolicy, type Policy } from './policy.ts';
 import { UsageError } from './usage.ts';
 
@@ -283,21 +283,16 @@ async function replay(
   const clusters = new Map<string, ClusterFeatures>();
   const contents = new Map<string, ContentInForce>();
   const signatures = new Map<string, string>();
-  const decider = createPartitionDecider(0, {
-    policy: () => policy,
-    shadowPolicy: () => undefined,
-    cluster: (id) => clusters.get(id),
-    content: (id) => contents.get(id),
-    senderOverride: () => undefined,
-    senderOverrides: () => [],
-    clusterOverride: () => undefined,
-    contentOverrides: () => [],
-    domainAllowed: () => false,
-    domainBlocked: () => false,
-    doNotOriginate: () => false,
-    capOf: capOfCampaign,
-    decodeFeatures: (raw) => codec.decode('SenderFeatures', Buffer.from(raw)),
-  });
+  const decider = createPartitionDecider(
+    0,
+    standaloneTables({
+      policy,
+      cluster: (id) => clusters.get(id),
+      content: (id) => contents.get(id),
+      capOf: capOfCampaign,
+      decodeFeatures: (raw) => codec.decode('SenderFeatures', Buffer.from(raw)),
+    }),
+  );
   const out: Replay = {
     strongest: new Map(),
     decisions: [],

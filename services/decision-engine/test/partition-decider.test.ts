@@ -5,11 +5,7 @@ import { describe, it } from 'node:test';
 import type { ClusterFeatures, ContentDecision, Decision, SenderFeatures } from '@spamgate/schemas';
 import { createCodec } from '@spamgate/schemas';
 import type { ContentInForce } from '../src/evaluate.ts';
-import {
-  createPartitionDecider,
-  type DeciderTables,
-  type PartitionDecider,
-} from '../src/partition-decider.ts';
+import { createPartitionDecider, type PartitionDecider, standaloneTables } from '../src/partition-decider.ts';
 import type { Policy } from '../src/policy.ts';
 import { capOf, cluster, DEFAULT_POLICY, features, HOUR, MINUTE, T0 } from './fixtures.ts';
 
@@ -32,21 +28,13 @@ interface Harness {
 function harness(policy: Policy = DEFAULT_POLICY): Harness {
   const clusters = new Map<string, ClusterFeatures>();
   const table = new Map<string, ContentInForce>();
-  const tables: DeciderTables = {
-    policy: () => policy,
-    shadowPolicy: () => undefined,
+  const tables = standaloneTables({
+    policy,
     cluster: (id) => clusters.get(id),
     content: (id) => table.get(id),
-    senderOverride: () => undefined,
-    senderOverrides: () => [],
-    clusterOverride: () => undefined,
-    contentOverrides: () => [],
-    domainAllowed: () => false,
-    domainBlocked: () => false,
-    doNotOriginate: () => false,
     capOf,
     decodeFeatures: (raw) => codec.decode('SenderFeatures', Buffer.from(raw)),
-  };
+  });
   const decider = createPartitionDecider(0, tables);
   const decisions: Decision[] = [];
   const contents: ContentDecision[] = [];
