@@ -48,6 +48,38 @@ async function startEngines(prefix: string): Promise<ServiceProcess[]> {
   ];
 }
 
+/**
+ * Waits until `groupId` committed every partition of `topics` to its end, give or take `slack`
+ * offsets (a transactional topic ends in a commit marker no consumer commits past).
+ */
+async function caughtUp(
+  kafka: Awaited<ReturnType<typeof testKafka>>,
+  groupId: string,
+  topics: string[],
+  slack = 0,
+) {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await eventually(
+      async () => {
+        for (const topic of topics) {
+          const ends = await admin.fetchTopicOffsets(topic);
+          const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+          for (const e of ends) {
+            const c = committed?.partitions.find((x) => x.partition === e.partition)?.offset ?? '-1';
+            if (BigInt(c) + BigInt(slack) < BigInt(e.high)) return undefined;
+          }
+        }
+        return true;
+      },
+      { timeoutMs: 600_000, intervalMs: 2_000, what: `${groupId} to commit its input to the end` },
+    );
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** Runs the default mix for an hour of event time starting at `start`, as fast as the pipeline takes it. */
 async function runHour(start: number): Promise<Run> {
   const kafka = await testKafka();
@@ -72,7 +104,12 @@ async function runHour(start: number): Promise<Run> {
       topicPrefix: prefix,
       logger,
     });
-    // Read sms.decisions until nothing new arrives for 15 s (the engines have caught up).
+    // The engines have caught up when each group committed its input to the end.
+    await caughtUp(kafka, `${prefix}-fe`, [
+      topicName(prefix, 'sms.message-events'),
+      topicName(prefix, 'sms.feedback-events'),
+    ]);
+    await caughtUp(kafka, `${prefix}-de`, [topicName(prefix, 'sms.sender-features')], 1);
     const decisions: Decision[] = [];
     const consumer = kafka.consumer({ groupId: `${prefix}-reader`, readUncommitted: false });
     await consumer.connect();
@@ -84,7 +121,8 @@ async function runHour(start: number): Promise<Run> {
         last = Date.now();
       },
     });
-    await eventually(() => (Date.now() - last > 15_000 && decisions.length > 0 ? true : undefined), {
+    // Then everything published (decisions of cluster and content changes follow a little later).
+    await eventually(() => (Date.now() - last > 10_000 && decisions.length > 0 ? true : undefined), {
       timeoutMs: 300_000,
       intervalMs: 1_000,
       what: 'the decisions to stop growing',

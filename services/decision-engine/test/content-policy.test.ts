@@ -1,0 +1,82 @@
+// The policy's content section: what it accepts and refuses, and what a registered campaign's
+// review asks for beside what blocks an unregistered template.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { judgeCluster } from '../src/content-decider.ts';
+import { parsePolicy } from '../src/policy.ts';
+import { cluster, DEFAULT_POLICY, DEFAULT_POLICY_PATH } from './fixtures.ts';
+
+const raw = () =>
+  JSON.parse(readFileSync(DEFAULT_POLICY_PATH, 'utf8')) as Record<string, unknown> & {
+    content: Record<string, unknown>;
+  };
+const ID = '0a1b2c3d4e5f60';
+
+describe('the content section', () => {
+  it('refuses rules that read a sender feature, volume evidence, throttles, hard rules on anything but messages after STOP, and unknown codes in groups', () => {
+    const bad = (patch: Record<string, unknown>, re: RegExp) => {
+      const doc = raw();
+      doc.content = { ...doc.content, ...patch };
+      assert.throws(() => parsePolicy(doc, 'test'), re);
+    };
+    const rule = {
+      code: 'X_RULE',
+      class: 'spread',
+      feature: 'cluster.distinctSenders',
+      window: '1h',
+      op: '>=',
+      threshold: 3,
+      weight: 0.5,
+    };
+    bad({ rules: [{ ...rule, feature: 'messages' }], blockRequires: [['X_RULE']] }, /cluster features only/);
+    bad({ rules: [{ ...rule, class: 'volume' }], blockRequires: [['X_RULE']] }, /not volume evidence/);
+    bad({ rules: [{ ...rule, throttle: { perHour: 3 } }], blockRequires: [['X_RULE']] }, /cannot throttle/);
+    bad(
+      { rules: [{ ...rule, class: 'hard' }], blockRequires: [['X_RULE']] },
+      /hard content rule may only read/,
+    );
+    bad({ rules: [rule], blockRequires: [['NO_SUCH_RULE']] }, /no content rule has code NO_SUCH_RULE/);
+    bad({ rules: [rule], blockRequires: [] }, /blockRequires must be a non-empty array/);
+    bad({ sharedDomains: ['not a domain'] }, /sharedDomains/);
+  });
+
+  it('blocks an unregistered template on complaints over replies, but reviews a registered one only on twelve complaints or more', () => {
+    const content = DEFAULT_POLICY.content!;
+    const few = {
+      messages: 300,
+      distinctSenders: 20,
+      distinctRecipients: 280,
+      optOuts: 5,
+      spamReports: 1,
+      replies: 0,
+    };
+    assert.equal(judgeCluster(content, cluster(ID, few), false).action, 'BLOCK');
+    assert.equal(judgeCluster(content, cluster(ID, { ...few, registeredShare: 1 }), false).action, 'ALLOW');
+    const many = { ...few, optOuts: 14, spamReports: 2, replies: 2 };
+    assert.equal(
+      judgeCluster(content, cluster(ID, { ...many, registeredShare: 1 }), false).action,
+      'MONITOR',
+    );
+  });
+
+  it('blocks any template, registered too, whose messages keep reaching people who said STOP', () => {
+    const content = DEFAULT_POLICY.content!;
+    const violating = {
+      messages: 300,
+      distinctSenders: 20,
+      distinctRecipients: 280,
+      replies: 30,
+      postOptOutSends: 4,
+      registeredShare: 1,
+    };
+    const d = judgeCluster(content, cluster(ID, violating), false);
+    assert.equal(d.action, 'BLOCK');
+    assert.equal(d.reasons[0]!.code, 'CONTENT_OPT_OUT_VIOLATIONS');
+    // A slip in a big campaign (under 1 % of its messages) does not.
+    assert.equal(
+      judgeCluster(content, cluster(ID, { ...violating, messages: 3_000 }), false).action,
+      'ALLOW',
+    );
+  });
+});
