@@ -124,7 +124,14 @@ export function advance(policy: Policy, input: EvaluationInput, prev: Track | nu
   let action: Action;
   let from: Evaluation = enter;
   let held: Reason | null = null;
-  const lapsed = current === 'BLOCK' && prev?.expiresAt != null && at >= prev.expiresAt;
+  // A BLOCK that rested on a content decision goes with it: when the cluster's BLOCK is lifted
+  // (an operator's allow, its expiry) the sender is judged on its own evidence again at once.
+  const contentLifted =
+    current === 'BLOCK' &&
+    trigger.kind === 'CONTENT' &&
+    enter.action !== 'BLOCK' &&
+    (prev?.reasons.some((r) => r.code === 'CONTENT_BLOCKED') ?? false);
+  const lapsed = contentLifted || (current === 'BLOCK' && prev?.expiresAt != null && at >= prev.expiresAt);
   if (lapsed) {
     // The block ran its course. Evidence it rested on is at least half a TTL old (fresh evidence
     // would have extended it), so it may throttle or monitor but not block again.

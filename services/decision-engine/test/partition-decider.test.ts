@@ -22,6 +22,8 @@ interface Harness {
   readonly features: (f: SenderFeatures) => void;
   readonly cluster: (c: ClusterFeatures) => void;
   readonly advance: (t: number) => void;
+  /** What every instance's table of content decisions holds. */
+  readonly table: Map<string, ContentInForce>;
 }
 
 /** A decider with the engine's wiring: content decisions it publishes come back as the table every instance follows. */
@@ -68,6 +70,7 @@ function harness(policy: Policy = DEFAULT_POLICY): Harness {
       decider.advanceClock(t, t);
       collect(t);
     },
+    table,
   };
 }
 
@@ -223,6 +226,19 @@ describe('content decisions', () => {
     assert.equal(d.action, 'THROTTLE');
     assert.equal(d.throttleRatePerMinute, 10, 'half of 20 a minute');
     assert.ok(d.reasons.some((r) => r.code === 'CONTENT_REVIEW'));
+  });
+
+  it('release the senders blocked with a cluster as soon as its BLOCK is lifted (an operator allowed it)', () => {
+    const h = harness();
+    h.features(features({ asOf: T0, clusters: [CLUSTER], windows: { all: { messages: 3 } } }));
+    h.cluster(confirmedSpam(T0 + 10_000));
+    assert.equal(h.decisions.at(-1)?.action, 'BLOCK');
+    h.table.set(CLUSTER, { decisionId: 'operator-allow', action: 'ALLOW', expiresAt: null });
+    h.decider.contentUpdated(CLUSTER, T0 + 20_000, T0 + 20_000);
+    h.advance(T0 + 20_000);
+    const d = h.decisions.at(-1)!;
+    assert.notEqual(d.action, 'BLOCK', 'not held until the sender BLOCK would expire');
+    assert.equal(d.trigger, 'CONTENT');
   });
 
   it('do not block what recipients answer, however many numbers send it (peer-to-peer texting)', () => {
