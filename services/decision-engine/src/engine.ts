@@ -492,7 +492,13 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
           if (rewind && task.offset !== undefined)
             consumer.seek({ topic: topics.features, partition: p, offset: task.offset });
           // Overrides and the Do-Not-Originate list may have changed while nobody owned p.
-          onTask(task, 'reconcile', () => task.decider.reconcile((s) => mine(s, p), now()));
+          onTask(task, 'reconcile', () => {
+            task.decider.reconcile((s) => mine(s, p), now());
+            // Clusters this partition owns whose features came while nobody owned it (or before it
+            // opened) are decided now, not at their next features.
+            for (const [id, c] of clusters)
+              if (mine(id, p)) task.decider.clusterUpdated(c, false, true, now());
+          });
           return task;
         },
         (err: unknown) => {
