@@ -128,6 +128,27 @@ export function cluster(
   };
 }
 
+/**
+ * A template from forty unregistered numbers whose recipients report it and opt out instead of
+ * answering: what the default policy's content section blocks.
+ */
+export function confirmedSpamCluster(clusterId: string, asOf = T0): ClusterFeatures {
+  return cluster(
+    clusterId,
+    {
+      messages: 400,
+      distinctSenders: 40,
+      distinctRecipients: 390,
+      spamReports: 12,
+      optOuts: 20,
+      replies: 1,
+      urlDomains: ['parcel-redelivery.example', 'bit.ly'],
+      callbackNumbers: ['1234567890123456789'],
+    },
+    asOf,
+  );
+}
+
 /** The example registrations: every campaign in the low-volume tier, 75 a minute. */
 export const capOf = (_campaignId: string) => ({ perMinute: 75, perDay: 2000 });
 

@@ -7,7 +7,16 @@ import { createCodec } from '@spamgate/schemas';
 import type { ContentInForce } from '../src/evaluate.ts';
 import { createPartitionDecider, type PartitionDecider, standaloneTables } from '../src/partition-decider.ts';
 import type { Policy } from '../src/policy.ts';
-import { capOf, cluster, DEFAULT_POLICY, features, HOUR, MINUTE, T0 } from './fixtures.ts';
+import {
+  capOf,
+  cluster,
+  confirmedSpamCluster,
+  DEFAULT_POLICY,
+  features,
+  HOUR,
+  MINUTE,
+  T0,
+} from './fixtures.ts';
 
 const codec = createCodec();
 const DAY = 24 * HOUR;
@@ -149,22 +158,7 @@ describe('one clock', () => {
   });
 });
 
-/** A template from many unregistered numbers whose recipients report and opt out instead of answering. */
-const confirmedSpam = (asOf: number) =>
-  cluster(
-    CLUSTER,
-    {
-      messages: 400,
-      distinctSenders: 40,
-      distinctRecipients: 390,
-      spamReports: 12,
-      optOuts: 20,
-      replies: 1,
-      urlDomains: ['parcel-redelivery.example', 'bit.ly'],
-      callbackNumbers: ['1234567890123456789'],
-    },
-    asOf,
-  );
+const confirmedSpam = (asOf: number) => confirmedSpamCluster(CLUSTER, asOf);
 
 describe('content decisions', () => {
   it('block a confirmed cluster with its own domains and call-back numbers as match keys, never a public shortener', () => {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ContentDecision, ContentOverride } from '@spamgate/schemas';
 import { eventually, uniqueName } from '@spamgate/test';
-import { cluster, features } from '../fixtures.ts';
+import { confirmedSpamCluster, features } from '../fixtures.ts';
 import { codec, decodeDecision, useDecisionHarness } from './harness.ts';
 
 const h = useDecisionHarness();
@@ -35,19 +35,7 @@ test('a confirmed cluster is blocked for every sender, a fresh number on its fir
     }),
   ]);
   // Its template from forty numbers, reported and opted out of, almost never answered.
-  const confirmed = cluster(
-    CLUSTER,
-    {
-      messages: 400,
-      distinctSenders: 40,
-      distinctRecipients: 390,
-      spamReports: 12,
-      optOuts: 20,
-      replies: 1,
-      urlDomains: ['parcel-redelivery.example', 'bit.ly'],
-    },
-    t0 + 5_000,
-  );
+  const confirmed = confirmedSpamCluster(CLUSTER, t0 + 5_000);
   await h.produceRaw(topics.clusterFeatures, CLUSTER, codec.encode('ClusterFeatures', confirmed));
   const block = await eventually(() => contents.records.find((r) => r.value?.action === 'BLOCK'), {
     what: 'the content BLOCK',
