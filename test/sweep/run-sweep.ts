@@ -20,9 +20,21 @@ const out: string[] = [
   '',
   `Each point of \`services/traffic-simulator/scenarios/sweep/sweep.json\` (docs/simulator.md, "The sweep") runs for ${sweep.durationMs / 60_000} minutes of event time with each seed (${sweep.seeds.join(', ')}) through the pipeline in process (\`test/src/in-process-pipeline.ts\`: the feature engine's processors, the decision engine's partition decider, the reference firewall), every decision in force ${SWEEP_LATENCY_MS / 1000} s after the event that led to it. The figures are what the firewall let through (docs/report.md, "Enforcement").`,
   '',
-  "Issue 17's targets: at most 10 % of spam messages delivered overall and 30 % of any spam scenario (its first minute included); at most 0.05 % of legitimate messages stopped; no registered legitimate sender blocked. The sweep test asserts the legitimate side at every point and the spam side at the one-second points.",
+  "Issue 17's targets: at most 10 % of spam messages delivered overall and 30 % of any spam scenario (its first minute included); at most 0.05 % of legitimate messages stopped; no registered legitimate sender blocked. The sweep test asserts the legitimate side at every point and the spam side at the one-second points; each point below says which targets its runs met.",
+  '',
+  'Why slower points deliver more spam: a crew sending one message per number every 30 s or 5 minutes shows nothing a single number can be judged on, so it is stopped when its template (or its senders) are confirmed by recipients, who complain or stay silent only after reading, a minute or more after each message; the content decision then stops everything that follows, fresh numbers included. What was sent before that is delivered, and the fewer complaints a message draws, the longer confirmation takes. Shapes that rotate templates spread the same evidence over several clusters.',
   '',
 ];
+const verdict = (run: InProcessRun): string[] => {
+  const f = run.figures;
+  const misses: string[] = [];
+  if ((f.spamDeliveredShare ?? 0) > 0.1) misses.push(`spam delivered ${pct(f.spamDeliveredShare)}`);
+  for (const [id, g] of f.groups)
+    if (g.spam && g.delivered > 0.3 * g.messages) misses.push(`${id} ${pct(g.delivered / g.messages)}`);
+  if ((f.legitimateStoppedShare ?? 0) > 0.0005)
+    misses.push(`legitimate stopped ${pct(f.legitimateStoppedShare)}`);
+  return misses;
+};
 for (const point of sweep.points) {
   const runs: { seed: number; run: InProcessRun }[] = sweep.seeds.map((seed) => ({
     seed,
@@ -49,6 +61,11 @@ for (const point of sweep.points) {
   out.push(
     `| **spam delivered** | | ${runs.map(({ run }) => `${run.figures.spam.messages.toLocaleString('en-US')} | **${pct(run.figures.spamDeliveredShare)}**`).join(' | ')} |`,
     `| **legitimate stopped** | | ${runs.map(({ run }) => `${run.figures.legitimate.messages.toLocaleString('en-US')} | **${pct(run.figures.legitimateStoppedShare)}**`).join(' | ')} |`,
+    '',
+    ...runs.map(({ seed, run }) => {
+      const misses = verdict(run);
+      return `- Seed ${seed}: ${misses.length === 0 ? 'every target met' : `missed: ${misses.join('; ')}`}.`;
+    }),
     '',
   );
   console.error(`${point.id}: done`);

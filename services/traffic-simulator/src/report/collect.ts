@@ -6,8 +6,8 @@
  *
  * Time is event time throughout: decisions are placed by `based_on_event_ms` (the event time of
  * the evidence), which is comparable with the labels' first-message times whatever the pace of
- * the run; `decided_at` (wall clock, whole seconds) is kept beside it for the decision lag.
- * Within one event time, decided_at orders the decisions (an EXPIRY shares its evidence with the
+ * the run; `decided_at_ms` (wall clock) is kept beside it for the decision lag.
+ * Within one event time, decided_at_ms orders the decisions (an EXPIRY shares its evidence with the
  * BLOCK it lifts).
  */
 import { type ClickHouseClient, SqlFragment, sqlLiteral, sqlTable, topicName } from '@spamgate/core';
@@ -58,20 +58,26 @@ function senderList(senders: readonly string[]): string {
   return `(${senders.map((s) => sqlLiteral(s)).join(', ')})`;
 }
 
+/**
+ * When a decision was made, ms: decided_at_ms, or decided_at for a row an earlier release's sink
+ * wrote without it during an upgrade (18.16 stores 0 for the omitted column).
+ */
+const DECIDED_MS = 'if(decided_at_ms = 0, toUInt64(decided_at) * 1000, decided_at_ms)';
+
 /** Aggregates of each sender's enforced evaluations (one row per sender). */
 export function decisionStatsQuery(database: string, fromMs: number, toMs: number): string {
   const acted = `action IN ('THROTTLE', 'BLOCK')`;
   return `SELECT
     sender,
     count() AS evaluations,
-    argMaxIf(action, (based_on_event_ms, toUInt32(decided_at)), published = 1) AS final_action,
+    argMaxIf(action, (based_on_event_ms, ${DECIDED_MS}), published = 1) AS final_action,
     max(multiIf(action = 'BLOCK', 3, action = 'THROTTLE', 2, action = 'ALLOW', 0, 1)) AS strongest_rank,
     countIf(${acted}) AS acted,
     minIf(based_on_event_ms, ${acted}) AS first_acted_ms,
-    argMinIf(toUInt32(decided_at), based_on_event_ms, ${acted}) AS first_acted_decided,
+    argMinIf(${DECIDED_MS}, based_on_event_ms, ${acted}) AS first_acted_decided,
     countIf(action = 'BLOCK') AS blocks,
     minIf(based_on_event_ms, action = 'BLOCK') AS first_block_ms,
-    argMinIf(toUInt32(decided_at), based_on_event_ms, action = 'BLOCK') AS first_block_decided
+    argMinIf(${DECIDED_MS}, based_on_event_ms, action = 'BLOCK') AS first_block_decided
 FROM ${sqlTable(database, 'decisions').text} FINAL
 WHERE shadow = 0
   AND based_on_event_time >= ${at(fromMs)} AND based_on_event_time <= ${at(toMs, Math.ceil)}
@@ -140,8 +146,8 @@ export function chartSendersOf(labels: Labels, messages: ReadonlyMap<string, num
   return busiestSenders(messages, chosen.size, chosen);
 }
 
-function firstAction(count: unknown, eventMs: unknown, decidedAtS: unknown): FirstAction | null {
-  return num(count) > 0 ? { eventMs: num(eventMs), decidedAtMs: num(decidedAtS) * 1000 } : null;
+function firstAction(count: unknown, eventMs: unknown, decidedMs: unknown): FirstAction | null {
+  return num(count) > 0 ? { eventMs: num(eventMs), decidedAtMs: num(decidedMs) } : null;
 }
 
 /** Reads the run's outcome from ClickHouse. */
@@ -211,10 +217,10 @@ ORDER BY sender, minute_s`,
       ? []
       : rows(
           client,
-          `SELECT sender, action, based_on_event_ms, toUInt32(decided_at) AS decided_at_s, decision_trigger, reasons.code AS reason_codes
+          `SELECT sender, action, based_on_event_ms, ${DECIDED_MS} AS decided_ms, decision_trigger, reasons.code AS reason_codes
 FROM ${decisions} FINAL
 WHERE shadow = 0 AND published = 1 AND sender IN ${senderList(chartSenders)} AND ${decisionsRange}
-ORDER BY sender, based_on_event_ms, decided_at_s`,
+ORDER BY sender, based_on_event_ms, decided_ms`,
         ),
   ]);
 
@@ -250,7 +256,7 @@ ORDER BY sender, based_on_event_ms, decided_at_s`,
     list.push({
       action: actionOf(r.action),
       eventMs: num(r.based_on_event_ms),
-      decidedAtMs: num(r.decided_at_s) * 1000,
+      decidedAtMs: num(r.decided_ms),
       trigger: str(r.decision_trigger),
       reasons: Array.isArray(r.reason_codes) ? r.reason_codes.map(str) : [],
     });

@@ -45,6 +45,8 @@ export function formatPercent(x: number | null): string {
   if (x === null || !Number.isFinite(x)) return 'n/a';
   const p = x * 100;
   if (p === 0) return '0 %';
+  // Just under 100 %: two decimals, so that what was not delivered still shows.
+  if (p >= 99 && p < 100) return `${Math.min(99.99, Math.ceil(p * 100 - 1e-9) / 100).toFixed(2)} %`;
   if (p >= 1) return `${(Math.ceil(p * 10 - 1e-9) / 10).toFixed(1)} %`;
   return `${(Math.ceil(p * 1000 - 1e-9) / 1000).toFixed(3)} %`;
 }

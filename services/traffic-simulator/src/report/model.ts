@@ -25,7 +25,7 @@ export function actionOf(raw: unknown): Action {
 export interface FirstAction {
   /** Event time of the evidence it was based on (`based_on_event_ms`). */
   readonly eventMs: number;
-  /** Wall-clock time it was decided (`decided_at`, whole seconds). */
+  /** Wall-clock time it was decided (`decided_at_ms`). */
   readonly decidedAtMs: number;
 }
 
