@@ -125,7 +125,13 @@ test('rows written before 0006 and 0007, or without their columns after them, re
     await old.client.insert({
       table: 'cluster_features',
       values: clusterFeaturesRows(features).map((r) =>
-        without(r, ['replies', 'delivery_failures', 'sequential_share', 'callback_numbers', 'post_opt_out_sends']),
+        without(r, [
+          'replies',
+          'delivery_failures',
+          'sequential_share',
+          'callback_numbers',
+          'post_opt_out_sends',
+        ]),
       ),
       format: 'JSONEachRow',
     });
