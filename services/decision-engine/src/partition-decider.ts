@@ -258,7 +258,10 @@ export function createPartitionDecider(partition: number, tables: DeciderTables)
       { kind, at, basis },
       decidedAt,
     );
-    if (result.state) contents.set(clusterId, result.state);
+    // A cluster back to ALLOW on its own evidence needs no memory: it is forgotten (its ALLOW
+    // stays on the topic for firewalls and the audit), so state does not grow with every cluster.
+    if (result.state?.action === 'ALLOW' && result.state.overrideId === null) contents.delete(clusterId);
+    else if (result.state) contents.set(clusterId, result.state);
     if (result.publish) {
       out.contentDecisions.push(result.publish);
       changed.add(CONTENT_KEY_PREFIX + clusterId);

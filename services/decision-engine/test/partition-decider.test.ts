@@ -263,5 +263,11 @@ describe('content decisions', () => {
         ['ALLOW', 'EXPIRY'],
       ],
     );
+    assert.equal(h.decider.contentCount, 0, 'a cluster back to ALLOW is forgotten');
+    assert.equal(
+      h.changelog.get(`\u0000content:${CLUSTER}`),
+      null,
+      'and its state deleted from the changelog',
+    );
   });
 });
