@@ -522,6 +522,23 @@ test('clusters falling due at one watermark move are published in deadline order
   );
 });
 
+test("a burst's last change is decided once stream time, not the watermark, is an interval past it", () => {
+  const p = createClusterProcessor();
+  assert.ok(p.options.allowedLatenessMs > p.options.emitIntervalMs, 'the case this test is about');
+  p.message('k-a', message(T0, 1, 1), CLOCK);
+  p.message('k-a', message(T0 + 500, 2, 2), CLOCK); // crosses the sender line: published at once
+  assert.equal(p.drain(0).length, 1);
+  p.message('k-a', message(T0 + 1_000, 3, 3), CLOCK); // the burst's last message
+  p.message('k-z', message(T0 + 1_000 + p.options.emitIntervalMs - 1, 1, 1), CLOCK);
+  assert.deepEqual(p.drain(0), [], 'one millisecond early');
+  // Another cluster's message moves stream time; the watermark is still the lateness behind.
+  p.message('k-z', message(T0 + 1_000 + p.options.emitIntervalMs, 1, 1), CLOCK);
+  assert.deepEqual(
+    p.drain(0).map((r) => [r.clusterId, r.asOf - T0, r.windows[0]!.distinctSenders]),
+    [['k-a', 1_000, 3]],
+  );
+});
+
 test('a cluster idle past the longest window is evicted with a tombstone and starts afresh', () => {
   const p = createClusterProcessor();
   p.message('g1', message(T0, 1, 1), CLOCK);

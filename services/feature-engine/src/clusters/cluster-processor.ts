@@ -4,17 +4,19 @@
  * publish a cluster's features. The cluster counterpart of engine/partition-processor.ts, with
  * the same shape: events in, records out of drain(), changelog values out of takeChanged().
  *
- * Time: the watermark is the largest event time seen minus the allowed lateness (or what
- * advanceWatermark set). An event older than the watermark is late: it still updates every
- * window whose slices hold it. An event more than maxFutureSkewMs ahead of the wall clock is
- * refused with EventTimeSkewError and changes nothing. Outcomes (opt-outs, spam reports, replies,
- * delivery failures) count at their own event time, like feedback in the sender features.
+ * Time: stream time is the largest event time seen (or what advanceWatermark implies); the
+ * watermark is stream time minus the allowed lateness. An event older than the watermark is
+ * late: it still updates every window whose slices hold it. An event more than maxFutureSkewMs
+ * ahead of the wall clock is refused with EventTimeSkewError and changes nothing. Outcomes
+ * (opt-outs, spam reports, replies, delivery failures) count at their own event time, like
+ * feedback in the sender features.
  *
  * Emission. A cluster is "changed" by any event and stays so until a publication decision. A
  * decision is due when the cluster changed and either emitIntervalMs of event time passed between
- * its last published record and its newest event, or the watermark is emitIntervalMs past its
- * newest event (so a burst's last messages are always decided). At a decision the record, as of
- * the newest event, is published only if the longest window then holds at least
+ * its last published record and its newest event, or stream time is emitIntervalMs past its
+ * newest event (so a burst's last messages are decided within emitIntervalMs of stream time, not
+ * held back by the allowed lateness: content decisions wait on this). At a decision the record,
+ * as of the newest event, is published only if the longest window then holds at least
  * minSendersToPublish distinct senders; otherwise nothing is published and the cluster waits for
  * its next change. Since suppressed decisions do not count as publications, the first change
  * that takes a cluster over the line publishes at once. After a publication, once the watermark
@@ -24,8 +26,8 @@
  * event.
  *
  * Determinism. Decisions are taken as events arrive, not when drain runs: after each event for
- * its own cluster, and, as the watermark moves, for every cluster whose watermark deadline it
- * passed, in (deadline, cluster id) order. drain() only hands over what was decided, stamped with
+ * its own cluster, and, as stream time moves, for every cluster whose deadline it passed, in
+ * (deadline, cluster id) order. drain() only hands over what was decided, stamped with
  * emittedAt. So the same calls (message, outcome, advanceWatermark) in the same order give the
  * same records in the same order, however they are grouped between drains, and a processor
  * restored from takeChanged() values and the watermark continues exactly like the original.
@@ -293,7 +295,7 @@ export function createClusterProcessor(options: Partial<ClusterProcessorOptions>
   let watermark = Number.NEGATIVE_INFINITY;
   /** Records decided and not yet drained (emittedAt is set by drain). */
   let pending: ClusterFeaturesRecord[] = [];
-  /** Watermark deadlines; `scheduled` holds each cluster's earliest queued one. */
+  /** Stream-time deadlines; `scheduled` holds each cluster's earliest queued one. */
   const queue = new DeadlineQueue();
   const scheduled = new Map<string, number>();
   /** The watermark's slice of the longest window at the last eviction scan. */
@@ -390,10 +392,17 @@ export function createClusterProcessor(options: Partial<ClusterProcessorOptions>
   const windowCloseAt = (latestMs: number): number =>
     sliceStart(latestMs, shortest.sliceMs) + shortest.lengthMs;
 
-  /** The watermark at which a decision or the closing record falls due; Infinity for none. */
+  /**
+   * Stream time: the largest event time seen, or what advanceWatermark implies. Decisions run on
+   * it, not on the watermark, so a burst's last messages are decided emitIntervalMs after them
+   * rather than emitIntervalMs plus the allowed lateness.
+   */
+  const streamTime = (): number => watermark + o.allowedLatenessMs;
+
+  /** The stream time at which a decision or the closing record falls due; Infinity for none. */
   function deadlineOf(c: ClusterMeta): number {
     if (c.dirty) return c.latestMs + o.emitIntervalMs;
-    if (c.closePending) return windowCloseAt(c.latestMs);
+    if (c.closePending) return windowCloseAt(c.latestMs) + o.allowedLatenessMs;
     return Number.POSITIVE_INFINITY;
   }
 
@@ -421,11 +430,11 @@ export function createClusterProcessor(options: Partial<ClusterProcessorOptions>
     stats.publishedRecords++;
   }
 
-  /** Takes every decision due for the cluster at the current watermark (see the module header). */
+  /** Takes every decision due for the cluster at the current stream time (see the module header). */
   function settle(id: string, c: Cluster): void {
     if (
       c.dirty &&
-      (c.latestMs - c.lastEmittedAsOf >= o.emitIntervalMs || watermark - c.latestMs >= o.emitIntervalMs)
+      (c.latestMs - c.lastEmittedAsOf >= o.emitIntervalMs || streamTime() - c.latestMs >= o.emitIntervalMs)
     ) {
       const asOf = Math.max(c.latestMs, c.lastEmittedAsOf);
       if (sendersAt(c, asOf) >= o.minSendersToPublish) {
@@ -443,9 +452,9 @@ export function createClusterProcessor(options: Partial<ClusterProcessorOptions>
     }
   }
 
-  /** Visits the clusters whose deadline the watermark passed, in (deadline, id) order. */
+  /** Visits the clusters whose deadline stream time passed, in (deadline, id) order. */
   function runDeadlines(): void {
-    while (queue.peek() <= watermark) {
+    while (queue.peek() <= streamTime()) {
       const { deadline, id } = queue.pop()!;
       if (scheduled.get(id) === deadline) scheduled.delete(id);
       const c = load(id);
