@@ -82,6 +82,8 @@ export interface ClusterWindowFeatures {
   callbackNumbers: string[];
   /** Messages of the cluster sent to recipients who had opted out from their sender, past the one confirmation allowed: the compliance violation, across every sender of the template. */
   postOptOutSends: number;
+  /** How long the window has held messages of the cluster, at least: from the end of the first slice holding one to asOf (0 within that slice). A lower bound, up to one slice short, so that a template's recipients have had at least this long to answer. */
+  sendingForMs: number;
 }
 
 /** What the carrier's SMS firewall should do with messages of one content cluster (one template across senders), whoever sends them, and why. Topic sms.content-decisions (compacted), key = cluster id (UTF-8): the latest record per cluster is the one in force. docs/contract.md says how a firewall matches a message to it. */

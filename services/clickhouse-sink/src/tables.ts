@@ -301,6 +301,7 @@ const CLUSTER_WINDOW_TYPES = {
   deliveryFailures: 'UInt64',
   sequentialShare: 'Float64',
   postOptOutSends: 'UInt64',
+  sendingForMs: 'UInt64',
 } as const satisfies Record<
   Exclude<keyof ClusterWindowFeatures, 'window' | 'campaignIds' | 'urlDomains' | 'callbackNumbers'>,
   Numeric

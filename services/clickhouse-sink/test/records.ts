@@ -146,6 +146,7 @@ export function recordFactory(seed: number, baseMs: number): RecordFactory {
           sequentialShare: share(),
           callbackNumbers: Array.from({ length: int(3) }, hash64),
           postOptOutSends: int(500),
+          sendingForMs: int(3_600_000),
         })),
       };
     },

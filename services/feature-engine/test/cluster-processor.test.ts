@@ -201,6 +201,7 @@ function reference(events: readonly Input[], spec: WindowSpec, asOf: number): Cl
   let registered = 0;
   let sequential = 0;
   let postOptOutSends = 0;
+  let firstMessageMs = Number.POSITIVE_INFINITY;
   const outcomes = new Map<ClusterOutcomeKind, number>(OUTCOMES.map((k) => [k, 0]));
   const senders = new Map<number, number>();
   const recipients = new Set<number>();
@@ -212,6 +213,7 @@ function reference(events: readonly Input[], spec: WindowSpec, asOf: number): Cl
       outcomes.set(e.outcome, outcomes.get(e.outcome)! + 1);
     if (e.kind !== 'message' || !inWindow(spec, e.m.timeMs, asOf)) continue;
     messages++;
+    firstMessageMs = Math.min(firstMessageMs, e.m.timeMs);
     if (e.m.sequential) sequential++;
     if (e.m.afterOptOut) postOptOutSends++;
     for (const h of [...new Set(e.m.callbackHashes)].slice(0, 4))
@@ -252,6 +254,9 @@ function reference(events: readonly Input[], spec: WindowSpec, asOf: number): Cl
     sequentialShare: ratio(sequential, messages),
     callbackNumbers: top(callbacks).map((h) => h.toString()),
     postOptOutSends,
+    // From the end of the first message's slice: a lower bound of how long recipients have had.
+    sendingForMs:
+      messages > 0 ? Math.max(0, asOf - (Math.floor(firstMessageMs / spec.sliceMs) * spec.sliceMs + spec.sliceMs)) : 0,
   };
 }
 
@@ -761,6 +766,8 @@ test("the first release's changelog values restore, with the new counters at zer
     sequentialShare: 0,
     callbackNumbers: [],
     postOptOutSends: 0,
+    // Read from the slices, so the first release's clusters have it too: 15m slices are a minute.
+    sendingForMs: w.name === '15m' ? 70_000 : 0,
   }));
   for (const [form, bytes] of Object.entries(FIRST_RELEASE)) {
     const p = createClusterProcessor();

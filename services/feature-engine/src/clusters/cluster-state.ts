@@ -5,7 +5,8 @@
  *
  * Exact and approximate:
  * - messages, registered messages, sequential messages, messages after an opt-out, opt-outs, spam
- *   reports, replies, delivery failures: exact counts.
+ *   reports, replies, delivery failures: exact counts. sendingForMs: exact to the slice, a lower
+ *   bound (the end of the first slice holding a message to asOf).
  * - distinctSenders, distinctRecipients, distinctCampaigns, distinctUrlDomains: distinct counters
  *   (distinct-counter.ts), exact up to SPARSE_LIMIT (128) per window, then HyperLogLog (about 1.6%
  *   standard error). Campaign ids and domains are counted by a 64-bit hash of their text.
@@ -313,7 +314,9 @@ export function clusterFeaturesAt(rings: readonly ClusterRing[], asOf: number): 
     const domainCounts = new Map<string, number>();
     const senderCounts = new Map<number, number>();
     const callbackCounts = new Map<bigint, number>();
+    let firstSliceWithMessages = Number.POSITIVE_INFINITY;
     for (const s of slicesAt(ring, asOf)) {
+      if (s.messages > 0 && s.start < firstSliceWithMessages) firstSliceWithMessages = s.start;
       messages += s.messages;
       registered += s.registered;
       sequential += s.sequential;
@@ -357,6 +360,8 @@ export function clusterFeaturesAt(rings: readonly ClusterRing[], asOf: number): 
       // Decimal, as createSubscriberHasher's hash() writes a number's keyed hash.
       callbackNumbers: topKeys(callbackCounts, TOP_LISTED).map(String),
       postOptOutSends,
+      sendingForMs:
+        messages > 0 ? Math.max(0, asOf - (firstSliceWithMessages + ring.spec.sliceMs)) : 0,
     };
   });
 }
