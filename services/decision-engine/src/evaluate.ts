@@ -138,6 +138,8 @@ export function clusterValue(
       return w.spamReports + w.optOuts;
     case 'complaintReplyRatio':
       return (w.spamReports + w.optOuts) / (w.replies + 1);
+    case 'messagesPerSender':
+      return per(w.messages, w.distinctSenders);
     default:
       return w[name];
   }

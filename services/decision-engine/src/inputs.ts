@@ -82,7 +82,12 @@ export function checkClusterFeatures(key: string, f: ClusterFeatures, now: numbe
     throw new InvalidFeaturesError(record, 'cluster id is not 14 hex digits');
   checkTime(record, 'asOf', f.asOf, now);
   if (f.windows.length > 16) throw new InvalidFeaturesError(record, `${f.windows.length} windows`);
-  for (const w of f.windows) checkNumbers(record, w as unknown as Record<string, unknown>);
+  for (const w of f.windows) {
+    checkNumbers(record, w as unknown as Record<string, unknown>);
+    // A template cannot have been sending longer than its window holds (it would look older).
+    if (w.sendingForMs > w.windowMs)
+      throw new InvalidFeaturesError(record, `sendingForMs ${w.sendingForMs} exceeds window ${w.window}`);
+  }
 }
 
 /** A content decision (sms.content-decisions, which the engine follows as a table) must be about its key. */

@@ -54,6 +54,7 @@ export const CLUSTER_FEATURES = [
   'deliveryFailures',
   'sequentialShare',
   'postOptOutSends',
+  'sendingForMs',
 ] as const satisfies readonly Exclude<
   keyof ClusterWindowFeatures,
   'window' | 'windowMs' | 'campaignIds' | 'urlDomains' | 'callbackNumbers'
@@ -65,7 +66,9 @@ export const CLUSTER_FEATURES = [
  * deliveryFailures / messages, postOptOutRate = postOptOutSends / messages (0 without a
  * denominator); complaints = spamReports + optOuts; and
  * complaintReplyRatio = complaints / (replies + 1), which outcome delays do not bias: complaints
- * and replies both come after a recipient reads the message.
+ * and replies both come after a recipient reads the message; messagesPerSender = messages /
+ * distinctSenders, low when a template is spread thinly over many numbers (snowshoe) and high
+ * for volunteers or a business sending it by the hundred.
  */
 export const DERIVED_CLUSTER_FEATURES = [
   'spamReportRate',
@@ -74,6 +77,7 @@ export const DERIVED_CLUSTER_FEATURES = [
   'deliveryFailureRate',
   'complaints',
   'complaintReplyRatio',
+  'messagesPerSender',
 ] as const;
 export type ClusterFeatureName =
   | (typeof CLUSTER_FEATURES)[number]

@@ -79,4 +79,30 @@ describe('the content section', () => {
       'ALLOW',
     );
   });
+
+  it('blocks a template spread thinly over many numbers that nobody answers once its recipients have had time, nothing like it', () => {
+    const content = DEFAULT_POLICY.content!;
+    // Snowshoe: 240 fresh numbers, one text each, three minutes in, one STOP and no answer.
+    const snowshoe = {
+      messages: 240,
+      distinctSenders: 240,
+      distinctRecipients: 240,
+      optOuts: 1,
+      replies: 0,
+      sendingForMs: 180_000,
+    };
+    const d = judgeCluster(content, cluster(ID, snowshoe), false);
+    assert.equal(d.action, 'BLOCK');
+    assert.ok(d.reasons.some((r) => r.code === 'CONTENT_SNOWSHOE'));
+    const allowed = (patch: Partial<typeof snowshoe> & { registeredShare?: number }, why: string) =>
+      assert.equal(judgeCluster(content, cluster(ID, { ...snowshoe, ...patch }), false).action, 'ALLOW', why);
+    // Unregistered peer-to-peer volunteers starting a shift: the first seconds look the same.
+    allowed({ sendingForMs: 60_000 }, 'too young: its recipients have not had time to answer');
+    allowed({ replies: 12 }, 'answered: 5 % of its recipients');
+    allowed({ messages: 240 * 12 }, 'a dozen each: volunteers or a business, not disposable numbers');
+    allowed({ distinctSenders: 30, messages: 60 }, 'a handful of numbers');
+    allowed({ distinctRecipients: 100 }, 'too few recipients to call it silence');
+    // A registered template is reviewed on complaints, never blocked on silence.
+    allowed({ registeredShare: 1 }, 'registered');
+  });
 });

@@ -123,6 +123,7 @@ export function cluster(
       sequentialShare: 0,
       callbackNumbers: [],
       postOptOutSends: 0,
+      sendingForMs: 0,
       ...patch,
     })),
   };

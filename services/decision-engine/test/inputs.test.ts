@@ -189,6 +189,11 @@ test('absurd features are refused with a typed error; sane ones pass', () => {
     () => checkClusterFeatures(c.clusterId, cluster(c.clusterId, { registeredShare: 2 }), now),
     /exceeds 1/,
   );
+  checkClusterFeatures(c.clusterId, cluster(c.clusterId, { sendingForMs: 900_000 }), now);
+  assert.throws(
+    () => checkClusterFeatures(c.clusterId, cluster(c.clusterId, { sendingForMs: 900_001 }), now),
+    /sendingForMs 900001 exceeds window 15m/,
+  );
 });
 
 test('state codec: a round trip keeps everything; a corrupt record is a typed error', () => {
