@@ -256,7 +256,9 @@ function reference(events: readonly Input[], spec: WindowSpec, asOf: number): Cl
     postOptOutSends,
     // From the end of the first message's slice: a lower bound of how long recipients have had.
     sendingForMs:
-      messages > 0 ? Math.max(0, asOf - (Math.floor(firstMessageMs / spec.sliceMs) * spec.sliceMs + spec.sliceMs)) : 0,
+      messages > 0
+        ? Math.max(0, asOf - (Math.floor(firstMessageMs / spec.sliceMs) * spec.sliceMs + spec.sliceMs))
+        : 0,
   };
 }
 

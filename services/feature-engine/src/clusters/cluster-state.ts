@@ -360,8 +360,7 @@ export function clusterFeaturesAt(rings: readonly ClusterRing[], asOf: number): 
       // Decimal, as createSubscriberHasher's hash() writes a number's keyed hash.
       callbackNumbers: topKeys(callbackCounts, TOP_LISTED).map(String),
       postOptOutSends,
-      sendingForMs:
-        messages > 0 ? Math.max(0, asOf - (firstSliceWithMessages + ring.spec.sliceMs)) : 0,
+      sendingForMs: messages > 0 ? Math.max(0, asOf - (firstSliceWithMessages + ring.spec.sliceMs)) : 0,
     };
   });
 }
