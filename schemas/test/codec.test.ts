@@ -199,6 +199,7 @@ export const SAMPLES: { [K in keyof Records]: Records[K] } = {
         sequentialShare: 0,
         callbackNumbers: ['1234567890123456789'],
         postOptOutSends: 0,
+        sendingForMs: 240_000,
       },
     ],
   },
