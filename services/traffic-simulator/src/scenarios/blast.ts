@@ -5,7 +5,7 @@
  */
 import { param } from '../params.ts';
 import { answersPerMessage, outcomeRatesOf, respond } from '../responses.ts';
-import { defineKind } from './kind.ts';
+import { defineKind, SPAM_TO_STOP } from './kind.ts';
 
 const REPLIES = ['Who is this?', 'scam', 'lol no', 'wrong number'] as const;
 
@@ -34,12 +34,7 @@ export const blast = defineKind({
   truth: () => ({
     title: 'High-rate blast from one number',
     spam: true,
-    expect: {
-      neverBlock: false,
-      throttleAcceptable: false,
-      actionRequired: 'THROTTLE_OR_BLOCK',
-      blockWithinMs: null,
-    },
+    expect: SPAM_TO_STOP,
   }),
   build(p, { id, ratePerSecond, durationMs, sim, rng, text, pool }) {
     const rates = outcomeRatesOf(p);

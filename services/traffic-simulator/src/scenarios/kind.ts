@@ -72,6 +72,14 @@ export const LEGITIMATE: Expectation = Object.freeze({
   blockWithinMs: null,
 });
 
+/** Spam that must be THROTTLEd or BLOCKed, with no deadline for its first BLOCK. */
+export const SPAM_TO_STOP: Expectation = Object.freeze({
+  neverBlock: false,
+  throttleAcceptable: false,
+  actionRequired: 'THROTTLE_OR_BLOCK',
+  blockWithinMs: null,
+});
+
 /**
  * Poisson arrivals at `ratePerSecond` from `from` until the run ends, calling `arrive(t)` at each.
  * Arrivals before the simulation's current time (a warm-up before the run starts, so that

@@ -7,7 +7,7 @@
  */
 import { param } from '../params.ts';
 import { answersPerMessage, outcomeRatesOf, respond } from '../responses.ts';
-import { defineKind } from './kind.ts';
+import { defineKind, SPAM_TO_STOP } from './kind.ts';
 
 const REPLIES = [
   'Wrong number',
@@ -49,12 +49,7 @@ export const numberWalker = defineKind({
   truth: () => ({
     title: 'Number walker (consecutive recipients)',
     spam: true,
-    expect: {
-      neverBlock: false,
-      throttleAcceptable: false,
-      actionRequired: 'THROTTLE_OR_BLOCK',
-      blockWithinMs: null,
-    },
+    expect: SPAM_TO_STOP,
   }),
   build(p, { id, ratePerSecond, durationMs, sim, rng, text, pool }) {
     const rates = outcomeRatesOf(p);

@@ -9,7 +9,7 @@
 import { param } from '../params.ts';
 import { answersPerMessage, outcomeRatesOf, respond } from '../responses.ts';
 import type { Personaliser } from '../text.ts';
-import { defineKind } from './kind.ts';
+import { defineKind, SPAM_TO_STOP } from './kind.ts';
 
 const REPLIES = ['who is this', 'stop spamming me', '?', 'how did you get this number'] as const;
 
@@ -57,12 +57,7 @@ export const simBox = defineKind({
   truth: () => ({
     title: 'SIM box: consecutive SIMs on one network, grey-route promotions, outbound only',
     spam: true,
-    expect: {
-      neverBlock: false,
-      throttleAcceptable: false,
-      actionRequired: 'THROTTLE_OR_BLOCK',
-      blockWithinMs: null,
-    },
+    expect: SPAM_TO_STOP,
   }),
   build(p, { id, durationMs, sim, rng, text, pool }) {
     const rates = outcomeRatesOf(p);

@@ -9,7 +9,7 @@
 import { param } from '../params.ts';
 import { answersPerMessage, carrierOf, outcomeRatesOf, respond } from '../responses.ts';
 import type { Personaliser } from '../text.ts';
-import { defineKind } from './kind.ts';
+import { defineKind, SPAM_TO_STOP } from './kind.ts';
 
 const REPLIES = ['Who is this?', 'scam', 'nice try', 'I dont have an account with you', 'reported'] as const;
 
@@ -77,12 +77,7 @@ export const templateRotator = defineKind({
   truth: () => ({
     title: 'Template rotator: many phishing pretexts, one lookalike domain',
     spam: true,
-    expect: {
-      neverBlock: false,
-      throttleAcceptable: false,
-      actionRequired: 'THROTTLE_OR_BLOCK',
-      blockWithinMs: null,
-    },
+    expect: SPAM_TO_STOP,
   }),
   build(p, { id, ratePerSecond, durationMs, sim, rng, text, pool }) {
     const rates = outcomeRatesOf(p);
