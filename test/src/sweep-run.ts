@@ -4,7 +4,12 @@
  */
 import { loadPolicy, type Policy } from '@spamgate/decision-engine';
 import { loadRegistrations, type Registrations } from '@spamgate/feature-engine';
-import { loadScenarioFile, type Sweep, type SweepPoint } from '@spamgate/traffic-simulator';
+import {
+  loadScenarioFile,
+  formatPercent as pct,
+  type Sweep,
+  type SweepPoint,
+} from '@spamgate/traffic-simulator';
 import { type InProcessRun, runInProcess } from './in-process-pipeline.ts';
 import { REPO_ROOT } from './versions.ts';
 
@@ -37,8 +42,6 @@ export function runSweepPoint(sweep: Sweep, point: SweepPoint, seed: number): In
     latencyMs: SWEEP_LATENCY_MS,
   });
 }
-
-const pct = (x: number | null) => (x === null ? 'n/a' : `${(x * 100).toFixed(2)} %`);
 
 /** Every figure of a run, scenario by scenario. */
 export function runSummary(run: InProcessRun): string {

@@ -4,14 +4,13 @@
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { loadPolicy } from '@spamgate/decision-engine';
-import { loadSweep, SWEEP_PATH } from '@spamgate/traffic-simulator';
+import { loadSweep, formatPercent as pct, SWEEP_PATH } from '@spamgate/traffic-simulator';
 import type { InProcessRun } from '../src/in-process-pipeline.ts';
 import { runSweepPoint, SWEEP_LATENCY_MS } from '../src/sweep-run.ts';
 import { REPO_ROOT } from '../src/versions.ts';
 
 const sweep = loadSweep(SWEEP_PATH);
 const policy = loadPolicy(`${REPO_ROOT}infra/config/policy.json`);
-const pct = (x: number | null) => (x === null ? 'n/a' : `${(x * 100).toFixed(x < 0.01 && x > 0 ? 3 : 1)} %`);
 const started = Date.now();
 const out: string[] = [
   '# The decision sweep',

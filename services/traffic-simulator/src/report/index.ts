@@ -8,6 +8,7 @@ export {
   enforcementOf,
   type ScenarioEnforcement,
 } from './enforcement.ts';
+export { formatPercent } from './format.ts';
 export { renderHtml } from './html.ts';
 export { LabelsFileError, parseLabels, readLabels } from './labels-file.ts';
 export type {
