@@ -9,9 +9,9 @@
 import {
   createContentMatcher,
   createEnforcementTally,
-  createFirewall,
   type EnforcementFigures,
-  type Verdict,
+  type MessageView,
+  replayEnforcement,
 } from '@spamgate/core';
 import {
   type CapOf,
@@ -77,9 +77,9 @@ export interface InProcessRun {
   readonly messages: number;
 }
 
-interface Pending {
-  readonly at: number;
-  readonly apply: () => void;
+/** A message as the firewall sees it, with its scenario. */
+interface SentMessage extends MessageView {
+  readonly group: string;
 }
 
 /** Runs one simulator configuration through the pipeline in process and replays enforcement. */
@@ -110,8 +110,6 @@ export function runInProcess(options: InProcessRunOptions): InProcessRun {
       decodeFeatures: (raw) => codec.decode('SenderFeatures', Buffer.from(raw)),
     }),
   );
-  const firewall = createFirewall();
-  const tally = createEnforcementTally();
   const matcher = createContentMatcher(options.hashKey);
   const planned = planTraffic(options);
   const truth = new Map(planned.map((s) => [s.id, s]));
@@ -120,9 +118,7 @@ export function runInProcess(options: InProcessRunOptions): InProcessRun {
   const firstMessageAt = new Map<string, number>();
   const decisions: { inForceAt: number; decision: Decision }[] = [];
   const contentDecisions: { inForceAt: number; decision: ContentDecision }[] = [];
-  // Decisions wait here until they are in force at the firewall (in event-time order).
-  const pending: Pending[] = [];
-  let messages = 0;
+  const sent: SentMessage[] = [];
 
   const route = (records: Rekeyed[], t: number) => {
     for (let i = 0; i < records.length; i++) {
@@ -132,16 +128,14 @@ export function runInProcess(options: InProcessRunOptions): InProcessRun {
     }
   };
 
-  /** Hands what the decider decided at `t` to the firewall, `latencyMs` later. */
+  /** Records what the decider decided at `t`, in force at the firewall `latencyMs` later. */
   const takeDecisions = (t: number) => {
     const out = decider.take();
     for (const d of out.decisions) {
       decisions.push({ inForceAt: t + latencyMs, decision: d });
-      pending.push({ at: t + latencyMs, apply: () => firewall.senderDecision(d) });
     }
     for (const d of out.contentDecisions) {
       contentDecisions.push({ inForceAt: t + latencyMs, decision: d });
-      pending.push({ at: t + latencyMs, apply: () => firewall.contentDecision(d) });
       // Every instance follows sms.content-decisions: the senders naming the cluster are re-evaluated.
       contents.set(d.clusterId, { decisionId: d.decisionId, action: d.action, expiresAt: d.expiresAt });
       decider.contentUpdated(d.clusterId, d.basedOnEventTime, t);
@@ -168,14 +162,6 @@ export function runInProcess(options: InProcessRunOptions): InProcessRun {
     takeDecisions(t);
   };
 
-  const applyPending = (t: number) => {
-    if (pending.length === 0) return;
-    pending.sort((a, b) => a.at - b.at);
-    let i = 0;
-    while (i < pending.length && pending[i]!.at <= t) pending[i++]!.apply();
-    pending.splice(0, i);
-  };
-
   let nextDrain = options.startTime;
   for (const e of generateTraffic(options)) {
     const t = e.value.eventTime;
@@ -183,26 +169,35 @@ export function runInProcess(options: InProcessRunOptions): InProcessRun {
       drain(nextDrain);
       nextDrain += drainEveryMs;
     }
-    applyPending(t);
     if (e.type === 'feedback') {
       route(handlers.feedback(p, e.value, t), t);
       continue;
     }
     const m = e.value;
-    messages++;
     scenarioOf.set(m.sender, e.label);
     if (m.campaignId !== null) registered.add(m.sender);
     if (!firstMessageAt.has(e.label)) firstMessageAt.set(e.label, t);
-    const verdict: Verdict = firewall.message({
+    sent.push({
       time: t,
       sender: m.sender,
       recipient: m.recipient,
       content: matcher.keysOf(m.body, m.sender),
+      group: e.label,
     });
-    const s = truth.get(e.label);
-    tally.record({ sender: m.sender, group: e.label, spam: s?.spam ?? false }, verdict);
     route(handlers.message(p, m, t), t);
   }
+  // The simulation does not answer to enforcement, so the firewall can replay the run afterwards,
+  // with the same code as the report and what-if: each decision in force from its inForceAt.
+  const tally = createEnforcementTally();
+  for (const { message, verdict } of replayEnforcement({
+    messages: sent,
+    senderDecisions: decisions,
+    contentDecisions,
+  }))
+    tally.record(
+      { sender: message.sender, group: message.group, spam: truth.get(message.group)?.spam ?? false },
+      verdict,
+    );
   const senders = new Map<string, Set<string>>();
   for (const [sender, label] of scenarioOf) {
     const set = senders.get(label) ?? new Set<string>();
@@ -223,6 +218,6 @@ export function runInProcess(options: InProcessRunOptions): InProcessRun {
     firstMessageAt,
     scenarioOf,
     registered,
-    messages,
+    messages: sent.length,
   };
 }
