@@ -12,6 +12,7 @@ import type {
   ContentDecisionTrigger,
   Reason,
 } from '@spamgate/schemas';
+import { type DomainGroup, domainValue } from './domain-groups.ts';
 import { clusterValue } from './evaluate.ts';
 import type { ContentPolicy, Policy, Rule } from './policy.ts';
 
@@ -45,6 +46,8 @@ export interface ContentContext {
   readonly override: ContentOverrideView | undefined;
   /** Whether an operator allowed a domain (DOMAIN ALLOW): it is never a match key. */
   readonly domainAllowed: (domain: string) => boolean;
+  /** The group of clusters linking to a domain at the decision's time (domain-groups.ts); none: no groups. */
+  readonly domainGroup?: (domain: string) => DomainGroup | undefined;
 }
 
 export interface ContentTrigger {
@@ -66,19 +69,53 @@ const reason = (code: string, observed: number | null = null): Reason => ({
 const longest = (c: ClusterFeatures) => c.windows.at(-1);
 const window = (c: ClusterFeatures, name: string) => c.windows.find((w) => w.window === name);
 
-/** The rule fired on the cluster: its reason, or undefined. */
-function fire(c: ClusterFeatures, rule: Rule, hold: boolean): Reason | undefined {
+const cmp = (v: number, op: Rule['op'], t: number) => (op === '>=' ? v >= t : v <= t);
+
+/** A cluster or domain feature of one window: `g` is the domain group domain features read. */
+function read(
+  c: ClusterFeatures,
+  g: DomainGroup | undefined,
+  ref: Rule['feature'],
+  name: string,
+): number | undefined {
+  if (ref.source === 'cluster') return clusterValue(window(c, name), ref.name);
+  if (ref.source === 'domain' && g)
+    return domainValue(
+      g.windows.find((w) => w.window === name),
+      ref.name,
+    );
+  return undefined;
+}
+
+/**
+ * The rule fired on the cluster: its reason, or undefined. A rule reading domain features fires
+ * on one of the cluster's domain groups (the most extreme shown), its cluster features on the cluster.
+ */
+function fire(
+  c: ClusterFeatures,
+  rule: Rule,
+  hold: boolean,
+  groups: readonly DomainGroup[],
+): Reason | undefined {
   const threshold = hold ? rule.exitThreshold : rule.threshold;
-  const cmp = (v: number, op: Rule['op'], t: number) => (op === '>=' ? v >= t : v <= t);
-  if (rule.feature.source !== 'cluster') return undefined;
-  const v = clusterValue(window(c, rule.window), rule.feature.name);
-  if (v === undefined || !cmp(v, rule.op, threshold)) return undefined;
-  for (const w of rule.when) {
-    if (w.feature.source !== 'cluster') return undefined;
-    const x = clusterValue(window(c, w.window), w.feature.name);
-    if (x === undefined || !cmp(x, w.op, w.value)) return undefined;
+  const readsDomain =
+    rule.feature.source === 'domain' || rule.when.some((w) => w.feature.source === 'domain');
+  let best: Reason | undefined;
+  for (const g of readsDomain ? groups : [undefined]) {
+    const v = read(c, g, rule.feature, rule.window);
+    if (v === undefined || !cmp(v, rule.op, threshold)) continue;
+    if (
+      !rule.when.every((w) => {
+        const x = read(c, g, w.feature, w.window);
+        return x !== undefined && cmp(x, w.op, w.value);
+      })
+    )
+      continue;
+    if (best && !cmp(v, rule.op, best.observed!)) continue;
+    const feature = g ? `domain[${g.domain}].${rule.feature.name}` : rule.feature.name;
+    best = { code: rule.code, feature, window: rule.window, observed: v, threshold };
   }
-  return { code: rule.code, feature: rule.feature.name, window: rule.window, observed: v, threshold };
+  return best;
 }
 
 interface Verdict {
@@ -91,10 +128,15 @@ interface Verdict {
  * What the evidence calls for: BLOCK when a hard rule fired, or every group of blockRequires;
  * a registered cluster gets MONITOR (review) when every group of reviewRequires fired instead.
  */
-export function judgeCluster(content: ContentPolicy, c: ClusterFeatures, hold: boolean): Verdict {
+export function judgeCluster(
+  content: ContentPolicy,
+  c: ClusterFeatures,
+  hold: boolean,
+  groups: readonly DomainGroup[] = [],
+): Verdict {
   const fired: { rule: Rule; reason: Reason }[] = [];
   for (const rule of content.rules) {
-    const r = fire(c, rule, hold);
+    const r = fire(c, rule, hold, groups);
     if (r) fired.push({ rule, reason: r });
   }
   const reasons = fired.map((x) => x.reason);
@@ -133,6 +175,27 @@ export function matchKeys(
     for (const n of w.callbackNumbers) numbers.add(n);
   }
   return { urlDomains: [...domains].sort(), callbackNumbers: [...numbers].sort() };
+}
+
+/**
+ * The groups a cluster is judged with: one per link domain of its own that is a match key (not
+ * shared, not operator-allowed), unless registered campaigns send much of the group (a brand's
+ * own site is never judged by what others send to it).
+ */
+export function domainGroupsOf(
+  content: ContentPolicy,
+  c: ClusterFeatures,
+  ctx: ContentContext,
+): DomainGroup[] {
+  if (!ctx.domainGroup) return [];
+  const groups: DomainGroup[] = [];
+  for (const d of matchKeys(content, c, ctx.domainAllowed).urlDomains) {
+    const g = ctx.domainGroup(d);
+    if (!g) continue;
+    const registered = (g.windows.find((w) => w.window === '1h') ?? g.windows.at(-1))?.registeredShare ?? 0;
+    if (registered <= content.maxRegisteredShare) groups.push(g);
+  }
+  return groups;
 }
 
 export function contentDecisionId(
@@ -204,7 +267,8 @@ export function decideContent(
     } else expiresAt = o.expiresAt;
   } else {
     const fresh = trigger.kind === 'CLUSTER' && c.asOf >= at - ttl / 2;
-    verdict = judgeCluster(content, c, current === 'BLOCK' && !lapsed);
+    const groups = domainGroupsOf(content, c, ctx);
+    verdict = judgeCluster(content, c, current === 'BLOCK' && !lapsed, groups);
     if (current === 'BLOCK' && !lapsed && verdict.action !== 'BLOCK' && prev?.overrideId === null)
       // The evidence faded, the block holds until it expires: the firewall stops what would show it.
       verdict = {
@@ -221,7 +285,7 @@ export function decideContent(
       expiresAt =
         current !== 'BLOCK' || lapsed || prev?.expiresAt == null || prev.overrideId !== null
           ? renew
-          : judgeCluster(content, c, false).action === 'BLOCK' && renew - prev.expiresAt >= ttl / 2
+          : judgeCluster(content, c, false, groups).action === 'BLOCK' && renew - prev.expiresAt >= ttl / 2
             ? renew
             : prev.expiresAt;
     }

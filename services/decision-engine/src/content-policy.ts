@@ -75,12 +75,17 @@ export function parseContentPolicy(
       const rule = parseRule(r, at, hysteresis, problems, true);
       if (!rule) return;
       if (rule.class === 'volume') problems.push(`${at}: a content rule is not volume evidence`);
-      if (rule.class === 'hard' && !HARD_CLUSTER_FEATURES.has(rule.feature.name))
+      if (
+        rule.class === 'hard' &&
+        (rule.feature.source !== 'cluster' || !HARD_CLUSTER_FEATURES.has(rule.feature.name))
+      )
         problems.push(
           `${at}: a hard content rule may only read ${[...HARD_CLUSTER_FEATURES].map((f) => `cluster.${f}`).join(' or ')} (messages after STOP, the content-neutral violation)`,
         );
-      if (rule.feature.source !== 'cluster' || rule.when.some((c) => c.feature.source !== 'cluster'))
-        problems.push(`${at}: a content rule reads cluster features only (cluster.<name>)`);
+      if ([rule.feature, ...rule.when.map((c) => c.feature)].some((f) => f.source === 'sender'))
+        problems.push(
+          `${at}: a content rule reads cluster and domain features only (cluster.<name>, domain.<name>)`,
+        );
       if (rule.throttle)
         problems.push(`${at}: a content rule cannot throttle (content decisions BLOCK or review)`);
       if (rules.some((x) => x.code === rule.code)) problems.push(`${at}: code ${rule.code} is used twice`);

@@ -42,6 +42,7 @@ import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer
 import { clusterSignature } from './cluster-signature.ts';
 import { type DecisionEngineConfig, type DecisionEngineTopics, decisionEngineTopics } from './config.ts';
 import { checkContentOverride, createContentOverrideTable } from './content-overrides.ts';
+import { createDomainIndex } from './domain-groups.ts';
 import type { CapOf, ContentInForce } from './evaluate.ts';
 import { checkClusterFeatures, checkContentDecision, checkSenderFeatures } from './inputs.ts';
 import type { AddressList } from './lists.ts';
@@ -150,6 +151,8 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
   const overrides: OverrideTable = createOverrideTable();
   const contentOverrides = createContentOverrideTable();
   const clusters = new Map<string, ClusterFeatures>();
+  /** Which clusters link to which domain, for content rules that judge a domain's templates together. */
+  const domains = createDomainIndex((id) => clusters.get(id));
   let newestCluster = Number.NEGATIVE_INFINITY;
   /** The content decisions published (sms.content-decisions), as sender evaluations read them. */
   const contents = new Map<string, ContentInForce>();
@@ -171,6 +174,7 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
     shadowPolicy: deps.shadowPolicy,
     cluster: (id) => clusters.get(id),
     content: (id) => contents.get(id),
+    domainGroup: (d, at) => domains.group(d, at),
     senderOverride: (sender, campaignId, at) => overrides.forSender(sender, campaignId, at),
     senderOverrides: () => overrides.all(),
     clusterOverride: (id, at) => contentOverrides.forCluster(id, at),
@@ -595,6 +599,7 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
     (key, m) => {
       if (m.value === null) {
         clusters.delete(key);
+        domains.delete(key);
         signatures.delete(key);
         return;
       }
@@ -603,6 +608,7 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
       const held = clusters.get(key);
       if (held && held.asOf > c.asOf) return;
       clusters.set(key, c);
+      domains.put(c);
       newestCluster = Math.max(newestCluster, c.asOf);
       const sig = clusterSignature(deps.policy(), c);
       const evidenceChanged = signatures.get(key) !== sig;
@@ -618,6 +624,7 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
       for (const [id, c] of clusters)
         if (c.asOf < newestCluster - CLUSTER_HORIZON_MS) {
           clusters.delete(id);
+          domains.delete(id);
           signatures.delete(id);
         }
       metrics.clusters.set(clusters.size);

@@ -115,6 +115,8 @@ function value(
   cluster: ClusterFeatures | undefined,
 ): number | undefined {
   if (ref.source === 'sender') return senderValue(input.features, ref, window);
+  // Sender rules never read domain groups (policy-rules.ts refuses them).
+  if (ref.source === 'domain') return undefined;
   return clusterValue(clusterWindow(cluster, window), ref.name);
 }
 

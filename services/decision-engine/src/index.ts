@@ -11,6 +11,7 @@ export {
   type ContentState,
   contentDueAt,
   decideContent,
+  domainGroupsOf,
   judgeCluster,
   matchKeys,
 } from './content-decider.ts';
@@ -36,6 +37,15 @@ export {
   type Track,
   type Trigger,
 } from './decider.ts';
+export {
+  createDomainIndex,
+  type DomainGroup,
+  type DomainIndex,
+  type DomainWindow,
+  domainValue,
+  groupOf,
+  MAX_GROUP_TEMPLATES,
+} from './domain-groups.ts';
 export { createDecisionEngine, type DecisionEngine, type DecisionEngineMetrics } from './engine.ts';
 export {
   ACTION_RANK,

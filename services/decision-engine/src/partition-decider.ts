@@ -23,6 +23,7 @@ import {
   EMPTY_STATE,
   type Trigger,
 } from './decider.ts';
+import type { DomainGroup } from './domain-groups.ts';
 import { createDueQueue } from './due-queue.ts';
 import type { CapOf, ContentInForce } from './evaluate.ts';
 import type { Policy } from './policy.ts';
@@ -46,6 +47,8 @@ export interface DeciderTables {
   readonly cluster: (clusterId: string) => ClusterFeatures | undefined;
   /** The content decision published for a cluster (sms.content-decisions). */
   readonly content: (clusterId: string) => ContentInForce | undefined;
+  /** The clusters linking to a link domain, summed at event time `at` (domain-groups.ts). */
+  readonly domainGroup: (domain: string, at: number) => DomainGroup | undefined;
   /** The operator override of a sender (its own, else its campaign's) in force at `at`. */
   readonly senderOverride: (
     sender: string,
@@ -252,6 +255,7 @@ export function createPartitionDecider(partition: number, tables: DeciderTables)
         policy,
         override: tables.clusterOverride(clusterId, at),
         domainAllowed: (d) => tables.domainAllowed(d, at),
+        domainGroup: (d) => tables.domainGroup(d, at),
       },
       c,
       prev,
@@ -493,6 +497,8 @@ export function standaloneTables(o: {
   readonly policy: Policy;
   readonly cluster: (clusterId: string) => ClusterFeatures | undefined;
   readonly content: (clusterId: string) => ContentInForce | undefined;
+  /** Domain groups (createDomainIndex over the same clusters); none when omitted. */
+  readonly domainGroup?: (domain: string, at: number) => DomainGroup | undefined;
   readonly capOf: CapOf;
   readonly decodeFeatures: (raw: Uint8Array) => SenderFeatures;
 }): DeciderTables {
@@ -501,6 +507,7 @@ export function standaloneTables(o: {
     shadowPolicy: () => undefined,
     cluster: o.cluster,
     content: o.content,
+    domainGroup: o.domainGroup ?? (() => undefined),
     senderOverride: () => undefined,
     senderOverrides: () => [],
     clusterOverride: () => undefined,

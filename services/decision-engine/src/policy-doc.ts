@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { loadPolicy, PROFILE_NAMES, type Rule } from './policy.ts';
 
 function feature(ref: Rule['feature']): string {
-  return ref.source === 'sender' ? ref.name : `cluster.${ref.name}`;
+  return ref.source === 'sender' ? ref.name : `${ref.source}.${ref.name}`;
 }
 
 function num(x: number): string {

@@ -85,6 +85,18 @@ export type ClusterFeatureName =
 export const CLUSTER_FEATURE_NAMES: readonly string[] = [...CLUSTER_FEATURES, ...DERIVED_CLUSTER_FEATURES];
 
 /**
+ * Features of a link domain's group (domain-groups.ts): the clusters linking to one of the
+ * cluster's own domains, read as `domain.<name>` by content rules only. Every cluster feature,
+ * summed over the group's templates (so distinctSenders counts a number once per template it
+ * sent), and: templates = the group's clusters; sendersPerTemplate = distinctSenders / templates,
+ * about 1 when one number (a business) sends many texts to its own site, and many when a crew
+ * of numbers sends each of several pretexts.
+ */
+export const DOMAIN_GROUP_FEATURES = ['templates', 'sendersPerTemplate'] as const;
+export type DomainFeatureName = ClusterFeatureName | (typeof DOMAIN_GROUP_FEATURES)[number];
+export const DOMAIN_FEATURE_NAMES: readonly string[] = [...CLUSTER_FEATURE_NAMES, ...DOMAIN_GROUP_FEATURES];
+
+/**
  * Sender counts that include messages to two-way contacts. The evaluator reads them discounted
  * by the window's contactShare, so that talking to people who talk back never counts against a
  * sender, whatever a policy's thresholds are.
@@ -106,10 +118,14 @@ export const RULE_CLASSES: readonly RuleClass[] = ['hard', 'volume', 'spread', '
 
 export type Comparison = '>=' | '<=';
 
-/** A feature of the sender (`messages`) or of one of its content clusters (`cluster.optOutRate`). */
+/**
+ * A feature of the sender (`messages`), of one of its content clusters (`cluster.optOutRate`), or
+ * (content rules only) of the group of clusters sharing the cluster's link domain (`domain.templates`).
+ */
 export type FeatureRef =
   | { readonly source: 'sender'; readonly name: SenderFeatureName }
-  | { readonly source: 'cluster'; readonly name: ClusterFeatureName };
+  | { readonly source: 'cluster'; readonly name: ClusterFeatureName }
+  | { readonly source: 'domain'; readonly name: DomainFeatureName };
 
 export interface Condition {
   readonly feature: FeatureRef;
@@ -172,10 +188,16 @@ export function featureRef(raw: unknown, at: string, problems: string[]): Featur
     problems.push(`${at}: unknown cluster feature "${name}" (one of ${CLUSTER_FEATURE_NAMES.join(', ')})`);
     return undefined;
   }
+  if (raw.startsWith('domain.')) {
+    const name = raw.slice('domain.'.length);
+    if (DOMAIN_FEATURE_NAMES.includes(name)) return { source: 'domain', name: name as DomainFeatureName };
+    problems.push(`${at}: unknown domain feature "${name}" (one of ${DOMAIN_FEATURE_NAMES.join(', ')})`);
+    return undefined;
+  }
   if ((SENDER_FEATURES as readonly string[]).includes(raw))
     return { source: 'sender', name: raw as SenderFeatureName };
   problems.push(
-    `${at}: unknown feature "${raw}" (a sender feature of docs/features.md, or cluster.<name> of ClusterFeatures)`,
+    `${at}: unknown feature "${raw}" (a sender feature of docs/features.md, cluster.<name> of ClusterFeatures, or domain.<name> in content rules)`,
   );
   return undefined;
 }
@@ -305,6 +327,10 @@ export function parseRule(
         if (parsed) when.push(parsed);
       });
   }
+  if (!content && (feature?.source === 'domain' || when.some((c) => c.feature.source === 'domain')))
+    problems.push(
+      `${at}: domain.<name> features are read by content rules only (a sender has no domain group)`,
+    );
   if (raw.decisive !== undefined && typeof raw.decisive !== 'boolean')
     problems.push(`${at}: "decisive" must be true or false`);
   const throttle = parseThrottle(raw.throttle, `${at}.throttle`, problems);

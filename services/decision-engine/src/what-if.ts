@@ -44,6 +44,7 @@ import {
 } from '@spamgate/schemas';
 import { clusterSignature } from './cluster-signature.ts';
 import { decisionEngineSettings } from './config.ts';
+import { createDomainIndex } from './domain-groups.ts';
 import { ACTION_RANK, type CapOf, type ContentInForce, maxAction } from './evaluate.ts';
 import { createPartitionDecider, standaloneTables } from './partition-decider.ts';
 import { loadPolicy, type Policy } from './policy.ts';
@@ -281,6 +282,7 @@ async function replay(
 ): Promise<Replay> {
   const codec = createCodec();
   const clusters = new Map<string, ClusterFeatures>();
+  const domains = createDomainIndex((id) => clusters.get(id));
   const contents = new Map<string, ContentInForce>();
   const signatures = new Map<string, string>();
   const decider = createPartitionDecider(
@@ -289,6 +291,7 @@ async function replay(
       policy,
       cluster: (id) => clusters.get(id),
       content: (id) => contents.get(id),
+      domainGroup: (d, at) => domains.group(d, at),
       capOf: capOfCampaign,
       decodeFeatures: (raw) => codec.decode('SenderFeatures', Buffer.from(raw)),
     }),
@@ -319,8 +322,10 @@ async function replay(
   // Clusters from an hour before, so the first senders see the clusters they belong to.
   for (const c of clusterFeaturesFromRows(
     await rows(client, clusterFeaturesQuery(database, { fromMs: fromMs - HOUR_MS, toMs: fromMs })),
-  ))
+  )) {
     clusters.set(c.clusterId, c);
+    domains.put(c);
+  }
   // An hour of event time at a time, both kinds merged in asOf order.
   for (let a = fromMs; a < toMs; a += HOUR_MS) {
     const b = Math.min(toMs, a + HOUR_MS);
@@ -343,6 +348,7 @@ async function replay(
     for (const e of events) {
       if (e.kind === 'cluster') {
         clusters.set(e.c.clusterId, e.c);
+        domains.put(e.c);
         const sig = clusterSignature(policy, e.c);
         const changed = signatures.get(e.c.clusterId) !== sig;
         signatures.set(e.c.clusterId, sig);

@@ -29,7 +29,10 @@ describe('the content section', () => {
       threshold: 3,
       weight: 0.5,
     };
-    bad({ rules: [{ ...rule, feature: 'messages' }], blockRequires: [['X_RULE']] }, /cluster features only/);
+    bad(
+      { rules: [{ ...rule, feature: 'messages' }], blockRequires: [['X_RULE']] },
+      /cluster and domain features only/,
+    );
     bad({ rules: [{ ...rule, class: 'volume' }], blockRequires: [['X_RULE']] }, /not volume evidence/);
     bad({ rules: [{ ...rule, throttle: { perHour: 3 } }], blockRequires: [['X_RULE']] }, /cannot throttle/);
     bad(
