@@ -82,7 +82,7 @@ export interface ClusterWindowFeatures {
   callbackNumbers: string[];
   /** Messages of the cluster sent to recipients who had opted out from their sender, past the one confirmation allowed: the compliance violation, across every sender of the template. */
   postOptOutSends: number;
-  /** How long the window has held messages of the cluster, at least: from the end of the first slice holding one to asOf (0 within that slice). A lower bound, up to one slice short, so that a template's recipients have had at least this long to answer. */
+  /** How long the window has held messages of the cluster: from its first message to asOf, at most the window; how long the template's first recipients have had to answer. Clusters kept from before engines recorded first message times count from the end of that message's slice, a lower bound. */
   sendingForMs: number;
 }
 

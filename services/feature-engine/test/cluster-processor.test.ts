@@ -12,6 +12,7 @@ import {
   encodeLight,
   FULL_TAG,
   FULL_TAG_V1,
+  FULL_TAG_V2,
   LIGHT_TAG,
   LIGHT_TAG_V1,
 } from '../src/clusters/cluster-codec.ts';
@@ -254,11 +255,8 @@ function reference(events: readonly Input[], spec: WindowSpec, asOf: number): Cl
     sequentialShare: ratio(sequential, messages),
     callbackNumbers: top(callbacks).map((h) => h.toString()),
     postOptOutSends,
-    // From the end of the first message's slice: a lower bound of how long recipients have had.
-    sendingForMs:
-      messages > 0
-        ? Math.max(0, asOf - (Math.floor(firstMessageMs / spec.sliceMs) * spec.sliceMs + spec.sliceMs))
-        : 0,
+    // From the window's first message: how long its recipients have had (at most the window).
+    sendingForMs: messages > 0 ? Math.min(spec.lengthMs, Math.max(0, asOf - firstMessageMs)) : 0,
   };
 }
 
@@ -712,6 +710,51 @@ test('truncated, corrupted or foreign changelog values give StateCodecError, nev
 });
 
 /**
+ * A full record of the second release (FULL_TAG_V2, its encoder at commit 430ba4c), whose slices
+ * did not keep their first message's time: one cluster, messages 25 s and 95 s past T0, both
+ * linking to kit.example.
+ */
+const SECOND_RELEASE_FULL = Buffer.from(
+  'c301000000000000f0ff008081ace11e7a42030000000040772b4100000000004ced40020000000000000000005095e1' +
+    '1e7a42010000000a000000010c00000000000000000a000000010c0000000000000000000000000a000000010c000f97' +
+    'c0e637b79300010b6b69742e6578616d706c65010100010000000000010000000000f6a3e11e7a42010000000a000000' +
+    '010c00000000000000000a000000010c0000000000000000000000000a000000010c000f97c0e637b79300010b6b6974' +
+    '2e6578616d706c650101000100000000000000000040774b4100000000804f1241010000000000000000005095e11e7a' +
+    '42020000000a000000010c00000000000000000a000000010c0000000000000000000000000a000000010c000f97c0e6' +
+    '37b79300010b6b69742e6578616d706c6502010002000000000000000000709994410000000040774b41010000000a00' +
+    '000000005095e11e7a42020000000a000000010c00000000000000000a000000010c0000000000000000000000000a00' +
+    '0000010c000f97c0e637b79300010b6b69742e6578616d706c65020100020000000000',
+  'hex',
+);
+
+test("the second release's full records restore, counting sendingForMs from the end of the first message's slice, and are written anew with it", () => {
+  assert.equal(SECOND_RELEASE_FULL[0], FULL_TAG_V2);
+  const p = createClusterProcessor();
+  p.restore('0a1b2c3d4e5f60', SECOND_RELEASE_FULL);
+  p.restoreWatermark(T0 + 100_000);
+  const sendingFor = () => p.features('0a1b2c3d4e5f60')!.map((w) => [w.window, w.messages, w.sendingForMs]);
+  // As of its newest message (T0 + 95 s): 15m slices are a minute (the first ends at T0 + 60 s);
+  // the 1h and 24h windows' first slices have not ended.
+  assert.deepEqual(sendingFor(), [
+    ['15m', 2, 35_000],
+    ['1h', 2, 0],
+    ['24h', 2, 0],
+  ]);
+  p.message('0a1b2c3d4e5f60', message(T0 + 200_000, 3, 3, null, ['kit.example']), CLOCK);
+  const before = sendingFor();
+  p.drain(0);
+  const [written] = p.takeChanged();
+  assert.equal(written!.value![0], FULL_TAG, 'written in the current form');
+  const q = createClusterProcessor();
+  q.restore('0a1b2c3d4e5f60', written!.value!);
+  assert.deepEqual(
+    q.features('0a1b2c3d4e5f60')!.map((w) => [w.window, w.messages, w.sendingForMs]),
+    before,
+    'the bound survives the rewrite',
+  );
+});
+
+/**
  * Changelog values the first release wrote (its encoder, at commit ba26a74), for one cluster:
  * sender 1 (campaign CAMP1, a bit.ly link) at T0, sender 2 (bit.ly and example.com) 61 s later,
  * an opt-out at T0 + 120 s and a spam report at T0 + 130 s; cheap form and full form.
@@ -768,14 +811,23 @@ test("the first release's changelog values restore, with the new counters at zer
     sequentialShare: 0,
     callbackNumbers: [],
     postOptOutSends: 0,
-    // Read from the slices, so the first release's clusters have it too: 15m slices are a minute.
-    sendingForMs: w.name === '15m' ? 70_000 : 0,
+    // The cheap form holds its messages' times: exact. The full form's slices did not keep the
+    // first message's time: from the end of its slice, the bound it had (15m slices are a minute).
+    sendingForMs: 0,
   }));
+  const sendingFor: Record<string, (w: string) => number> = {
+    light: () => 130_000,
+    full: (w) => (w === '15m' ? 70_000 : 0),
+  };
   for (const [form, bytes] of Object.entries(FIRST_RELEASE)) {
     const p = createClusterProcessor();
     p.restore('0a1b2c3d4e5f60', bytes);
     p.restoreWatermark(T0 + 100_000);
-    assert.deepEqual(p.features('0a1b2c3d4e5f60'), expected, form);
+    assert.deepEqual(
+      p.features('0a1b2c3d4e5f60'),
+      expected.map((w) => ({ ...w, sendingForMs: sendingFor[form]!(w.window) })),
+      form,
+    );
     // New events count on top, and the cluster is written back in the current form.
     p.message('0a1b2c3d4e5f60', message(T0 + 140_000, 3, 3, null, [], true, [CALLBACKS[0]!], true), CLOCK);
     p.outcome('0a1b2c3d4e5f60', T0 + 150_000, 'REPLY', CLOCK);

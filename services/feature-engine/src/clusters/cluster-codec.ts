@@ -12,8 +12,9 @@
  *
  * Versions: the tag is the version too. The first release's tags (FULL_TAG_V1, LIGHT_TAG_V1) had
  * no replies, delivery failures, sequential or after-opt-out flags or call-back numbers; they
- * still decode, with those at zero, so a partition restores across the upgrade. Only the current
- * form is written.
+ * still decode, with those at zero, so a partition restores across the upgrade. FULL_TAG_V2's
+ * slices had no first message time; they decode with it at the slice's end (the bound
+ * sendingForMs had then). Only the current form is written.
  */
 import {
   Reader,
@@ -34,8 +35,10 @@ import {
   MAX_CALLBACKS_PER_MESSAGE,
 } from './cluster-state.ts';
 
-/** First byte of a full cluster's bytes (0xC3; never a sender record's first byte). */
-export const FULL_TAG = 0xc3;
+/** First byte of a full cluster's bytes (0xC5; never a sender record's first byte). */
+export const FULL_TAG = 0xc5;
+/** The second release's full form (slices without their first message's time). */
+export const FULL_TAG_V2 = 0xc3;
 /** First byte of a cheap cluster's bytes. */
 export const LIGHT_TAG = 0xc4;
 /** The first release's full and cheap forms (without the outcome and call-back counters). */
@@ -45,7 +48,8 @@ export const LIGHT_TAG_V1 = 0xc2;
 /** Whether a changelog value is a cheap cluster, of any version. */
 export const isLightTag = (tag: number | undefined): boolean => tag === LIGHT_TAG || tag === LIGHT_TAG_V1;
 /** Whether a changelog value is a full cluster, of any version. */
-export const isFullTag = (tag: number | undefined): boolean => tag === FULL_TAG || tag === FULL_TAG_V1;
+export const isFullTag = (tag: number | undefined): boolean =>
+  tag === FULL_TAG || tag === FULL_TAG_V2 || tag === FULL_TAG_V1;
 
 /** Longest campaign id or domain kept, in UTF-16 units; longer ones are cut (none real is that long). */
 export const MAX_TEXT_LENGTH = 255;
@@ -184,7 +188,8 @@ function readTextCounts(r: Reader): Map<string, number> | null {
  * Slice layout: varint messages, registered, opt-outs, spam reports | counters of senders,
  * recipients, campaigns, domains | campaign and domain counts | sender counts; then (not in
  * FULL_TAG_V1) varint replies, delivery failures, sequential messages, messages after an opt-out
- * | call-back counts (varint n, then per entry u64 hash, varint count).
+ * | call-back counts (varint n, then per entry u64 hash, varint count); then (FULL_TAG only, in a
+ * slice with messages) varint first message time - slice start.
  */
 export function encodeFullCluster(c: FullCluster): Buffer {
   const w = new Writer();
@@ -216,11 +221,12 @@ export function encodeFullCluster(c: FullCluster): Buffer {
         w.u64(h);
         w.varint(n);
       }
+    if (s.messages > 0) w.varint(s.firstMs - s.start);
   });
   return w.done();
 }
 
-function readSlice(r: Reader, start: number, tag: number): ClusterSlice {
+function readSlice(r: Reader, start: number, sliceMs: number, tag: number): ClusterSlice {
   const s = emptyClusterSlice(start);
   s.messages = readCount(r);
   s.registered = readCount(r);
@@ -252,6 +258,12 @@ function readSlice(r: Reader, start: number, tag: number): ClusterSlice {
       if (s.callbackCounts.size !== k) throw new StateCodecError('call-back count map repeats a key');
     }
   }
+  if (s.messages > 0) {
+    const offset = tag === FULL_TAG ? r.varint() : sliceMs;
+    if (!Number.isSafeInteger(offset) || offset > sliceMs)
+      throw new StateCodecError(`first message ${offset} ms into a slice of ${sliceMs} ms`);
+    s.firstMs = start + offset;
+  }
   if (s.registered > s.messages) throw new StateCodecError('more registered messages than messages');
   if (s.sequential > s.messages) throw new StateCodecError('more sequential messages than messages');
   if (s.postOptOutSends > s.messages)
@@ -259,12 +271,14 @@ function readSlice(r: Reader, start: number, tag: number): ClusterSlice {
   return s;
 }
 
-/** Rebuilds a full cluster (either version); `windows` must be the windows it was written with. */
+/** Rebuilds a full cluster (any version); `windows` must be the windows it was written with. */
 export function decodeFullCluster(bytes: Uint8Array, windows: readonly WindowSpec[]): FullCluster {
   return decoding('cluster', () => {
     const r = new Reader(bytes);
-    const meta = readHeader(r, [FULL_TAG, FULL_TAG_V1]);
-    const rings: ClusterRing[] = readRings(r, windows, 'cluster', (start) => readSlice(r, start, meta.tag));
+    const meta = readHeader(r, [FULL_TAG, FULL_TAG_V2, FULL_TAG_V1]);
+    const rings: ClusterRing[] = readRings(r, windows, 'cluster', (start, spec) =>
+      readSlice(r, start, spec.sliceMs, meta.tag),
+    );
     r.end();
     return { ...metaOf(meta), rings, approxBytes: 0 };
   });

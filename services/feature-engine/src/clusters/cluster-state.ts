@@ -5,8 +5,9 @@
  *
  * Exact and approximate:
  * - messages, registered messages, sequential messages, messages after an opt-out, opt-outs, spam
- *   reports, replies, delivery failures: exact counts. sendingForMs: exact to the slice, a lower
- *   bound (the end of the first slice holding a message to asOf).
+ *   reports, replies, delivery failures: exact counts. sendingForMs: exact (the window's earliest
+ *   message to asOf, at most the window); a cluster restored from a record of before slices kept
+ *   their first message's time counts from the end of that slice, the lower bound it had.
  * - distinctSenders, distinctRecipients, distinctCampaigns, distinctUrlDomains: distinct counters
  *   (distinct-counter.ts), exact up to SPARSE_LIMIT (128) per window, then HyperLogLog (about 1.6%
  *   standard error). Campaign ids and domains are counted by a 64-bit hash of their text.
@@ -77,6 +78,8 @@ export type ClusterOutcomeKind = 'OPT_OUT' | 'SPAM_REPORT' | 'REPLY' | 'DELIVERY
 
 export interface ClusterSlice {
   start: number;
+  /** Event time of the slice's earliest message; Infinity without one. */
+  firstMs: number;
   messages: number;
   /** Messages with a campaign id. */
   registered: number;
@@ -105,6 +108,7 @@ export interface ClusterSlice {
 export function emptyClusterSlice(start: number): ClusterSlice {
   return {
     start,
+    firstMs: Number.POSITIVE_INFINITY,
     messages: 0,
     registered: 0,
     sequential: 0,
@@ -219,6 +223,7 @@ export function applyClusterMessage(
     const s = sliceFor(ring, m.timeMs, latestMs);
     if (!s) continue;
     s.messages++;
+    if (m.timeMs < s.firstMs) s.firstMs = m.timeMs;
     if (m.sequential) s.sequential++;
     if (m.afterOptOut) s.postOptOutSends++;
     s.senders ??= createDistinctCounter();
@@ -314,9 +319,9 @@ export function clusterFeaturesAt(rings: readonly ClusterRing[], asOf: number): 
     const domainCounts = new Map<string, number>();
     const senderCounts = new Map<number, number>();
     const callbackCounts = new Map<bigint, number>();
-    let firstSliceWithMessages = Number.POSITIVE_INFINITY;
+    let firstMessage = Number.POSITIVE_INFINITY;
     for (const s of slicesAt(ring, asOf)) {
-      if (s.messages > 0 && s.start < firstSliceWithMessages) firstSliceWithMessages = s.start;
+      if (s.messages > 0 && s.firstMs < firstMessage) firstMessage = s.firstMs;
       messages += s.messages;
       registered += s.registered;
       sequential += s.sequential;
@@ -360,7 +365,7 @@ export function clusterFeaturesAt(rings: readonly ClusterRing[], asOf: number): 
       // Decimal, as createSubscriberHasher's hash() writes a number's keyed hash.
       callbackNumbers: topKeys(callbackCounts, TOP_LISTED).map(String),
       postOptOutSends,
-      sendingForMs: messages > 0 ? Math.max(0, asOf - (firstSliceWithMessages + ring.spec.sliceMs)) : 0,
+      sendingForMs: messages > 0 ? Math.min(ring.spec.lengthMs, Math.max(0, asOf - firstMessage)) : 0,
     };
   });
 }

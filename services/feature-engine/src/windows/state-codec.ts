@@ -260,7 +260,7 @@ export function readRings<S>(
   r: Reader,
   windows: readonly WindowSpec[],
   what: string,
-  readSlice: (start: number) => S,
+  readSlice: (start: number, spec: WindowSpec) => S,
 ): { spec: WindowSpec; slots: (S | undefined)[] }[] {
   const n = r.u8();
   if (n !== windows.length)
@@ -287,7 +287,7 @@ export function readRings<S>(
         ((index % slots.length) + slots.length) % slots.length !== slot
       )
         throw new StateCodecError(`slice start ${start} does not belong in slot ${slot}`);
-      slots[slot] = readSlice(start);
+      slots[slot] = readSlice(start, spec);
     }
     return { spec, slots };
   });
