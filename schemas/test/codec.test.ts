@@ -173,6 +173,7 @@ export const SAMPLES: { [K in keyof Records]: Records[K] } = {
     sequential: true,
     callbackHashes: [Buffer.from('00112233445566ff', 'hex')],
     afterOptOut: false,
+    senderIgnoresOptOuts: true,
   },
   ClusterFeatures: {
     clusterId: '0a1b2c3d4e5f60',
@@ -200,6 +201,7 @@ export const SAMPLES: { [K in keyof Records]: Records[K] } = {
         callbackNumbers: ['1234567890123456789'],
         postOptOutSends: 0,
         sendingForMs: 240_000,
+        optOutIgnoringSenders: 7,
       },
     ],
   },

@@ -22,6 +22,8 @@ export interface ClusterEvent {
   callbackHashes: Hash64[];
   /** MESSAGE only: the message went to a recipient who had opted out from its sender, past the one confirmation allowed (what the sender feature postOptOutSends counts). */
   afterOptOut: boolean;
+  /** MESSAGE only: its sender has sent to someone who had opted out from it, past the one confirmation allowed, within the hour up to this message (this one included): what the cluster feature optOutIgnoringSenders counts. */
+  senderIgnoresOptOuts: boolean;
 }
 
 /** What happened. Readers map symbols they do not know to MESSAGE. */
@@ -84,6 +86,8 @@ export interface ClusterWindowFeatures {
   postOptOutSends: number;
   /** How long the window has held messages of the cluster: from its first message to asOf, at most the window; how long the template's first recipients have had to answer. Clusters kept from before engines recorded first message times count from the end of that message's slice, a lower bound. */
   sendingForMs: number;
+  /** Distinct senders of the window whose messages of the cluster came while they were ignoring opt-outs: each had sent to someone who had opted out from it, past the one confirmation allowed, within the hour before (exact up to 128, then HyperLogLog). Several of a template's numbers doing so is a crew that ignores STOP, whoever of them was told. */
+  optOutIgnoringSenders: number;
 }
 
 /** What the carrier's SMS firewall should do with messages of one content cluster (one template across senders), whoever sends them, and why. Topic sms.content-decisions (compacted), key = cluster id (UTF-8): the latest record per cluster is the one in force. docs/contract.md says how a firewall matches a message to it. */

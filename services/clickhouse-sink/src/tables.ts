@@ -302,6 +302,7 @@ const CLUSTER_WINDOW_TYPES = {
   sequentialShare: 'Float64',
   postOptOutSends: 'UInt64',
   sendingForMs: 'UInt64',
+  optOutIgnoringSenders: 'UInt64',
 } as const satisfies Record<
   Exclude<keyof ClusterWindowFeatures, 'window' | 'campaignIds' | 'urlDomains' | 'callbackNumbers'>,
   Numeric

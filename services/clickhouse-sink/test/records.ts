@@ -147,6 +147,7 @@ export function recordFactory(seed: number, baseMs: number): RecordFactory {
           callbackNumbers: Array.from({ length: int(3) }, hash64),
           postOptOutSends: int(500),
           sendingForMs: int(3_600_000),
+          optOutIgnoringSenders: int(40),
         })),
       };
     },

@@ -62,6 +62,7 @@ interface Sum {
   deliveryFailures: number;
   postOptOutSends: number;
   sendingForMs: number;
+  optOutIgnoringSenders: number;
 }
 
 function emptySum(windowMs: number): Sum {
@@ -82,6 +83,7 @@ function emptySum(windowMs: number): Sum {
     deliveryFailures: 0,
     postOptOutSends: 0,
     sendingForMs: 0,
+    optOutIgnoringSenders: 0,
   };
 }
 
@@ -101,6 +103,7 @@ function add(s: Sum, w: ClusterWindowFeatures): void {
   s.deliveryFailures += w.deliveryFailures;
   s.postOptOutSends += w.postOptOutSends;
   s.sendingForMs = Math.max(s.sendingForMs, w.sendingForMs);
+  s.optOutIgnoringSenders += w.optOutIgnoringSenders;
 }
 
 const ratio = (n: number, d: number) => (d > 0 ? n / d : 0);
@@ -128,6 +131,7 @@ function toWindow(name: string, domain: string, s: Sum): DomainWindow {
     callbackNumbers: [],
     postOptOutSends: s.postOptOutSends,
     sendingForMs: s.sendingForMs,
+    optOutIgnoringSenders: s.optOutIgnoringSenders,
   };
 }
 

@@ -142,6 +142,8 @@ export function clusterValue(
       return (w.spamReports + w.optOuts) / (w.replies + 1);
     case 'messagesPerSender':
       return per(w.messages, w.distinctSenders);
+    case 'optOutIgnoringShare':
+      return per(w.optOutIgnoringSenders, w.distinctSenders);
     default:
       return w[name];
   }

@@ -87,6 +87,12 @@ export function checkClusterFeatures(key: string, f: ClusterFeatures, now: numbe
     // A template cannot have been sending longer than its window holds (it would look older).
     if (w.sendingForMs > w.windowMs)
       throw new InvalidFeaturesError(record, `sendingForMs ${w.sendingForMs} exceeds window ${w.window}`);
+    // Some of its senders, so never more of them than it has (a rule reads the share).
+    if (w.optOutIgnoringSenders > w.distinctSenders)
+      throw new InvalidFeaturesError(
+        record,
+        `optOutIgnoringSenders ${w.optOutIgnoringSenders} exceeds distinctSenders in ${w.window}`,
+      );
   }
 }
 

@@ -55,6 +55,7 @@ export const CLUSTER_FEATURES = [
   'sequentialShare',
   'postOptOutSends',
   'sendingForMs',
+  'optOutIgnoringSenders',
 ] as const satisfies readonly Exclude<
   keyof ClusterWindowFeatures,
   'window' | 'windowMs' | 'campaignIds' | 'urlDomains' | 'callbackNumbers'
@@ -68,7 +69,9 @@ export const CLUSTER_FEATURES = [
  * complaintReplyRatio = complaints / (replies + 1), which outcome delays do not bias: complaints
  * and replies both come after a recipient reads the message; messagesPerSender = messages /
  * distinctSenders, low when a template is spread thinly over many numbers (snowshoe) and high
- * for volunteers or a business sending it by the hundred.
+ * for volunteers or a business sending it by the hundred; optOutIgnoringShare =
+ * optOutIgnoringSenders / distinctSenders, the share of its numbers that sent it while ignoring
+ * someone's STOP.
  */
 export const DERIVED_CLUSTER_FEATURES = [
   'spamReportRate',
@@ -78,6 +81,7 @@ export const DERIVED_CLUSTER_FEATURES = [
   'complaints',
   'complaintReplyRatio',
   'messagesPerSender',
+  'optOutIgnoringShare',
 ] as const;
 export type ClusterFeatureName =
   | (typeof CLUSTER_FEATURES)[number]
@@ -110,8 +114,16 @@ export const CONTACT_DISCOUNTED: ReadonlySet<SenderFeatureName> = new Set([
 
 /** The only feature a `hard` rule may read: sends to recipients who opted out. */
 export const HARD_FEATURES: ReadonlySet<SenderFeatureName> = new Set(['postOptOutSends']);
-/** The only cluster features a `hard` content rule may read: the same violation across a template's senders. */
-export const HARD_CLUSTER_FEATURES: ReadonlySet<string> = new Set(['postOptOutSends', 'postOptOutRate']);
+/**
+ * The only cluster features a `hard` content rule may read: the same violation across a template's
+ * senders, as messages to people who said STOP or as senders that sent past a STOP.
+ */
+export const HARD_CLUSTER_FEATURES: ReadonlySet<string> = new Set([
+  'postOptOutSends',
+  'postOptOutRate',
+  'optOutIgnoringSenders',
+  'optOutIgnoringShare',
+]);
 
 export type RuleClass = 'hard' | 'volume' | 'spread' | 'outcome' | 'signal';
 export const RULE_CLASSES: readonly RuleClass[] = ['hard', 'volume', 'spread', 'outcome', 'signal'];

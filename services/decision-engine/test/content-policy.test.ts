@@ -83,6 +83,27 @@ describe('the content section', () => {
     );
   });
 
+  it('blocks any template, registered too, that several of its numbers keep sending after ignoring a STOP, not one a volunteer slipped on', () => {
+    const content = DEFAULT_POLICY.content!;
+    // A bot's opener from 40 numbers, 5 of which have sent past someone's STOP within the hour:
+    // its own recipients answer it and none of them opted out, so no outcome rule would fire.
+    const crew = {
+      messages: 300,
+      distinctSenders: 40,
+      distinctRecipients: 300,
+      replies: 12,
+      optOutIgnoringSenders: 5,
+      registeredShare: 1,
+    };
+    const d = judgeCluster(content, cluster(ID, crew), false);
+    assert.equal(d.action, 'BLOCK');
+    assert.equal(d.reasons[0]!.code, 'CONTENT_OPT_OUT_CREW');
+    const allowed = (patch: Partial<typeof crew>, why: string) =>
+      assert.notEqual(judgeCluster(content, cluster(ID, { ...crew, ...patch }), false).action, 'BLOCK', why);
+    allowed({ optOutIgnoringSenders: 2 }, 'two numbers');
+    allowed({ distinctSenders: 100, messages: 1_000, distinctRecipients: 1_000 }, '5 of 100 numbers');
+  });
+
   it('blocks a template spread thinly over many numbers that nobody answers once its recipients have had time, nothing like it', () => {
     const content = DEFAULT_POLICY.content!;
     // Snowshoe: 240 fresh numbers, one text each, three minutes in, one STOP and no answer.

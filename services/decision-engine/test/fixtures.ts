@@ -124,6 +124,7 @@ export function cluster(
       callbackNumbers: [],
       postOptOutSends: 0,
       sendingForMs: 0,
+      optOutIgnoringSenders: 0,
       ...patch,
     })),
   };

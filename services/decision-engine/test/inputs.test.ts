@@ -194,6 +194,20 @@ test('absurd features are refused with a typed error; sane ones pass', () => {
     () => checkClusterFeatures(c.clusterId, cluster(c.clusterId, { sendingForMs: 900_001 }), now),
     /sendingForMs 900001 exceeds window 15m/,
   );
+  checkClusterFeatures(
+    c.clusterId,
+    cluster(c.clusterId, { distinctSenders: 3, optOutIgnoringSenders: 3 }),
+    now,
+  );
+  assert.throws(
+    () =>
+      checkClusterFeatures(
+        c.clusterId,
+        cluster(c.clusterId, { distinctSenders: 3, optOutIgnoringSenders: 4 }),
+        now,
+      ),
+    /optOutIgnoringSenders 4 exceeds distinctSenders/,
+  );
 });
 
 test('state codec: a round trip keeps everything; a corrupt record is a typed error', () => {

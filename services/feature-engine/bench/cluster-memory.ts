@@ -55,6 +55,7 @@ function measure(shape: Shape): void {
           sequential: r() < 0.2,
           callbackHashes: [],
           afterOptOut: false,
+          senderIgnoresOptOuts: false,
         },
         CLOCK,
       );

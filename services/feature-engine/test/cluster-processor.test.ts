@@ -62,6 +62,7 @@ function message(
   sequential = false,
   callbackHashes: bigint[] = [],
   afterOptOut = false,
+  ignoresOptOuts?: boolean,
 ): ClusterMessage {
   const [senderHi, senderLo] = hashOf(sender, 1);
   const [recipientHi, recipientLo] = hashOf(recipient, 2);
@@ -76,6 +77,7 @@ function message(
     sequential,
     callbackHashes,
     afterOptOut,
+    senderIgnoresOptOuts: ignoresOptOuts ?? afterOptOut,
   };
 }
 
@@ -143,7 +145,18 @@ function inputs(seed: number, n = 1_500): Input[] {
     out.push({
       kind: 'message',
       cluster,
-      m: message(eventTime, sender, Math.floor(r() * 60), campaign, domains, r() < 0.3, callbacks, r() < 0.1),
+      m: message(
+        eventTime,
+        sender,
+        Math.floor(r() * 60),
+        campaign,
+        domains,
+        r() < 0.3,
+        callbacks,
+        r() < 0.1,
+        // Some senders ignore opt-outs all along (without drawing on the stream's randomness).
+        sender % 5 === 0 ? true : undefined,
+      ),
     });
   }
   return out;
@@ -206,6 +219,7 @@ function reference(events: readonly Input[], spec: WindowSpec, asOf: number): Cl
   const outcomes = new Map<ClusterOutcomeKind, number>(OUTCOMES.map((k) => [k, 0]));
   const senders = new Map<number, number>();
   const recipients = new Set<number>();
+  const ignoringSenders = new Set<number>();
   const campaigns = new Map<string, number>();
   const domains = new Map<string, number>();
   const callbacks = new Map<bigint, number>();
@@ -217,6 +231,7 @@ function reference(events: readonly Input[], spec: WindowSpec, asOf: number): Cl
     firstMessageMs = Math.min(firstMessageMs, e.m.timeMs);
     if (e.m.sequential) sequential++;
     if (e.m.afterOptOut) postOptOutSends++;
+    if (e.m.senderIgnoresOptOuts) ignoringSenders.add(fingerprintOf(e.m.senderHi, e.m.senderLo));
     for (const h of [...new Set(e.m.callbackHashes)].slice(0, 4))
       callbacks.set(h, (callbacks.get(h) ?? 0) + 1);
     const s = fingerprintOf(e.m.senderHi, e.m.senderLo);
@@ -257,6 +272,7 @@ function reference(events: readonly Input[], spec: WindowSpec, asOf: number): Cl
     postOptOutSends,
     // From the window's first message: how long its recipients have had (at most the window).
     sendingForMs: messages > 0 ? Math.min(spec.lengthMs, Math.max(0, asOf - firstMessageMs)) : 0,
+    optOutIgnoringSenders: ignoringSenders.size,
   };
 }
 
@@ -801,6 +817,7 @@ test("the first release's changelog values restore, with the new counters at zer
     topSenderShare: 0.5,
     urlDomains: ['bit.ly', 'example.com'],
     distinctUrlDomains: 2,
+    optOutIgnoringSenders: 0,
   };
   const expected = DEFAULT_CLUSTER_WINDOWS.map((w) => ({
     window: w.name,

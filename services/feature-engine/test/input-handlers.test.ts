@@ -275,6 +275,34 @@ test('a message to a recipient who opted out is flagged past the one confirmatio
   assert.equal(sender.windows.find((w) => w.window === '24h')!.postOptOutSends, 2);
 });
 
+test('every message of a sender is flagged as ignoring opt-outs for an hour after it sent past one, and its clusters count the sender once', () => {
+  const [A, B, C] = [partitions(), partitions(), partitions()];
+  const { route } = network(
+    new Map([
+      [S1, A],
+      [R1, B],
+      [R2, B],
+      [R3, B],
+      [CLUSTER, C],
+    ]),
+  );
+  /** S1 sends the template to `recipient` at `t`: its cluster event's flags. */
+  const send = (recipient: string, t: number) => {
+    const [e] = route(handlers.message(A, message(S1, recipient, t, body('Ann')), CLOCK), CLOCK);
+    return [e!.afterOptOut, e!.senderIgnoresOptOuts];
+  };
+  assert.deepEqual(send(R1, T0), [false, false], 'nobody opted out');
+  route(handlers.message(B, message(R1, S1, T0 + MIN, 'STOP'), CLOCK), CLOCK);
+  assert.deepEqual(send(R1, T0 + 2 * MIN), [false, false], 'the one confirmation');
+  assert.deepEqual(send(R2, T0 + 3 * MIN), [false, false], 'someone else, before any violation');
+  assert.deepEqual(send(R1, T0 + 4 * MIN), [true, true], 'past the confirmation');
+  assert.deepEqual(send(R3, T0 + 5 * MIN), [false, true], 'to someone else, within the hour after');
+  assert.deepEqual(send(R2, T0 + 63 * MIN), [false, true], 'still within the hour');
+  assert.deepEqual(send(R3, T0 + 65 * MIN), [false, false], 'an hour after its last violation');
+  const w = C.clusters.features(CLUSTER)!.find((x) => x.window === '1h')!;
+  assert.deepEqual([w.distinctSenders, w.optOutIgnoringSenders], [1, 1]);
+});
+
 test('bad records throw the typed errors the shell dead-letters, and change nothing', () => {
   const p = partitions();
   const ok = message(S1, R1, T0, body('Ann'));

@@ -13,8 +13,9 @@
  * Versions: the tag is the version too. The first release's tags (FULL_TAG_V1, LIGHT_TAG_V1) had
  * no replies, delivery failures, sequential or after-opt-out flags or call-back numbers; they
  * still decode, with those at zero, so a partition restores across the upgrade. FULL_TAG_V2's
- * slices had no first message time; they decode with it at the slice's end (the bound
- * sendingForMs had then). Only the current form is written.
+ * slices had no first message time (they decode with it at the slice's end, the bound
+ * sendingForMs had then) and no senders ignoring opt-outs, LIGHT_TAG_V2's messages no such flag
+ * (both decode as none). Only the current form is written.
  */
 import {
   Reader,
@@ -40,13 +41,16 @@ export const FULL_TAG = 0xc5;
 /** The second release's full form (slices without their first message's time). */
 export const FULL_TAG_V2 = 0xc3;
 /** First byte of a cheap cluster's bytes. */
-export const LIGHT_TAG = 0xc4;
+export const LIGHT_TAG = 0xc6;
+/** The second release's cheap form (messages without the sender-ignores-opt-outs flag). */
+export const LIGHT_TAG_V2 = 0xc4;
 /** The first release's full and cheap forms (without the outcome and call-back counters). */
 export const FULL_TAG_V1 = 0xc1;
 export const LIGHT_TAG_V1 = 0xc2;
 
 /** Whether a changelog value is a cheap cluster, of any version. */
-export const isLightTag = (tag: number | undefined): boolean => tag === LIGHT_TAG || tag === LIGHT_TAG_V1;
+export const isLightTag = (tag: number | undefined): boolean =>
+  tag === LIGHT_TAG || tag === LIGHT_TAG_V2 || tag === LIGHT_TAG_V1;
 /** Whether a changelog value is a full cluster, of any version. */
 export const isFullTag = (tag: number | undefined): boolean =>
   tag === FULL_TAG || tag === FULL_TAG_V2 || tag === FULL_TAG_V1;
@@ -188,8 +192,9 @@ function readTextCounts(r: Reader): Map<string, number> | null {
  * Slice layout: varint messages, registered, opt-outs, spam reports | counters of senders,
  * recipients, campaigns, domains | campaign and domain counts | sender counts; then (not in
  * FULL_TAG_V1) varint replies, delivery failures, sequential messages, messages after an opt-out
- * | call-back counts (varint n, then per entry u64 hash, varint count); then (FULL_TAG only, in a
- * slice with messages) varint first message time - slice start.
+ * | call-back counts (varint n, then per entry u64 hash, varint count); then (FULL_TAG only) the
+ * counter of senders ignoring opt-outs and, in a slice with messages, varint first message time -
+ * slice start.
  */
 export function encodeFullCluster(c: FullCluster): Buffer {
   const w = new Writer();
@@ -221,6 +226,7 @@ export function encodeFullCluster(c: FullCluster): Buffer {
         w.u64(h);
         w.varint(n);
       }
+    writeCounter(w, s.ignoringSenders);
     if (s.messages > 0) w.varint(s.firstMs - s.start);
   });
   return w.done();
@@ -258,6 +264,7 @@ function readSlice(r: Reader, start: number, sliceMs: number, tag: number): Clus
       if (s.callbackCounts.size !== k) throw new StateCodecError('call-back count map repeats a key');
     }
   }
+  if (tag === FULL_TAG) s.ignoringSenders = readCounter(r);
   if (s.messages > 0) {
     const offset = tag === FULL_TAG ? r.varint() : sliceMs;
     if (!Number.isSafeInteger(offset) || offset > sliceMs)
@@ -294,13 +301,16 @@ const outcomeCode = (kind: ClusterOutcomeKind): number => 1 + OUTCOME_CODES.inde
 /** A message's flag bits, below its call-back number count. */
 const MESSAGE_SEQUENTIAL = 1;
 const MESSAGE_AFTER_OPT_OUT = 2;
+/** Above the call-back count (at most 4: bits 2-4); not in LIGHT_TAG_V2. */
+const MESSAGE_SENDER_IGNORES_OPT_OUTS = 0x20;
+const CALLBACK_BITS = 0x1c;
 
 /**
  * Packs a cheap cluster into a Latin-1 string (one char per byte; its changelog value is the same
  * bytes). Layout: header | u8 events | per event u8 type, f64 time, and for a message: u32 x 4
  * sender and recipient hash halves, campaign (varint 0, or 1 and the text), u8 domains and each
- * text; then (not in LIGHT_TAG_V1) u8 flags (call-back numbers << 2 | 2 after an opt-out | 1
- * sequential) and each u64 hash.
+ * text; then (not in LIGHT_TAG_V1) u8 flags (0x20 the sender ignores opt-outs, LIGHT_TAG only |
+ * call-back numbers << 2 | 2 after an opt-out | 1 sequential) and each u64 hash.
  */
 export function encodeLight(c: LightCluster): string {
   const w = new Writer();
@@ -327,7 +337,8 @@ export function encodeLight(c: LightCluster): string {
     w.u8(m.urlDomains.length);
     for (const d of m.urlDomains) writeText(w, d);
     w.u8(
-      (m.callbackHashes.length << 2) |
+      (m.senderIgnoresOptOuts ? MESSAGE_SENDER_IGNORES_OPT_OUTS : 0) |
+        (m.callbackHashes.length << 2) |
         (m.afterOptOut ? MESSAGE_AFTER_OPT_OUT : 0) |
         (m.sequential ? MESSAGE_SEQUENTIAL : 0),
     );
@@ -339,12 +350,17 @@ export function encodeLight(c: LightCluster): string {
 /** Shared by every message without a call-back number (most of them). */
 const NO_HASHES: readonly bigint[] = Object.freeze([]);
 
-/** Decodes a cheap cluster of either version (the current one is what the processor keeps). */
+/** Decodes a cheap cluster of any version (the current one is what the processor keeps). */
 export function decodeLightBytes(bytes: Uint8Array): LightCluster {
   return decoding('cheap cluster', () => {
     const r = new Reader(bytes);
-    const meta = readHeader(r, [LIGHT_TAG, LIGHT_TAG_V1]);
+    const meta = readHeader(r, [LIGHT_TAG, LIGHT_TAG_V2, LIGHT_TAG_V1]);
     const v1 = meta.tag === LIGHT_TAG_V1;
+    const knownFlags =
+      MESSAGE_SEQUENTIAL |
+      MESSAGE_AFTER_OPT_OUT |
+      CALLBACK_BITS |
+      (meta.tag === LIGHT_TAG ? MESSAGE_SENDER_IGNORES_OPT_OUTS : 0);
     const n = r.u8();
     const events: LightEvent[] = [];
     for (let i = 0; i < n; i++) {
@@ -367,14 +383,17 @@ export function decodeLightBytes(bytes: Uint8Array): LightCluster {
       for (let k = 0; k < domains; k++) urlDomains.push(readText(r));
       let sequential = false;
       let afterOptOut = false;
+      let senderIgnoresOptOuts = false;
       let callbackHashes = NO_HASHES;
       if (!v1) {
         const flags = r.u8();
-        const callbacks = flags >> 2;
+        if ((flags & ~knownFlags) !== 0) throw new StateCodecError(`unknown message flags ${flags}`);
+        const callbacks = (flags & CALLBACK_BITS) >> 2;
         if (callbacks > MAX_CALLBACKS_PER_MESSAGE)
           throw new StateCodecError(`${callbacks} call-back numbers in one message`);
         sequential = (flags & MESSAGE_SEQUENTIAL) !== 0;
         afterOptOut = (flags & MESSAGE_AFTER_OPT_OUT) !== 0;
+        senderIgnoresOptOuts = (flags & MESSAGE_SENDER_IGNORES_OPT_OUTS) !== 0;
         if (callbacks > 0) {
           const hashes: bigint[] = [];
           for (let k = 0; k < callbacks; k++) hashes.push(r.u64());
@@ -395,6 +414,7 @@ export function decodeLightBytes(bytes: Uint8Array): LightCluster {
           sequential,
           callbackHashes,
           afterOptOut,
+          senderIgnoresOptOuts,
         },
       });
     }

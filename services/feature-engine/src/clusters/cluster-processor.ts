@@ -269,6 +269,7 @@ function normalise(m: ClusterMessage): ClusterMessage {
     sequential: m.sequential === true,
     callbackHashes: callbacksOf(m.callbackHashes),
     afterOptOut: m.afterOptOut === true,
+    senderIgnoresOptOuts: m.senderIgnoresOptOuts === true,
   };
 }
 

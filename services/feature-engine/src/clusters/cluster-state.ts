@@ -8,7 +8,8 @@
  *   reports, replies, delivery failures: exact counts. sendingForMs: exact (the window's earliest
  *   message to asOf, at most the window); a cluster restored from a record of before slices kept
  *   their first message's time counts from the end of that slice, the lower bound it had.
- * - distinctSenders, distinctRecipients, distinctCampaigns, distinctUrlDomains: distinct counters
+ * - distinctSenders, distinctRecipients, distinctCampaigns, distinctUrlDomains,
+ *   optOutIgnoringSenders: distinct counters
  *   (distinct-counter.ts), exact up to SPARSE_LIMIT (128) per window, then HyperLogLog (about 1.6%
  *   standard error). Campaign ids and domains are counted by a 64-bit hash of their text.
  * - campaignIds, urlDomains, callbackNumbers, topSenderShare: per slice, at most `maxTopEntries`
@@ -71,6 +72,11 @@ export interface ClusterMessage {
    * (the sender's relation book decides, as the sender's postOptOutSends counts it).
    */
   readonly afterOptOut: boolean;
+  /**
+   * Its sender sent past an opt-out (the confirmation excepted) within the hour up to it (the
+   * sender's relation book decides): what optOutIgnoringSenders counts.
+   */
+  readonly senderIgnoresOptOuts: boolean;
 }
 
 /** A recipient outcome attributed to a cluster. */
@@ -92,6 +98,8 @@ export interface ClusterSlice {
   replies: number;
   deliveryFailures: number;
   senders: DistinctCounter | null;
+  /** Senders of the slice's messages flagged senderIgnoresOptOuts. */
+  ignoringSenders: DistinctCounter | null;
   recipients: DistinctCounter | null;
   campaigns: DistinctCounter | null;
   domains: DistinctCounter | null;
@@ -118,6 +126,7 @@ export function emptyClusterSlice(start: number): ClusterSlice {
     replies: 0,
     deliveryFailures: 0,
     senders: null,
+    ignoringSenders: null,
     recipients: null,
     campaigns: null,
     domains: null,
@@ -228,6 +237,10 @@ export function applyClusterMessage(
     if (m.afterOptOut) s.postOptOutSends++;
     s.senders ??= createDistinctCounter();
     s.senders.add(m.senderHi, m.senderLo);
+    if (m.senderIgnoresOptOuts) {
+      s.ignoringSenders ??= createDistinctCounter();
+      s.ignoringSenders.add(m.senderHi, m.senderLo);
+    }
     s.recipients ??= createDistinctCounter();
     s.recipients.add(m.recipientHi, m.recipientLo);
     s.senderCounts ??= new Map();
@@ -312,6 +325,7 @@ export function clusterFeaturesAt(rings: readonly ClusterRing[], asOf: number): 
     let replies = 0;
     let deliveryFailures = 0;
     const senders = createDistinctCounter();
+    const ignoringSenders = createDistinctCounter();
     const recipients = createDistinctCounter();
     const campaigns = createDistinctCounter();
     const domains = createDistinctCounter();
@@ -331,6 +345,7 @@ export function clusterFeaturesAt(rings: readonly ClusterRing[], asOf: number): 
       replies += s.replies;
       deliveryFailures += s.deliveryFailures;
       if (s.senders) senders.merge(s.senders);
+      if (s.ignoringSenders) ignoringSenders.merge(s.ignoringSenders);
       if (s.recipients) recipients.merge(s.recipients);
       if (s.campaigns) campaigns.merge(s.campaigns);
       if (s.domains) domains.merge(s.domains);
@@ -366,6 +381,7 @@ export function clusterFeaturesAt(rings: readonly ClusterRing[], asOf: number): 
       callbackNumbers: topKeys(callbackCounts, TOP_LISTED).map(String),
       postOptOutSends,
       sendingForMs: messages > 0 ? Math.min(ring.spec.lengthMs, Math.max(0, asOf - firstMessage)) : 0,
+      optOutIgnoringSenders: Math.min(Math.round(ignoringSenders.estimate()), distinctSenders),
     };
   });
 }

@@ -116,6 +116,7 @@ export function createInputHandlers(options: {
         sequential: false,
         callbackHashes: NONE,
         afterOptOut: false,
+        senderIgnoresOptOuts: false,
       },
     };
   }
@@ -126,7 +127,7 @@ export function createInputHandlers(options: {
       checkAddress('recipient', event.recipient);
       const { facts, content } = messageFacts(event, keys, utcOffsetHours);
       const cluster = content.clusterId ?? Number.NaN;
-      const { sequential, afterOptOut } = p.processor.message(
+      const { sequential, afterOptOut, senderIgnoresOptOuts } = p.processor.message(
         event.sender,
         event.senderKind,
         event.campaignId,
@@ -166,6 +167,7 @@ export function createInputHandlers(options: {
             sequential,
             callbackHashes: callbackHashes(content, keys),
             afterOptOut,
+            senderIgnoresOptOuts,
           },
         },
       ];
@@ -228,6 +230,7 @@ export function createInputHandlers(options: {
         sequential: event.sequential,
         callbackHashes: event.callbackHashes.length === 0 ? NO_BIGINTS : event.callbackHashes.map(hashValue),
         afterOptOut: event.afterOptOut,
+        senderIgnoresOptOuts: event.senderIgnoresOptOuts,
       };
       p.clusters.message(clusterId, message, wallClockMs);
     },

@@ -20,6 +20,8 @@ import {
   dominantClusters,
   encodeRelationBook,
   forgetExpiredRelations,
+  IGNORES_OPT_OUTS_MS,
+  ignoresOptOutsAt,
   isEmptyBook,
   latestClusterTo,
   type RelationBook,
@@ -189,17 +191,23 @@ export interface MessageFlags {
    * what postOptOutSends counts.
    */
   readonly afterOptOut: boolean;
+  /**
+   * Its sender sent past an opt-out (the confirmation excepted) within the hour up to it, this
+   * message included: what the cluster feature optOutIgnoringSenders counts.
+   */
+  readonly senderIgnoresOptOuts: boolean;
 }
 
-/** The four MessageFlags, shared and frozen, so that message() allocates none. */
-const FLAGS: readonly MessageFlags[] = [
-  Object.freeze({ sequential: false, afterOptOut: false }),
-  Object.freeze({ sequential: true, afterOptOut: false }),
-  Object.freeze({ sequential: false, afterOptOut: true }),
-  Object.freeze({ sequential: true, afterOptOut: true }),
-];
-const flagsOf = (sequential: boolean, afterOptOut: boolean): MessageFlags =>
-  FLAGS[(sequential ? 1 : 0) + (afterOptOut ? 2 : 0)]!;
+/** The eight MessageFlags, shared and frozen, so that message() allocates none. */
+const FLAGS: readonly MessageFlags[] = Array.from({ length: 8 }, (_, i) =>
+  Object.freeze({
+    sequential: (i & 1) !== 0,
+    afterOptOut: (i & 2) !== 0,
+    senderIgnoresOptOuts: (i & 4) !== 0,
+  }),
+);
+const flagsOf = (sequential: boolean, afterOptOut: boolean, ignores: boolean): MessageFlags =>
+  FLAGS[(sequential ? 1 : 0) + (afterOptOut ? 2 : 0) + (ignores ? 4 : 0)]!;
 
 export type ProcessorOutput =
   | { readonly kind: 'features'; readonly sender: string; readonly value: SenderFeatures }
@@ -394,6 +402,11 @@ export function createPartitionProcessor(
 ): PartitionProcessor {
   /** Full entries, or a cheap sender's packed bytes (light-entry.ts). */
   const senders = new Map<string, SenderEntry | string>();
+  /** Within the longest window: the relation books keep violations that long. */
+  const ignoresLookbackMs = Math.min(
+    IGNORES_OPT_OUTS_MS,
+    Math.max(...options.windows.map((w) => w.lengthMs)),
+  );
   let lightCount = 0;
   let stateBytes = 0;
   const sizeOf = (v: SenderEntry | string | undefined): number =>
@@ -824,7 +837,11 @@ export function createPartitionProcessor(
       }
       touch(sender);
       advance(facts.timeMs);
-      return flagsOf(d.pairSequential === 1, afterOptOut);
+      return flagsOf(
+        d.pairSequential === 1,
+        afterOptOut,
+        afterOptOut || ignoresOptOutsAt(book, facts.timeMs, ignoresLookbackMs),
+      );
     },
     feedback(sender, timeMs, kind, wallClockMs, recipient) {
       observe(timeMs, wallClockMs);

@@ -192,6 +192,26 @@ export function recordSent(
 }
 
 /**
+ * How far back a send past an opt-out marks the sender's messages (ClusterEvent.senderIgnoresOptOuts),
+ * unless the sender windows are shorter (the book keeps violations for the longest of them).
+ */
+export const IGNORES_OPT_OUTS_MS = 3_600_000;
+
+/**
+ * Whether the sender sent past an opt-out (the confirmation excepted) within `lookbackMs` up to
+ * `timeMs`, that time included: what marks its messages as a sender ignoring opt-outs.
+ */
+export function ignoresOptOutsAt(book: RelationBook, timeMs: number, lookbackMs: number): boolean {
+  const t = toSeconds(timeMs);
+  const v = book.violations;
+  for (let i = v.length - 1; i >= 0; i--) {
+    if (v[i]! > t) continue;
+    return t - v[i]! < lookbackMs;
+  }
+  return false;
+}
+
+/**
  * Records a message from counterpart `key` to the sender at `timeMs`: an opt-out, an opt-in
  * (START, UNSTOP: revokes an earlier opt-out) or any other message (a reply if it follows one of
  * the sender's within the reply delay). Returns the content cluster of the message it answers, to
