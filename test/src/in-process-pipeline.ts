@@ -17,6 +17,7 @@ import {
   type CapOf,
   type ContentInForce,
   clusterSignature,
+  contentInForce,
   createDomainIndex,
   createPartitionDecider,
   type Policy,
@@ -140,7 +141,7 @@ export function runInProcess(options: InProcessRunOptions): InProcessRun {
     for (const d of out.contentDecisions) {
       contentDecisions.push({ inForceAt: t + latencyMs, decision: d });
       // Every instance follows sms.content-decisions: the senders naming the cluster are re-evaluated.
-      contents.set(d.clusterId, { decisionId: d.decisionId, action: d.action, expiresAt: d.expiresAt });
+      contents.set(d.clusterId, contentInForce(d, options.policy));
       decider.contentUpdated(d.clusterId, d.basedOnEventTime, t);
     }
     if (out.contentDecisions.length > 0) takeDecisions(t);

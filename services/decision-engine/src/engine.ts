@@ -43,7 +43,7 @@ import { clusterSignature } from './cluster-signature.ts';
 import { type DecisionEngineConfig, type DecisionEngineTopics, decisionEngineTopics } from './config.ts';
 import { checkContentOverride, createContentOverrideTable } from './content-overrides.ts';
 import { createDomainIndex } from './domain-groups.ts';
-import type { CapOf, ContentInForce } from './evaluate.ts';
+import { type CapOf, type ContentInForce, contentInForce } from './evaluate.ts';
 import { checkClusterFeatures, checkContentDecision, checkSenderFeatures } from './inputs.ts';
 import type { AddressList } from './lists.ts';
 import { checkOverride, createOverrideTable, type OverrideTable } from './overrides.ts';
@@ -639,7 +639,7 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
     const d = codec.decode('ContentDecision', m.value);
     checkContentDecision(key, d);
     if (contents.get(key)?.decisionId === d.decisionId) return;
-    contents.set(key, { decisionId: d.decisionId, action: d.action, expiresAt: d.expiresAt });
+    contents.set(key, contentInForce(d, deps.policy()));
     forEachTask('content', (t) => t.decider.contentUpdated(key, d.basedOnEventTime, now()));
   });
 

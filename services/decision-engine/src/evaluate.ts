@@ -9,6 +9,7 @@ import type {
   Action,
   ClusterFeatures,
   ClusterWindowFeatures,
+  ContentDecision,
   Reason,
   SenderFeatures,
   WindowFeatures,
@@ -36,6 +37,19 @@ export interface ContentInForce {
   readonly decisionId: string;
   readonly action: 'ALLOW' | 'MONITOR' | 'BLOCK';
   readonly expiresAt: number | null;
+  /** A BLOCK resting on a hard content rule (STOP ignored across the template): registered senders too. */
+  readonly hardEvidence?: boolean;
+}
+
+/** What sender evaluations read of a published content decision, under `policy`'s hard content rules. */
+export function contentInForce(d: ContentDecision, policy: Policy): ContentInForce {
+  const hard = new Set(policy.content?.rules.filter((r) => r.class === 'hard').map((r) => r.code));
+  return {
+    decisionId: d.decisionId,
+    action: d.action,
+    expiresAt: d.expiresAt,
+    hardEvidence: d.action === 'BLOCK' && d.reasons.some((r) => hard.has(r.code)),
+  };
 }
 
 export interface EvaluationInput {
@@ -224,8 +238,10 @@ function registered(f: SenderFeatures): boolean {
 
 /**
  * Evidence from content decisions about the sender's clusters, in force at `at`: a content BLOCK
- * blocks an unregistered sender outright (its recipients across the cluster confirmed it); a
- * reviewed cluster throttles a registered sender to a share of its own recent pace.
+ * blocks an unregistered sender outright (its recipients across the cluster confirmed it), and a
+ * registered one when it rests on STOP ignored across the template (registration sets
+ * throughput, it does not make ignoring STOP legal); otherwise a blocked or reviewed cluster
+ * throttles a registered sender to a share of its own recent pace.
  */
 function contentEvidence(input: EvaluationInput, at: number): Fired[] {
   const out: Fired[] = [];
@@ -234,7 +250,7 @@ function contentEvidence(input: EvaluationInput, at: number): Fired[] {
     const cd = input.content(c.clusterId);
     if (!cd || (cd.expiresAt !== null && at >= cd.expiresAt)) continue;
     const feature = `cluster[${c.clusterId}]`;
-    if (cd.action === 'BLOCK' && !registered(f))
+    if (cd.action === 'BLOCK' && (!registered(f) || cd.hardEvidence === true))
       out.push({
         cls: 'hard',
         decisive: true,

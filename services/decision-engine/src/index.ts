@@ -53,6 +53,7 @@ export {
   type ContentInForce,
   capRate,
   clusterValue,
+  contentInForce,
   type Evaluation,
   type EvaluationInput,
   evaluate,

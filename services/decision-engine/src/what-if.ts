@@ -45,7 +45,7 @@ import {
 import { clusterSignature } from './cluster-signature.ts';
 import { decisionEngineSettings } from './config.ts';
 import { createDomainIndex } from './domain-groups.ts';
-import { ACTION_RANK, type CapOf, type ContentInForce, maxAction } from './evaluate.ts';
+import { ACTION_RANK, type CapOf, type ContentInForce, contentInForce, maxAction } from './evaluate.ts';
 import { createPartitionDecider, standaloneTables } from './partition-decider.ts';
 import { loadPolicy, type Policy } from './policy.ts';
 import { UsageError } from './usage.ts';
@@ -314,7 +314,7 @@ async function replay(
     for (const d of taken.decisions) out.decisions.push({ inForceAt: at, decision: d });
     for (const d of taken.contentDecisions) {
       out.contentDecisions.push({ inForceAt: at, decision: d });
-      contents.set(d.clusterId, { decisionId: d.decisionId, action: d.action, expiresAt: d.expiresAt });
+      contents.set(d.clusterId, contentInForce(d, policy));
       decider.contentUpdated(d.clusterId, d.basedOnEventTime, at);
     }
     if (taken.contentDecisions.length > 0) collect(at);

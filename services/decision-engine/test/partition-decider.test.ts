@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ClusterFeatures, ContentDecision, Decision, SenderFeatures } from '@spamgate/schemas';
 import { createCodec } from '@spamgate/schemas';
-import type { ContentInForce } from '../src/evaluate.ts';
+import { type ContentInForce, contentInForce } from '../src/evaluate.ts';
 import { createPartitionDecider, type PartitionDecider, standaloneTables } from '../src/partition-decider.ts';
 import type { Policy } from '../src/policy.ts';
 import {
@@ -56,7 +56,7 @@ function harness(policy: Policy = DEFAULT_POLICY): Harness {
     decisions.push(...out.decisions);
     contents.push(...out.contentDecisions);
     for (const d of out.contentDecisions) {
-      table.set(d.clusterId, { decisionId: d.decisionId, action: d.action, expiresAt: d.expiresAt });
+      table.set(d.clusterId, contentInForce(d, policy));
       decider.contentUpdated(d.clusterId, d.basedOnEventTime, at);
       collect(at);
     }
@@ -220,6 +220,36 @@ describe('content decisions', () => {
     assert.equal(d.action, 'THROTTLE');
     assert.equal(d.throttleRatePerMinute, 10, 'half of 20 a minute');
     assert.ok(d.reasons.some((r) => r.code === 'CONTENT_REVIEW'));
+  });
+
+  it('block a registered sender too when its template is blocked because its numbers ignore STOP', () => {
+    const h = harness();
+    const crew = confirmedSpam(T0);
+    // A registered bot's template, answered as much as complained about, that 5 of its 40
+    // numbers send while ignoring someone's STOP.
+    const windows = crew.windows.map((w) => ({
+      ...w,
+      registeredShare: 1,
+      campaignIds: ['CAMP1'],
+      distinctSenders: 40,
+      replies: w.optOuts + w.spamReports,
+      optOutIgnoringSenders: 5,
+    }));
+    h.cluster({ ...crew, windows });
+    assert.deepEqual(
+      [h.contents[0]!.action, h.contents[0]!.reasons[0]!.code],
+      ['BLOCK', 'CONTENT_OPT_OUT_CREW'],
+    );
+    h.features(
+      features({
+        asOf: T0 + 1_000,
+        campaignId: 'CAMP1',
+        clusters: [CLUSTER],
+        windows: { all: { messages: 3 } },
+      }),
+    );
+    const d = h.decisions.at(-1)!;
+    assert.deepEqual([d.action, d.reasons[0]!.code], ['BLOCK', 'CONTENT_BLOCKED']);
   });
 
   it('release the senders blocked with a cluster as soon as its BLOCK is lifted (an operator allowed it)', () => {

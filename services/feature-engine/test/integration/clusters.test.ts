@@ -182,8 +182,10 @@ async function run(kill: boolean): Promise<void> {
   assert.equal(snowshoe.messages, SNOWSHOE * 3 + resends!.length);
   // 200 senders is past the exact range (128) of the distinct counter: HyperLogLog, 1.6 % error.
   assert.ok(Math.abs(snowshoe.distinctSenders - SNOWSHOE) <= 8, `${snowshoe.distinctSenders} senders`);
+  // The busiest numbers send five (three lures, two resends to a victim who said STOP); the
+  // bounded top-sender count may keep one of them exactly or count it short, as arrival order has it.
   assert.ok(
-    snowshoe.topSenderShare <= 3 / (SNOWSHOE * 3) + 1e-9,
+    snowshoe.topSenderShare <= 5 / snowshoe.messages + 1e-9,
     `top sender share ${snowshoe.topSenderShare}`,
   );
   assert.equal(snowshoe.registeredShare, 0);
