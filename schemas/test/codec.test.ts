@@ -202,6 +202,7 @@ export const SAMPLES: { [K in keyof Records]: Records[K] } = {
         postOptOutSends: 0,
         sendingForMs: 240_000,
         optOutIgnoringSenders: 7,
+        senderSample: [12, 4_503_599_627_370_495],
       },
     ],
   },

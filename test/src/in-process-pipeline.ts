@@ -18,7 +18,7 @@ import {
   type ContentInForce,
   clusterSignature,
   contentInForce,
-  createDomainIndex,
+  createGroupIndex,
   createPartitionDecider,
   type Policy,
   standaloneTables,
@@ -99,7 +99,7 @@ export function runInProcess(options: InProcessRunOptions): InProcessRun {
     clusters: createClusterProcessor({ ...DEFAULT_CLUSTER_PROCESSOR_OPTIONS }),
   };
   const clusters = new Map<string, ClusterFeatures>();
-  const domains = createDomainIndex((id) => clusters.get(id));
+  const groups = createGroupIndex((id) => clusters.get(id));
   const contents = new Map<string, ContentInForce>();
   const signatures = new Map<string, string>();
   const cap: CapOf = (campaignId) => capOf(options.registrations, campaignId);
@@ -109,7 +109,7 @@ export function runInProcess(options: InProcessRunOptions): InProcessRun {
       policy: options.policy,
       cluster: (id) => clusters.get(id),
       content: (id) => contents.get(id),
-      domainGroup: (d, at) => domains.group(d, at),
+      groups,
       capOf: cap,
       decodeFeatures: (raw) => codec.decode('SenderFeatures', Buffer.from(raw)),
     }),
@@ -156,7 +156,7 @@ export function runInProcess(options: InProcessRunOptions): InProcessRun {
     p.processor.takeChanged();
     for (const c of out.clusters) {
       clusters.set(c.clusterId, c);
-      domains.put(c);
+      groups.put(c);
       const sig = clusterSignature(options.policy, c);
       const changed = signatures.get(c.clusterId) !== sig;
       signatures.set(c.clusterId, sig);

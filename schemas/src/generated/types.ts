@@ -88,6 +88,8 @@ export interface ClusterWindowFeatures {
   sendingForMs: number;
   /** Distinct senders of the window whose messages of the cluster came while they were ignoring opt-outs: each had sent to someone who had opted out from it, past the one confirmation allowed, within the hour before (exact up to 128, then HyperLogLog). Several of a template's numbers doing so is a crew that ignores STOP, whoever of them was told. */
   optOutIgnoringSenders: number;
+  /** A bottom-k sample of the window's senders: the 8 smallest of their keyed 52-bit fingerprints (the top 52 bits of each sender's keyed hash), ascending, while the window counts its senders exactly (at most 128); empty past that. Templates that the same numbers send share these values, which is how the decision engine finds a crew's other templates. */
+  senderSample: number[];
 }
 
 /** What the carrier's SMS firewall should do with messages of one content cluster (one template across senders), whoever sends them, and why. Topic sms.content-decisions (compacted), key = cluster id (UTF-8): the latest record per cluster is the one in force. docs/contract.md says how a firewall matches a message to it. */

@@ -304,7 +304,10 @@ const CLUSTER_WINDOW_TYPES = {
   sendingForMs: 'UInt64',
   optOutIgnoringSenders: 'UInt64',
 } as const satisfies Record<
-  Exclude<keyof ClusterWindowFeatures, 'window' | 'campaignIds' | 'urlDomains' | 'callbackNumbers'>,
+  Exclude<
+    keyof ClusterWindowFeatures,
+    'window' | 'campaignIds' | 'urlDomains' | 'callbackNumbers' | 'senderSample'
+  >,
   Numeric
 >;
 
@@ -348,6 +351,7 @@ export const CLUSTER_WINDOW_COLUMNS: readonly {
   { field: 'campaignIds', column: 'campaign_ids' },
   { field: 'urlDomains', column: 'url_domains' },
   { field: 'callbackNumbers', column: 'callback_numbers' },
+  { field: 'senderSample', column: 'sender_sample' },
 ];
 
 function writeNumbers<F extends string>(
@@ -540,6 +544,7 @@ export const CLUSTER_FEATURES_COLUMNS: readonly ColumnSpec[] = [
   { name: 'campaign_ids', type: 'Array(String)' },
   { name: 'url_domains', type: 'Array(String)' },
   { name: 'callback_numbers', type: 'Array(String)' },
+  { name: 'sender_sample', type: 'Array(UInt64)' },
 ];
 
 /** The rows of one ClusterFeatures record, one per window; RowMappingError when a value does not fit. */
@@ -560,6 +565,7 @@ export function clusterFeaturesRows(r: ClusterFeatures): Row[] {
     row.campaign_ids = w.campaignIds;
     row.url_domains = w.urlDomains;
     row.callback_numbers = w.callbackNumbers;
+    row.sender_sample = w.senderSample;
     return row;
   });
 }
@@ -579,6 +585,7 @@ export function clusterFeaturesFromRows(rows: readonly StoredRow[]): ClusterFeat
           w.campaignIds = readStrings(row, 'campaign_ids');
           w.urlDomains = readStrings(row, 'url_domains');
           w.callbackNumbers = readStrings(row, 'callback_numbers');
+          w.senderSample = readNumbers(row, 'sender_sample');
           return w;
         }),
       };

@@ -12,9 +12,10 @@ import type {
   ContentDecisionTrigger,
   Reason,
 } from '@spamgate/schemas';
-import { type DomainGroup, domainValue } from './domain-groups.ts';
+import { type ClusterGroup, groupValue } from './cluster-groups.ts';
 import { clusterValue } from './evaluate.ts';
 import type { ContentPolicy, Policy, Rule } from './policy.ts';
+import { isGroupRef } from './policy-rules.ts';
 
 /** An operator content override (sms.content-overrides) as the engine holds it. */
 export interface ContentOverrideView {
@@ -46,8 +47,10 @@ export interface ContentContext {
   readonly override: ContentOverrideView | undefined;
   /** Whether an operator allowed a domain (DOMAIN ALLOW): it is never a match key. */
   readonly domainAllowed: (domain: string) => boolean;
-  /** The group of clusters linking to a domain at the decision's time (domain-groups.ts); none: no groups. */
-  readonly domainGroup?: (domain: string) => DomainGroup | undefined;
+  /** The clusters linking to a domain at the decision's time (cluster-groups.ts); none: no domain groups. */
+  readonly domainGroup?: (domain: string) => ClusterGroup | undefined;
+  /** The clusters the judged cluster's numbers send, at the decision's time; none: no crew group. */
+  readonly crewGroup?: (c: ClusterFeatures) => ClusterGroup | undefined;
 }
 
 export interface ContentTrigger {
@@ -71,16 +74,24 @@ const window = (c: ClusterFeatures, name: string) => c.windows.find((w) => w.win
 
 const cmp = (v: number, op: Rule['op'], t: number) => (op === '>=' ? v >= t : v <= t);
 
-/** A cluster or domain feature of one window: `g` is the domain group domain features read. */
+/** The groups a cluster is judged with (groupsOf), by the kind of group rules read. */
+export interface JudgedGroups {
+  readonly domain: readonly ClusterGroup[];
+  readonly crew: readonly ClusterGroup[];
+}
+
+const NO_GROUPS: JudgedGroups = { domain: [], crew: [] };
+
+/** A cluster or group feature of one window: `g` is the group that group features read. */
 function read(
   c: ClusterFeatures,
-  g: DomainGroup | undefined,
+  g: ClusterGroup | undefined,
   ref: Rule['feature'],
   name: string,
 ): number | undefined {
   if (ref.source === 'cluster') return clusterValue(window(c, name), ref.name);
-  if (ref.source === 'domain' && g)
-    return domainValue(
+  if (isGroupRef(ref) && g)
+    return groupValue(
       g.windows.find((w) => w.window === name),
       ref.name,
     );
@@ -88,20 +99,15 @@ function read(
 }
 
 /**
- * The rule fired on the cluster: its reason, or undefined. A rule reading domain features fires
- * on one of the cluster's domain groups (the most extreme shown), its cluster features on the cluster.
+ * The rule fired on the cluster: its reason, or undefined. A rule reading group features fires on
+ * one of the cluster's groups of that kind (the most extreme shown), its cluster features on the
+ * cluster.
  */
-function fire(
-  c: ClusterFeatures,
-  rule: Rule,
-  hold: boolean,
-  groups: readonly DomainGroup[],
-): Reason | undefined {
+function fire(c: ClusterFeatures, rule: Rule, hold: boolean, groups: JudgedGroups): Reason | undefined {
   const threshold = hold ? rule.exitThreshold : rule.threshold;
-  const readsDomain =
-    rule.feature.source === 'domain' || rule.when.some((w) => w.feature.source === 'domain');
+  const source = [rule.feature, ...rule.when.map((w) => w.feature)].find(isGroupRef)?.source;
   let best: Reason | undefined;
-  for (const g of readsDomain ? groups : [undefined]) {
+  for (const g of source ? groups[source] : [undefined]) {
     const v = read(c, g, rule.feature, rule.window);
     if (v === undefined || !cmp(v, rule.op, threshold)) continue;
     if (
@@ -112,7 +118,12 @@ function fire(
     )
       continue;
     if (best && !cmp(v, rule.op, best.observed!)) continue;
-    const feature = g ? `domain[${g.domain}].${rule.feature.name}` : rule.feature.name;
+    const feature =
+      source === 'domain'
+        ? `domain[${g!.key}].${rule.feature.name}`
+        : source
+          ? `crew.${rule.feature.name}`
+          : rule.feature.name;
     best = { code: rule.code, feature, window: rule.window, observed: v, threshold };
   }
   return best;
@@ -132,7 +143,7 @@ export function judgeCluster(
   content: ContentPolicy,
   c: ClusterFeatures,
   hold: boolean,
-  groups: readonly DomainGroup[] = [],
+  groups: JudgedGroups = NO_GROUPS,
 ): Verdict {
   const fired: { rule: Rule; reason: Reason }[] = [];
   for (const rule of content.rules) {
@@ -179,23 +190,22 @@ export function matchKeys(
 
 /**
  * The groups a cluster is judged with: one per link domain of its own that is a match key (not
- * shared, not operator-allowed), unless registered campaigns send much of the group (a brand's
- * own site is never judged by what others send to it).
+ * shared, not operator-allowed), and its crew's; none that registered campaigns send much of (a
+ * brand's own site, a registered pool, is not judged by what others send).
  */
-export function domainGroupsOf(
-  content: ContentPolicy,
-  c: ClusterFeatures,
-  ctx: ContentContext,
-): DomainGroup[] {
-  if (!ctx.domainGroup) return [];
-  const groups: DomainGroup[] = [];
-  for (const d of matchKeys(content, c, ctx.domainAllowed).urlDomains) {
-    const g = ctx.domainGroup(d);
-    if (!g) continue;
-    const registered = (g.windows.find((w) => w.window === '1h') ?? g.windows.at(-1))?.registeredShare ?? 0;
-    if (registered <= content.maxRegisteredShare) groups.push(g);
-  }
-  return groups;
+export function groupsOf(content: ContentPolicy, c: ClusterFeatures, ctx: ContentContext): JudgedGroups {
+  const unregistered = (g: ClusterGroup | undefined): g is ClusterGroup => {
+    if (!g) return false;
+    const w = g.windows.find((x) => x.window === '1h') ?? g.windows.at(-1);
+    return (w?.registeredShare ?? 0) <= content.maxRegisteredShare;
+  };
+  const domain = ctx.domainGroup
+    ? matchKeys(content, c, ctx.domainAllowed)
+        .urlDomains.map((d) => ctx.domainGroup!(d))
+        .filter(unregistered)
+    : [];
+  const crew = ctx.crewGroup?.(c);
+  return { domain, crew: unregistered(crew) ? [crew] : [] };
 }
 
 export function contentDecisionId(
@@ -267,7 +277,7 @@ export function decideContent(
     } else expiresAt = o.expiresAt;
   } else {
     const fresh = trigger.kind === 'CLUSTER' && c.asOf >= at - ttl / 2;
-    const groups = domainGroupsOf(content, c, ctx);
+    const groups = groupsOf(content, c, ctx);
     verdict = judgeCluster(content, c, current === 'BLOCK' && !lapsed, groups);
     if (current === 'BLOCK' && !lapsed && verdict.action !== 'BLOCK' && prev?.overrideId === null)
       // The evidence faded, the block holds until it expires: the firewall stops what would show it.

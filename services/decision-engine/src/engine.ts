@@ -39,10 +39,10 @@ import {
   schemaRegistrations,
 } from '@spamgate/schemas';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+import { createGroupIndex } from './cluster-groups.ts';
 import { clusterSignature } from './cluster-signature.ts';
 import { type DecisionEngineConfig, type DecisionEngineTopics, decisionEngineTopics } from './config.ts';
 import { checkContentOverride, createContentOverrideTable } from './content-overrides.ts';
-import { createDomainIndex } from './domain-groups.ts';
 import { type CapOf, type ContentInForce, contentInForce } from './evaluate.ts';
 import { checkClusterFeatures, checkContentDecision, checkSenderFeatures } from './inputs.ts';
 import type { AddressList } from './lists.ts';
@@ -151,8 +151,8 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
   const overrides: OverrideTable = createOverrideTable();
   const contentOverrides = createContentOverrideTable();
   const clusters = new Map<string, ClusterFeatures>();
-  /** Which clusters link to which domain, for content rules that judge a domain's templates together. */
-  const domains = createDomainIndex((id) => clusters.get(id));
+  /** Which clusters link to which domain and which share senders, for content rules that judge them together. */
+  const groups = createGroupIndex((id) => clusters.get(id));
   let newestCluster = Number.NEGATIVE_INFINITY;
   /** The content decisions published (sms.content-decisions), as sender evaluations read them. */
   const contents = new Map<string, ContentInForce>();
@@ -174,7 +174,8 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
     shadowPolicy: deps.shadowPolicy,
     cluster: (id) => clusters.get(id),
     content: (id) => contents.get(id),
-    domainGroup: (d, at) => domains.group(d, at),
+    domainGroup: (d, at) => groups.domain(d, at),
+    crewGroup: (c, at) => groups.crew(c, at),
     senderOverride: (sender, campaignId, at) => overrides.forSender(sender, campaignId, at),
     senderOverrides: () => overrides.all(),
     clusterOverride: (id, at) => contentOverrides.forCluster(id, at),
@@ -599,7 +600,7 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
     (key, m) => {
       if (m.value === null) {
         clusters.delete(key);
-        domains.delete(key);
+        groups.delete(key);
         signatures.delete(key);
         return;
       }
@@ -608,7 +609,7 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
       const held = clusters.get(key);
       if (held && held.asOf > c.asOf) return;
       clusters.set(key, c);
-      domains.put(c);
+      groups.put(c);
       newestCluster = Math.max(newestCluster, c.asOf);
       const sig = clusterSignature(deps.policy(), c);
       const evidenceChanged = signatures.get(key) !== sig;
@@ -624,7 +625,7 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
       for (const [id, c] of clusters)
         if (c.asOf < newestCluster - CLUSTER_HORIZON_MS) {
           clusters.delete(id);
-          domains.delete(id);
+          groups.delete(id);
           signatures.delete(id);
         }
       metrics.clusters.set(clusters.size);

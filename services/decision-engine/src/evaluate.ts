@@ -129,8 +129,8 @@ function value(
   cluster: ClusterFeatures | undefined,
 ): number | undefined {
   if (ref.source === 'sender') return senderValue(input.features, ref, window);
-  // Sender rules never read domain groups (policy-rules.ts refuses them).
-  if (ref.source === 'domain') return undefined;
+  // Sender rules never read groups of clusters (policy-rules.ts refuses them).
+  if (ref.source !== 'cluster') return undefined;
   return clusterValue(clusterWindow(cluster, window), ref.name);
 }
 

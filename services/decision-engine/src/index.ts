@@ -1,3 +1,14 @@
+export {
+  type ClusterGroup,
+  CREW_SHARED_SAMPLE,
+  createGroupIndex,
+  crewGroupOf,
+  domainGroupOf,
+  type GroupIndex,
+  type GroupWindow,
+  groupValue,
+  MAX_GROUP_TEMPLATES,
+} from './cluster-groups.ts';
 export { clusterSignature } from './cluster-signature.ts';
 export {
   type DecisionEngineConfig,
@@ -11,7 +22,8 @@ export {
   type ContentState,
   contentDueAt,
   decideContent,
-  domainGroupsOf,
+  groupsOf,
+  type JudgedGroups,
   judgeCluster,
   matchKeys,
 } from './content-decider.ts';
@@ -37,15 +49,6 @@ export {
   type Track,
   type Trigger,
 } from './decider.ts';
-export {
-  createDomainIndex,
-  type DomainGroup,
-  type DomainIndex,
-  type DomainWindow,
-  domainValue,
-  groupOf,
-  MAX_GROUP_TEMPLATES,
-} from './domain-groups.ts';
 export { createDecisionEngine, type DecisionEngine, type DecisionEngineMetrics } from './engine.ts';
 export {
   ACTION_RANK,

@@ -9,6 +9,7 @@
  * traffic got, and nothing lapses because the wall clock ran ahead of old evidence.
  */
 import type { ClusterFeatures, ContentDecision, Decision, SenderFeatures } from '@spamgate/schemas';
+import type { ClusterGroup, GroupIndex } from './cluster-groups.ts';
 import {
   type ContentOverrideView,
   type ContentState,
@@ -23,7 +24,6 @@ import {
   EMPTY_STATE,
   type Trigger,
 } from './decider.ts';
-import type { DomainGroup } from './domain-groups.ts';
 import { createDueQueue } from './due-queue.ts';
 import type { CapOf, ContentInForce } from './evaluate.ts';
 import type { Policy } from './policy.ts';
@@ -47,8 +47,10 @@ export interface DeciderTables {
   readonly cluster: (clusterId: string) => ClusterFeatures | undefined;
   /** The content decision published for a cluster (sms.content-decisions). */
   readonly content: (clusterId: string) => ContentInForce | undefined;
-  /** The clusters linking to a link domain, summed at event time `at` (domain-groups.ts). */
-  readonly domainGroup: (domain: string, at: number) => DomainGroup | undefined;
+  /** The clusters linking to a link domain, summed at event time `at` (cluster-groups.ts). */
+  readonly domainGroup: (domain: string, at: number) => ClusterGroup | undefined;
+  /** The clusters the numbers sending `c` send too, summed at event time `at` (cluster-groups.ts). */
+  readonly crewGroup: (c: ClusterFeatures, at: number) => ClusterGroup | undefined;
   /** The operator override of a sender (its own, else its campaign's) in force at `at`. */
   readonly senderOverride: (
     sender: string,
@@ -256,6 +258,7 @@ export function createPartitionDecider(partition: number, tables: DeciderTables)
         override: tables.clusterOverride(clusterId, at),
         domainAllowed: (d) => tables.domainAllowed(d, at),
         domainGroup: (d) => tables.domainGroup(d, at),
+        crewGroup: (x) => tables.crewGroup(x, at),
       },
       c,
       prev,
@@ -497,8 +500,8 @@ export function standaloneTables(o: {
   readonly policy: Policy;
   readonly cluster: (clusterId: string) => ClusterFeatures | undefined;
   readonly content: (clusterId: string) => ContentInForce | undefined;
-  /** Domain groups (createDomainIndex over the same clusters); none when omitted. */
-  readonly domainGroup?: (domain: string, at: number) => DomainGroup | undefined;
+  /** Groups of the same clusters (createGroupIndex); none when omitted. */
+  readonly groups?: GroupIndex;
   readonly capOf: CapOf;
   readonly decodeFeatures: (raw: Uint8Array) => SenderFeatures;
 }): DeciderTables {
@@ -507,7 +510,8 @@ export function standaloneTables(o: {
     shadowPolicy: () => undefined,
     cluster: o.cluster,
     content: o.content,
-    domainGroup: o.domainGroup ?? (() => undefined),
+    domainGroup: (d, at) => o.groups?.domain(d, at),
+    crewGroup: (c, at) => o.groups?.crew(c, at),
     senderOverride: () => undefined,
     senderOverrides: () => [],
     clusterOverride: () => undefined,

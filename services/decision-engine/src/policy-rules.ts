@@ -89,16 +89,20 @@ export type ClusterFeatureName =
 export const CLUSTER_FEATURE_NAMES: readonly string[] = [...CLUSTER_FEATURES, ...DERIVED_CLUSTER_FEATURES];
 
 /**
- * Features of a link domain's group (domain-groups.ts): the clusters linking to one of the
- * cluster's own domains, read as `domain.<name>` by content rules only. Every cluster feature,
- * summed over the group's templates (so distinctSenders counts a number once per template it
- * sent), and: templates = the group's clusters; sendersPerTemplate = distinctSenders / templates,
- * about 1 when one number (a business) sends many texts to its own site, and many when a crew
- * of numbers sends each of several pretexts.
+ * Features of a group of clusters (cluster-groups.ts), read by content rules only: as
+ * `domain.<name>`, the clusters linking to one of the cluster's own domains; as `crew.<name>`,
+ * the clusters the same numbers send. Every cluster feature, summed over the group's templates
+ * (so distinctSenders counts a number once per template it sent), and: templates = the group's
+ * clusters; sendersPerTemplate = distinctSenders / templates, about 1 when one number (a
+ * business) sends many texts to its own site, and many when a crew of numbers sends each of
+ * several pretexts.
  */
-export const DOMAIN_GROUP_FEATURES = ['templates', 'sendersPerTemplate'] as const;
-export type DomainFeatureName = ClusterFeatureName | (typeof DOMAIN_GROUP_FEATURES)[number];
-export const DOMAIN_FEATURE_NAMES: readonly string[] = [...CLUSTER_FEATURE_NAMES, ...DOMAIN_GROUP_FEATURES];
+export const GROUP_FEATURES = ['templates', 'sendersPerTemplate'] as const;
+export type GroupFeatureName = ClusterFeatureName | (typeof GROUP_FEATURES)[number];
+export const GROUP_FEATURE_NAMES: readonly string[] = [...CLUSTER_FEATURE_NAMES, ...GROUP_FEATURES];
+/** The groups a content rule may read. */
+export const GROUP_SOURCES = ['domain', 'crew'] as const;
+export type GroupSource = (typeof GROUP_SOURCES)[number];
 
 /**
  * Sender counts that include messages to two-way contacts. The evaluator reads them discounted
@@ -132,12 +136,17 @@ export type Comparison = '>=' | '<=';
 
 /**
  * A feature of the sender (`messages`), of one of its content clusters (`cluster.optOutRate`), or
- * (content rules only) of the group of clusters sharing the cluster's link domain (`domain.templates`).
+ * (content rules only) of a group of clusters judged with the cluster (`domain.templates`,
+ * `crew.templates`).
  */
 export type FeatureRef =
   | { readonly source: 'sender'; readonly name: SenderFeatureName }
   | { readonly source: 'cluster'; readonly name: ClusterFeatureName }
-  | { readonly source: 'domain'; readonly name: DomainFeatureName };
+  | { readonly source: GroupSource; readonly name: GroupFeatureName };
+
+/** Whether a feature is read from a group of clusters. */
+export const isGroupRef = (f: FeatureRef): f is FeatureRef & { source: GroupSource } =>
+  f.source === 'domain' || f.source === 'crew';
 
 export interface Condition {
   readonly feature: FeatureRef;
@@ -200,16 +209,17 @@ export function featureRef(raw: unknown, at: string, problems: string[]): Featur
     problems.push(`${at}: unknown cluster feature "${name}" (one of ${CLUSTER_FEATURE_NAMES.join(', ')})`);
     return undefined;
   }
-  if (raw.startsWith('domain.')) {
-    const name = raw.slice('domain.'.length);
-    if (DOMAIN_FEATURE_NAMES.includes(name)) return { source: 'domain', name: name as DomainFeatureName };
-    problems.push(`${at}: unknown domain feature "${name}" (one of ${DOMAIN_FEATURE_NAMES.join(', ')})`);
-    return undefined;
-  }
+  for (const source of GROUP_SOURCES)
+    if (raw.startsWith(`${source}.`)) {
+      const name = raw.slice(source.length + 1);
+      if (GROUP_FEATURE_NAMES.includes(name)) return { source, name: name as GroupFeatureName };
+      problems.push(`${at}: unknown ${source} feature "${name}" (one of ${GROUP_FEATURE_NAMES.join(', ')})`);
+      return undefined;
+    }
   if ((SENDER_FEATURES as readonly string[]).includes(raw))
     return { source: 'sender', name: raw as SenderFeatureName };
   problems.push(
-    `${at}: unknown feature "${raw}" (a sender feature of docs/features.md, cluster.<name> of ClusterFeatures, or domain.<name> in content rules)`,
+    `${at}: unknown feature "${raw}" (a sender feature of docs/features.md, cluster.<name> of ClusterFeatures, or domain.<name> / crew.<name> in content rules)`,
   );
   return undefined;
 }
@@ -339,10 +349,15 @@ export function parseRule(
         if (parsed) when.push(parsed);
       });
   }
-  if (!content && (feature?.source === 'domain' || when.some((c) => c.feature.source === 'domain')))
+  const groupSources = new Set(
+    [feature, ...when.map((c) => c.feature)].flatMap((f) => (f && isGroupRef(f) ? [f.source] : [])),
+  );
+  if (!content && groupSources.size > 0)
     problems.push(
-      `${at}: domain.<name> features are read by content rules only (a sender has no domain group)`,
+      `${at}: domain.<name> and crew.<name> features are read by content rules only (a sender has no group)`,
     );
+  if (groupSources.size > 1)
+    problems.push(`${at}: a rule reads one kind of group (domain.<name> or crew.<name>), not both`);
   if (raw.decisive !== undefined && typeof raw.decisive !== 'boolean')
     problems.push(`${at}: "decisive" must be true or false`);
   const throttle = parseThrottle(raw.throttle, `${at}.throttle`, problems);

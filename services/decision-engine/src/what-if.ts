@@ -42,9 +42,9 @@ import {
   type Decision,
   type SenderFeatures,
 } from '@spamgate/schemas';
+import { createGroupIndex } from './cluster-groups.ts';
 import { clusterSignature } from './cluster-signature.ts';
 import { decisionEngineSettings } from './config.ts';
-import { createDomainIndex } from './domain-groups.ts';
 import { ACTION_RANK, type CapOf, type ContentInForce, contentInForce, maxAction } from './evaluate.ts';
 import { createPartitionDecider, standaloneTables } from './partition-decider.ts';
 import { loadPolicy, type Policy } from './policy.ts';
@@ -282,7 +282,7 @@ async function replay(
 ): Promise<Replay> {
   const codec = createCodec();
   const clusters = new Map<string, ClusterFeatures>();
-  const domains = createDomainIndex((id) => clusters.get(id));
+  const groups = createGroupIndex((id) => clusters.get(id));
   const contents = new Map<string, ContentInForce>();
   const signatures = new Map<string, string>();
   const decider = createPartitionDecider(
@@ -291,7 +291,7 @@ async function replay(
       policy,
       cluster: (id) => clusters.get(id),
       content: (id) => contents.get(id),
-      domainGroup: (d, at) => domains.group(d, at),
+      groups,
       capOf: capOfCampaign,
       decodeFeatures: (raw) => codec.decode('SenderFeatures', Buffer.from(raw)),
     }),
@@ -324,7 +324,7 @@ async function replay(
     await rows(client, clusterFeaturesQuery(database, { fromMs: fromMs - HOUR_MS, toMs: fromMs })),
   )) {
     clusters.set(c.clusterId, c);
-    domains.put(c);
+    groups.put(c);
   }
   // An hour of event time at a time, both kinds merged in asOf order.
   for (let a = fromMs; a < toMs; a += HOUR_MS) {
@@ -348,7 +348,7 @@ async function replay(
     for (const e of events) {
       if (e.kind === 'cluster') {
         clusters.set(e.c.clusterId, e.c);
-        domains.put(e.c);
+        groups.put(e.c);
         const sig = clusterSignature(policy, e.c);
         const changed = signatures.get(e.c.clusterId) !== sig;
         signatures.set(e.c.clusterId, sig);

@@ -125,6 +125,7 @@ export function cluster(
       postOptOutSends: 0,
       sendingForMs: 0,
       optOutIgnoringSenders: 0,
+      senderSample: [],
       ...patch,
     })),
   };

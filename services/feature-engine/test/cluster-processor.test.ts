@@ -273,6 +273,14 @@ function reference(events: readonly Input[], spec: WindowSpec, asOf: number): Cl
     // From the window's first message: how long its recipients have had (at most the window).
     sendingForMs: messages > 0 ? Math.min(spec.lengthMs, Math.max(0, asOf - firstMessageMs)) : 0,
     optOutIgnoringSenders: ignoringSenders.size,
+    // A bottom-8 sample of the exact sender set; none past the counter's exact range.
+    senderSample:
+      senders.size <= 128
+        ? [...senders.keys()]
+            .sort((a, b) => a - b)
+            .slice(0, 8)
+            .map((f) => Math.floor(f / 2))
+        : [],
   };
 }
 
@@ -840,11 +848,15 @@ test("the first release's changelog values restore, with the new counters at zer
     const p = createClusterProcessor();
     p.restore('0a1b2c3d4e5f60', bytes);
     p.restoreWatermark(T0 + 100_000);
+    const restored = p.features('0a1b2c3d4e5f60')!;
     assert.deepEqual(
-      p.features('0a1b2c3d4e5f60'),
+      restored.map(({ senderSample: _, ...w }) => w),
       expected.map((w) => ({ ...w, sendingForMs: sendingFor[form]!(w.window) })),
       form,
     );
+    // Its two senders, sampled from the counters the first release wrote.
+    for (const w of restored)
+      assert.ok(w.senderSample.length === 2 && w.senderSample[0]! < w.senderSample[1]!, `${form} sample`);
     // New events count on top, and the cluster is written back in the current form.
     p.message('0a1b2c3d4e5f60', message(T0 + 140_000, 3, 3, null, [], true, [CALLBACKS[0]!], true), CLOCK);
     p.outcome('0a1b2c3d4e5f60', T0 + 150_000, 'REPLY', CLOCK);

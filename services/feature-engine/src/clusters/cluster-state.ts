@@ -12,6 +12,9 @@
  *   optOutIgnoringSenders: distinct counters
  *   (distinct-counter.ts), exact up to SPARSE_LIMIT (128) per window, then HyperLogLog (about 1.6%
  *   standard error). Campaign ids and domains are counted by a 64-bit hash of their text.
+ * - senderSample: the 8 smallest sender fingerprints of the window's exact sender set (their
+ *   top 52 bits); empty
+ *   once the window has more senders than the counter holds exactly (128).
  * - campaignIds, urlDomains, callbackNumbers, topSenderShare: per slice, at most `maxTopEntries`
  *   (16) keys are counted, with the Misra-Gries rule: a new key that finds the map full is dropped
  *   together with one count of every kept key. Kept counts are therefore never too high, and too
@@ -40,6 +43,11 @@ export const DEFAULT_CLUSTER_WINDOWS: readonly WindowSpec[] = Object.freeze([
 export const DEFAULT_MAX_TOP_ENTRIES = 16;
 /** Most campaign ids, URL domains and call-back numbers listed in a window's features. */
 export const TOP_LISTED = 8;
+/**
+ * Sender fingerprints in a window's senderSample: its bottom-k sample while its senders are
+ * counted exactly (the decision engine's crew groups match half of it).
+ */
+export const SENDER_SAMPLE_SIZE = 8;
 /** Most call-back numbers counted per message (the ClusterEvent contract carries at most 4). */
 export const MAX_CALLBACKS_PER_MESSAGE = 4;
 
@@ -382,6 +390,8 @@ export function clusterFeaturesAt(rings: readonly ClusterRing[], asOf: number): 
       postOptOutSends,
       sendingForMs: messages > 0 ? Math.min(ring.spec.lengthMs, Math.max(0, asOf - firstMessage)) : 0,
       optOutIgnoringSenders: Math.min(Math.round(ignoringSenders.estimate()), distinctSenders),
+      // Halved: the top 52 bits, which Avro longs in JavaScript (avsc) carry exactly.
+      senderSample: (senders.smallest(SENDER_SAMPLE_SIZE) ?? []).map((f) => Math.floor(f / 2)),
     };
   });
 }

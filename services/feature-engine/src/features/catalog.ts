@@ -272,6 +272,13 @@ so that a cluster is judged by its recipients across all its numbers:
   sender's relation book when the message is read, exactly as \`postOptOutSends\` above counts
   it. A message read before the opt-out it follows (the rare order under Opt-outs) counts for
   the sender once the opt-out arrives, but not for the cluster: its event has gone already.
+- **Senders ignoring opt-outs** (cluster \`optOutIgnoringSenders\`): each message also carries
+  whether its sender sent past an opt-out (the confirmation excepted) within the hour up to it,
+  this message included, from the same relation book; the cluster counts the distinct senders
+  whose messages came flagged.
+- **Sender sample** (cluster \`senderSample\`): the 8 smallest keyed 52-bit fingerprints of the
+  window's senders while it counts them exactly (at most 128), from the same distinct counter as
+  \`distinctSenders\`: templates the same numbers send share these values.
 
 ## URL domains
 

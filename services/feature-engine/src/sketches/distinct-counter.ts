@@ -60,6 +60,12 @@ export interface DistinctCounter {
   addBigInt(hash: bigint): boolean;
   /** The number of distinct recipients: exact while sparse, a HyperLogLog estimate when dense. */
   estimate(): number;
+  /**
+   * The `k` smallest fingerprints (the top 53 bits of each hash), ascending, while the counter is
+   * sparse; undefined once it is dense (the registers hold no fingerprints). A bottom-k sample:
+   * two sets' samples share values in proportion to how much the sets overlap.
+   */
+  smallest(k: number): number[] | undefined;
   /** Adds every recipient of `other` (same precision) to this counter; returns this counter. */
   merge(other: DistinctCounter): this;
   /** An independent copy. */
@@ -141,6 +147,12 @@ class Counter implements DistinctCounter {
     const state = this.#state;
     if (state instanceof Registers) return state.estimate();
     return typeof state === 'number' ? 1 : state.length;
+  }
+
+  smallest(k: number): number[] | undefined {
+    const state = this.#state;
+    if (state instanceof Registers) return undefined;
+    return typeof state === 'number' ? (k > 0 ? [state] : []) : state.slice(0, Math.max(0, k));
   }
 
   merge(other: DistinctCounter): this {

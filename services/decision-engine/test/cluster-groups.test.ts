@@ -1,12 +1,19 @@
-// Domain groups: clusters linking to one domain summed, and the default policy's rule that judges
-// a crew's rotating pretexts together while one business's many texts to its own site, answered
-// campaigns, registered brands and shared domains stay allowed.
+// Cluster groups: clusters linking to one domain, or sent by the same numbers, summed; and the
+// default policy's rules that judge a kit's rotating pretexts or a SIM box's promotions together,
+// while one business's many texts to its own site, answered campaigns, registered brands, shared
+// domains and unrelated numbers stay apart or allowed.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import type { ClusterFeatures } from '@spamgate/schemas';
-import { type ContentContext, domainGroupsOf, judgeCluster } from '../src/content-decider.ts';
-import { createDomainIndex, domainValue, groupOf, MAX_GROUP_TEMPLATES } from '../src/domain-groups.ts';
+import {
+  CREW_SHARED_SAMPLE,
+  createGroupIndex,
+  domainGroupOf,
+  groupValue,
+  MAX_GROUP_TEMPLATES,
+} from '../src/cluster-groups.ts';
+import { type ContentContext, groupsOf, judgeCluster } from '../src/content-decider.ts';
 import { parsePolicy } from '../src/policy.ts';
 import { cluster, DEFAULT_POLICY, DEFAULT_POLICY_PATH, MINUTE, T0 } from './fixtures.ts';
 
@@ -34,15 +41,16 @@ const content = DEFAULT_POLICY.content!;
 
 /** The default policy's verdict on cluster `c` with the groups of the given clusters (c included). */
 function verdict(c: ClusterFeatures, all: readonly ClusterFeatures[], shared: readonly string[] = []) {
-  const index = createDomainIndex((x) => all.find((m) => m.clusterId === x));
+  const index = createGroupIndex((x) => all.find((m) => m.clusterId === x));
   for (const m of all) index.put(m);
   const ctx: ContentContext = {
     policy: DEFAULT_POLICY,
     override: undefined,
     domainAllowed: (d) => shared.includes(d),
-    domainGroup: (d) => index.group(d, c.asOf),
+    domainGroup: (d) => index.domain(d, c.asOf),
+    crewGroup: (x) => index.crew(x, c.asOf),
   };
-  return judgeCluster(content, c, false, domainGroupsOf(content, c, ctx));
+  return judgeCluster(content, c, false, groupsOf(content, c, ctx));
 }
 
 describe('domain groups', () => {
@@ -50,42 +58,42 @@ describe('domain groups', () => {
     const a = pretext(1);
     const b = pretext(2, { messages: 20, distinctSenders: 10, replies: 1 });
     const other = cluster(id(3), { messages: 99, distinctSenders: 9, urlDomains: ['elsewhere.example'] });
-    const g = groupOf(KIT, [a, b, other], T0)!;
+    const g = domainGroupOf(KIT, [a, b, other], T0)!;
     const w = g.windows.find((x) => x.window === '15m')!;
     assert.equal(w.templates, 2);
     assert.equal(w.messages, 60);
     assert.equal(w.distinctSenders, 48);
     assert.equal(w.replies, 1);
-    assert.equal(domainValue(w, 'sendersPerTemplate'), 24);
-    assert.equal(domainValue(w, 'messagesPerSender'), 60 / 48);
+    assert.equal(groupValue(w, 'sendersPerTemplate'), 24);
+    assert.equal(groupValue(w, 'messagesPerSender'), 60 / 48);
     // A template quiet for longer than 15 minutes counts in the hour, not in the 15 minutes.
     const quiet = pretext(4, {}, T0 - 20 * MINUTE);
-    const later = groupOf(KIT, [a, quiet], T0)!;
+    const later = domainGroupOf(KIT, [a, quiet], T0)!;
     assert.equal(later.windows.find((x) => x.window === '15m')!.templates, 1);
     assert.equal(later.windows.find((x) => x.window === '1h')!.templates, 2);
-    assert.equal(groupOf('nobody.example', [a], T0), undefined);
+    assert.equal(domainGroupOf('nobody.example', [a], T0), undefined);
   });
 
   it('index follows each cluster to its newest domains, forgets deleted clusters, and sums the newest templates only past the cap', () => {
     const held = new Map<string, ClusterFeatures>();
-    const index = createDomainIndex((x) => held.get(x));
+    const index = createGroupIndex((x) => held.get(x));
     const put = (c: ClusterFeatures) => {
       held.set(c.clusterId, c);
       index.put(c);
     };
     put(pretext(1));
     put(pretext(2));
-    assert.equal(index.group(KIT, T0)!.windows[0]!.templates, 2);
+    assert.equal(index.domain(KIT, T0)!.windows[0]!.templates, 2);
     put(pretext(2, { urlDomains: ['moved.example'] }));
-    assert.equal(index.group(KIT, T0)!.windows[0]!.templates, 1);
-    assert.equal(index.group('moved.example', T0)!.windows[0]!.templates, 1);
+    assert.equal(index.domain(KIT, T0)!.windows[0]!.templates, 1);
+    assert.equal(index.domain('moved.example', T0)!.windows[0]!.templates, 1);
     index.delete(id(1));
     held.delete(id(1));
-    assert.equal(index.group(KIT, T0), undefined);
+    assert.equal(index.domain(KIT, T0), undefined);
     assert.equal(index.domains, 1);
     for (let k = 0; k < MAX_GROUP_TEMPLATES + 10; k++)
       put(cluster(`1${String(k).padStart(13, '0')}`, { messages: 1, urlDomains: ['many.example'] }, T0 - k));
-    assert.equal(index.group('many.example', T0)!.windows[0]!.templates, MAX_GROUP_TEMPLATES);
+    assert.equal(index.domain('many.example', T0)!.windows[0]!.templates, MAX_GROUP_TEMPLATES);
   });
 
   it('block every pretext of a crew rotating templates to one site once the group is silent long enough, though no template alone would be', () => {
@@ -136,5 +144,79 @@ describe('domain groups', () => {
       weight: 0.5,
     });
     assert.throws(() => parsePolicy(doc, 'test'), /read by content rules only/);
+    // A content rule reads one kind of group.
+    const mixed = JSON.parse(readFileSync(DEFAULT_POLICY_PATH, 'utf8')) as { content: { rules: unknown[] } };
+    mixed.content.rules.push({
+      code: 'X_MIXED',
+      class: 'signal',
+      feature: 'domain.templates',
+      window: '15m',
+      op: '>=',
+      threshold: 3,
+      weight: 0.1,
+      when: [{ feature: 'crew.templates', window: '15m', op: '>=', value: 3 }],
+    });
+    assert.throws(() => parsePolicy(mixed, 'test'), /one kind of group/);
+  });
+});
+
+/** Fingerprints of a box of `n` SIMs, ascending (keyed 53-bit values as the feature engine samples them). */
+const SIMS = Array.from({ length: 40 }, (_, i) => 1_000_000 + i * 7_919);
+/** The bottom-8 sample of the SIMs sending a promotion: every SIM but those in `missing`. */
+const sampleOf = (missing: readonly number[] = []) => SIMS.filter((_, i) => !missing.includes(i)).slice(0, 8);
+
+/** A SIM box promotion three minutes in: 60 texts from 30 of its 40 SIMs, nobody answering. */
+function promotion(k: number, sample: number[], patch: Parameters<typeof cluster>[1] = {}): ClusterFeatures {
+  return cluster(id(20 + k), {
+    messages: 60,
+    distinctSenders: 30,
+    distinctRecipients: 60,
+    sendingForMs: 170_000,
+    senderSample: sample,
+    ...patch,
+  });
+}
+
+describe('crew groups', () => {
+  it('sum the windows whose sender samples share half their values, and nothing of unrelated numbers', () => {
+    const box = [promotion(1, sampleOf()), promotion(2, sampleOf([1, 3])), promotion(3, sampleOf([0, 2, 4]))];
+    const stranger = promotion(4, [5, 6, 7, 8, 9, 10, 11, 12]);
+    const index = createGroupIndex((x) => [...box, stranger].find((m) => m.clusterId === x));
+    for (const m of [...box, stranger]) index.put(m);
+    const w = index.crew(box[0]!, T0)!.windows.find((x) => x.window === '15m')!;
+    assert.equal(w.templates, 3, 'the three promotions, not the stranger');
+    assert.equal(w.messages, 180);
+    assert.equal(index.crew(stranger, T0)!.windows[0]!.templates, 1, 'a crew of its own');
+    // Overlapping by fewer than CREW_SHARED_SAMPLE values is not the same crew.
+    const few = promotion(
+      5,
+      [...SIMS.slice(0, CREW_SHARED_SAMPLE - 1), 1, 2, 3, 4, 5].sort((a, b) => a - b),
+    );
+    index.put(few);
+    assert.equal(index.crew(box[0]!, T0)!.windows[0]!.templates, 3);
+    // Without a sample (over 128 senders, or fewer than half a sample) there is no crew to judge.
+    assert.equal(index.crew(promotion(6, SIMS.slice(0, CREW_SHARED_SAMPLE - 1)), T0), undefined);
+  });
+
+  it("block a SIM box's promotions once its crew is silent long enough, though no promotion alone would be", () => {
+    const box = [1, 2, 3, 4].map((k) => promotion(k, sampleOf(k % 2 === 0 ? [k] : [])));
+    const d = verdict(box[0]!, box);
+    assert.equal(d.action, 'BLOCK');
+    const r = d.reasons.find((x) => x.code === 'CONTENT_CREW_SILENCE')!;
+    assert.equal(r.feature, 'crew.templates');
+    assert.equal(r.observed, 4);
+    assert.equal(judgeCluster(content, box[0]!, false).action, 'ALLOW', 'alone');
+    const allowed = (all: ClusterFeatures[], why: string) =>
+      assert.equal(verdict(all[0]!, all).action, 'ALLOW', why);
+    const four = (patch: Parameters<typeof cluster>[1]) =>
+      [1, 2, 3, 4].map((k) => promotion(k, sampleOf(), patch));
+    allowed(four({ replies: 3 }), 'answered: 5 % of its recipients');
+    allowed(four({ sendingForMs: 60_000 }), 'too young');
+    allowed(four({ messages: 60 * 12 }), 'a dozen each per number');
+    allowed(four({ registeredShare: 1 }), 'a registered pool is reviewed, not judged as a crew');
+    allowed(
+      [1, 2, 3, 4].map((k) => promotion(k, SIMS.slice(8 * (k - 1), 8 * k))),
+      'four promotions from four different sets of numbers',
+    );
   });
 });
