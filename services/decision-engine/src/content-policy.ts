@@ -84,7 +84,7 @@ export function parseContentPolicy(
         );
       if ([rule.feature, ...rule.when.map((c) => c.feature)].some((f) => f.source === 'sender'))
         problems.push(
-          `${at}: a content rule reads cluster and domain features only (cluster.<name>, domain.<name>)`,
+          `${at}: a content rule reads cluster and group features only (cluster.<name>, domain.<name>, crew.<name>)`,
         );
       if (rule.throttle)
         problems.push(`${at}: a content rule cannot throttle (content decisions BLOCK or review)`);

@@ -87,7 +87,7 @@ export function checkClusterFeatures(key: string, f: ClusterFeatures, now: numbe
     // A template cannot have been sending longer than its window holds (it would look older).
     if (w.sendingForMs > w.windowMs)
       throw new InvalidFeaturesError(record, `sendingForMs ${w.sendingForMs} exceeds window ${w.window}`);
-    // A sample of keyed 53-bit fingerprints, ascending (the crew index keys on them).
+    // A sample of keyed 52-bit fingerprints, ascending (the crew index keys on them).
     if (
       w.senderSample.length > 16 ||
       w.senderSample.some(

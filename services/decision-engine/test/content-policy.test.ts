@@ -31,7 +31,7 @@ describe('the content section', () => {
     };
     bad(
       { rules: [{ ...rule, feature: 'messages' }], blockRequires: [['X_RULE']] },
-      /cluster and domain features only/,
+      /cluster and group features only/,
     );
     bad({ rules: [{ ...rule, class: 'volume' }], blockRequires: [['X_RULE']] }, /not volume evidence/);
     bad({ rules: [{ ...rule, throttle: { perHour: 3 } }], blockRequires: [['X_RULE']] }, /cannot throttle/);

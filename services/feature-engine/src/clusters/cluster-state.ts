@@ -13,8 +13,7 @@
  *   (distinct-counter.ts), exact up to SPARSE_LIMIT (128) per window, then HyperLogLog (about 1.6%
  *   standard error). Campaign ids and domains are counted by a 64-bit hash of their text.
  * - senderSample: the 8 smallest sender fingerprints of the window's exact sender set (their
- *   top 52 bits); empty
- *   once the window has more senders than the counter holds exactly (128).
+ *   top 52 bits); empty once the window has more senders than the counter holds exactly (128).
  * - campaignIds, urlDomains, callbackNumbers, topSenderShare: per slice, at most `maxTopEntries`
  *   (16) keys are counted, with the Misra-Gries rule: a new key that finds the map full is dropped
  *   together with one count of every kept key. Kept counts are therefore never too high, and too
