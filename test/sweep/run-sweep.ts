@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { loadPolicy } from '@spamgate/decision-engine';
-import { loadSweep, formatPercent as pct, SWEEP_PATH } from '@spamgate/traffic-simulator';
+import { QUALITY_BAR as BAR, loadSweep, formatPercent as pct, SWEEP_PATH } from '@spamgate/traffic-simulator';
 import type { InProcessRun } from '../src/in-process-pipeline.ts';
 import { runSweepPoint, SHAPES_HELD_EVERYWHERE, SWEEP_LATENCY_MS } from '../src/sweep-run.ts';
 import { REPO_ROOT } from '../src/versions.ts';
@@ -29,10 +29,12 @@ const out: string[] = [
 const verdict = (run: InProcessRun): string[] => {
   const f = run.figures;
   const misses: string[] = [];
-  if ((f.spamDeliveredShare ?? 0) > 0.1) misses.push(`spam delivered ${pct(f.spamDeliveredShare)}`);
+  if ((f.spamDeliveredShare ?? 0) > BAR.spamDelivered)
+    misses.push(`spam delivered ${pct(f.spamDeliveredShare)}`);
   for (const [id, g] of f.groups)
-    if (g.spam && g.delivered > 0.3 * g.messages) misses.push(`${id} ${pct(g.delivered / g.messages)}`);
-  if ((f.legitimateStoppedShare ?? 0) > 0.0005)
+    if (g.spam && g.delivered > BAR.spamDeliveredPerScenario * g.messages)
+      misses.push(`${id} ${pct(g.delivered / g.messages)}`);
+  if ((f.legitimateStoppedShare ?? 0) > BAR.legitimateStopped)
     misses.push(`legitimate stopped ${pct(f.legitimateStoppedShare)}`);
   return misses;
 };
