@@ -23,6 +23,8 @@ import {
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
+/** The hour's last minutes, where a content BLOCK may find no further features of the sender to ride on. */
+const END_MS = 5 * 60_000;
 const codec = createCodec();
 
 interface Run {
@@ -175,10 +177,19 @@ test('an hour stamped two days ago is decided as the same hour stamped now: no B
   // each partition's own features, so when a sender's cluster evidence reaches it varies from
   // run to run, more so at the pace of a backlog, and so do throttles near a threshold: compare
   // who is blocked, and that a BLOCK of the backlog still stands at its end as it does live.
+  // Evidence that completes only as the input stops (silence over the last minutes' recipients)
+  // is judged on idle clocks, which move on from the last input at the wall clock's pace while
+  // the test waits: whether it was judged before the test stops reading varies. So a sender first
+  // blocked in the hour's last minutes in one run need not be blocked in the other; one blocked
+  // before that must be blocked in the other run too, at any time.
   const blocked = (o: Map<string, { firstBlock: number | null }>) =>
     new Set([...o].filter(([, x]) => x.firstBlock !== null).map(([s]) => s));
+  const settled = (o: Map<string, { firstBlock: number | null }>) =>
+    new Set([...o].filter(([, x]) => x.firstBlock !== null && x.firstBlock < HOUR - END_MS).map(([s]) => s));
   const [ba, bb] = [blocked(a), blocked(b)];
   const both = [...ba].filter((s) => bb.has(s));
+  const onlyLive = [...settled(a)].filter((s) => !bb.has(s));
+  const onlyBacklog = [...settled(b)].filter((s) => !ba.has(s));
 
   const explain = (r: Run, who: string[]) =>
     who
@@ -194,23 +205,14 @@ test('an hour stamped two days ago is decided as the same hour stamped now: no B
       )
       .join('\n');
   process.stderr.write(
-    `one clock: blocked live ${ba.size}, backlog ${bb.size}, both ${both.length}; only in the backlog: ${[...bb].filter((s) => !ba.has(s)).join(' ')}\n${explain(
-      backlog,
-      [...bb].filter((s) => !ba.has(s)),
-    )}\n`,
+    `one clock: blocked live ${ba.size}, backlog ${bb.size}, both ${both.length}; blocked before the last minutes in one run only: live ${onlyLive.length}, backlog ${onlyBacklog.length}\n`,
   );
   assert.ok(
-    both.length >= 0.95 * Math.max(ba.size, bb.size),
-    `blocked live ${ba.size}, in the backlog ${bb.size}, both ${both.length}; only live:\n${explain(
+    onlyLive.length + onlyBacklog.length <= 0.05 * Math.max(ba.size, bb.size),
+    `blocked live ${ba.size}, in the backlog ${bb.size}, both ${both.length}; blocked before the last minutes only live:\n${explain(
       live,
-      [...ba].filter((s) => !bb.has(s)),
-    )}\nonly in the backlog:\n${explain(
-      backlog,
-      [...bb].filter((s) => !ba.has(s)),
-    )}\nthe same senders live:\n${explain(
-      live,
-      [...bb].filter((s) => !ba.has(s)),
-    )}`,
+      onlyLive,
+    )}\nonly in the backlog:\n${explain(backlog, onlyBacklog)}\nthe first ones in the backlog:\n${explain(backlog, onlyLive)}\nthe second ones live:\n${explain(live, onlyBacklog)}`,
   );
   const lifted = both.filter((s) => a.get(s)?.final === 'BLOCK' && b.get(s)?.final !== 'BLOCK');
   assert.deepEqual(
