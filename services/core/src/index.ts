@@ -41,6 +41,12 @@ export {
 } from './errors.ts';
 export * from './firewall/index.ts';
 export {
+  createInputPositions,
+  followPositions,
+  type InputPositions,
+  inputLags,
+} from './input-positions.ts';
+export {
   createKafka,
   type KafkaOptions,
   TRANSACTIONAL_PRODUCER_RETRY,

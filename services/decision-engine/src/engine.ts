@@ -10,13 +10,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type Counter,
   committedOffsets,
+  createInputPositions,
   createSchemaCatalog,
   deadLetterOf,
   describeError,
   type FollowedTopic,
+  followPositions,
   followTopic,
   type Gauge,
   type Histogram,
+  inputLags,
   type Lifecycle,
   type Logger,
   openFencedProducer,
@@ -110,7 +113,10 @@ interface Task {
   lastCommitAt: number;
   /** Resolves when no commit is running. */
   idle: Promise<void>;
-  /** Wall clock of the partition's last input, and its decider's clock then: an idle clock moves on from there. */
+  /**
+   * Wall clock of the partition's last input (or of the last time it was read to its end), and
+   * its decider's clock then: an idle clock moves on from there.
+   */
   lastInputWall: number;
   clockAtInput: number;
 }
@@ -147,6 +153,8 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
     logger,
   });
   const tasks = new Map<number, Task>();
+  /** Which owned partitions were read to the end of their input (for the idle clock). */
+  const positions = createInputPositions();
   const opening = new Map<number, Promise<Task>>();
   const overrides: OverrideTable = createOverrideTable();
   const contentOverrides = createContentOverrideTable();
@@ -454,6 +462,7 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
     const offset =
       (await committedOffsets(kafka, config.groupId, [topics.features], p)).get(topics.features) ??
       String(await partitionStart(p));
+    positions.open(p, await inputLags(kafka, config.groupId, [topics.features], p));
     logger.info(
       { partition: p, senders: decider.senderCount, clusters: decider.contentCount, ms: now() - started },
       'partition state restored',
@@ -520,6 +529,7 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
     const task = tasks.get(p);
     if (!task) return;
     tasks.delete(p);
+    positions.close(p);
     metrics.ownedPartitions.set(tasks.size);
     logger.info({ partition: p, reason }, 'partition state dropped');
     await task.producer.disconnect().catch(() => {});
@@ -699,13 +709,15 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
   /**
    * Moves idle partitions' clocks on with the wall clock from where their last input left them,
    * so what is due (a BLOCK expiring, a standing BLOCK to re-issue, an override lapsing) runs
-   * without new input. A partition with input keeps the clock its features carry.
+   * without new input. A partition with input keeps the clock its features carry, and so does one
+   * behind its input (a backlog after a restart is not idleness).
    */
   function tick(): void {
     const t = now();
     for (const task of tasks.values()) {
       const idleFor = t - task.lastInputWall;
       if (idleFor < IDLE_ADVANCE_MS || !Number.isFinite(task.clockAtInput)) continue;
+      if (!positions.caughtUp(task.partition)) continue;
       if (tasks.get(task.partition) !== task || !assigned.has(task.partition)) continue;
       task.decider.advanceClock(task.clockAtInput + idleFor, t);
       if (!task.decider.pending()) continue;
@@ -811,6 +823,13 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
       });
       await consumer.connect();
       await consumer.subscribe({ topic: topics.features, fromBeginning: true });
+      // Idleness is timed from when a partition was read to its end.
+      followPositions(consumer, positions, (p) => {
+        const task = tasks.get(p);
+        if (!task) return;
+        task.lastInputWall = now();
+        task.clockAtInput = task.decider.clock;
+      });
       const timer = setInterval(tick, 250);
       timer.unref();
       deps.lifecycle.onShutdown('decision engine', async () => {

@@ -44,7 +44,7 @@ export const featureEngineSettings = {
   }),
   idleAdvanceMs: setting.duration({
     variable: 'SPAMGATE_IDLE_ADVANCE',
-    doc: 'A partition with no input for this long moves its watermark with the wall clock, so windows close.',
+    doc: 'A partition read to its end and without input for this long moves its watermark with the wall clock, so windows close.',
     default: '10s',
     minMs: 100,
   }),

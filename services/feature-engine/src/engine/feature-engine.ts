@@ -14,12 +14,15 @@
 import {
   type Counter,
   committedOffsets,
+  createInputPositions,
   createSchemaCatalog,
   deadLetterOf,
   describeError,
+  followPositions,
   type Gauge,
   type Histogram,
   InvalidClusterIdError,
+  inputLags,
   type Lifecycle,
   type Logger,
   openFencedProducer,
@@ -116,6 +119,7 @@ interface Task {
   readonly byCluster: Message[];
   /** The changelog partition's end offset after our last commit (to skip a needless restore). */
   changelogEnd: number;
+  /** Wall time of the last input, or of the last time every input was read to its end. */
   lastInputAt: number;
   lastWatermarkAtInput: number;
   /** The clusters' watermark at the last input: it moves on idle like the senders' one. */
@@ -189,6 +193,8 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
   );
   const tasks = new Map<number, Task>();
   const opening = new Map<number, Promise<Task>>();
+  /** Which owned partitions were read to the end of every input (for the idle advance). */
+  const positions = createInputPositions();
   let assigned = new Set<number>();
   let joined = false;
   let restoreSeq = 0;
@@ -333,12 +339,9 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
     const producer = await openFencedProducer(kafka, `${config.groupId}-${p}`);
     const restored = await restoreCoalesced(p);
     // The offsets committed with the state just restored: records below them are already in it.
-    const offsets = await committedOffsets(
-      kafka,
-      config.groupId,
-      [topics.messages, topics.feedback, topics.byRecipient, topics.byCluster],
-      p,
-    );
+    const inputs = [topics.messages, topics.feedback, topics.byRecipient, topics.byCluster];
+    const offsets = await committedOffsets(kafka, config.groupId, inputs, p);
+    positions.open(p, await inputLags(kafka, config.groupId, inputs, p));
     const t = now();
     return {
       partition: p,
@@ -384,6 +387,7 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
     const task = tasks.get(p);
     if (!task) return;
     tasks.delete(p);
+    positions.close(p);
     metrics.ownedPartitions.set(tasks.size);
     logger.info({ partition: p, reason }, 'partition state dropped');
     await task.producer.disconnect().catch(() => {});
@@ -636,11 +640,15 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
     metrics.clusters.set(clusters);
   }
 
-  /** Moves an idle partition's watermark with the wall clock, so its windows and minutes close. */
+  /**
+   * Moves an idle partition's watermark with the wall clock, so its windows and minutes close.
+   * Idle means read to the end of every input: time spent behind a backlog (after a restart, or
+   * while the previous owner's transactions are fenced) is not idleness.
+   */
   function idleTick(): void {
     const t = now();
     for (const task of tasks.values()) {
-      if (t - task.lastInputAt < config.idleAdvanceMs) continue;
+      if (!positions.caughtUp(task.partition) || t - task.lastInputAt < config.idleAdvanceMs) continue;
       const target = task.lastWatermarkAtInput + (t - task.lastInputAt);
       // Cluster events come from every partition, so their times can run ahead of this
       // partition's senders: their watermark moves on idle from where it stood, on its own.
@@ -722,6 +730,14 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
       await consumer.subscribe({ topic: topics.feedback, fromBeginning: true });
       await consumer.subscribe({ topic: topics.byRecipient, fromBeginning: true });
       await consumer.subscribe({ topic: topics.byCluster, fromBeginning: true });
+      // Idleness is timed from when a partition was read to its end.
+      followPositions(consumer, positions, (p) => {
+        const task = tasks.get(p);
+        if (!task) return;
+        task.lastInputAt = now();
+        task.lastWatermarkAtInput = task.processor.watermark;
+        task.lastClusterWatermarkAtInput = task.clusters.watermark;
+      });
       const timer = setInterval(idleTick, Math.max(100, Math.min(1_000, config.idleAdvanceMs)));
       timer.unref();
       deps.lifecycle.onShutdown('feature engine', async () => {

@@ -39,6 +39,10 @@ const LATENESS = '2h'; // nothing in this input is late, whatever order the two 
 const STREAM_LATENESS = '20m';
 const STREAM_LATENESS_MS = 1_200_000;
 const STREAM_AHEAD_MS = 900_000;
+// The live test: shorter than the wait for a dead member's session (30 s), so its backlog is late
+// unless the engine keeps every partition's watermark to the partition's own input.
+const LIVE_LATENESS = '10s';
+const LIVE_LATENESS_MS = 10_000;
 const codec = createCodec();
 
 /** JSON with keys sorted at every level, so records compare by content, not field order. */
@@ -126,7 +130,12 @@ function generate(seed: number, count: number, maxGapMs = 300): Input {
   return { messages, feedback };
 }
 
-async function produce(prefix: string, input: Input, withSentinels: boolean): Promise<void> {
+async function produce(
+  prefix: string,
+  input: Input,
+  withSentinels: boolean,
+  sentinelTime = SENTINEL_TIME,
+): Promise<void> {
   const t = featureEngineTopics(prefix);
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
@@ -170,7 +179,7 @@ async function produce(prefix: string, input: Input, withSentinels: boolean): Pr
         partition: p,
         value: codec.encode('MessageEvent', {
           messageId: `sentinel-${p}`,
-          eventTime: SENTINEL_TIME,
+          eventTime: sentinelTime,
           sender: `sentinel-${p}`,
           senderKind: 'ALPHANUMERIC',
           recipient: '+13035550000',
@@ -193,6 +202,7 @@ async function produce(prefix: string, input: Input, withSentinels: boolean): Pr
 function reference(
   input: Input,
   latenessMs = 2 * 3_600_000,
+  sentinelTime = SENTINEL_TIME,
 ): { minutes: string[]; features: Map<string, string> } {
   const keys = createFactKeys(HASH_KEY);
   const options = {
@@ -211,17 +221,17 @@ function reference(
       e.senderKind,
       e.campaignId,
       messageFacts(e, keys, 0).facts,
-      SENTINEL_TIME,
+      sentinelTime,
     );
   }
   function applyFeedback(e: FeedbackEvent): void {
-    processors[partitionOf(e.sender)]!.feedback(e.sender, e.eventTime, e.kind, SENTINEL_TIME);
+    processors[partitionOf(e.sender)]!.feedback(e.sender, e.eventTime, e.kind, sentinelTime);
   }
   for (const e of events) e.apply();
   const minutes: string[] = [];
   const features = new Map<string, string>();
   for (const p of processors) {
-    p.advanceWatermark(SENTINEL_TIME - latenessMs);
+    p.advanceWatermark(sentinelTime - latenessMs);
     for (const o of p.drain(0)) {
       if (o.kind === 'minute') minutes.push(canonical(o.value));
       else features.set(o.sender, canonical({ ...o.value, emittedAt: 0 }));
@@ -322,14 +332,15 @@ async function provision(prefix: string): Promise<void> {
   await provisionTopics({ kafka, catalog: TOPICS, prefix, logger });
 }
 
-function startEngine(prefix: string, lateness = LATENESS): ServiceProcess {
+/** An engine; idle partitions' watermarks stay put unless `idleAdvance` is given. */
+function startEngine(prefix: string, lateness = LATENESS, idleAdvance = '1h'): ServiceProcess {
   const p = spawnService(MAIN, {
     SPAMGATE_KAFKA_BROKERS: brokers,
     SPAMGATE_TOPIC_PREFIX: prefix,
     SPAMGATE_FEATURE_ENGINE_GROUP: `${prefix}-fe`,
     SPAMGATE_HASH_KEY: HASH_KEY,
     SPAMGATE_ALLOWED_LATENESS: lateness,
-    SPAMGATE_IDLE_ADVANCE: '1h',
+    SPAMGATE_IDLE_ADVANCE: idleAdvance,
     SPAMGATE_HTTP_PORT: '0',
     SPAMGATE_LOG_LEVEL: 'info',
   });
@@ -850,4 +861,103 @@ test('killed with SIGKILL three times mid-stream and restarted, an instance ends
     `the poison record was dead-lettered once: ${actual.deadLetterCodes.join('; ')}`,
   );
   assertSame(actual, expected);
+});
+
+test('input keeps arriving through a kill -9, the restart and the wait for the dead session: every event counted in its own minute', {
+  timeout: 300_000,
+}, async (t) => {
+  // Live traffic (event time is the wall clock) at the default idle advance. While the dead
+  // instance's session runs out the backlog grows past the allowed lateness; the new
+  // instance reads it, and no message of it may be counted late: neither the time its partitions
+  // were down or unassigned (idleness is not the wall clock's to count while input waits) nor
+  // other partitions' re-keyed records (which run ahead while a backlog is read) move a
+  // partition's watermark past its own input.
+  const prefix = uniqueName('fe-live');
+  const first = processes.length;
+  await provision(prefix);
+  const started = Date.now();
+  const note = (what: string) => timeline(t, started, what);
+  const r = seededRandom(1515);
+  const senders = Array.from({ length: 60 }, (_, i) => `+1202555${String(3000 + i)}`);
+  const input: Input = { messages: [], feedback: [] };
+  const topic = featureEngineTopics(prefix).messages;
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  let producing = true;
+  const live = (async () => {
+    let i = 0;
+    while (producing) {
+      const now = Date.now();
+      const chunk: MessageEvent[] = [];
+      for (let k = 0; k < 10; k++, i++) {
+        const sender = senders[Math.floor(r() ** 2 * senders.length)]!;
+        const rec = Math.floor(r() * 500);
+        chunk.push({
+          messageId: `live-${i}`,
+          eventTime: now,
+          sender,
+          senderKind: 'LONG_CODE',
+          recipient: `+1303555${String(rec).padStart(4, '0')}`,
+          body: r() < 0.5 ? `Hi ${rec}, your code is ${i % 9999}` : `ok see you at ${rec % 12}`,
+          campaignId: null,
+          originNetwork: null,
+        });
+      }
+      await producer.send({
+        topic,
+        messages: chunk.map((e) => ({
+          key: e.sender,
+          partition: partitionOf(e.sender),
+          value: codec.encode('MessageEvent', e),
+        })),
+      });
+      input.messages.push(...chunk);
+      await sleep(50);
+    }
+  })();
+  const step = <T>(p: Promise<T>) =>
+    explained(Promise.race([p, live.then(() => new Promise<never>(() => {}))]), () => processes.slice(first));
+  try {
+    const a = startEngine(prefix, LIVE_LATENESS, '10s');
+    await step(owns(a, 12));
+    await sleep(15_000);
+    a.child.kill('SIGKILL');
+    await a.exited;
+    note(`killed A; ${input.messages.length} messages produced`);
+    await sleep(5_000);
+    const b = startEngine(prefix, LIVE_LATENESS, '10s');
+    // No one removes the dead member: B gets the partitions once its session ran out.
+    await step(owns(b, 12));
+    note(`B owns the partitions; ${input.messages.length} messages produced`);
+    await sleep(15_000);
+    producing = false;
+    await live;
+    await producer.disconnect();
+    const total = input.messages.length;
+    note(`${total} messages produced`);
+    await waitForCommitted(prefix, total, b, 'B to commit every message');
+    const sentinelTime = Date.now() + 120_000;
+    await produce(prefix, { messages: [], feedback: [] }, true, sentinelTime);
+    await waitForCommitted(prefix, total + PARTITIONS, b, 'B to commit the sentinels');
+    b.child.kill('SIGTERM');
+    assert.equal((await b.exited).code, 0, b.stderr());
+    const actual = await outputs(prefix);
+    const late = actual.minutes.reduce((n, m) => n + (JSON.parse(m) as { lateEvents: number }).lateEvents, 0);
+    const counted = actual.minutes.reduce((n, m) => n + (JSON.parse(m) as { messages: number }).messages, 0);
+    note(`${actual.minutes.length} minutes; ${counted} messages counted, ${late} of them late`);
+    assert.equal(late, 0, 'no message of the backlog is counted late');
+    const expected = reference(input, LIVE_LATENESS_MS, sentinelTime);
+    assert.equal(counted, total, 'every message counted once');
+    const onlyActual = actual.minutes.filter((m) => !expected.minutes.includes(m));
+    const onlyExpected = expected.minutes.filter((m) => !actual.minutes.includes(m));
+    assert.deepEqual(
+      { onlyActual: onlyActual.slice(0, 2), onlyExpected: onlyExpected.slice(0, 2) },
+      { onlyActual: [], onlyExpected: [] },
+      'every minute as one uninterrupted run counts it',
+    );
+  } finally {
+    producing = false;
+    await live.catch(() => {});
+    await producer.disconnect().catch(() => {});
+  }
 });
