@@ -61,6 +61,8 @@ export function createCodec(
   const writers = new Map<string, WriterEntry>();
   /** Writer schemas `learn` refused, by fingerprint: why their bytes cannot be read. */
   const refused = new Map<string, SchemaLearnError>();
+  /** Where encode writes a record before copying it out; grown to fit the largest one. */
+  let scratch = Buffer.allocUnsafe(64 * 1024);
   /** The fingerprint unknownFingerprint last found known (writers are never forgotten). */
   let lastKnown: Buffer | undefined;
   const add = (writer: SchemaVersion) => {
@@ -149,11 +151,28 @@ export function createCodec(
     schema,
     encode(record, value) {
       const s = schema(record);
+      // Written once, after the header, into a scratch buffer grown to fit: avsc's writers check
+      // every value they write, so the path-by-path check runs only to explain a refusal.
+      let end: number;
+      try {
+        end = s.type.encode(value, scratch, HEADER);
+        if (end < 0) {
+          scratch = Buffer.allocUnsafe(Math.max(2 * scratch.length, HEADER - end));
+          end = s.type.encode(value, scratch, HEADER);
+        }
+      } catch {
+        end = -1;
+      }
       const paths: string[] = [];
-      if (!s.type.isValid(value, { errorHook: (path) => paths.push(path.join('.')) })) {
+      if (end < 0) {
+        s.type.isValid(value, { errorHook: (path) => paths.push(path.join('.')) });
         throw new SchemaEncodeError(record, paths);
       }
-      return Buffer.concat([MARKER, s.fingerprint, s.type.toBuffer(value)]);
+      const out = Buffer.allocUnsafe(end);
+      MARKER.copy(out, 0);
+      s.fingerprint.copy(out, MARKER.length);
+      scratch.copy(out, HEADER, HEADER, end);
+      return out;
     },
     decode(record, bytes) {
       if (bytes.length === 0) throw new SchemaDecodeError(record, 'EMPTY', 'no bytes');

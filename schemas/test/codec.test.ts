@@ -406,3 +406,45 @@ test('every record, field and named type carries a doc string', () => {
   for (const [record, s] of loadCurrentSchemas()) visit(s.schema, record);
   assert.deepEqual(missing, []);
 });
+
+test('encode writes exactly what the schema accepts: every wrong field of every record is refused, with its path', () => {
+  const wrong: unknown[] = [
+    undefined,
+    null,
+    'x',
+    2 ** 60,
+    -1.5,
+    0,
+    true,
+    {},
+    [],
+    [{ bogus: 1 }],
+    Buffer.alloc(3),
+  ];
+  let refusals = 0;
+  for (const record of Object.keys(SAMPLES) as (keyof Records)[]) {
+    const type = codec.schema(record).type;
+    const sample = SAMPLES[record] as unknown as Record<string, unknown>;
+    for (const field of Object.keys(sample)) {
+      for (const w of wrong) {
+        const value = { ...sample, [field]: w };
+        const valid = type.isValid(value);
+        let refused: unknown;
+        try {
+          codec.decode(record, codec.encode(record, value as never));
+        } catch (err) {
+          refused = err;
+        }
+        if (valid) assert.equal(refused, undefined, `${record}.${field} = ${String(w)} is valid`);
+        else {
+          refusals++;
+          assert.ok(
+            refused instanceof SchemaEncodeError && refused.paths.some((p) => p.startsWith(field)),
+            `${record}.${field} = ${String(w)}: ${String(refused)}`,
+          );
+        }
+      }
+    }
+  }
+  assert.ok(refusals > 100, `${refusals} wrong values refused`);
+});
