@@ -4,8 +4,8 @@
  * key from configuration; data teams can count and join on the hash but not read the number.
  * The key is rotatable: a new key gives new hashes (old and new do not join), which is the point.
  */
-import { createHmac } from 'node:crypto';
 import { SpamgateError } from './errors.ts';
+import { createHmacSha256 } from './hmac-sha256.ts';
 
 /** Minimum key length in bytes; shorter keys are refused. */
 export const MIN_HASH_KEY_BYTES = 16;
@@ -15,6 +15,8 @@ export interface SubscriberHasher {
   hash(number: string): string;
   /** The same value as a bigint. */
   hashBigInt(number: string): bigint;
+  /** The same value as two unsigned 32-bit halves (no bigint on the hot path). */
+  hashHalves(number: string): { hi: number; lo: number };
 }
 
 /** Normalises an address before hashing so "+1 (202) 555-0100" and "+12025550100" hash alike. */
@@ -30,7 +32,14 @@ export function createSubscriberHasher(key: string): SubscriberHasher {
       code: 'HASH_KEY_TOO_SHORT',
     });
   }
-  const hashBigInt = (number: string): bigint =>
-    createHmac('sha256', key).update(normaliseAddress(number), 'utf8').digest().readBigUInt64BE(0);
-  return { hashBigInt, hash: (number) => hashBigInt(number).toString() };
+  const hmac = createHmacSha256(key);
+  const hashHalves = (number: string) => {
+    const words = hmac(normaliseAddress(number));
+    return { hi: words[0]! >>> 0, lo: words[1]! >>> 0 };
+  };
+  const hashBigInt = (number: string): bigint => {
+    const { hi, lo } = hashHalves(number);
+    return (BigInt(hi) << 32n) | BigInt(lo);
+  };
+  return { hashBigInt, hashHalves, hash: (number) => hashBigInt(number).toString() };
 }

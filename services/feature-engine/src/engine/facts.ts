@@ -35,13 +35,12 @@ export function createFactKeys(secret: string): FactKeys {
   const hasher = createSubscriberHasher(secret);
   const offset = createHmac('sha256', secret).update('recipient-position-offset').digest().readUIntBE(0, 5);
   return {
-    recipientHash: (address) => {
-      const h = hasher.hashBigInt(address);
-      return { hi: Number(h >> 32n), lo: Number(h & 0xffffffffn) };
-    },
+    recipientHash: (address) => hasher.hashHalves(address),
     hash64: (address) => {
+      const { hi, lo } = hasher.hashHalves(address);
       const b = Buffer.allocUnsafe(8);
-      b.writeBigUInt64BE(hasher.hashBigInt(address));
+      b.writeUInt32BE(hi, 0);
+      b.writeUInt32BE(lo, 4);
       return b;
     },
     positionOffset: offset,
