@@ -1,5 +1,6 @@
-// First: kafkajs must not load before its read_committed fix is installed (see the module).
+// First: kafkajs must not load before its fixes are installed (see the modules).
 import './kafkajs-read-committed.ts';
+import './kafkajs-group-messages.ts';
 
 export {
   type ClickHouseClient,

@@ -4,6 +4,7 @@
  * coordinators answer (a listening port is not enough on a fresh KRaft node).
  */
 import './kafkajs-read-committed.ts';
+import './kafkajs-group-messages.ts';
 import { type Admin, Kafka, type KafkaConfig, type logCreator, logLevel, Partitioners } from 'kafkajs';
 import { ConnectTimeoutError } from './errors.ts';
 import type { Logger } from './logger.ts';

@@ -15,13 +15,10 @@
  *
  * The filter below does what the Java consumer does (Fetcher's abortedProducerIds): transactions
  * ordered by first offset, every one whose first offset the record has reached is started, an
- * abort marker of a producer ends it. It replaces kafkajs's module through Node's CommonJS cache,
- * which works only before kafkajs is first loaded: this module is the first import of
- * @spamgate/core, and it throws if kafkajs was loaded before it.
+ * abort marker of a producer ends it. It replaces kafkajs's module (kafkajs-module.ts) before
+ * kafkajs is first loaded: this module is among the first imports of @spamgate/core.
  */
-import { createRequire, Module } from 'node:module';
-
-const require = createRequire(import.meta.url);
+import { replaceKafkajsModule } from './kafkajs-module.ts';
 
 interface RawMessage {
   readonly offset: string;
@@ -73,21 +70,9 @@ export function filterAbortedMessages({
   });
 }
 
-/** Marks the fix, so that a second copy of this module (another path to it) recognises it. */
-const FIXED = Symbol.for('spamgate.kafkajs-read-committed');
-(filterAbortedMessages as unknown as Record<symbol, boolean>)[FIXED] = true;
-
-const target = require.resolve('kafkajs/src/consumer/filterAbortedMessages');
-const cached = require.cache[target];
-if (cached && !(cached.exports as Record<symbol, boolean>)[FIXED]) {
-  throw new Error(
-    'kafkajs was loaded before @spamgate/core: its read_committed fix cannot be installed; import @spamgate/core first',
-  );
-}
-if (!cached) {
-  const m = new Module(target);
-  m.filename = target;
-  m.loaded = true;
-  m.exports = filterAbortedMessages;
-  require.cache[target] = m;
-}
+// A second copy of this module (another path to it) recognises the installed fix by its mark.
+replaceKafkajsModule(
+  'kafkajs/src/consumer/filterAbortedMessages',
+  filterAbortedMessages,
+  'spamgate.kafkajs-read-committed',
+);

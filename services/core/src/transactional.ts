@@ -5,6 +5,7 @@
  * transaction's records sent in requests the broker accepts.
  */
 import './kafkajs-read-committed.ts';
+import './kafkajs-group-messages.ts';
 import type { Kafka, Producer, Transaction } from 'kafkajs';
 import { TRANSACTIONAL_PRODUCER_RETRY } from './kafka.ts';
 import { MAX_REQUEST_BYTES, requestsOf, type TopicMessages } from './produce.ts';
