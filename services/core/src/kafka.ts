@@ -5,6 +5,7 @@
  */
 import './kafkajs-read-committed.ts';
 import './kafkajs-group-messages.ts';
+import './kafkajs-record-encoder.ts';
 import { type Admin, Kafka, type KafkaConfig, type logCreator, logLevel, Partitioners } from 'kafkajs';
 import { ConnectTimeoutError } from './errors.ts';
 import type { Logger } from './logger.ts';

@@ -4,6 +4,7 @@
  */
 import './kafkajs-read-committed.ts';
 import './kafkajs-group-messages.ts';
+import './kafkajs-record-encoder.ts';
 import { type Message, Partitioners, type PartitionMetadata } from 'kafkajs';
 
 /** Bytes of records per produce request; under the broker's and topics' 1 MiB default. */

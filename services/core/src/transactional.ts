@@ -6,6 +6,7 @@
  */
 import './kafkajs-read-committed.ts';
 import './kafkajs-group-messages.ts';
+import './kafkajs-record-encoder.ts';
 import type { Kafka, Producer, Transaction } from 'kafkajs';
 import { TRANSACTIONAL_PRODUCER_RETRY } from './kafka.ts';
 import { MAX_REQUEST_BYTES, requestsOf, type TopicMessages } from './produce.ts';
