@@ -544,7 +544,7 @@ async function pipeline(messagesPerSecond: number, seconds: number): Promise<Pip
       const d = codec.decode('Decision', value);
       (topic === decisions ? toDecision : toEvaluation).covered(d.sender, d.basedOnEventTime, at);
     });
-    const lagSamples: { at: number; lag: number }[] = [];
+    const lagSamples: { at: number; lag: number; fe: number; de: number; sink: number }[] = [];
     const messages = topicName(prefix, 'sms.message-events');
     const feedback = topicName(prefix, 'sms.feedback-events');
     let producing = true;
@@ -552,11 +552,10 @@ async function pipeline(messagesPerSecond: number, seconds: number): Promise<Pip
       while (producing) {
         await sleep(smoke ? 1_000 : 5_000);
         alive();
-        const lag =
-          (await groupLag(`${prefix}-feature-engine`, [messages, feedback])) +
-          (await groupLag(`${prefix}-decision-engine`)) +
-          (await groupLag(`${prefix}-clickhouse-sink`));
-        lagSamples.push({ at: Date.now(), lag });
+        const fe = await groupLag(`${prefix}-feature-engine`, [messages, feedback]);
+        const de = await groupLag(`${prefix}-decision-engine`);
+        const sink = await groupLag(`${prefix}-clickhouse-sink`);
+        lagSamples.push({ at: Date.now(), lag: fe + de + sink, fe, de, sink });
       }
     })();
     const cpuBefore = samplers.reduce((n, s) => n + (s.now()?.cpuSeconds ?? Number.NaN), 0);
@@ -594,7 +593,10 @@ async function pipeline(messagesPerSecond: number, seconds: number): Promise<Pip
     // Lag growth: the last quarter of the run against its second quarter (the first is warm-up).
     const q = Math.floor(lagSamples.length / 4);
     const second = median(lagSamples.slice(q, 2 * q).map((s) => s.lag));
-    const last = median(lagSamples.slice(lagSamples.length - Math.max(1, q)).map((s) => s.lag));
+    const lastQuarter = lagSamples.slice(lagSamples.length - Math.max(1, q));
+    const last = median(lastQuarter.map((s) => s.lag));
+    // Whose lag it is: the group that grows is the one that does not keep up.
+    const byGroup = `feature engine ${fmt.int(median(lastQuarter.map((s) => s.fe)))}, decision engine ${fmt.int(median(lastQuarter.map((s) => s.de)))}, sink ${fmt.int(median(lastQuarter.map((s) => s.sink)))}`;
     const eventsPerSecond = (sent.messages + sent.feedback) / seconds;
     const allowance = eventsPerSecond * 3;
     const growing = !(last <= 2 * (Number.isFinite(second) ? second : 0) + allowance);
@@ -606,7 +608,7 @@ async function pipeline(messagesPerSecond: number, seconds: number): Promise<Pip
       toDecision: summarise(toDecision, toDecision.latencies().length),
       lagSamples,
       growing,
-      verdict: `lag ${fmt.int(second)} → ${fmt.int(last)} records (median of the 2nd and last quarter)`,
+      verdict: `lag ${fmt.int(second)} → ${fmt.int(last)} records (median of the 2nd and last quarter; last: ${byGroup})`,
       cpuCores: (cpuAfter - cpuBefore) / wall,
     };
   } finally {
@@ -629,7 +631,9 @@ async function pipelines(input: InputTopics): Promise<void> {
   // search at half of what the feature engine alone reaches, and step down by a quarter.
   let rate = messageRate(engineMax ? engineMax / 2 : 1_000, input);
   let confirms = 0;
-  for (let step = 0; step < 8 && confirms < 3; step++, rate = Math.max(1, Math.round(rate * 0.75))) {
+  // Up to five rates whose short probe kept up are tried for the full run: a probe that keeps up
+  // can still fall behind over the full run (on 2026-12-07 three did, and three were all it tried).
+  for (let step = 0; step < 10 && confirms < 5; step++, rate = Math.max(1, Math.round(rate * 0.75))) {
     progress(`probe: ${rate} messages/s for ${SIZE.probeSeconds} s`);
     const probe = await pipeline(rate, SIZE.probeSeconds);
     probes.push(probe);
