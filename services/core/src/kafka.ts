@@ -29,11 +29,25 @@ const LEVELS: Readonly<Record<number, 'error' | 'warn' | 'info' | 'debug'>> = {
   [logLevel.DEBUG]: 'debug',
 };
 
+/**
+ * A broker refusal kafkajs retries by itself yet logs at error level on every attempt: a
+ * transactional producer's next transaction is refused while the broker still writes the last
+ * one's markers (CONCURRENT_TRANSACTIONS, retried after 10 ms, see TRANSACTIONAL_PRODUCER_RETRY).
+ * Routine when a partition's transactions run back to back: thousands of error lines per
+ * benchmark run. Logged at debug; a retry that finally fails reaches the service as an error of
+ * its own, which it logs.
+ */
+const CONCURRENT_TRANSACTIONS =
+  'The producer attempted to update a transaction while another concurrent operation on the same transaction was ongoing';
+
 function kafkaLogCreator(logger: Logger): logCreator {
   return () =>
     ({ namespace, level, log }) => {
       const { message, timestamp: _timestamp, logger: _l, ...extra } = log;
-      const method = LEVELS[level] ?? 'info';
+      const retried =
+        String(extra.error ?? '').includes(CONCURRENT_TRANSACTIONS) ||
+        message.includes(CONCURRENT_TRANSACTIONS);
+      const method = retried ? 'debug' : (LEVELS[level] ?? 'info');
       logger[method]({ namespace, ...extra }, message);
     };
 }

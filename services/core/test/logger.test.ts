@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
-import { createLogger } from '../src/index.ts';
+import { createKafka, createLogger } from '../src/index.ts';
 
 function capture(): { stream: Writable; lines: () => Record<string, unknown>[] } {
   let text = '';
@@ -54,5 +54,31 @@ test('the level setting filters lower levels', () => {
   assert.deepEqual(
     out.lines().map((l) => l.msg),
     ['shown'],
+  );
+});
+
+test("kafkajs's routine retries of a refused transaction are logged at debug, its other errors at error", () => {
+  const out = capture();
+  const logger = createLogger({
+    service: 'feature-engine',
+    instanceId: 'fe-1',
+    level: 'debug',
+    destination: out.stream,
+  });
+  const kafka = createKafka({ brokers: ['127.0.0.1:1'], clientId: 'log-test', logger }).logger();
+  kafka.error('Response AddPartitionsToTxn(key: 24, version: 1)', {
+    error:
+      'The producer attempted to update a transaction while another concurrent operation on the same transaction was ongoing',
+  });
+  kafka.error(
+    'Failed to send messages: The producer attempted to update a transaction while another concurrent operation on the same transaction was ongoing',
+    {},
+  );
+  kafka.error('Response Produce(key: 0, version: 7)', {
+    error: 'This server does not host this topic-partition',
+  });
+  assert.deepEqual(
+    out.lines().map((l) => l.level),
+    ['debug', 'debug', 'error'],
   );
 });
