@@ -61,13 +61,13 @@ export function createInputPositions(): InputPositions {
 }
 
 /**
- * Each topic's records of `partition` the group has not committed: end minus committed offset,
- * or minus the log start when nothing was committed. A transaction's trailing commit marker
- * counts as one until the consumer reads past it.
+ * Each topic's records of `partition` past `committed` (the group's offsets, as committedOffsets
+ * returns them): end minus committed offset, or minus the log start when nothing was committed.
+ * A transaction's trailing commit marker counts as one until the consumer reads past it.
  */
 export async function inputLags(
   kafka: Kafka,
-  groupId: string,
+  committed: ReadonlyMap<string, string>,
   topics: readonly string[],
   partition: number,
 ): Promise<Map<string, number>> {
@@ -76,10 +76,8 @@ export async function inputLags(
   await admin.connect();
   try {
     for (const topic of topics) {
-      const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
-      const c = Number(committed?.partitions.find((x) => x.partition === partition)?.offset ?? -1);
       const ends = (await admin.fetchTopicOffsets(topic)).find((o) => o.partition === partition);
-      const from = c >= 0 ? c : Number(ends?.low ?? 0);
+      const from = Number(committed.get(topic) ?? ends?.low ?? 0);
       out.set(topic, Math.max(0, Number(ends?.high ?? 0) - from));
     }
   } finally {

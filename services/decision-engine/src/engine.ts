@@ -459,10 +459,9 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
     const decider = createPartitionDecider(p, tables);
     const end = await restore(p, decider);
     // Nothing committed yet: the group reads from the beginning, which is where a rewind goes.
-    const offset =
-      (await committedOffsets(kafka, config.groupId, [topics.features], p)).get(topics.features) ??
-      String(await partitionStart(p));
-    positions.open(p, await inputLags(kafka, config.groupId, [topics.features], p));
+    const committed = await committedOffsets(kafka, config.groupId, [topics.features], p);
+    const offset = committed.get(topics.features) ?? String(await partitionStart(p));
+    positions.open(p, await inputLags(kafka, committed, [topics.features], p));
     logger.info(
       { partition: p, senders: decider.senderCount, clusters: decider.contentCount, ms: now() - started },
       'partition state restored',

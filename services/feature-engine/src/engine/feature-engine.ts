@@ -341,7 +341,7 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
     // The offsets committed with the state just restored: records below them are already in it.
     const inputs = [topics.messages, topics.feedback, topics.byRecipient, topics.byCluster];
     const offsets = await committedOffsets(kafka, config.groupId, inputs, p);
-    positions.open(p, await inputLags(kafka, config.groupId, inputs, p));
+    positions.open(p, await inputLags(kafka, offsets, inputs, p));
     const t = now();
     return {
       partition: p,
