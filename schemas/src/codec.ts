@@ -157,7 +157,8 @@ export function createCodec(
       try {
         end = s.type.encode(value, scratch, HEADER);
         if (end < 0) {
-          scratch = Buffer.allocUnsafe(Math.max(2 * scratch.length, HEADER - end));
+          // avsc returns minus the bytes that did not fit.
+          scratch = Buffer.allocUnsafe(Math.max(2 * scratch.length, scratch.length - end));
           end = s.type.encode(value, scratch, HEADER);
         }
       } catch {

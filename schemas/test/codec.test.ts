@@ -448,3 +448,13 @@ test('encode writes exactly what the schema accepts: every wrong field of every 
   }
   assert.ok(refusals > 100, `${refusals} wrong values refused`);
 });
+
+test('records of any size encode, however far past the scratch buffer, and the next small one after them', () => {
+  const c = createCodec();
+  for (const size of [60_000, 70_000, 300_000, 1_048_576, 5_000_000]) {
+    const value = Buffer.alloc(size, size % 251);
+    const big = { ...SAMPLES.DeadLetter, value };
+    assert.deepEqual(c.decode('DeadLetter', c.encode('DeadLetter', big)).value, value, `${size} bytes`);
+    looseDeepEqual(c.decode('DeadLetter', c.encode('DeadLetter', SAMPLES.DeadLetter)), SAMPLES.DeadLetter);
+  }
+});
