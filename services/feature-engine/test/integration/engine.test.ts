@@ -867,11 +867,10 @@ test('input keeps arriving through a kill -9, the restart and the wait for the d
   timeout: 300_000,
 }, async (t) => {
   // Live traffic (event time is the wall clock) at the default idle advance. While the dead
-  // instance's session runs out the backlog grows past the allowed lateness; the new
-  // instance reads it, and no message of it may be counted late: neither the time its partitions
-  // were down or unassigned (idleness is not the wall clock's to count while input waits) nor
-  // other partitions' re-keyed records (which run ahead while a backlog is read) move a
-  // partition's watermark past its own input.
+  // instance's session runs out the backlog grows past the allowed lateness; the new instance
+  // reads it, and no message of it may be counted late: the time its partitions were down,
+  // unassigned or behind the backlog is not idleness, so no idle advance moves a partition's
+  // watermark past input still to be read.
   const prefix = uniqueName('fe-live');
   const first = processes.length;
   await provision(prefix);
