@@ -305,6 +305,8 @@ async function apply(admin: Admin, p: TopicPlan, logger: Logger): Promise<TopicO
     }
     case 'addPartitions':
       await admin.createPartitions({ topicPartitions: [{ topic: p.topic, count: a.to }] });
+      // So that a client started right after provisioning sees (and is assigned) the new ones.
+      await waitForTopicLeaders(admin, [p.topic], { minPartitions: a.to });
       // Keys hash to partitions modulo the count, so existing keys now land elsewhere: state
       // keyed by partition (the feature engine's) must be rebuilt for the new layout.
       logger.warn(

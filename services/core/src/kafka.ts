@@ -125,17 +125,26 @@ export async function waitForKafka(
 /**
  * Waits until every partition of the topics has a leader. kafkajs' own `waitForLeaders` gives
  * up on the first UNKNOWN_TOPIC_OR_PARTITION, which a freshly started KRaft broker answers for a
- * moment after creating a topic; this retries through it, bounded by timeoutMs.
+ * moment after creating a topic; this retries through it, bounded by timeoutMs. With
+ * `minPartitions`, it also waits until the metadata lists that many partitions: after
+ * createPartitions, metadata can report the old count for a moment.
  */
 export async function waitForTopicLeaders(
   admin: Admin,
   topics: readonly string[],
-  options: { timeoutMs?: number } = {},
+  options: { timeoutMs?: number; minPartitions?: number } = {},
 ): Promise<void> {
   const timeoutMs = options.timeoutMs ?? 30_000;
+  const minPartitions = options.minPartitions ?? 0;
   await retry(
     async () => {
       const { topics: metadata } = await admin.fetchTopicMetadata({ topics: [...topics] });
+      const short = metadata.filter((t) => t.partitions.length < minPartitions);
+      if (short.length > 0) {
+        throw new Error(
+          `${short.map((t) => `${t.name} lists ${t.partitions.length}`).join(', ')} of ${minPartitions} partitions`,
+        );
+      }
       const leaderless = metadata.flatMap((t) =>
         t.partitions.filter((p) => p.leader < 0).map((p) => `${t.name}/${p.partitionId}`),
       );
