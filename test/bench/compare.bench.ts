@@ -25,7 +25,9 @@
  * Kafka's jars in .local/kafka/lib (bash infra/local/spamgate-local install).
  * SPAMGATE_BENCH_SIZE=smoke runs a few seconds of each part (CI). Prints a Markdown section on
  * stdout, progress on stderr. Every topic, group and database it made is deleted at the end.
- * SPAMGATE_BENCH_PARTS=contenders,latency,profile,pipeline,scale selects parts (investigation).
+ * SPAMGATE_BENCH_PARTS=contenders,latency,profile,pipeline,scale selects parts (investigation);
+ * the part `fixed` is the pipeline's fixed-rate run alone, at SPAMGATE_BENCH_PIPELINE_RATE
+ * messages/s for SPAMGATE_BENCH_PIPELINE_SECONDS.
  */
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -122,6 +124,8 @@ const STREAMS_ARGS = (
 const overridden = (variable: string, fallback: number) => Number(process.env[variable] ?? fallback);
 SIZE.inputSeconds = overridden('SPAMGATE_BENCH_INPUT_SECONDS', SIZE.inputSeconds);
 SIZE.runs = overridden('SPAMGATE_BENCH_RUNS', SIZE.runs);
+SIZE.pipelineRate = overridden('SPAMGATE_BENCH_PIPELINE_RATE', SIZE.pipelineRate);
+SIZE.pipelineSeconds = overridden('SPAMGATE_BENCH_PIPELINE_SECONDS', SIZE.pipelineSeconds);
 const SCALE_PARTITIONS = 16;
 const SCALE_INSTANCES = [1, 2, 4];
 /** A carrier's peak for the scaling arithmetic, messages per second. */
@@ -626,6 +630,8 @@ let sustained: PipelineRun | undefined;
 async function pipelines(input: InputTopics): Promise<void> {
   progress(`end to end at ${SIZE.pipelineRate} messages/s for ${SIZE.pipelineSeconds} s`);
   fixedRun = await pipeline(SIZE.pipelineRate, SIZE.pipelineSeconds);
+  progress(`  ${fixedRun.growing ? 'lag grows' : 'keeps up'}: ${fixedRun.verdict}`);
+  if (!PARTS.has('pipeline')) return;
   const engineMax = figures('engine')?.perSecond;
   // The pipeline shares the 2 cores among three services, the broker and ClickHouse: start the
   // search at half of what the feature engine alone reaches, and step down by a quarter.
@@ -897,7 +903,7 @@ try {
   await admin.connect();
   if (PARTS.has('contenders') || PARTS.has('latency')) buildStreamsApp(progress);
   const inputPrefix = await newPrefix('in');
-  if (PARTS.has('contenders') || PARTS.has('latency') || PARTS.has('profile') || PARTS.has('pipeline')) {
+  if (['contenders', 'latency', 'profile', 'pipeline', 'fixed'].some((p) => PARTS.has(p))) {
     progress(
       `producing the input: simulator seed ${SEED}, ${SIZE.inputRate} messages/s for ${SIZE.inputSeconds} s`,
     );
@@ -909,7 +915,7 @@ try {
     await latencyOf('streams', input);
   }
   if (PARTS.has('profile')) await profileEngine(inputPrefix);
-  if (input && PARTS.has('pipeline')) await pipelines(input);
+  if (input && (PARTS.has('pipeline') || PARTS.has('fixed'))) await pipelines(input);
   if (PARTS.has('scale')) await scaleOut();
 } catch (err) {
   failed = err;
