@@ -154,6 +154,66 @@ export function coverMatcher(): CoverMatcher {
   };
 }
 
+/**
+ * Pipeline latency of published decisions: from just before the send of the message a decision
+ * rests on (the sender's message whose event time is the decision's basedOnEventTime) to the
+ * decision's receipt. Unlike coverMatcher, it does not count how long the evidence took to build
+ * up (earlier messages of a sender whose action changed later), only how long the pipeline took
+ * to act on the message that tipped it. A decision resting on no sent message (a feedback event,
+ * a window closing, a content cluster) is counted in `unmatched`.
+ */
+export interface TriggerMatcher {
+  sent(sender: string, eventTime: number, sentAt: number, counted: boolean): void;
+  /** A SenderFeatures record received: the first one as of a message's event time. */
+  features(sender: string, asOf: number, receivedAt: number): void;
+  covered(sender: string, basedOn: number, receivedAt: number): void;
+  /** Message sent → decision received, ms, ascending. */
+  latencies(): number[];
+  /** Of those: message sent → its SenderFeatures received (the feature engine's part), ascending. */
+  toFeatures(): number[];
+  /** … and SenderFeatures received → decision received (the decision engine's part), ascending. */
+  featuresToDecision(): number[];
+  unmatched(): number;
+}
+
+export function triggerMatcher(): TriggerMatcher {
+  const sentAt = new Map<string, { at: number; counted: boolean; done: boolean; featuresAt?: number }>();
+  const done: number[] = [];
+  const toFeatures: number[] = [];
+  const featuresToDecision: number[] = [];
+  let unmatched = 0;
+  const ascending = (xs: number[]) => xs.toSorted((a, b) => a - b);
+  return {
+    sent(sender, eventTime, at, counted) {
+      const key = `${sender}@${eventTime}`;
+      // Two messages of a sender at one event time: the first send starts the clock.
+      if (!sentAt.has(key)) sentAt.set(key, { at, counted, done: false });
+    },
+    features(sender, asOf, receivedAt) {
+      const s = sentAt.get(`${sender}@${asOf}`);
+      if (s && s.featuresAt === undefined) s.featuresAt = receivedAt;
+    },
+    covered(sender, basedOn, receivedAt) {
+      const s = sentAt.get(`${sender}@${basedOn}`);
+      if (!s) {
+        unmatched++;
+        return;
+      }
+      if (s.done || !s.counted) return;
+      s.done = true;
+      done.push(Math.max(0, receivedAt - s.at));
+      if (s.featuresAt !== undefined) {
+        toFeatures.push(Math.max(0, s.featuresAt - s.at));
+        featuresToDecision.push(Math.max(0, receivedAt - s.featuresAt));
+      }
+    },
+    latencies: () => ascending(done),
+    toFeatures: () => ascending(toFeatures),
+    featuresToDecision: () => ascending(featuresToDecision),
+    unmatched: () => unmatched,
+  };
+}
+
 export interface LatencySummary {
   readonly measured: number;
   readonly covered: number;
@@ -162,7 +222,7 @@ export interface LatencySummary {
   readonly max: number;
 }
 
-export function summarise(matcher: CoverMatcher, measured: number): LatencySummary {
+export function summarise(matcher: Pick<CoverMatcher, 'latencies'>, measured: number): LatencySummary {
   const sorted = matcher.latencies();
   return {
     measured,
