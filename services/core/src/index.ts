@@ -1,7 +1,5 @@
 // First: kafkajs must not load before its fixes are installed (see the modules).
-import './kafkajs-read-committed.ts';
-import './kafkajs-group-messages.ts';
-import './kafkajs-record-encoder.ts';
+import './kafkajs-fixes.ts';
 
 export {
   type ClickHouseClient,

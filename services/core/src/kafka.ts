@@ -3,9 +3,7 @@
  * may still be booting, and a readiness probe that proves the group and transaction
  * coordinators answer (a listening port is not enough on a fresh KRaft node).
  */
-import './kafkajs-read-committed.ts';
-import './kafkajs-group-messages.ts';
-import './kafkajs-record-encoder.ts';
+import './kafkajs-fixes.ts';
 import { type Admin, Kafka, type KafkaConfig, type logCreator, logLevel, Partitioners } from 'kafkajs';
 import { ConnectTimeoutError } from './errors.ts';
 import type { Logger } from './logger.ts';

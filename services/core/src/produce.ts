@@ -2,9 +2,7 @@
  * Splitting a transaction's outputs into produce requests the broker accepts: each request at
  * most `maxBytes` of keys and values (and at least one record), topics kept in order.
  */
-import './kafkajs-read-committed.ts';
-import './kafkajs-group-messages.ts';
-import './kafkajs-record-encoder.ts';
+import './kafkajs-fixes.ts';
 import { type Message, Partitioners, type PartitionMetadata } from 'kafkajs';
 
 /** Bytes of records per produce request; under the broker's and topics' 1 MiB default. */

@@ -4,9 +4,7 @@
  * offsets committed with the state being restored, the end of a changelog partition, and a
  * transaction's records sent in requests the broker accepts.
  */
-import './kafkajs-read-committed.ts';
-import './kafkajs-group-messages.ts';
-import './kafkajs-record-encoder.ts';
+import './kafkajs-fixes.ts';
 import type { Kafka, Producer, Transaction } from 'kafkajs';
 import { TRANSACTIONAL_PRODUCER_RETRY } from './kafka.ts';
 import { MAX_REQUEST_BYTES, requestsOf, type TopicMessages } from './produce.ts';
