@@ -228,6 +228,10 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
       await admin.disconnect();
     }
     const out = new Map<number, Restored>();
+    // Senders and relation books go into their processor record by record, each replacing the
+    // last; a map of every key's latest record first would hold every fetched buffer until the
+    // end (a 1M-sender restore read 4.8M records for 2.9M keys). Content clusters, whose restore
+    // also schedules them, and the watermarks are kept to their latest record and applied after.
     const latest = new Map<number, Map<string, Buffer | null>>();
     const pending = new Set<number>();
     for (const p of partitions) {
@@ -269,7 +273,18 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
                 return;
               }
               const records = latest.get(p)!;
-              for (const m of batch.messages) records.set(m.key?.toString('utf8') ?? '', m.value);
+              const { processor } = out.get(p)!;
+              for (const m of batch.messages) {
+                const key = m.key?.toString('utf8') ?? '';
+                if (
+                  key === PARTITION_META_KEY ||
+                  key === CLUSTER_META_KEY ||
+                  key.startsWith(CLUSTER_KEY_PREFIX)
+                )
+                  records.set(key, m.value);
+                else if (m.value === null) processor.forget(key);
+                else processor.restore(key, m.value);
+              }
             },
           });
         });
@@ -287,9 +302,7 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
         if (value === null) continue;
         if (key === PARTITION_META_KEY) processor.restoreWatermark(decodePartitionMeta(value).watermark);
         else if (key === CLUSTER_META_KEY) clusters.restoreWatermark(decodePartitionMeta(value).watermark);
-        else if (key.startsWith(CLUSTER_KEY_PREFIX))
-          clusters.restore(key.slice(CLUSTER_KEY_PREFIX.length), value);
-        else processor.restore(key, value);
+        else clusters.restore(key.slice(CLUSTER_KEY_PREFIX.length), value);
       }
       logger.info(
         {

@@ -202,6 +202,7 @@ const OFF_FLAGS = 1;
 // Header flag bits (at OFF_FLAGS).
 const DIRTY = 1;
 const HAS_URL_DOMAINS = 2;
+const OFF_KIND = 2;
 const OFF_LAST_EMITTED = 3;
 const OFF_LATEST = 11;
 const OFF_OPEN_MINUTE = 19;
@@ -384,6 +385,19 @@ export function decodeLightBytes(bytes: Buffer): LightEntry {
   }
   r.end();
   return light;
+}
+
+/**
+ * What a restore needs of a cheap sender's bytes (whether it is dirty, its newest event time),
+ * with the header checked; the events are decoded when the sender is first used, as always.
+ */
+export function peekLightBytes(bytes: Buffer): { readonly dirty: boolean; readonly latestMs: number } {
+  if (bytes.length < HEADER_BYTES) throw new StateCodecError('cheap sender shorter than its header');
+  if (bytes[0] !== LIGHT_TAG) throw new StateCodecError('not a cheap sender');
+  const flags = bytes[OFF_FLAGS]!;
+  if (flags & ~(DIRTY | HAS_URL_DOMAINS)) throw new StateCodecError(`bad cheap sender flags ${flags}`);
+  if (!ADDRESS_KINDS[bytes[OFF_KIND]!]) throw new StateCodecError('unknown sender kind');
+  return { dirty: (flags & DIRTY) !== 0, latestMs: bytes.readDoubleLE(OFF_LATEST) };
 }
 
 /** The header fields drain needs, read without decoding the events. */

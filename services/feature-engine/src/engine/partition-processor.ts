@@ -28,6 +28,7 @@ import {
   type RelationOptions,
   recordHeard,
   recordSent,
+  relationBookCounterparts,
   relationFeaturesAt,
 } from '../relations/relation-book.ts';
 import { createDistinctCounter, type DistinctCounter } from '../sketches/distinct-counter.ts';
@@ -56,7 +57,6 @@ import {
   absorbRunning,
   DEFAULT_LIGHT_LIMITS,
   decodeLight,
-  decodeLightBytes,
   earliestOpenMinute,
   emptyLight,
   encodeLight,
@@ -68,6 +68,7 @@ import {
   type LightLimits,
   packable,
   peekLight,
+  peekLightBytes,
   runningOf,
 } from './light-entry.ts';
 
@@ -299,8 +300,13 @@ export interface PartitionProcessor {
     shedSenders: number;
     shedRelationBooks: number;
   };
-  /** Restores a sender or a relation book from a changelog record (key as takeChanged gives it). */
+  /**
+   * Restores a sender or a relation book from a changelog record (key as takeChanged gives it).
+   * Records may come in changelog order, several per key: each replaces what the key held.
+   */
   restore(key: string, bytes: Uint8Array): void;
+  /** Applies a changelog tombstone: the sender or relation book is gone. */
+  forget(key: string): void;
   restoreWatermark(watermark: number): void;
 }
 
@@ -1037,13 +1043,12 @@ export function createPartitionProcessor(
     restore(key, bytes) {
       if (key.startsWith(RELATION_KEY_PREFIX)) {
         const sender = key.slice(RELATION_KEY_PREFIX.length);
-        const book = decodeRelationBook(bytes); // validates
         const held = books.get(sender);
         if (held !== undefined) bookBytes -= relationBookBytes(held);
         const kept =
-          book.counterparts.size <= PACKED_BOOK_MAX_COUNTERPARTS
+          relationBookCounterparts(bytes) <= PACKED_BOOK_MAX_COUNTERPARTS
             ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')
-            : book;
+            : decodeRelationBook(bytes);
         books.set(sender, kept);
         bookBytes += relationBookBytes(kept);
         return;
@@ -1052,18 +1057,35 @@ export function createPartitionProcessor(
       let latest: number;
       if (bytes[0] === LIGHT_TAG) {
         const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-        const light = decodeLightBytes(buffer); // validates; the bytes themselves are kept
+        const light = peekLightBytes(buffer); // the header; the bytes themselves are kept
         set(sender, buffer.toString('latin1'));
         if (light.dirty) dirtySenders.add(sender);
+        else dirtySenders.delete(sender);
         latest = light.latestMs;
       } else {
         const entry = decodeSenderEntry(sender, bytes, options.windows);
         entry.approxBytes = fullEntryBytes(bytes.length);
         set(sender, entry);
         if (entry.dirty) dirtySenders.add(sender);
+        else dirtySenders.delete(sender);
         latest = entry.state.latestMs;
       }
+      // A sender's newest event time only grows from one record of it to the next, and an
+      // evicted sender's was behind the watermark: the maximum over all records read is the
+      // maximum over the latest ones.
       if (latest > maxEventTime) maxEventTime = latest;
+    },
+    forget(key) {
+      if (key.startsWith(RELATION_KEY_PREFIX)) {
+        const sender = key.slice(RELATION_KEY_PREFIX.length);
+        const held = books.get(sender);
+        if (held === undefined) return;
+        bookBytes -= relationBookBytes(held);
+        books.delete(sender);
+        return;
+      }
+      remove(key);
+      dirtySenders.delete(key);
     },
     restoreWatermark(w) {
       if (w > watermark) watermark = w;

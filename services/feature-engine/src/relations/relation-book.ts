@@ -415,6 +415,19 @@ export function encodeRelationBook(book: RelationBook): Buffer {
   return w.done();
 }
 
+/**
+ * How many counterparts an encoded book holds, read from its header without decoding the rest
+ * (a restore keeps a small book packed and decodes it when it is first used, as it always does).
+ */
+export function relationBookCounterparts(bytes: Uint8Array): number {
+  const r = new Reader(bytes);
+  const version = r.u8();
+  if (version !== RELATION_BOOK_VERSION)
+    throw new StateCodecError(`unknown relation book version ${version}`);
+  if (!Number.isSafeInteger(r.f64())) throw new StateCodecError('relation book time is not a whole ms');
+  return r.varint();
+}
+
 export function decodeRelationBook(bytes: Uint8Array): RelationBook {
   const r = new Reader(bytes);
   const version = r.u8();
