@@ -1,25 +1,14 @@
 // kafkajs's record decoder, replaced by @spamgate/core with one that reads offsets and timestamps
 // as numbers: every field of every kind of record must be what kafkajs's own decoder returns.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { createRequire, Module } from 'node:module';
-import { dirname } from 'node:path';
+import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import '@spamgate/core';
+import { originalKafkajsModule } from './kafkajs-original.ts';
 
 const require = createRequire(import.meta.url);
 
 type Decode = (decoder: unknown, batchContext?: object) => Record<string, unknown>;
-
-/** kafkajs's own module at `subpath`, compiled from its file (the cached one may be a replacement). */
-function original<T>(subpath: string): T {
-  const path = require.resolve(subpath);
-  const m = new Module(path) as Module & { _compile(src: string, file: string): void; paths: string[] };
-  m.filename = path;
-  m.paths = (Module as unknown as { _nodeModulePaths(d: string): string[] })._nodeModulePaths(dirname(path));
-  m._compile(readFileSync(path, 'utf8'), path);
-  return m.exports as T;
-}
 
 const DECODER = 'kafkajs/src/protocol/recordBatch/record/v0/decoder';
 const Decoder = require('kafkajs/src/protocol/decoder') as new (b: Buffer) => { offset: number };
@@ -65,7 +54,7 @@ test("kafkajs's consumer decodes records with the number-based decoder, field fo
     true,
     'the fix is what kafkajs loads',
   );
-  const kafkajs = original<Decode>(DECODER);
+  const kafkajs = originalKafkajsModule<Decode>(DECODER);
   assert.notEqual(kafkajs, replaced);
 
   const contexts = [

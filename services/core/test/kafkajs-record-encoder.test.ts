@@ -1,23 +1,12 @@
 // kafkajs's record encoder, replaced by @spamgate/core with one that allocates exactly: the
 // bytes of every kind of record must be kafkajs's own.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { createRequire, Module } from 'node:module';
-import { dirname } from 'node:path';
+import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import '@spamgate/core';
+import { originalKafkajsModule } from './kafkajs-original.ts';
 
 const require = createRequire(import.meta.url);
-
-/** kafkajs's own record/v0 module, compiled from its file (the cached one is the replacement). */
-function originalRecordEncoder(): (args: object) => { buffer: Buffer } {
-  const path = require.resolve('kafkajs/src/protocol/recordBatch/record/v0');
-  const m = new Module(path) as Module & { _compile(src: string, file: string): void; paths: string[] };
-  m.filename = path;
-  m.paths = (Module as unknown as { _nodeModulePaths(d: string): string[] })._nodeModulePaths(dirname(path));
-  m._compile(readFileSync(path, 'utf8'), path);
-  return m.exports as (args: object) => { buffer: Buffer };
-}
 
 test("kafkajs's producer encodes records with the exact-size encoder, byte for byte as kafkajs did", () => {
   const replaced = require('kafkajs/src/protocol/recordBatch/record/v0');
@@ -26,7 +15,9 @@ test("kafkajs's producer encodes records with the exact-size encoder, byte for b
     true,
     'the fix is what kafkajs loads',
   );
-  const original = originalRecordEncoder();
+  const original = originalKafkajsModule<(args: object) => { buffer: Buffer }>(
+    'kafkajs/src/protocol/recordBatch/record/v0',
+  );
   assert.notEqual(original, replaced);
   const Long = require('kafkajs/src/utils/long');
   const cases = [
