@@ -202,7 +202,6 @@ const OFF_FLAGS = 1;
 // Header flag bits (at OFF_FLAGS).
 const DIRTY = 1;
 const HAS_URL_DOMAINS = 2;
-const OFF_KIND = 2;
 const OFF_LAST_EMITTED = 3;
 const OFF_LATEST = 11;
 const OFF_OPEN_MINUTE = 19;
@@ -299,14 +298,20 @@ export function decodeLight(packed: string): LightEntry {
   return decodeLightBytes(scratch.subarray(0, n));
 }
 
-export function decodeLightBytes(bytes: Buffer): LightEntry {
-  const r = new Reader(bytes);
+/** The tag, flags and kind that open a cheap sender's bytes, checked; the reader is left after them. */
+function readLightHeader(r: Reader): { readonly flags: number; readonly kind: AddressKind } {
   if (r.u8() !== LIGHT_TAG) throw new StateCodecError('not a cheap sender');
-  const header = r.u8();
-  if (header & ~(DIRTY | HAS_URL_DOMAINS)) throw new StateCodecError(`bad cheap sender flags ${header}`);
-  const dirty = (header & DIRTY) !== 0;
+  const flags = r.u8();
+  if (flags & ~(DIRTY | HAS_URL_DOMAINS)) throw new StateCodecError(`bad cheap sender flags ${flags}`);
   const kind = ADDRESS_KINDS[r.u8()];
   if (!kind) throw new StateCodecError('unknown sender kind');
+  return { flags, kind };
+}
+
+export function decodeLightBytes(bytes: Buffer): LightEntry {
+  const r = new Reader(bytes);
+  const { flags: header, kind } = readLightHeader(r);
+  const dirty = (header & DIRTY) !== 0;
   const lastEmittedAsOf = r.f64();
   const latestMs = r.f64();
   r.f64(); // earliest open minute: derived from the events
@@ -393,10 +398,7 @@ export function decodeLightBytes(bytes: Buffer): LightEntry {
  */
 export function peekLightBytes(bytes: Buffer): { readonly dirty: boolean; readonly latestMs: number } {
   if (bytes.length < HEADER_BYTES) throw new StateCodecError('cheap sender shorter than its header');
-  if (bytes[0] !== LIGHT_TAG) throw new StateCodecError('not a cheap sender');
-  const flags = bytes[OFF_FLAGS]!;
-  if (flags & ~(DIRTY | HAS_URL_DOMAINS)) throw new StateCodecError(`bad cheap sender flags ${flags}`);
-  if (!ADDRESS_KINDS[bytes[OFF_KIND]!]) throw new StateCodecError('unknown sender kind');
+  const { flags } = readLightHeader(new Reader(bytes));
   return { dirty: (flags & DIRTY) !== 0, latestMs: bytes.readDoubleLE(OFF_LATEST) };
 }
 

@@ -415,29 +415,31 @@ export function encodeRelationBook(book: RelationBook): Buffer {
   return w.done();
 }
 
+/** A book's header (version, time, counterpart count), checked; the reader is left after it. */
+function readBookHeader(r: Reader): { readonly latestMs: number; readonly counterparts: number } {
+  const version = r.u8();
+  if (version !== RELATION_BOOK_VERSION)
+    throw new StateCodecError(`unknown relation book version ${version}`);
+  const latestMs = r.f64();
+  if (!Number.isSafeInteger(latestMs)) throw new StateCodecError('relation book time is not a whole ms');
+  return { latestMs, counterparts: r.varint() };
+}
+
 /**
  * How many counterparts an encoded book holds, read from its header without decoding the rest
  * (a restore keeps a small book packed and decodes it when it is first used, as it always does).
  */
 export function relationBookCounterparts(bytes: Uint8Array): number {
-  const r = new Reader(bytes);
-  const version = r.u8();
-  if (version !== RELATION_BOOK_VERSION)
-    throw new StateCodecError(`unknown relation book version ${version}`);
-  if (!Number.isSafeInteger(r.f64())) throw new StateCodecError('relation book time is not a whole ms');
-  return r.varint();
+  return readBookHeader(new Reader(bytes)).counterparts;
 }
 
 export function decodeRelationBook(bytes: Uint8Array): RelationBook {
   const r = new Reader(bytes);
-  const version = r.u8();
-  if (version !== RELATION_BOOK_VERSION)
-    throw new StateCodecError(`unknown relation book version ${version}`);
+  const header = readBookHeader(r);
   const book = createRelationBook();
-  book.latestMs = r.f64();
-  if (!Number.isSafeInteger(book.latestMs)) throw new StateCodecError('relation book time is not a whole ms');
+  book.latestMs = header.latestMs;
   const at = () => book.latestMs - r.varint() * 1000;
-  const count = r.varint();
+  const count = header.counterparts;
   for (let i = 0; i < count; i++) {
     const key = readKey(r);
     const flags = r.u8();
