@@ -9,6 +9,11 @@ export {
   waitForClickHouse,
 } from './clickhouse.ts';
 export {
+  type CommitSchedule,
+  type CommitScheduleOptions,
+  createCommitSchedule,
+} from './commit-schedule.ts';
+export {
   type ConfigOf,
   type ConfigSpec,
   commonSettings,
@@ -92,4 +97,10 @@ export {
 export { SqlFragment, type SqlValue, sql, sqlIdentifier, sqlLiteral, sqlString, sqlTable } from './sql.ts';
 export { topicName, topicPrefixSetting } from './topic-name.ts';
 export { type FollowedTopic, followTopic, readToEnd, type TopicRecords } from './topic-reader.ts';
-export { committedOffsets, openFencedProducer, partitionEnd, sendInTransaction } from './transactional.ts';
+export {
+  committedOffsets,
+  openFencedProducer,
+  partitionEnd,
+  partitionStart,
+  sendInTransaction,
+} from './transactional.ts';

@@ -51,11 +51,19 @@ export async function committedOffsets(
 
 /** The high watermark of one partition (its next offset, transaction markers included). */
 export async function partitionEnd(kafka: Kafka, topic: string, partition: number): Promise<number> {
+  return Number((await partitionOffsets(kafka, topic, partition))?.high ?? 0);
+}
+
+/** The first offset one partition still holds (where a group with nothing committed starts). */
+export async function partitionStart(kafka: Kafka, topic: string, partition: number): Promise<number> {
+  return Number((await partitionOffsets(kafka, topic, partition))?.low ?? 0);
+}
+
+async function partitionOffsets(kafka: Kafka, topic: string, partition: number) {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const end = (await admin.fetchTopicOffsets(topic)).find((o) => o.partition === partition);
-    return Number(end?.high ?? 0);
+    return (await admin.fetchTopicOffsets(topic)).find((o) => o.partition === partition);
   } finally {
     await admin.disconnect();
   }

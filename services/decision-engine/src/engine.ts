@@ -6,10 +6,11 @@
  * part is as it is.
  */
 
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  type CommitSchedule,
   type Counter,
   committedOffsets,
+  createCommitSchedule,
   createInputPositions,
   createSchemaCatalog,
   deadLetterOf,
@@ -25,6 +26,7 @@ import {
   openFencedProducer,
   partitionEnd,
   partitionOfKey,
+  partitionStart,
   readToEnd,
   registerSchemas,
   SpamgateError,
@@ -106,13 +108,8 @@ interface Task {
   readonly toPublish: { readonly topic: string; readonly message: Message }[];
   /** Every decision handed to the producer so far is acknowledged when this resolves. */
   published: Promise<void>;
-  /** A commit is running; `again` asks it to run once more for what arrived meanwhile. */
-  committing: boolean;
-  again: boolean;
-  /** When the last commit started, ms: the next starts SPAMGATE_DECISION_COMMIT_INTERVAL later at the earliest. */
-  lastCommitAt: number;
-  /** Resolves when no commit is running. */
-  idle: Promise<void>;
+  /** When p's transactions run: at most one per SPAMGATE_DECISION_COMMIT_INTERVAL, one at a time. */
+  readonly schedule: CommitSchedule;
   /**
    * Wall clock of the partition's last input (or of the last time it was read to its end), and
    * its decider's clock then: an idle clock moves on from there.
@@ -279,7 +276,6 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
   }
 
   /** Aborted at shutdown: commits waiting out the commit interval go at once. */
-  const stopping = new AbortController();
 
   /**
    * Decisions of every partition waiting for the publishing producer, sent together: one request
@@ -339,6 +335,7 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
    */
   async function commit(task: Task): Promise<void> {
     const p = task.partition;
+    if (tasks.get(p) !== task) return; // dropped while this commit waited for its turn
     const changelog: Message[] = [...task.changelog].map(([key, value]) => ({ key, value, partition: p }));
     task.changelog.clear();
     const topicMessages = [
@@ -369,61 +366,25 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
     }
   }
 
-  /**
-   * Publishes the task's new decisions now and commits the rest in the background: one commit
-   * at a time per partition, each taking whatever accumulated while the previous one ran. A
-   * failure drops the partition's state, restores it and rewinds the consumer.
-   */
-  function schedule(task: Task, what: string): void {
+  /** Publishes the task's new decisions now and commits the rest on the task's schedule. */
+  function schedule(task: Task): void {
     publishDecisions(task);
-    if (task.committing) {
-      task.again = true;
-      return;
-    }
-    task.committing = true;
-    task.idle = (async () => {
-      try {
-        do {
-          // Transactions are bookkeeping (decisions are already out): spacing them spares the
-          // broker back-to-back transactions of every partition. Not when stopping.
-          const wait = task.lastCommitAt + config.commitIntervalMs - now();
-          if (wait > 0 && !stopping.signal.aborted)
-            await sleep(wait, undefined, { signal: stopping.signal }).catch(() => {});
-          task.again = false;
-          task.lastCommitAt = now();
-          await commit(task);
-        } while (task.again && tasks.get(task.partition) === task);
-      } catch (err) {
-        // A task already dropped (revoked, shut down) fails its last commit as expected.
-        if (tasks.get(task.partition) !== task) return;
-        logger.error(
-          { partition: task.partition, err: describeError(err), what },
-          'commit failed; restoring the partition',
-        );
-        await dropTask(task.partition, `${what} commit failed`);
-        if (assigned.has(task.partition))
-          taskFor(task.partition, true).catch((e: unknown) =>
-            logger.error(
-              { partition: task.partition, err: describeError(e) },
-              'reopening the partition failed',
-            ),
-          );
-      } finally {
-        task.committing = false;
-      }
-    })();
+    task.schedule.request();
   }
 
-  async function partitionStart(p: number): Promise<number> {
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      return Number(
-        (await admin.fetchTopicOffsets(topics.features)).find((x) => x.partition === p)?.low ?? 0,
+  /** p's commit failed: its state is ahead of what was committed, so restore it and read again. */
+  async function commitFailed(task: Task, err: unknown): Promise<void> {
+    // A task already dropped (revoked, shut down) fails its last commit as expected.
+    if (tasks.get(task.partition) !== task) return;
+    logger.error(
+      { partition: task.partition, err: describeError(err) },
+      'commit failed; restoring the partition',
+    );
+    await dropTask(task.partition, 'commit failed');
+    if (assigned.has(task.partition))
+      taskFor(task.partition, true).catch((e: unknown) =>
+        logger.error({ partition: task.partition, err: describeError(e) }, 'reopening the partition failed'),
       );
-    } finally {
-      await admin.disconnect();
-    }
   }
 
   async function restore(p: number, decider: PartitionDecider): Promise<number> {
@@ -460,16 +421,23 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
     const end = await restore(p, decider);
     // Nothing committed yet: the group reads from the beginning, which is where a rewind goes.
     const committed = await committedOffsets(kafka, config.groupId, [topics.features], p);
-    const offset = committed.get(topics.features) ?? String(await partitionStart(p));
+    const offset = committed.get(topics.features) ?? String(await partitionStart(kafka, topics.features, p));
     positions.open(p, await inputLags(kafka, committed, [topics.features], p));
     logger.info(
       { partition: p, senders: decider.senderCount, clusters: decider.contentCount, ms: now() - started },
       'partition state restored',
     );
-    return {
+    const task: Task = {
       partition: p,
       producer,
       decider,
+      schedule: createCommitSchedule({
+        // Transactions are bookkeeping (decisions are already out): spacing them spares the
+        // broker back-to-back transactions of every partition.
+        intervalMs: config.commitIntervalMs,
+        commit: () => commit(task),
+        onFailure: (err) => commitFailed(task, err),
+      }),
       offset,
       committedOffset: offset,
       evaluations: [],
@@ -478,13 +446,10 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
       changelogEnd: end,
       toPublish: [],
       published: Promise.resolve(),
-      committing: false,
-      again: false,
-      lastCommitAt: 0,
-      idle: Promise.resolve(),
       lastInputWall: now(),
       clockAtInput: decider.clock,
     };
+    return task;
   }
 
   /**
@@ -505,7 +470,7 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
           if (rewind && task.offset !== undefined)
             consumer.seek({ topic: topics.features, partition: p, offset: task.offset });
           // Overrides and the Do-Not-Originate list may have changed while nobody owned p.
-          onTask(task, 'reconcile', () => {
+          onTask(task, () => {
             task.decider.reconcile((s) => mine(s, p), now());
             // Clusters this partition owns whose features came while nobody owned it (or before it
             // opened) are decided now, not at their next features.
@@ -535,15 +500,15 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
   }
 
   /** Runs work without input on a task now; its decisions publish at once, its state commits next. */
-  function onTask(task: Task, what: string, work: () => void): void {
+  function onTask(task: Task, work: () => void): void {
     if (tasks.get(task.partition) !== task || !assigned.has(task.partition)) return;
     work();
     collect(task);
-    schedule(task, what);
+    schedule(task);
   }
 
-  function forEachTask(what: string, work: (task: Task) => void): void {
-    for (const task of tasks.values()) onTask(task, what, () => work(task));
+  function forEachTask(work: (task: Task) => void): void {
+    for (const task of tasks.values()) onTask(task, () => work(task));
   }
 
   /**
@@ -571,13 +536,12 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
     (key, m) => {
       if (m.value === null) {
         const before = overrides.set(key, null);
-        if (before)
-          forEachTask('override', (t) => t.decider.overrideUpdated(before, `removed@${m.offset}`, now()));
+        if (before) forEachTask((t) => t.decider.overrideUpdated(before, `removed@${m.offset}`, now()));
         return;
       }
       const o = checkOverride(key, codec.decode('PolicyOverride', m.value) as PolicyOverride);
       overrides.set(key, o);
-      forEachTask('override', (t) =>
+      forEachTask((t) =>
         t.decider.overrideUpdated(o, `${o.overrideId}@${m.offset}`, now(), mine(o.target, t.partition)),
       );
     },
@@ -595,7 +559,7 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
       const named = o ?? before;
       if (!named) return;
       const basis = o ? `${o.overrideId}@${m.offset}` : `removed@${m.offset}`;
-      forEachTask('content override', (t) => {
+      forEachTask((t) => {
         t.decider.contentOverrideUpdated(named, basis, now());
         // A domain block or its removal changes what senders linking to it get.
         if (named.scope === 'DOMAIN') t.decider.reevaluate('OVERRIDE', undefined, now());
@@ -626,7 +590,7 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
       for (const task of tasks.values()) {
         const owned = mine(key, task.partition);
         if (owned || evidenceChanged)
-          onTask(task, 'cluster', () => task.decider.clusterUpdated(c, evidenceChanged, owned, now()));
+          onTask(task, () => task.decider.clusterUpdated(c, evidenceChanged, owned, now()));
       }
     },
     () => {
@@ -650,7 +614,7 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
     checkContentDecision(key, d);
     if (contents.get(key)?.decisionId === d.decisionId) return;
     contents.set(key, contentInForce(d, deps.policy()));
-    forEachTask('content', (t) => t.decider.contentUpdated(key, d.basedOnEventTime, now()));
+    forEachTask((t) => t.decider.contentUpdated(key, d.basedOnEventTime, now()));
   });
 
   async function eachBatch(payload: EachBatchPayload): Promise<void> {
@@ -692,7 +656,7 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
     resolveOffset(batch.lastOffset());
     collect(task);
     const decided = task.toPublish.length > 0;
-    schedule(task, 'features');
+    schedule(task);
     // Arrival to published: from the batch reaching the engine to its decisions acknowledged.
     if (decided)
       task.published.then(
@@ -721,7 +685,7 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
       task.decider.advanceClock(task.clockAtInput + idleFor, t);
       if (!task.decider.pending()) continue;
       collect(task);
-      schedule(task, 'tick');
+      schedule(task);
     }
   }
 
@@ -746,7 +710,7 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
       followers.every((f) => f.healthy()),
     ownedPartitions: () => [...tasks.keys()].sort((a, b) => a - b),
     reevaluate(kind, senders) {
-      forEachTask(kind.toLowerCase(), (t) => t.decider.reevaluate(kind, senders, now()));
+      forEachTask((t) => t.decider.reevaluate(kind, senders, now()));
     },
     async start() {
       const admin = kafka.admin();
@@ -799,7 +763,8 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
         // A partition that came back keeps its state only if nobody wrote its changelog meanwhile.
         for (const t of [...tasks.values()].filter((x) => assignment.has(x.partition))) {
           // After its own commit in flight, which would otherwise look like someone else's write.
-          void t.idle
+          void t.schedule
+            .idle()
             .then(async () => {
               if (tasks.get(t.partition) !== t) return;
               if ((await partitionEnd(kafka, topics.state, t.partition)) !== t.changelogEnd) {
@@ -834,10 +799,13 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
       deps.lifecycle.onShutdown('decision engine', async () => {
         clearInterval(timer);
         await consumer.disconnect();
-        stopping.abort();
         // What was applied is published and committed before the producers go.
-        for (const t of tasks.values()) schedule(t, 'shutdown');
-        await Promise.all([...tasks.values()].map((t) => t.idle));
+        await Promise.all(
+          [...tasks.values()].map((t) => {
+            publishDecisions(t);
+            return t.schedule.flush();
+          }),
+        );
         for (const p of [...tasks.keys()]) await dropTask(p, 'shutdown');
         for (const f of followers) await f.stop().catch(() => {});
         await publisher?.disconnect().catch(() => {});
