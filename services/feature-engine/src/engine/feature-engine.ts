@@ -2,9 +2,10 @@
  * The feature engine's Kafka shell around the partition processors.
  *
  * Exactly once, the way Kafka Streams does it: every input partition p has its own
- * transactional producer (transactional id <group>-<p>), and each batch of p ends in one
- * transaction that writes p's outputs (SenderFeatures, SenderMinute, dead letters), p's changed
- * state to partition p of the compacted changelog, and the consumed offsets of p. A new owner of p
+ * transactional producer (transactional id <group>-<p>). Input is processed as it arrives; p's
+ * commit schedule (core's commit-schedule.ts) then runs one transaction at a time that writes
+ * what p produced since the last one (SenderFeatures, SenderMinute, dead letters), p's changed
+ * state to partition p of the compacted changelog, and the input offsets that produced them. A new owner of p
  * first initialises the same transactional id, which fences the previous owner and aborts its
  * open transaction, then restores p's state from the changelog, and only then processes input
  * from the committed offsets. Consumers read with read_committed, so nothing from an aborted
@@ -12,8 +13,10 @@
  * decodes it, hands it to the input handlers (input-handlers.ts) and encodes what they re-key.
  */
 import {
+  type CommitSchedule,
   type Counter,
   committedOffsets,
+  createCommitSchedule,
   createInputPositions,
   createSchemaCatalog,
   deadLetterOf,
@@ -27,6 +30,7 @@ import {
   type Logger,
   openFencedProducer,
   partitionEnd,
+  partitionStart,
   type Registry,
   registerSchemas,
   sendInTransaction,
@@ -119,12 +123,16 @@ interface Task {
   readonly byCluster: Message[];
   /** The changelog partition's end offset after our last commit (to skip a needless restore). */
   changelogEnd: number;
+  /** When p's transactions run; each takes what accumulated since the previous one. */
+  readonly schedule: CommitSchedule;
+  /** Input events applied since the running or last commit took its outputs. */
+  uncommitted: number;
   /** Wall time of the last input, or of the last time every input was read to its end. */
   lastInputAt: number;
   lastWatermarkAtInput: number;
   /** The clusters' watermark at the last input: it moves on idle like the senders' one. */
   lastClusterWatermarkAtInput: number;
-  /** Serialises batch processing and idle commits of this partition. */
+  /** Serialises the processing of this partition's batches and idle advances. */
   chain: Promise<unknown>;
 }
 
@@ -348,19 +356,31 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
     });
   }
 
-  async function openTask(p: number): Promise<Task> {
+  /** Opens p's task; with `rewind`, also where each input must be read again from. */
+  async function openTask(p: number, rewind: boolean): Promise<[Task, Map<string, string>]> {
     const producer = await openFencedProducer(kafka, `${config.groupId}-${p}`);
     const restored = await restoreCoalesced(p);
     // The offsets committed with the state just restored: records below them are already in it.
     const inputs = [topics.messages, topics.feedback, topics.byRecipient, topics.byCluster];
     const offsets = await committedOffsets(kafka, config.groupId, inputs, p);
+    const rewindTo = new Map(rewind ? offsets : []);
+    // Nothing committed for an input yet: the group reads it from the start, so a rewind goes there.
+    if (rewind)
+      for (const topic of inputs)
+        if (!rewindTo.has(topic)) rewindTo.set(topic, String(await partitionStart(kafka, topic, p)));
     positions.open(p, await inputLags(kafka, offsets, inputs, p));
     const t = now();
-    return {
+    const task: Task = {
       partition: p,
       processor: restored.processor,
       clusters: restored.clusters,
       producer,
+      schedule: createCommitSchedule({
+        intervalMs: config.commitIntervalMs,
+        commit: () => commit(task),
+        onFailure: (err) => commitFailed(task, err),
+      }),
+      uncommitted: 0,
       offsets,
       deadLetters: [],
       byRecipient: [],
@@ -371,18 +391,25 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
       lastClusterWatermarkAtInput: restored.clusters.watermark,
       chain: Promise.resolve(),
     };
+    return [task, rewindTo];
   }
 
-  function taskFor(p: number): Promise<Task> {
+  /**
+   * The task of partition p, opened (fenced and restored) if need be. `rewind`: the consumer may
+   * have read past what the restored state holds (its commit failed), so each input is sent back
+   * to the committed offset; batches fetched before that are stale and skipped.
+   */
+  function taskFor(p: number, rewind = false): Promise<Task> {
     const held = tasks.get(p);
     if (held) return Promise.resolve(held);
     let pending = opening.get(p);
     if (!pending) {
-      pending = openTask(p).then(
-        (task) => {
+      pending = openTask(p, rewind).then(
+        ([task, rewindTo]) => {
           tasks.set(p, task);
           opening.delete(p);
           metrics.ownedPartitions.set(tasks.size);
+          for (const [topic, offset] of rewindTo) consumer.seek({ topic, partition: p, offset });
           return task;
         },
         (err: unknown) => {
@@ -502,9 +529,15 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
     }
   }
 
-  /** One transaction: outputs, changed state and offsets of one partition. */
+  /**
+   * One transaction: outputs, changed state and input offsets of one partition. Everything is
+   * taken synchronously before the first await, so input processed while it runs goes to the next.
+   */
   async function commit(task: Task): Promise<void> {
     const p = task.partition;
+    if (tasks.get(p) !== task) return; // dropped while this commit waited for its turn
+    task.uncommitted = 0;
+    const offsets = [...task.offsets];
     const lateBefore = task.processor.stats.lateEvents;
     const promotedBefore = task.processor.stats.promotedSenders;
     enforceBudget(task);
@@ -564,10 +597,10 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
         topic: topics.changelog,
         partition: p,
       });
-      if (task.offsets.size > 0) {
+      if (offsets.length > 0) {
         await txn.sendOffsets({
           consumerGroupId: config.groupId,
-          topics: [...task.offsets].map(([topic, offset]) => ({
+          topics: offsets.map(([topic, offset]) => ({
             topic,
             partitions: [{ partition: p, offset }],
           })),
@@ -594,16 +627,26 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
     );
     const p = batch.partition;
     const task = await taskFor(p);
+    // Stale: a rewind is pending (this batch was fetched before it), or the task was replaced.
+    if (isStale() || tasks.get(p) !== task) return;
     const run = task.chain.then(async () => {
-      if (isStale() || tasks.get(p) !== task) return;
+      if (isStale() || tasks.get(p) !== task) return false;
       let i = 0;
-      // kafkajs may hand over a batch fetched before the previous one was resolved: skip what
-      // this task already applied (and committed), or the same record would count twice.
+      // kafkajs hands over a batch fetched before the previous one was resolved, and after a
+      // rebalance reads again from the committed offsets: skip what this task already applied.
       const next = BigInt(task.offsets.get(batch.topic) ?? '0');
-      for (const m of batch.messages) {
-        if (BigInt(m.offset) < next) continue;
-        handle(task, batch.topic, m);
-        if (++i % 1_000 === 0) await heartbeat();
+      try {
+        for (const m of batch.messages) {
+          if (BigInt(m.offset) < next) continue;
+          handle(task, batch.topic, m);
+          task.uncommitted++;
+          if (++i % 1_000 === 0) await heartbeat();
+        }
+      } catch (err) {
+        // Not a bad record (those are dead-lettered) but a fault: part of the batch is applied,
+        // so the state is ahead of its offsets. Restore it and read again from what it committed.
+        await reopen(task, `batch failed: ${describeError(err).message}`);
+        throw err;
       }
       const after = BigInt(batch.lastOffset()) + 1n;
       if (after > next) task.offsets.set(batch.topic, String(after));
@@ -615,22 +658,39 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
       if (isStale()) {
         // Revoked mid-batch: this state is ahead of what was committed; the next owner restores.
         await dropTask(p, 'revoked during a batch');
-        return;
+        return false;
       }
-      try {
-        await commit(task);
-        // Only now may the consumer move past the batch; its offsets were committed in the transaction.
-        resolveOffset(batch.lastOffset());
-      } catch (err) {
-        // The in-memory state is ahead of the committed offsets: forget it, and let kafkajs
-        // deliver the batch again to a freshly restored task.
-        await dropTask(p, `commit failed: ${describeError(err).message}`);
-        throw err;
-      }
-      reportState();
+      return true;
     });
     task.chain = run.catch(() => {});
-    await run;
+    if (!(await run)) return;
+    // The consumer moves on now; the offsets are committed by the transaction the schedule runs.
+    resolveOffset(batch.lastOffset());
+    task.schedule.request();
+    // Bounds what a partition holds uncommitted when its transactions are slower than its input.
+    if (task.uncommitted > config.maxUncommittedEvents) await task.schedule.idle();
+    reportState();
+  }
+
+  /** p's commit failed: its state is ahead of what was committed, so restore it and read again. */
+  async function commitFailed(task: Task, err: unknown): Promise<void> {
+    // A task already dropped (revoked, shut down) fails its last commit as expected.
+    if (tasks.get(task.partition) !== task) return;
+    logger.error(
+      { partition: task.partition, err: describeError(err) },
+      'commit failed; restoring the partition',
+    );
+    await reopen(task, `commit failed: ${describeError(err).message}`);
+  }
+
+  async function reopen(task: Task, reason: string): Promise<void> {
+    const p = task.partition;
+    if (tasks.get(p) !== task) return;
+    await dropTask(p, reason);
+    if (assigned.has(p))
+      taskFor(p, true).catch((e: unknown) =>
+        logger.error({ partition: p, err: describeError(e) }, 'reopening the partition failed'),
+      );
   }
 
   function reportState(): void {
@@ -667,16 +727,13 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
       // partition's senders: their watermark moves on idle from where it stood, on its own.
       const clusterTarget = task.lastClusterWatermarkAtInput + (t - task.lastInputAt);
       if (target <= task.processor.watermark && clusterTarget <= task.clusters.watermark) continue;
-      task.chain = task.chain
-        .then(async () => {
-          if (tasks.get(task.partition) !== task || !assigned.has(task.partition)) return;
-          task.processor.advanceWatermark(target);
-          task.clusters.advanceWatermark(clusterTarget);
-          await commit(task);
-        })
-        .catch(async (err: unknown) => {
-          await dropTask(task.partition, `idle commit failed: ${describeError(err).message}`);
-        });
+      // After any batch in progress, whose events the target must not overtake.
+      task.chain = task.chain.then(() => {
+        if (tasks.get(task.partition) !== task || !assigned.has(task.partition)) return;
+        task.processor.advanceWatermark(target);
+        task.clusters.advanceWatermark(clusterTarget);
+        task.schedule.request();
+      });
     }
   }
 
@@ -709,6 +766,7 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
         for (const t of [...tasks.values()].filter((x) => mine.has(x.partition))) {
           t.chain = t.chain
             .then(async () => {
+              await t.schedule.idle();
               if (tasks.get(t.partition) !== t) return;
               if ((await partitionEnd(kafka, topics.changelog, t.partition)) !== t.changelogEnd) {
                 await dropTask(t.partition, 'changelog moved on while away');
@@ -755,14 +813,13 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
       timer.unref();
       deps.lifecycle.onShutdown('feature engine', async () => {
         clearInterval(timer);
-        // Stops fetching and waits for the running batch (and its transaction) to finish.
+        // Stops fetching and waits for the running batch, then commits what every partition holds.
         await consumer.disconnect();
-        await Promise.all([...tasks.values()].map((t) => t.chain));
+        await Promise.all([...tasks.values()].map((t) => t.chain.then(() => t.schedule.flush())));
         for (const p of [...tasks.keys()]) await dropTask(p, 'shutdown');
       });
-      // Batches of different partitions run concurrently: a transaction spends most of its time
-      // waiting for the broker, and one at a time capped an instance at a few commits a second.
-      // Each task's chain keeps its own partition's batches (of both topics) in order.
+      // Batches of different partitions run concurrently; each task's chain keeps its own
+      // partition's batches (of every input) in order. Transactions run beside them (schedule).
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
