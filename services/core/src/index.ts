@@ -99,6 +99,7 @@ export { topicName, topicPrefixSetting } from './topic-name.ts';
 export { type FollowedTopic, followTopic, readToEnd, type TopicRecords } from './topic-reader.ts';
 export {
   committedOffsets,
+  fetchWait,
   openFencedProducer,
   partitionEnd,
   partitionStart,

@@ -44,6 +44,13 @@ export const decisionEngineSettings = {
     minMs: 0,
     maxMs: 60_000,
   }),
+  fetchWaitMs: setting.duration({
+    variable: 'SPAMGATE_DECISION_FETCH_WAIT',
+    doc: "How long a fetch waits for input to gather (up to 1 MiB) before returning what there is (Kafka's fetch.max.wait.ms with fetch.min.bytes): fewer, larger batches for a few milliseconds of latency; 0 returns as soon as anything arrives.",
+    default: '20ms',
+    minMs: 0,
+    maxMs: 1_000,
+  }),
   concurrency: setting.integer({
     variable: 'SPAMGATE_DECISION_PARTITION_CONCURRENCY',
     doc: 'Feature batches processed at once (each partition still one batch at a time).',

@@ -16,6 +16,7 @@ import {
   deadLetterOf,
   describeError,
   type FollowedTopic,
+  fetchWait,
   followPositions,
   followTopic,
   type Gauge,
@@ -198,6 +199,7 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
     sessionTimeout: 30_000,
     heartbeatInterval: 3_000,
     maxBytesPerPartition: 1_048_576,
+    ...fetchWait(config.fetchWaitMs),
   });
 
   const mine = (key: string, p: number) => partitionCount > 0 && partitionOfKey(key, partitionCount) === p;

@@ -55,6 +55,13 @@ export const featureEngineSettings = {
     minMs: 0,
     maxMs: 60_000,
   }),
+  fetchWaitMs: setting.duration({
+    variable: 'SPAMGATE_FEATURE_FETCH_WAIT',
+    doc: "How long a fetch waits for input to gather (up to 1 MiB) before returning what there is (Kafka's fetch.max.wait.ms with fetch.min.bytes): fewer, larger batches for a few milliseconds of latency; 0 returns as soon as anything arrives.",
+    default: '20ms',
+    minMs: 0,
+    maxMs: 1_000,
+  }),
   maxUncommittedEvents: setting.integer({
     variable: 'SPAMGATE_FEATURE_MAX_UNCOMMITTED',
     doc: "Input events a partition may hold processed but not yet committed: beyond it, the consumer waits for the partition's running transaction (bounds the memory of pending outputs).",

@@ -21,6 +21,7 @@ import {
   createSchemaCatalog,
   deadLetterOf,
   describeError,
+  fetchWait,
   followPositions,
   type Gauge,
   type Histogram,
@@ -216,6 +217,7 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
     sessionTimeout: 30_000,
     heartbeatInterval: 3_000,
     maxBytesPerPartition: 1_048_576,
+    ...fetchWait(config.fetchWaitMs),
     partitionAssigners: [copartition.assigner],
   });
 
