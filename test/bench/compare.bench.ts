@@ -34,7 +34,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createClickHouse, createKafka, createLogger } from '@spamgate/core';
 import { createCodec } from '@spamgate/schemas';
-import { REPO_ROOT } from '@spamgate/test';
+import { REPO_ROOT, settingsList } from '@spamgate/test';
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import { loadMigrations, migrate } from '../../infra/clickhouse/migrate.ts';
 import { type ServiceProcess, startService, waitReady } from '../../infra/demo/processes.ts';
@@ -483,12 +483,7 @@ interface PipelineRun {
  * Settings for the pipeline's services beyond their defaults, for investigation:
  * SPAMGATE_BENCH_SERVICE_ENV="SPAMGATE_EMIT_INTERVAL=250ms SPAMGATE_DECISION_COMMIT_INTERVAL=200ms".
  */
-const SERVICE_ENV: Record<string, string> = Object.fromEntries(
-  (process.env.SPAMGATE_BENCH_SERVICE_ENV ?? '')
-    .split(' ')
-    .filter((kv) => kv.includes('='))
-    .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
-);
+const SERVICE_ENV = settingsList(process.env.SPAMGATE_BENCH_SERVICE_ENV);
 
 const SERVICES = [
   { name: 'feature-engine', script: 'services/feature-engine/src/main.ts' },

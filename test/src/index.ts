@@ -14,5 +14,5 @@ export { getInfra, type Infra, type InfraSource, InfraUnavailableError, resolveI
 export { removeGroupMember } from './leave-group.ts';
 export { type NewerRelease, newerRelease, type RecordSchema } from './newer-release.ts';
 export { type PrivateClickHouse, startPrivateClickHouse } from './private-clickhouse.ts';
-export { type LogLine, type ServiceProcess, spawnService } from './process.ts';
+export { type LogLine, type ServiceProcess, settingsList, spawnService } from './process.ts';
 export { REPO_ROOT, readVersions } from './versions.ts';

@@ -22,6 +22,19 @@ export interface ServiceProcess {
   kill(): void;
 }
 
+/**
+ * Service settings given as one variable for an investigation, "NAME=value NAME=value" (a bench's
+ * SPAMGATE_BENCH_SERVICE_ENV); values hold no spaces.
+ */
+export function settingsList(raw: string | undefined): Record<string, string> {
+  return Object.fromEntries(
+    (raw ?? '')
+      .split(' ')
+      .filter((kv) => kv.includes('='))
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
+}
+
 export function spawnService(script: string, env: Record<string, string>): ServiceProcess {
   const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', script], {
     env: { PATH: process.env.PATH ?? '', ...env },

@@ -25,13 +25,14 @@
  *   SPAMGATE_BENCH_ENGINE_LOGS=<dir>                 keep each engine's whole log there
  *   SPAMGATE_BENCH_MAX_MESSAGE_BYTES=<bytes>         deviation: max.message.bytes of the engine's output topics
  *   SPAMGATE_BENCH_ENGINE_NODE_OPTIONS=<options>     deviation: NODE_OPTIONS of the engine (heap size)
+ *   SPAMGATE_BENCH_SERVICE_ENV="NAME=value ..."      deviation: engine settings beyond the defaults
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, relative } from 'node:path';
 import { createKafka, createLogger, describeError } from '@spamgate/core';
 import { createCodec, type MessageEvent } from '@spamgate/schemas';
-import { type LogLine, REPO_ROOT, uniqueName } from '@spamgate/test';
+import { type LogLine, REPO_ROOT, settingsList, uniqueName } from '@spamgate/test';
 import type { Admin, Kafka, Message, Producer } from 'kafkajs';
 import { provisionTopics } from '../../../infra/kafka/provision.ts';
 import { TOPICS, topicName } from '../../../infra/kafka/topics.ts';
@@ -203,6 +204,7 @@ function startEngine(prefix: string, instance: string): EngineProcess {
     SPAMGATE_LOG_LEVEL: 'info',
     SPAMGATE_INSTANCE_ID: `${prefix}-${instance}`,
     ...(ENGINE_NODE_OPTIONS ? { NODE_OPTIONS: ENGINE_NODE_OPTIONS } : {}),
+    ...settingsList(process.env.SPAMGATE_BENCH_SERVICE_ENV),
   });
   engines.push(engine);
   return engine;
