@@ -24,6 +24,13 @@ export const clickHouseSinkSettings = {
     minMs: 10,
     maxMs: 600_000,
   }),
+  fetchWaitMs: setting.duration({
+    variable: 'SPAMGATE_SINK_FETCH_WAIT',
+    doc: "How long a fetch waits for records to gather (up to 1 MiB) before returning what there is (Kafka's fetch.max.wait.ms with fetch.min.bytes): the rows wait for their batch anyway, and fewer fetches spare the broker; 0 returns as soon as anything arrives.",
+    default: '250ms',
+    minMs: 0,
+    maxMs: 1_000,
+  }),
   maxPendingRows: setting.integer({
     variable: 'SPAMGATE_SINK_MAX_PENDING_ROWS',
     doc: 'Rows of one table read but not yet written (memory bound): a batch read beyond it waits until inserts make room, and nothing more is fetched meanwhile.',

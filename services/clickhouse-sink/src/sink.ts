@@ -51,6 +51,7 @@ import {
   createSchemaCatalog,
   deadLetterOf,
   describeError,
+  fetchWait,
   instrumentConsumer,
   type Logger,
   type Registry,
@@ -282,8 +283,8 @@ export function createClickHouseSink(deps: ClickHouseSinkDeps): ClickHouseSink {
     readUncommitted: false,
     sessionTimeout: config.sessionTimeoutMs,
     heartbeatInterval: Math.max(1_000, Math.floor(config.sessionTimeoutMs / 10)),
-    // Short fetch waits: a shutdown waits for the fetch in flight.
-    maxWaitTimeInMs: 1_000,
+    // Short fetch waits (at most 1 s): a shutdown waits for the fetch in flight.
+    ...fetchWait(config.fetchWaitMs),
   });
   // Dead letters keyed by the original key, partitioned as every Kafka client does (murmur2).
   const producer: Producer = kafka.producer({
