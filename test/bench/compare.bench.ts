@@ -770,7 +770,7 @@ function report(input: InputTopics | undefined): string {
     [
       'engine',
       'C. spamgate feature engine, one instance, defaults',
-      'every feature of docs/features.md for 1m, 10m, 1h and 24h; emission, repartitions by recipient and cluster, changelog, one transaction per batch',
+      'every feature of docs/features.md for 1m, 10m, 1h and 24h; emission, repartitions by recipient and cluster, changelog, a transaction per partition at most every 100 ms',
     ],
     [
       'streams',
@@ -891,7 +891,7 @@ function analysis(): string[] {
     );
   if (fe && d)
     lines.push(
-      `- **spamgate ${fe.perSecond >= d.perSecond ? 'ahead of' : 'behind'} Kafka Streams (${ratio(fe.perSecond, d.perSecond)} of its rate, ${fmt.fixed(fe.cpuPerMillion)} against ${fmt.fixed(d.cpuPerMillion)} CPU s per million events).** The Streams DSL expresses a sliding window with slices as hopping windows: every event updates 6 + 10 + 12 = 28 windowed aggregates, each read and written in serialized form through the record cache and RocksDB (a distinct-recipients sketch is up to 4 KiB), and every flushed update goes to a changelog and the output topic inside the transaction. The feature engine keeps each sender's slices in memory as objects, updates one slice per window (4 per event, 24 h included), and writes a sender's state to its changelog once per batch; that is where the difference in CPU per event comes from (stack samples of the Streams application, taken while it was written, are mostly RocksDB gets and puts and the record cache; its decoding is a small part).`,
+      `- **spamgate ${fe.perSecond >= d.perSecond ? 'ahead of' : 'behind'} Kafka Streams (${ratio(fe.perSecond, d.perSecond)} of its rate, ${fmt.fixed(fe.cpuPerMillion)} against ${fmt.fixed(d.cpuPerMillion)} CPU s per million events).** The Streams DSL expresses a sliding window with slices as hopping windows: every event updates 6 + 10 + 12 = 28 windowed aggregates, each read and written in serialized form through the record cache and RocksDB (a distinct-recipients sketch is up to 4 KiB), and every flushed update goes to a changelog and the output topic inside the transaction. The feature engine keeps each sender's slices in memory as objects, updates one slice per window (4 per event, 24 h included), and writes a sender's state to its changelog once per transaction; that is where the difference in CPU per event comes from (stack samples of the Streams application, taken while it was written, are mostly RocksDB gets and puts and the record cache; its decoding is a small part).`,
     );
   if (fe && b && profile) {
     const owner = (name: string) => profile!.byOwner.find((o) => o.name === name)?.selfShare ?? 0;
