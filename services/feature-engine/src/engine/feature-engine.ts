@@ -730,12 +730,15 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
       const clusterTarget = task.lastClusterWatermarkAtInput + (t - task.lastInputAt);
       if (target <= task.processor.watermark && clusterTarget <= task.clusters.watermark) continue;
       // After any batch in progress, whose events the target must not overtake.
-      task.chain = task.chain.then(() => {
-        if (tasks.get(task.partition) !== task || !assigned.has(task.partition)) return;
-        task.processor.advanceWatermark(target);
-        task.clusters.advanceWatermark(clusterTarget);
-        task.schedule.request();
-      });
+      task.chain = task.chain
+        .then(() => {
+          if (tasks.get(task.partition) !== task || !assigned.has(task.partition)) return;
+          task.processor.advanceWatermark(target);
+          task.clusters.advanceWatermark(clusterTarget);
+          task.schedule.request();
+        })
+        // A chain left rejected would fail every later batch of the partition.
+        .catch((err: unknown) => reopen(task, `idle advance failed: ${describeError(err).message}`));
     }
   }
 
