@@ -277,8 +277,6 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
     }
   }
 
-  /** Aborted at shutdown: commits waiting out the commit interval go at once. */
-
   /**
    * Decisions of every partition waiting for the publishing producer, sent together: one request
    * in flight at a time (the producer is idempotent, which keeps them in order), each taking
