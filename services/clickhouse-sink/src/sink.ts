@@ -283,7 +283,7 @@ export function createClickHouseSink(deps: ClickHouseSinkDeps): ClickHouseSink {
     readUncommitted: false,
     sessionTimeout: config.sessionTimeoutMs,
     heartbeatInterval: Math.max(1_000, Math.floor(config.sessionTimeoutMs / 10)),
-    // Short fetch waits (at most 1 s): a shutdown waits for the fetch in flight.
+    // Fetch waits are at most 1 s: a shutdown waits for the fetch in flight.
     ...fetchWait(config.fetchWaitMs),
   });
   // Dead letters keyed by the original key, partitioned as every Kafka client does (murmur2).

@@ -3,7 +3,7 @@
  * at a time, each taking whatever accumulated while the previous one ran, at most one per
  * interval unless flushed. Processing never waits for the broker, and a slow transaction delays
  * only the records it covers. The commit itself (what goes in it, how a failure is handled) is
- * the service's. See ARCHITECTURE.md, "The exactly-once runtime".
+ * the service's. See ARCHITECTURE.md, "The service runtime".
  */
 export interface CommitSchedule {
   /** Asks for a commit: when the interval since the last one ends, or after the one running. */

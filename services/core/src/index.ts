@@ -44,6 +44,7 @@ export {
   type SpamgateErrorOptions,
   SqlValueError,
 } from './errors.ts';
+export { fetchWait } from './fetch-wait.ts';
 export * from './firewall/index.ts';
 export {
   createInputPositions,
@@ -99,7 +100,6 @@ export { topicName, topicPrefixSetting } from './topic-name.ts';
 export { type FollowedTopic, followTopic, readToEnd, type TopicRecords } from './topic-reader.ts';
 export {
   committedOffsets,
-  fetchWait,
   openFencedProducer,
   partitionEnd,
   partitionStart,

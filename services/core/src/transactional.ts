@@ -49,17 +49,6 @@ export async function committedOffsets(
   return out;
 }
 
-/**
- * Consumer fetch settings that let input gather for up to waitMs (or until 1 MiB is there), as
- * Kafka's fetch.max.wait.ms with fetch.min.bytes: without it, a consumer that keeps up fetches
- * again the moment one record arrives, and pays a request and a batch's handling per few records.
- */
-export function fetchWait(waitMs: number): { minBytes: number; maxWaitTimeInMs: number } {
-  return waitMs > 0
-    ? { minBytes: 1_048_576, maxWaitTimeInMs: waitMs }
-    : { minBytes: 1, maxWaitTimeInMs: 5_000 };
-}
-
 /** The high watermark of one partition (its next offset, transaction markers included). */
 export async function partitionEnd(kafka: Kafka, topic: string, partition: number): Promise<number> {
   return Number((await partitionOffsets(kafka, topic, partition))?.high ?? 0);
