@@ -10,7 +10,15 @@ import {
   encodeSenderEntry,
 } from '../src/engine/entry-codec.ts';
 import { createFactKeys, messageFacts } from '../src/engine/facts.ts';
-import { decodeLight, decodeLightBytes, encodeLight, LIGHT_TAG } from '../src/engine/light-entry.ts';
+import {
+  decodeLight,
+  decodeLightBytes,
+  encodeLight,
+  LIGHT_TAG,
+  LIGHT_TAG_WIDE,
+  peekLight,
+  peekLightBytes,
+} from '../src/engine/light-entry.ts';
 import { createPartitionProcessor, DEFAULT_PROCESSOR_OPTIONS } from '../src/engine/partition-processor.ts';
 import { StateCodecError } from '../src/windows/state-codec.ts';
 import { NO_URL_DOMAINS, recordUrlDomains } from '../src/windows/url-domains.ts';
@@ -98,20 +106,65 @@ test('a full entry of version 1 (before URL domains) still restores, with none l
   assert.throws(() => decodeSenderEntry(SENDER, damaged, DEFAULT_WINDOWS), StateCodecError);
 });
 
-test('a cheap sender written before URL domains reads as none, and one without costs no byte more', () => {
+test('a cheap sender written before URL domains (the wide form) reads as none, and is re-packed compact', () => {
+  assert.equal(LIGHT_BEFORE[0], LIGHT_TAG_WIDE);
   const light = decodeLightBytes(LIGHT_BEFORE);
   assert.equal(light.urlDomains, NO_URL_DOMAINS);
-  assert.ok(Buffer.from(encodeLight(light), 'latin1').equals(LIGHT_BEFORE), 'the same bytes');
+  const compact = Buffer.from(encodeLight(light), 'latin1');
+  assert.equal(compact[0], LIGHT_TAG);
+  assert.deepEqual(decodeLightBytes(compact), light, 'the compact form holds the same entry');
+  assert.ok(
+    compact.length <= LIGHT_BEFORE.length - 30,
+    `${compact.length} bytes, wide ${LIGHT_BEFORE.length}`,
+  );
   const p = createPartitionProcessor();
   p.restore(SENDER, LIGHT_BEFORE);
   send(p, T0 + 5_000, 'see https://www.other.example.com/b and https://x.bit.ly/c');
   p.advanceWatermark(T0 + 60_000);
   assert.deepEqual(lastUrlDomains(p), ['example.com', 'bit.ly']);
   assert.equal(p.lightSenderCount, 1);
+  const written = p.takeChanged().find((c) => c.key === SENDER);
+  assert.equal(written?.value?.[0], LIGHT_TAG, 'written back compact');
+});
+
+test('a cheap sender whose times do not fit the compact form is written wide; both forms peek and decode alike', () => {
+  const light = decodeLightBytes(LIGHT_BEFORE);
+  const peekOf = (packed: string) => ({ ...peekLight(packed) });
+  const compact = encodeLight(light);
+  const fractional = { ...light, lastEmittedAsOf: light.latestMs - 0.5 };
+  const wide = encodeLight(fractional);
+  assert.equal(wide.charCodeAt(0), LIGHT_TAG_WIDE, 'a time that is not a whole ms');
+  assert.deepEqual(decodeLight(wide), fractional);
+  assert.deepEqual(peekOf(wide), { ...peekOf(compact), lastEmittedAsOf: light.latestMs - 0.5 });
+  assert.deepEqual(
+    peekOf(encodeLight(decodeLightBytes(LIGHT_BEFORE))),
+    peekOf(LIGHT_BEFORE.toString('latin1')),
+  );
+  for (const bytes of [LIGHT_BEFORE, Buffer.from(compact, 'latin1')])
+    assert.deepEqual(peekLightBytes(bytes), { dirty: light.dirty, latestMs: light.latestMs });
+  const before1970 = { ...light, latestMs: -5_000, lastMessageMs: -5_000, events: [] };
+  assert.equal(encodeLight(before1970).charCodeAt(0), LIGHT_TAG_WIDE, 'a time before 1970');
+  assert.deepEqual(decodeLight(encodeLight(before1970)), before1970);
+  // A gap is left out where it is the distance to the message before; elsewhere it is written.
+  const [first] = light.events;
+  assert.equal(first?.type, 'message');
+  if (first?.type !== 'message') return;
+  const at = (dt: number, gapMs: number) => ({
+    ...first,
+    minute: first.minute + dt,
+    d: { ...first.d, timeMs: first.d.timeMs + dt, gapMs },
+  });
+  const later = at(60_000, 60_000);
+  const odd = at(120_000, 7);
+  const three = { ...light, latestMs: first.d.timeMs + 120_000, events: [first, later, odd] };
+  const packed = encodeLight(three);
+  assert.equal(packed.charCodeAt(0), LIGHT_TAG);
+  assert.deepEqual(decodeLight(packed), three);
 });
 
 test('a cheap sender keeps its URL domains through its bytes, and refuses damaged ones', () => {
   const light = decodeLightBytes(LIGHT_BEFORE);
+  const without = Buffer.from(encodeLight(light), 'latin1');
   light.urlDomains = recordUrlDomains(
     recordUrlDomains(NO_URL_DOMAINS, ['a.example', 'b.example'], T0 - 86_000_000),
     ['c.example'],
@@ -122,17 +175,19 @@ test('a cheap sender keeps its URL domains through its bytes, and refuses damage
   assert.equal(bytes[0], LIGHT_TAG);
   assert.deepEqual(decodeLight(packed), light);
   // Count, then per domain its length, text and ms before the previous entry's time.
-  assert.equal(bytes.length - LIGHT_BEFORE.length, 1 + (1 + 9 + 1) + (1 + 9 + 4) + (1 + 9 + 1));
+  assert.equal(bytes.length - without.length, 1 + (1 + 9 + 1) + (1 + 9 + 4) + (1 + 9 + 1));
   assert.throws(() => decodeLightBytes(bytes.subarray(0, bytes.length - 1)), StateCodecError);
-  assert.throws(() => decodeLightBytes(Buffer.concat([LIGHT_BEFORE, Buffer.from([0])])), StateCodecError);
-  const flagOnly = Buffer.from(LIGHT_BEFORE);
-  flagOnly[1]! |= 2;
-  assert.throws(() => decodeLightBytes(flagOnly), StateCodecError, 'the flag without domains');
-  const withZero = Buffer.concat([flagOnly, Buffer.from([0])]);
-  assert.throws(() => decodeLightBytes(withZero), StateCodecError, 'the flag with an empty list');
-  const unknownFlag = Buffer.from(LIGHT_BEFORE);
-  unknownFlag[1]! |= 4;
-  assert.throws(() => decodeLightBytes(unknownFlag), StateCodecError);
+  for (const form of [LIGHT_BEFORE, without]) {
+    assert.throws(() => decodeLightBytes(Buffer.concat([form, Buffer.from([0])])), StateCodecError);
+    const flagOnly = Buffer.from(form);
+    flagOnly[1]! |= 2;
+    assert.throws(() => decodeLightBytes(flagOnly), StateCodecError, 'the flag without domains');
+    const withZero = Buffer.concat([flagOnly, Buffer.from([0])]);
+    assert.throws(() => decodeLightBytes(withZero), StateCodecError, 'the flag with an empty list');
+    const unknownFlag = Buffer.from(form);
+    unknownFlag[1]! |= 4;
+    assert.throws(() => decodeLightBytes(unknownFlag), StateCodecError);
+  }
 });
 
 test('the partition meta record keeps version 1', () => {

@@ -13,6 +13,7 @@ import {
   emptyLight,
   encodeLight,
   LIGHT_TAG,
+  peekLightBytes,
 } from '../src/engine/light-entry.ts';
 import {
   createPartitionProcessor,
@@ -289,6 +290,22 @@ test('a cheap sender survives its bytes and refuses damaged ones', () => {
   assert.throws(() => decodeLightBytes(bytes.subarray(0, bytes.length - 3)), StateCodecError);
   assert.throws(() => decodeLightBytes(Buffer.concat([bytes, Buffer.from([0])])), StateCodecError);
   assert.throws(() => decodeLightBytes(Buffer.from([LIGHT_TAG, 0, 99])), StateCodecError);
+  // Damaged bytes of either form: a StateCodecError or an entry, never another error.
+  const r = seededRandom(31);
+  for (const form of [bytes, Buffer.from(encodeLight({ ...light, lastEmittedAsOf: 0.5 }), 'latin1')])
+    for (let i = 0; i < 2_000; i++) {
+      const damaged = Buffer.from(form.subarray(0, 1 + Math.floor(r() * form.length)));
+      damaged[Math.floor(r() * damaged.length)] = Math.floor(r() * 256);
+      for (const read of [decodeLightBytes, peekLightBytes])
+        try {
+          read(damaged);
+        } catch (err) {
+          assert.ok(
+            err instanceof StateCodecError,
+            `${read.name} of damaged ${damaged.toString('hex')}: ${err}`,
+          );
+        }
+    }
   assert.deepEqual(decodeLight(encodeLight(emptyLight())), emptyLight());
 });
 

@@ -12,6 +12,9 @@ import {
   dominantClusters,
   encodeRelationBook,
   forgetExpiredRelations,
+  packedBookLatestMs,
+  RELATION_BOOK_V1,
+  RELATION_BOOK_VERSION,
   type RelationBook,
   type RelationFeatures,
   recordHeard,
@@ -338,13 +341,33 @@ test('a book survives its bytes exactly and refuses damaged ones with StateCodec
   assert.throws(() => decodeRelationBook(wrongVersion), StateCodecError);
   for (let i = 0; i < 200; i++) {
     const junk = Buffer.from(Array.from({ length: Math.floor(r() * 40) }, () => Math.floor(r() * 256)));
-    junk[0] = 1;
+    junk[0] = i % 2 === 0 ? RELATION_BOOK_V1 : RELATION_BOOK_VERSION;
     try {
       decodeRelationBook(junk);
     } catch (err) {
       assert.ok(err instanceof StateCodecError, `junk ${i}: ${String(err)}`);
     }
   }
+});
+
+/** A book the first layout (version 1) wrote, by the engine of commit c25c8ba: two counterparts, one opted out and sent to after. */
+const BOOK_V1 = Buffer.from('AQAAQsHhHnpCAopGAgCbVxPPB7QBeLQBvnUBAB8YoAEBAAG+dQEAHxigAQE8AA==', 'base64');
+
+test('a book of the first layout reads as the same book, is written compact, and reads back from a string in place', () => {
+  const book = createRelationBook();
+  recordSent(book, counterpartKey(0x12345678, 0x9abcdef0), T0, O);
+  recordHeard(book, counterpartKey(0x12345678, 0x9abcdef0), T0 + 60_000, 'message', O);
+  recordHeard(book, counterpartKey(0x0badf00d, 0x00c0ffee), T0 + 120_000, 'optOut', O);
+  recordSent(book, counterpartKey(0x0badf00d, 0x00c0ffee), T0 + 180_000, O);
+  assert.equal(BOOK_V1[0], RELATION_BOOK_V1);
+  assert.deepEqual(decodeRelationBook(BOOK_V1), book);
+  const compact = encodeRelationBook(book);
+  assert.equal(compact[0], RELATION_BOOK_VERSION);
+  assert.equal(BOOK_V1.length - compact.length, 2 + 3 * 1, 'the time in 6 bytes, each of 3 keys in 7');
+  assert.deepEqual(decodeRelationBook(compact), book);
+  for (const bytes of [BOOK_V1, compact])
+    assert.equal(packedBookLatestMs(bytes.toString('latin1')), T0 + 180_000);
+  assert.throws(() => packedBookLatestMs(compact.subarray(0, 3).toString('latin1')), StateCodecError);
 });
 
 test('a partition drops a book once the watermark leaves it past every look-back, and tombstones it', () => {

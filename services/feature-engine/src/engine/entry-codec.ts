@@ -6,8 +6,9 @@
  *
  * Versions of a full entry (its first byte): 1 had no URL domains and still decodes (with none:
  * a sender restored from it lists only domains seen after the upgrade); 3 adds them after the
- * open minutes, one byte when there are none. 2 is never a full entry: it is the cheap tier's tag
- * (light-entry.ts LIGHT_TAG), which is how a restore tells the two forms apart.
+ * open minutes, one byte when there are none. 2 and 4 are never full entries: they are the cheap
+ * tier's tags (light-entry.ts LIGHT_TAG_WIDE and LIGHT_TAG), which is how a restore tells the forms
+ * apart; a next full version is 5.
  */
 import {
   Reader,

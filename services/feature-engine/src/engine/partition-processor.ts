@@ -24,6 +24,7 @@ import {
   ignoresOptOutsAt,
   isEmptyBook,
   latestClusterTo,
+  packedBookLatestMs,
   type RelationBook,
   type RelationOptions,
   recordHeard,
@@ -57,11 +58,13 @@ import {
   absorbRunning,
   DEFAULT_LIGHT_LIMITS,
   decodeLight,
+  decodeLightBytes,
   earliestOpenMinute,
   emptyLight,
   encodeLight,
   expandState,
   forgetExpired,
+  isLightTag,
   knowsTemplate,
   LIGHT_TAG,
   type LightEntry,
@@ -110,8 +113,6 @@ export const DEFAULT_PROCESSOR_OPTIONS: ProcessorOptions = Object.freeze({
 export const RELATION_KEY_PREFIX = '\u0000r';
 
 /** Scratch for reading a packed book's newest event time (its bytes 1 to 8, a little-endian f64). */
-const LATEST_BYTES = new Uint8Array(8);
-const LATEST_VIEW = new DataView(LATEST_BYTES.buffer);
 
 /** Books with more counterparts than this stay decoded between batches; smaller ones are packed. */
 const PACKED_BOOK_MAX_COUNTERPARTS = 64;
@@ -489,12 +490,9 @@ export function createPartitionProcessor(
     return typeof held === 'string' ? decodeRelationBook(Buffer.from(held, 'latin1')) : held;
   }
 
-  /** The newest event time of a book, packed or not (the packed form starts u8 version, f64 time). */
+  /** The newest event time of a book, packed or not. */
   function bookLatest(held: RelationBook | string): number {
-    if (typeof held === 'object') return held.latestMs;
-    // Read in place: every book is looked at once a minute, so no slice or Buffer per book.
-    for (let i = 0; i < 8; i++) LATEST_BYTES[i] = held.charCodeAt(1 + i);
-    return LATEST_VIEW.getFloat64(0, true);
+    return typeof held === 'object' ? held.latestMs : packedBookLatestMs(held);
   }
 
   /** Forgets what the watermark has left behind in books idle past every look-back. */
@@ -1055,10 +1053,15 @@ export function createPartitionProcessor(
       }
       const sender = key;
       let latest: number;
-      if (bytes[0] === LIGHT_TAG) {
+      if (isLightTag(bytes[0])) {
         const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
         const light = peekLightBytes(buffer); // the header; the bytes themselves are kept
-        set(sender, buffer.toString('latin1'));
+        // The wide form (an earlier release's bytes, or times that did not fit) is re-packed, so
+        // that a restore after an upgrade holds the compact form wherever it fits.
+        set(
+          sender,
+          bytes[0] === LIGHT_TAG ? buffer.toString('latin1') : encodeLight(decodeLightBytes(buffer)),
+        );
         if (light.dirty) dirtySenders.add(sender);
         else dirtySenders.delete(sender);
         latest = light.latestMs;

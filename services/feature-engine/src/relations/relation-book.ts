@@ -372,7 +372,9 @@ export function isEmptyBook(book: RelationBook): boolean {
 // ---- bytes -------------------------------------------------------------------------------------
 
 /** First byte of a relation book's changelog value. */
-export const RELATION_BOOK_VERSION = 1;
+export const RELATION_BOOK_VERSION = 2;
+/** The first release's layout: latestMs a float64, every key 8 bytes. Still decodes, and is still written for a time before 1970. */
+export const RELATION_BOOK_V1 = 1;
 
 const HAS_SENT = 1;
 const HAS_HEARD = 2;
@@ -382,31 +384,35 @@ const HAS_PREV_SENT = 16;
 const HAS_CLUSTER = 32;
 
 /**
- * Layout: u8 version | f64 latestMs | varint counterparts | per counterpart: u32 key high 21
- * bits, u32 low 32 bits, u8 presence flags, varint seconds before latestMs for each time present
- * (sent, heard, answered, opt-out answered, previous sent), the cluster id (as a key) if any
- * | varint opt-outs | per opt-out: key, u8 confirmed, varint seconds before latestMs | varint
- * violations | varint seconds before latestMs each.
+ * Layout: u8 version | varint latestMs (version 1: f64) | varint counterparts | per counterpart:
+ * the key (its high 21 bits in 3 bytes, then its low 32 bits in 4; version 1: 4 and 4), u8
+ * presence flags, varint seconds before latestMs for each time present (sent, heard, answered,
+ * opt-out answered, previous sent), the cluster id (as a key) if any | varint opt-outs | per
+ * opt-out: key, u8 confirmed, varint seconds before latestMs | varint violations | varint seconds
+ * before latestMs each.
  */
 export function encodeRelationBook(book: RelationBook): Buffer {
   const w = new Writer();
-  w.u8(RELATION_BOOK_VERSION);
-  w.f64(book.latestMs);
+  const compact = Number.isSafeInteger(book.latestMs) && book.latestMs >= 0;
+  w.u8(compact ? RELATION_BOOK_VERSION : RELATION_BOOK_V1);
+  if (compact) w.varint(book.latestMs);
+  else w.f64(book.latestMs);
+  const key = compact ? (k: number) => writeKey(w, k) : (k: number) => writeWideKey(w, k);
   const ago = (ms: number) => w.varint((book.latestMs - ms) / 1000);
   w.varint(book.counterparts.size);
-  for (const [key, c] of book.counterparts) {
-    writeKey(w, key);
+  for (const [k, c] of book.counterparts) {
+    key(k);
     const times = [c.sentMs, c.heardMs, c.answeredMs, c.optOutAnsweredMs, c.prevSentMs];
     let flags = 0;
     for (let i = 0; i < times.length; i++) if (!Number.isNaN(times[i])) flags |= 1 << i;
     if (!Number.isNaN(c.clusterId)) flags |= HAS_CLUSTER;
     w.u8(flags);
     for (const ms of times) if (!Number.isNaN(ms)) ago(ms);
-    if (!Number.isNaN(c.clusterId)) writeKey(w, c.clusterId);
+    if (!Number.isNaN(c.clusterId)) key(c.clusterId);
   }
   w.varint(book.optOuts.size);
-  for (const [key, opt] of book.optOuts) {
-    writeKey(w, key);
+  for (const [k, opt] of book.optOuts) {
+    key(k);
     w.u8(opt.confirmed ? 1 : 0);
     ago(opt.ms);
   }
@@ -416,13 +422,18 @@ export function encodeRelationBook(book: RelationBook): Buffer {
 }
 
 /** A book's header (version, time, counterpart count), checked; the reader is left after it. */
-function readBookHeader(r: Reader): { readonly latestMs: number; readonly counterparts: number } {
+function readBookHeader(r: Reader): {
+  readonly compact: boolean;
+  readonly latestMs: number;
+  readonly counterparts: number;
+} {
   const version = r.u8();
-  if (version !== RELATION_BOOK_VERSION)
+  if (version !== RELATION_BOOK_VERSION && version !== RELATION_BOOK_V1)
     throw new StateCodecError(`unknown relation book version ${version}`);
-  const latestMs = r.f64();
+  const compact = version === RELATION_BOOK_VERSION;
+  const latestMs = compact ? r.varint() : r.f64();
   if (!Number.isSafeInteger(latestMs)) throw new StateCodecError('relation book time is not a whole ms');
-  return { latestMs, counterparts: r.varint() };
+  return { compact, latestMs, counterparts: r.varint() };
 }
 
 /**
@@ -433,15 +444,39 @@ export function relationBookCounterparts(bytes: Uint8Array): number {
   return readBookHeader(new Reader(bytes)).counterparts;
 }
 
+const LATEST_BYTES = new Uint8Array(8);
+const LATEST_VIEW = new DataView(LATEST_BYTES.buffer);
+
+/**
+ * The newest event time of a book packed in a Latin-1 string (one char per byte), read in place:
+ * every book is looked at once a minute, so no Buffer or decode per book.
+ */
+export function packedBookLatestMs(packed: string): number {
+  if (packed.charCodeAt(0) === RELATION_BOOK_V1) {
+    for (let i = 0; i < 8; i++) LATEST_BYTES[i] = packed.charCodeAt(1 + i);
+    return LATEST_VIEW.getFloat64(0, true);
+  }
+  let v = 0;
+  let scale = 1;
+  for (let i = 1; i < 9 && i < packed.length; i++) {
+    const byte = packed.charCodeAt(i);
+    v += (byte & 0x7f) * scale;
+    if (byte < 0x80) return v;
+    scale *= 0x80;
+  }
+  throw new StateCodecError('relation book time cut short');
+}
+
 export function decodeRelationBook(bytes: Uint8Array): RelationBook {
   const r = new Reader(bytes);
   const header = readBookHeader(r);
   const book = createRelationBook();
   book.latestMs = header.latestMs;
   const at = () => book.latestMs - r.varint() * 1000;
+  const readKey = header.compact ? () => readCompactKey(r) : () => readWideKey(r);
   const count = header.counterparts;
   for (let i = 0; i < count; i++) {
-    const key = readKey(r);
+    const key = readKey();
     const flags = r.u8();
     if (flags > 63) throw new StateCodecError(`bad counterpart flags ${flags}`);
     const sentMs = flags & HAS_SENT ? at() : Number.NaN;
@@ -449,13 +484,13 @@ export function decodeRelationBook(bytes: Uint8Array): RelationBook {
     const answeredMs = flags & HAS_ANSWERED ? at() : Number.NaN;
     const optOutAnsweredMs = flags & HAS_OPT_OUT_ANSWERED ? at() : Number.NaN;
     const prevSentMs = flags & HAS_PREV_SENT ? at() : Number.NaN;
-    const clusterId = flags & HAS_CLUSTER ? readKey(r) : Number.NaN;
+    const clusterId = flags & HAS_CLUSTER ? readKey() : Number.NaN;
     const c: Counterpart = { sentMs, prevSentMs, heardMs, answeredMs, optOutAnsweredMs, clusterId };
     book.counterparts.set(key, c);
   }
   const optOuts = r.varint();
   for (let i = 0; i < optOuts; i++) {
-    const key = readKey(r);
+    const key = readKey();
     const confirmed = r.u8();
     if (confirmed > 1) throw new StateCodecError('bad opt-out flag');
     book.optOuts.set(key, { confirmed: confirmed === 1, ms: at() });
@@ -466,12 +501,28 @@ export function decodeRelationBook(bytes: Uint8Array): RelationBook {
   return book;
 }
 
+/** A 53-bit key in 7 bytes: its high 21 bits in 3, then its low 32 bits. */
 function writeKey(w: Writer, key: number): void {
+  const hi = Math.floor(key / TWO_32);
+  w.u8(hi & 0xff);
+  w.u8((hi >>> 8) & 0xff);
+  w.u8(hi >>> 16);
+  w.u32(key % TWO_32);
+}
+
+function readCompactKey(r: Reader): number {
+  const hi = r.u8() + r.u8() * 0x100 + r.u8() * 0x10000;
+  if (hi >= TWO_21) throw new StateCodecError('counterpart key out of range');
+  return hi * TWO_32 + r.u32();
+}
+
+/** Version 1's keys: the high 21 bits in a u32. */
+function writeWideKey(w: Writer, key: number): void {
   w.u32(Math.floor(key / TWO_32));
   w.u32(key % TWO_32);
 }
 
-function readKey(r: Reader): number {
+function readWideKey(r: Reader): number {
   const hi = r.u32();
   if (hi >= TWO_21) throw new StateCodecError('counterpart key out of range');
   return hi * TWO_32 + r.u32();
