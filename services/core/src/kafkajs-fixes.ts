@@ -1,8 +1,9 @@
 /**
  * Every fix spamgate carries for kafkajs 2.2.4, installed before kafkajs loads: import this first
- * wherever kafkajs is imported (kafkajs-module.ts says how; ARCHITECTURE.md, "kafkajs fixes", why).
+ * wherever kafkajs is imported (kafkajs-module.ts says how; ARCHITECTURE.md, "Known constraints", why).
  */
 import './kafkajs-read-committed.ts';
 import './kafkajs-group-messages.ts';
 import './kafkajs-record-encoder.ts';
 import './kafkajs-record-decoder.ts';
+import './kafkajs-batch.ts';
