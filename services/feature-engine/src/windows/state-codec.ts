@@ -112,19 +112,23 @@ export class Writer {
 
 /** Reads what Writer wrote; throws StateCodecError past the end. */
 export class Reader {
-  readonly #view: DataView;
+  /** Made on the first multi-byte read: a restore peeks at millions of values by u8 and varint alone. */
+  #dataView: DataView | undefined;
   readonly #bytes: Uint8Array;
   #pos = 0;
   constructor(bytes: Uint8Array) {
     this.#bytes = bytes;
-    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+  get #view(): DataView {
+    this.#dataView ??= new DataView(this.#bytes.buffer, this.#bytes.byteOffset, this.#bytes.byteLength);
+    return this.#dataView;
   }
   #need(n: number): void {
     if (this.#pos + n > this.#bytes.length) throw new StateCodecError('state bytes end early');
   }
   u8(): number {
     this.#need(1);
-    return this.#view.getUint8(this.#pos++);
+    return this.#bytes[this.#pos++]!;
   }
   u32(): number {
     this.#need(4);
