@@ -135,9 +135,13 @@ test('a cheap sender whose times do not fit the compact form is written wide; bo
   const wide = encodeLight(fractional);
   assert.equal(wide.charCodeAt(0), LIGHT_TAG_WIDE, 'a time that is not a whole ms');
   assert.deepEqual(decodeLight(wide), fractional);
-  assert.deepEqual(peekOf(wide), { ...peekOf(compact), lastEmittedAsOf: light.latestMs - 0.5 });
+  assert.deepEqual(peekOf(wide), {
+    ...peekOf(compact),
+    lastEmittedAsOf: light.latestMs - 0.5,
+    latestOpenMinute: Number.NaN, // the wide form does not hold it
+  });
   assert.deepEqual(
-    peekOf(encodeLight(decodeLightBytes(LIGHT_BEFORE))),
+    { ...peekOf(encodeLight(decodeLightBytes(LIGHT_BEFORE))), latestOpenMinute: Number.NaN },
     peekOf(LIGHT_BEFORE.toString('latin1')),
   );
   for (const bytes of [LIGHT_BEFORE, Buffer.from(compact, 'latin1')])
@@ -185,13 +189,18 @@ test('a cheap sender keeps its URL domains through its bytes, and refuses damage
     const withZero = Buffer.concat([flagOnly, Buffer.from([0])]);
     assert.throws(() => decodeLightBytes(withZero), StateCodecError, 'the flag with an empty list');
     const unknownFlag = Buffer.from(form);
-    unknownFlag[1]! |= 4;
+    unknownFlag[1]! |= 8;
     assert.throws(() => decodeLightBytes(unknownFlag), StateCodecError);
   }
 });
 
-test('the partition meta record keeps version 1', () => {
-  const bytes = encodePartitionMeta(T0);
-  assert.equal(bytes[0], 1);
-  assert.deepEqual(decodePartitionMeta(bytes), { watermark: T0 });
+test('the partition meta record carries the minute closes (version 2); version 1 reads as none', () => {
+  const v1 = encodePartitionMeta(T0);
+  assert.equal(v1[0], 1);
+  assert.deepEqual(decodePartitionMeta(v1), { watermark: T0, closedBy: Number.NEGATIVE_INFINITY });
+  const v2 = encodePartitionMeta(T0, T0 - 60_000);
+  assert.equal(v2[0], 2);
+  assert.deepEqual(decodePartitionMeta(v2), { watermark: T0, closedBy: T0 - 60_000 });
+  assert.throws(() => decodePartitionMeta(v2.subarray(0, 9)), StateCodecError);
+  assert.throws(() => decodePartitionMeta(Buffer.concat([v1, Buffer.from([0])])), StateCodecError);
 });

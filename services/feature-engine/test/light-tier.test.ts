@@ -149,10 +149,11 @@ function run(all: Input[], options: ProcessorOptions, every: number, restarts: n
     if (restarts.includes(i)) {
       persist();
       const watermark = p.watermark;
+      const closedBy = p.closedBy;
       promoted += p.stats.promotedSenders;
       p = createPartitionProcessor(options);
       for (const [sender, bytes] of changelog) if (bytes) p.restore(sender, bytes);
-      p.restoreWatermark(watermark);
+      p.restoreWatermark(watermark, closedBy);
     }
     returned.push(feed(p, input));
     if ((i + 1) % every === 0) {
@@ -307,6 +308,74 @@ test('a cheap sender survives its bytes and refuses damaged ones', () => {
         }
     }
   assert.deepEqual(decodeLight(encodeLight(emptyLight())), emptyLight());
+});
+
+test('minute and window closes write no record; a restore brings a cheap sender up to them', () => {
+  const quiet = '+14155550000';
+  const busy = '+14155550001';
+  const send = (q: PartitionProcessor, sender: string, t: number) =>
+    q.message(
+      sender,
+      'LONG_CODE',
+      null,
+      messageFacts(
+        {
+          messageId: `m${sender}${t}`,
+          eventTime: t,
+          sender,
+          senderKind: 'LONG_CODE',
+          recipient: '+13035550001',
+          body: 'running late, see you soon',
+          campaignId: null,
+          originNetwork: null,
+        },
+        KEYS,
+        0,
+      ).facts,
+      CLOCK,
+    );
+  const p = createPartitionProcessor();
+  send(p, quiet, T0 + 5_000);
+  assert.deepEqual(
+    p.drain(0).map((o) => [o.kind, o.sender]),
+    [['features', quiet]],
+  );
+  const record = p.takeChanged().find((c) => c.key === quiet)?.value;
+  assert.ok(record, 'its message and first features write its record');
+  // Another sender moves the watermark past the quiet one's minute and its 1m window's close.
+  send(p, busy, T0 + 200_000);
+  const closes = p.drain(0).filter((o) => o.sender === quiet);
+  assert.deepEqual(
+    closes.map((o) => o.kind),
+    ['minute', 'features'],
+    'its minute and its window close are published',
+  );
+  const written = p.takeChanged().map((c) => c.key);
+  assert.ok(written.includes(busy) && !written.includes(quiet), `written: ${written}`);
+  const meta = { watermark: p.watermark, closedBy: p.closedBy };
+  assert.equal(meta.closedBy, T0 + 120_000);
+
+  // A new owner restores the quiet sender's record, which predates both closes, and goes on as
+  // the first owner does: neither close is made again, and the same input gives the same output.
+  const restored = (closedBy?: number) => {
+    const q = createPartitionProcessor();
+    q.restore(quiet, record);
+    q.restoreWatermark(meta.watermark, closedBy);
+    return q;
+  };
+  const next = (q: PartitionProcessor) => {
+    send(q, quiet, T0 + 400_000);
+    const out = q.drain(0);
+    q.advanceWatermark(T0 + 900_000);
+    return [...out, ...q.drain(0)]
+      .filter((o) => o.sender === quiet)
+      .map((o) => ({ kind: o.kind, ...o.value, emittedAt: 0 }));
+  };
+  const restoredOut = next(restored(meta.closedBy));
+  assert.ok(restoredOut.length >= 3, 'a message, its minute and its window close');
+  assert.deepEqual(restoredOut, next(p));
+  // Without the point the closes were made at (a record of the first release), they would be made again.
+  assert.notDeepEqual(next(restored()), restoredOut, 'the test can tell');
 });
 
 test('shedding drops the least active senders’ window state but keeps their open minutes', () => {

@@ -99,7 +99,7 @@ function run(
     if (i === restartAt) {
       // What a new owner does: rebuild from the changelog (and the watermark) only.
       persist();
-      const meta = encodePartitionMeta(p.watermark);
+      const meta = encodePartitionMeta(p.watermark, p.closedBy);
       p = createPartitionProcessor();
       if (replay === 'latest') {
         for (const [sender, bytes] of changelog) if (bytes) p.restore(sender, bytes);
@@ -109,7 +109,8 @@ function run(
           else p.forget(key);
         }
       }
-      p.restoreWatermark(decodePartitionMeta(meta).watermark);
+      const restored = decodePartitionMeta(meta);
+      p.restoreWatermark(restored.watermark, restored.closedBy);
     }
     feed(p, input);
     if ((i + 1) % every === 0) {

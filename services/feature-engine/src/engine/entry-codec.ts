@@ -30,8 +30,9 @@ export const PARTITION_META_KEY = '\u0000partition';
 const ENTRY_VERSION = 3;
 /** Version 1: no URL domains. */
 const ENTRY_V1 = 1;
-/** The partition meta record has its own version (its layout never changed). */
-const PARTITION_META_VERSION = 1;
+/** The partition meta record has its own version: 2 adds the minute closes' point (closedBy). */
+const PARTITION_META_VERSION = 2;
+const PARTITION_META_V1 = 1;
 
 export function encodeSenderEntry(entry: SenderEntry): Buffer {
   const w = new Writer();
@@ -119,19 +120,29 @@ export function decodeSenderEntry(
   }
 }
 
-export function encodePartitionMeta(watermark: number): Buffer {
+/** A partition's watermark and its minute closes as of a transaction (PartitionProcessor.closedBy). */
+export interface PartitionMeta {
+  readonly watermark: number;
+  /** -Infinity in version 1, whose senders' records held every minute close themselves. */
+  readonly closedBy: number;
+}
+
+/** Version 1 (the watermark alone) without `closedBy`: what the content clusters' watermark still uses. */
+export function encodePartitionMeta(watermark: number, closedBy?: number): Buffer {
   const w = new Writer();
-  w.u8(PARTITION_META_VERSION);
+  w.u8(closedBy === undefined ? PARTITION_META_V1 : PARTITION_META_VERSION);
   w.f64(watermark);
+  if (closedBy !== undefined) w.f64(closedBy);
   return w.done();
 }
 
-export function decodePartitionMeta(bytes: Uint8Array): { watermark: number } {
+export function decodePartitionMeta(bytes: Uint8Array): PartitionMeta {
   const r = new Reader(bytes);
   const version = r.u8();
-  if (version !== PARTITION_META_VERSION)
+  if (version !== PARTITION_META_VERSION && version !== PARTITION_META_V1)
     throw new StateCodecError(`unknown partition meta version ${version}`);
   const watermark = r.f64();
+  const closedBy = version === PARTITION_META_V1 ? Number.NEGATIVE_INFINITY : r.f64();
   r.end();
-  return { watermark };
+  return { watermark, closedBy };
 }

@@ -310,8 +310,10 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
       const { processor, clusters } = out.get(p)!;
       for (const [key, value] of records) {
         if (value === null) continue;
-        if (key === PARTITION_META_KEY) processor.restoreWatermark(decodePartitionMeta(value).watermark);
-        else if (key === CLUSTER_META_KEY) clusters.restoreWatermark(decodePartitionMeta(value).watermark);
+        if (key === PARTITION_META_KEY) {
+          const meta = decodePartitionMeta(value);
+          processor.restoreWatermark(meta.watermark, meta.closedBy);
+        } else if (key === CLUSTER_META_KEY) clusters.restoreWatermark(decodePartitionMeta(value).watermark);
         else clusters.restore(key.slice(CLUSTER_KEY_PREFIX.length), value);
       }
       logger.info(
@@ -572,7 +574,7 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
     // Always written, so every transaction touches the changelog and its end offset is known.
     changelog.push({
       key: PARTITION_META_KEY,
-      value: encodePartitionMeta(task.processor.watermark),
+      value: encodePartitionMeta(task.processor.watermark, task.processor.closedBy),
       partition: p,
     });
     const clusterFeatures: Message[] = clusterOutputs.map((f) => ({

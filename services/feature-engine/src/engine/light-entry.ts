@@ -40,6 +40,7 @@ import {
   NO_URL_DOMAINS,
   readUrlDomains,
   type UrlDomainList,
+  urlDomainsAt,
   writeUrlDomains,
 } from '../windows/url-domains.ts';
 import { sliceStart, type WindowSpec } from '../windows/window-spec.ts';
@@ -101,6 +102,13 @@ export interface LightEntry {
   /** Kind of the sender's messages (one kind: a change promotes); UNKNOWN before any message. */
   kind: AddressKind;
   dirty: boolean;
+  /**
+   * Restored and not yet brought up to the watermark it was restored at (catchUpLight): minute
+   * closes and window-close publications are not written to the changelog (they follow from the
+   * watermark), so a restored sender's bytes may predate some. In memory only: a restore sets it,
+   * catchUpLight clears it.
+   */
+  stale: boolean;
   lastEmittedAsOf: number;
   latestMs: number;
   lastMessageMs: number;
@@ -118,6 +126,7 @@ export function emptyLight(): LightEntry {
   return {
     kind: 'UNKNOWN',
     dirty: false,
+    stale: false,
     lastEmittedAsOf: Number.NEGATIVE_INFINITY,
     latestMs: Number.NEGATIVE_INFINITY,
     lastMessageMs: Number.NaN,
@@ -193,6 +202,47 @@ export function earliestOpenMinute(light: LightEntry): number {
   return m;
 }
 
+/** Latest minute with an event not yet emitted; -Infinity when none. */
+export function latestOpenMinute(light: LightEntry): number {
+  let m = Number.NEGATIVE_INFINITY;
+  for (const e of light.events) if (!e.emitted && e.minute > m) m = e.minute;
+  return m;
+}
+
+/** What a restored sender's bytes may lag: the minutes and the window close the watermark had passed. */
+export interface CatchUp {
+  /** Start of the watermark's minute at the restore: every minute ending by then was emitted. */
+  readonly closedBy: number;
+  /** When a silent sender's window-close features are due (partition-processor windowCloseAt). */
+  readonly windowCloseAt: (latestMs: number) => number;
+  /** The window URL domains are published over. */
+  readonly longestWindow: WindowSpec;
+}
+
+/**
+ * Brings a restored sender up to the watermark it was restored at, as the drains before the
+ * restore left it: events of minutes ending by `closedBy` emitted, and, for a sender with nothing
+ * new to publish, its window-close features published if they were due by then (those drains
+ * published both; neither rewrote the sender's record). Clears `stale`.
+ */
+export function catchUpLight(
+  light: LightEntry,
+  c: CatchUp,
+  windows: readonly WindowSpec[],
+  o: FeatureOptions,
+): void {
+  for (const e of light.events) if (!e.emitted && e.minute + MINUTE_MS <= c.closedBy) e.emitted = true;
+  if (!light.dirty && !Number.isNaN(light.lastMessageMs)) {
+    const close = c.windowCloseAt(light.latestMs);
+    if (light.lastEmittedAsOf < close && close <= c.closedBy) {
+      light.lastEmittedAsOf = close;
+      light.urlDomains = urlDomainsAt(light.urlDomains, close, c.longestWindow);
+    }
+  }
+  forgetExpired(light, windows, o);
+  light.stale = false;
+}
+
 /** Drops the events that can no longer show in a feature, a minute or a new-contact decision. */
 export function forgetExpired(light: LightEntry, windows: readonly WindowSpec[], o: FeatureOptions): void {
   const latest = light.latestMs;
@@ -212,17 +262,20 @@ const OFF_FLAGS = 1;
 // Header flag bits (at OFF_FLAGS).
 const DIRTY = 1;
 const HAS_URL_DOMAINS = 2;
+/** LightEntry.stale: set by a restore in memory; the changelog never carries it. */
+const STALE = 4;
+const MINUTE_MS = 60_000;
 // The wide form: tag, flags, kind, then five float64s (the last, the recipient position, is not peeked).
 const WIDE_LAST_EMITTED = 3;
 const WIDE_LATEST = 11;
 const WIDE_OPEN_MINUTE = 19;
 const WIDE_LAST_MESSAGE = 27;
 const WIDE_HEADER_BYTES = 43;
-// The compact form: tag, flags, kind, then varints: the newest event time and three header times
-// (see timeField), which peekLight reads without decoding the rest.
+// The compact form: tag, flags, kind, then varints: the newest event time and four header times
+// (see toField), which peekLight reads without decoding the rest.
 const HEADER_START = 3;
-/** Longest compact header: a varint of at most 8 bytes for each of its four times. */
-const MAX_HEADER_BYTES = HEADER_START + 4 * 8;
+/** Longest compact header: a varint of at most 8 bytes for each of its five times. */
+const MAX_HEADER_BYTES = HEADER_START + 5 * 8;
 /** Header times a compact varint holds: within 2^50 ms of the newest event either way. */
 const MAX_DISTANCE = 2 ** 50;
 
@@ -253,6 +306,7 @@ function fitsCompact(light: LightEntry, openMinute: number): boolean {
   if (
     !fitsField(latest, light.lastEmittedAsOf, Number.NEGATIVE_INFINITY) ||
     !fitsField(latest, openMinute, Number.POSITIVE_INFINITY) ||
+    !fitsField(latest, latestOpenMinute(light), Number.NEGATIVE_INFINITY) ||
     !fitsField(latest, light.lastMessageMs, Number.NaN)
   )
     return false;
@@ -300,12 +354,17 @@ export function encodeLight(light: LightEntry): string {
   const latest = light.latestMs;
   const w = new Writer();
   w.u8(compact ? LIGHT_TAG : LIGHT_TAG_WIDE);
-  w.u8((light.dirty ? DIRTY : 0) | (light.urlDomains.length > 0 ? HAS_URL_DOMAINS : 0));
+  w.u8(
+    (light.dirty ? DIRTY : 0) |
+      (light.urlDomains.length > 0 ? HAS_URL_DOMAINS : 0) |
+      (light.stale ? STALE : 0),
+  );
   w.u8(ADDRESS_KINDS.indexOf(light.kind));
   if (compact) {
     w.varint(latest);
     w.varint(toField(latest, light.lastEmittedAsOf));
     w.varint(toField(latest, openMinute));
+    w.varint(toField(latest, latestOpenMinute(light)));
     w.varint(toField(latest, light.lastMessageMs));
     w.varint(Number.isNaN(light.lastRecipientPosition) ? 0 : light.lastRecipientPosition + 1);
   } else {
@@ -384,7 +443,8 @@ function readLightHeader(r: Reader): {
   const tag = r.u8();
   if (!isLightTag(tag)) throw new StateCodecError('not a cheap sender');
   const flags = r.u8();
-  if (flags & ~(DIRTY | HAS_URL_DOMAINS)) throw new StateCodecError(`bad cheap sender flags ${flags}`);
+  if (flags & ~(DIRTY | HAS_URL_DOMAINS | STALE))
+    throw new StateCodecError(`bad cheap sender flags ${flags}`);
   const kind = ADDRESS_KINDS[r.u8()];
   if (!kind) throw new StateCodecError('unknown sender kind');
   return { compact: tag === LIGHT_TAG, flags, kind };
@@ -400,7 +460,8 @@ function readTimes(r: Reader, compact: boolean) {
   }
   const latestMs = r.varint();
   const lastEmittedAsOf = fromField(latestMs, r.varint(), Number.NEGATIVE_INFINITY);
-  r.varint(); // earliest open minute: derived from the events
+  r.varint(); // earliest and latest open minutes: derived from the events
+  r.varint();
   const lastMessageMs = fromField(latestMs, r.varint(), Number.NaN);
   const position = r.varint();
   return {
@@ -415,11 +476,13 @@ export function decodeLightBytes(bytes: Buffer): LightEntry {
   const r = new Reader(bytes);
   const { compact, flags: header, kind } = readLightHeader(r);
   const dirty = (header & DIRTY) !== 0;
+  const stale = (header & STALE) !== 0;
   const { lastEmittedAsOf, latestMs, lastMessageMs, lastRecipientPosition } = readTimes(r, compact);
   const time = compact ? () => latestMs - r.varint() : () => r.f64();
   const light: LightEntry = {
     kind,
     dirty,
+    stale,
     lastEmittedAsOf,
     latestMs,
     lastMessageMs,
@@ -514,21 +577,28 @@ export function peekLightBytes(bytes: Buffer): { readonly dirty: boolean; readon
 /** The header fields drain needs, read without decoding the events. */
 export interface LightPeek {
   readonly dirty: boolean;
+  /** LightEntry.stale. */
+  readonly stale: boolean;
   readonly lastEmittedAsOf: number;
   readonly latestMs: number;
   readonly earliestOpenMinute: number;
+  /** Latest minute with an event not yet emitted (-Infinity: none); NaN in the wide form, which does not hold it. */
+  readonly latestOpenMinute: number;
   readonly lastMessageMs: number;
 }
 
 export function peekLight(packed: string): LightPeek {
   const n = scratch.write(packed, 0, Math.max(MAX_HEADER_BYTES, WIDE_HEADER_BYTES), 'latin1');
   const dirty = (scratch[OFF_FLAGS]! & DIRTY) !== 0;
+  const stale = (scratch[OFF_FLAGS]! & STALE) !== 0;
   if (scratch[0] !== LIGHT_TAG)
     return {
       dirty,
+      stale,
       lastEmittedAsOf: scratch.readDoubleLE(WIDE_LAST_EMITTED),
       latestMs: scratch.readDoubleLE(WIDE_LATEST),
       earliestOpenMinute: scratch.readDoubleLE(WIDE_OPEN_MINUTE),
+      latestOpenMinute: Number.NaN,
       lastMessageMs: scratch.readDoubleLE(WIDE_LAST_MESSAGE),
     };
   // Read in place (drain peeks at every dirty cheap sender; no Reader for each).
@@ -547,9 +617,16 @@ export function peekLight(packed: string): LightPeek {
   const latestMs = varint();
   return {
     dirty,
+    stale,
     lastEmittedAsOf: fromField(latestMs, varint(), Number.NEGATIVE_INFINITY),
     latestMs,
     earliestOpenMinute: fromField(latestMs, varint(), Number.POSITIVE_INFINITY),
+    latestOpenMinute: fromField(latestMs, varint(), Number.NEGATIVE_INFINITY),
     lastMessageMs: fromField(latestMs, varint(), Number.NaN),
   };
+}
+
+/** Marks a restored sender's bytes (either form) stale in place: LightEntry.stale. */
+export function markStale(bytes: Uint8Array): void {
+  bytes[OFF_FLAGS]! |= STALE;
 }

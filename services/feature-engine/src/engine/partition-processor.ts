@@ -56,6 +56,8 @@ import { DEFAULT_WINDOWS, sliceStart, type WindowSpec } from '../windows/window-
 import { decodeSenderEntry, encodeSenderEntry } from './entry-codec.ts';
 import {
   absorbRunning,
+  type CatchUp,
+  catchUpLight,
   DEFAULT_LIGHT_LIMITS,
   decodeLight,
   decodeLightBytes,
@@ -69,6 +71,8 @@ import {
   LIGHT_TAG,
   type LightEntry,
   type LightLimits,
+  type LightPeek,
+  markStale,
   packable,
   peekLight,
   peekLightBytes,
@@ -219,6 +223,12 @@ export interface PartitionProcessor {
   readonly options: ProcessorOptions;
   /** Largest event time seen minus the allowed lateness; -Infinity before any event. */
   readonly watermark: number;
+  /**
+   * Start of the watermark's minute at the last drain that closed minutes: every minute ending by
+   * then has been emitted, and every window close due by then published (-Infinity before any).
+   * Written to the changelog with the watermark, for restoreWatermark.
+   */
+  readonly closedBy: number;
   /** Senders held, and how many of them are in the cheap tier. */
   readonly senderCount: number;
   readonly lightSenderCount: number;
@@ -308,7 +318,11 @@ export interface PartitionProcessor {
   restore(key: string, bytes: Uint8Array): void;
   /** Applies a changelog tombstone: the sender or relation book is gone. */
   forget(key: string): void;
-  restoreWatermark(watermark: number): void;
+  /**
+   * The watermark restored with the state, and the `closedBy` written with it (-Infinity when the
+   * record predates it): cheap senders restored are brought up to it when first used.
+   */
+  restoreWatermark(watermark: number, closedBy?: number): void;
 }
 
 function emptyMinute(kind: AddressKind, campaignId: string | null): MinuteAggregate {
@@ -451,7 +465,7 @@ export function createPartitionProcessor(
     !dirty &&
     !Number.isNaN(lastMessageMs) &&
     lastEmittedAsOf < windowCloseAt(latestMs) &&
-    windowCloseAt(latestMs) <= watermark;
+    windowCloseAt(latestMs) <= sliceStart(watermark, MINUTE_MS);
   /** Senders changed since their last emission: the only ones a drain between minutes visits. */
   const dirtySenders = new Set<string>();
   /** The watermark's minute at the last full scan; minutes close only when it moves. */
@@ -536,7 +550,7 @@ export function createPartitionProcessor(
     const held = senders.get(sender);
     if (held === undefined) return;
     if (typeof held === 'string') {
-      const light = decodeLight(held);
+      const light = openLight(held);
       if (light.dirty) return;
       light.dirty = true;
       storeLight(sender, light);
@@ -603,7 +617,7 @@ export function createPartitionProcessor(
     const held = senders.get(sender);
     if (typeof held === 'object') return undefined;
     if (held === undefined) return options.light.maxEvents > 0 ? emptyLight() : undefined;
-    const light = decodeLight(held);
+    const light = openLight(held);
     forgetExpired(light, options.windows, options.features);
     return light;
   }
@@ -611,6 +625,48 @@ export function createPartitionProcessor(
   function storeLight(sender: string, light: LightEntry): void {
     set(sender, encodeLight(light));
     evicted.delete(sender);
+  }
+
+  /** What restored senders' bytes may lag (LightEntry.stale): set by restoreWatermark. */
+  let catchUp: CatchUp = { closedBy: Number.NEGATIVE_INFINITY, windowCloseAt, longestWindow };
+
+  /** A cheap sender's bytes decoded, brought up to the restore's watermark if they were restored. */
+  function openLight(packed: string): LightEntry {
+    const light = decodeLight(packed);
+    if (light.stale) catchUpLight(light, catchUp, options.windows, options.features);
+    return light;
+  }
+
+  /**
+   * A cheap sender's header as catchUpLight would leave it, without decoding: what drain and
+   * shedding decide by. Bytes restored (stale) may still hold minutes the restore's watermark had
+   * closed and a window close it had published; only a minute from the restore's own on can
+   * still be open (a late event counts in the minute open when it came), so the earliest open one
+   * is taken to be that minute when the bytes do not say which. The wide form, which does not hold
+   * its latest open minute, is decoded.
+   */
+  function effectivePeek(packed: string): LightPeek {
+    const peek = peekLight(packed);
+    if (!peek.stale) return peek;
+    const closedBy = catchUp.closedBy;
+    if (Number.isNaN(peek.latestOpenMinute)) {
+      const light = openLight(packed);
+      return {
+        ...peek,
+        stale: false,
+        lastEmittedAsOf: light.lastEmittedAsOf,
+        earliestOpenMinute: earliestOpenMinute(light),
+        latestOpenMinute: Number.NaN,
+      };
+    }
+    const earliest =
+      peek.latestOpenMinute + MINUTE_MS <= closedBy
+        ? Number.POSITIVE_INFINITY
+        : Math.max(peek.earliestOpenMinute, closedBy);
+    const close = windowCloseAt(peek.latestMs);
+    const closed =
+      !peek.dirty && !Number.isNaN(peek.lastMessageMs) && peek.lastEmittedAsOf < close && close <= closedBy;
+    return { ...peek, earliestOpenMinute: earliest, lastEmittedAsOf: closed ? close : peek.lastEmittedAsOf };
   }
 
   /** Where an event counts: its own minute, or, when that minute has closed, the one open now. */
@@ -720,7 +776,7 @@ export function createPartitionProcessor(
     emittedAtMs: number,
     out: ProcessorOutput[],
   ): void {
-    const peek = peekLight(packed);
+    const peek = effectivePeek(packed);
     const closing = full && peek.earliestOpenMinute + MINUTE_MS <= watermark;
     const idle =
       watermark - peek.latestMs >= longestWindowMs && peek.earliestOpenMinute === Number.POSITIVE_INFINITY;
@@ -734,7 +790,7 @@ export function createPartitionProcessor(
       if (full && idle && !peek.dirty) evict(sender);
       return;
     }
-    const light = decodeLight(packed);
+    const light = openLight(packed);
     if (closing) {
       const minutes = lightMinutes(light);
       for (const start of [...minutes.keys()].sort((a, b) => a - b)) {
@@ -743,7 +799,11 @@ export function createPartitionProcessor(
         for (const e of light.events) if (e.minute === start) e.emitted = true;
       }
     }
-    if (due || (idle && light.dirty)) {
+    // Only publishing a dirty sender changes its record: minute closes, the window close and
+    // forgetting expired events follow from the watermark (catchUpLight redoes them after a
+    // restore), so they change the bytes held and write nothing to the changelog.
+    const publish = due || (idle && light.dirty);
+    if (publish) {
       const asOf = Math.max(light.latestMs, light.lastEmittedAsOf);
       out.push({ kind: 'features', sender, value: features(expand(sender, light), asOf, emittedAtMs) });
       light.lastEmittedAsOf = asOf;
@@ -765,7 +825,7 @@ export function createPartitionProcessor(
     }
     forgetExpired(light, options.windows, options.features);
     storeLight(sender, light);
-    changed.add(sender);
+    if (publish) changed.add(sender);
   }
 
   function evict(sender: string): void {
@@ -787,6 +847,12 @@ export function createPartitionProcessor(
     get watermark() {
       return watermark;
     },
+    get closedBy() {
+      // At least what was restored: senders still held stale are caught up to it when used, so a
+      // restore after this one must know it too.
+      const scanned = Number.isNaN(scannedMinute) ? Number.NEGATIVE_INFINITY : scannedMinute * MINUTE_MS;
+      return Math.max(scanned, catchUp.closedBy);
+    },
     get senderCount() {
       return senders.size;
     },
@@ -802,7 +868,7 @@ export function createPartitionProcessor(
     entry(sender) {
       const held = senders.get(sender);
       if (held === undefined || typeof held === 'object') return held;
-      return expand(sender, decodeLight(held));
+      return expand(sender, openLight(held));
     },
     stats,
     message(sender, kind, campaignId, facts, wallClockMs, clusterId = Number.NaN) {
@@ -1015,7 +1081,7 @@ export function createPartitionProcessor(
         const idle: { sender: string; latest: number }[] = [];
         for (const [sender, held] of senders) {
           if (typeof held === 'string') {
-            const peek = peekLight(held);
+            const peek = effectivePeek(held);
             if (peek.earliestOpenMinute === Number.POSITIVE_INFINITY)
               idle.push({ sender, latest: peek.latestMs });
           } else if (held.minutes.size === 0) idle.push({ sender, latest: held.state.latestMs });
@@ -1056,12 +1122,17 @@ export function createPartitionProcessor(
       if (isLightTag(bytes[0])) {
         const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
         const light = peekLightBytes(buffer); // the header; the bytes themselves are kept
+        // Held stale: caught up with the watermark restored with it when first used (the flag is
+        // set in the bytes only while they are copied out, so the caller's buffer is left as it was).
+        const flags = buffer[1]!;
+        markStale(buffer);
         // The wide form (an earlier release's bytes, or times that did not fit) is re-packed, so
         // that a restore after an upgrade holds the compact form wherever it fits.
         set(
           sender,
           bytes[0] === LIGHT_TAG ? buffer.toString('latin1') : encodeLight(decodeLightBytes(buffer)),
         );
+        buffer[1] = flags;
         if (light.dirty) dirtySenders.add(sender);
         else dirtySenders.delete(sender);
         latest = light.latestMs;
@@ -1090,8 +1161,9 @@ export function createPartitionProcessor(
       remove(key);
       dirtySenders.delete(key);
     },
-    restoreWatermark(w) {
+    restoreWatermark(w, closedBy = Number.NEGATIVE_INFINITY) {
       if (w > watermark) watermark = w;
+      if (closedBy > catchUp.closedBy) catchUp = { ...catchUp, closedBy };
       if (w + options.allowedLatenessMs > maxEventTime) maxEventTime = w + options.allowedLatenessMs;
     },
   };

@@ -192,7 +192,8 @@ ${windowRows}
   the sender's newest event (so a burst's last message is published about one interval after it);
   \`asOf\` is the sender's newest event time;
 - once more when the shortest window (\`${windows[0]?.name ?? 'first'}\`) no longer holds the sender's newest event, with
-  \`asOf\` at that moment, so consumers see a burst end while the sender stays silent;
+  \`asOf\` at that moment, so consumers see a burst end while the sender stays silent (published by
+  the first drain after the watermark enters the minute following that moment, as minutes close);
 - never for a sender that changed nothing: a quiet sender costs nothing.
 
 ## Features (per window)
