@@ -116,8 +116,6 @@ export const DEFAULT_PROCESSOR_OPTIONS: ProcessorOptions = Object.freeze({
  */
 export const RELATION_KEY_PREFIX = '\u0000r';
 
-/** Scratch for reading a packed book's newest event time (its bytes 1 to 8, a little-endian f64). */
-
 /** Books with more counterparts than this stay decoded between batches; smaller ones are packed. */
 const PACKED_BOOK_MAX_COUNTERPARTS = 64;
 
