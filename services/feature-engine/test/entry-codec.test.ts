@@ -1,4 +1,4 @@
-// The changelog forms of a sender (engine/entry-codec.ts, engine/light-entry.ts) with their
+// The changelog forms of a sender (engine/entry-codec.ts, engine/light-codec.ts) with their
 // recent URL domains, and bytes written before URL domains existed.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -18,7 +18,7 @@ import {
   LIGHT_TAG_WIDE,
   peekLight,
   peekLightBytes,
-} from '../src/engine/light-entry.ts';
+} from '../src/engine/light-codec.ts';
 import { createPartitionProcessor, DEFAULT_PROCESSOR_OPTIONS } from '../src/engine/partition-processor.ts';
 import { StateCodecError } from '../src/windows/state-codec.ts';
 import { NO_URL_DOMAINS, recordUrlDomains } from '../src/windows/url-domains.ts';

@@ -10,11 +10,11 @@ import { createFactKeys, messageFacts } from '../src/engine/facts.ts';
 import {
   decodeLight,
   decodeLightBytes,
-  emptyLight,
   encodeLight,
   LIGHT_TAG,
   peekLightBytes,
-} from '../src/engine/light-entry.ts';
+} from '../src/engine/light-codec.ts';
+import { emptyLight } from '../src/engine/light-entry.ts';
 import {
   createPartitionProcessor,
   DEFAULT_PROCESSOR_OPTIONS,

@@ -7,7 +7,7 @@
  * Versions of a full entry (its first byte): 1 had no URL domains and still decodes (with none:
  * a sender restored from it lists only domains seen after the upgrade); 3 adds them after the
  * open minutes, one byte when there are none. 2 and 4 are never full entries: they are the cheap
- * tier's tags (light-entry.ts LIGHT_TAG_WIDE and LIGHT_TAG), which is how a restore tells the forms
+ * tier's tags (light-codec.ts LIGHT_TAG_WIDE and LIGHT_TAG), which is how a restore tells the forms
  * apart; a next full version is 5.
  */
 import {
@@ -21,7 +21,7 @@ import {
 } from '../windows/state-codec.ts';
 import { NO_URL_DOMAINS, readUrlDomains, writeUrlDomains } from '../windows/url-domains.ts';
 import type { WindowSpec } from '../windows/window-spec.ts';
-import { ADDRESS_KINDS } from './light-entry.ts';
+import { ADDRESS_KINDS } from './light-codec.ts';
 import type { MinuteAggregate, SenderEntry } from './partition-processor.ts';
 
 /** Not a valid sender address (senders never contain NUL), so it cannot collide with one. */

@@ -55,27 +55,30 @@ import {
 import { DEFAULT_WINDOWS, sliceStart, type WindowSpec } from '../windows/window-spec.ts';
 import { decodeSenderEntry, encodeSenderEntry } from './entry-codec.ts';
 import {
-  absorbRunning,
-  type CatchUp,
-  catchUpLight,
-  DEFAULT_LIGHT_LIMITS,
   decodeLight,
   decodeLightBytes,
-  earliestOpenMinute,
-  emptyLight,
   encodeLight,
-  expandState,
-  forgetExpired,
   isLightTag,
-  knowsTemplate,
   LIGHT_TAG,
-  type LightEntry,
-  type LightLimits,
   type LightPeek,
   markStale,
   packable,
   peekLight,
   peekLightBytes,
+} from './light-codec.ts';
+import {
+  absorbRunning,
+  type CatchUp,
+  catchUpLight,
+  DEFAULT_LIGHT_LIMITS,
+  earliestOpenMinute,
+  emptyLight,
+  expandState,
+  forgetExpired,
+  knowsTemplate,
+  type LightEntry,
+  type LightLimits,
+  missedWindowClose,
   runningOf,
 } from './light-entry.ts';
 
@@ -419,7 +422,7 @@ function minuteRecord(sender: string, start: number, agg: MinuteAggregate): Proc
 export function createPartitionProcessor(
   options: ProcessorOptions = DEFAULT_PROCESSOR_OPTIONS,
 ): PartitionProcessor {
-  /** Full entries, or a cheap sender's packed bytes (light-entry.ts). */
+  /** Full entries, or a cheap sender's packed bytes (light-codec.ts). */
   const senders = new Map<string, SenderEntry | string>();
   /** Within the longest window: the relation books keep violations that long. */
   const ignoresLookbackMs = Math.min(
@@ -661,10 +664,12 @@ export function createPartitionProcessor(
       peek.latestOpenMinute + MINUTE_MS <= closedBy
         ? Number.POSITIVE_INFINITY
         : Math.max(peek.earliestOpenMinute, closedBy);
-    const close = windowCloseAt(peek.latestMs);
-    const closed =
-      !peek.dirty && !Number.isNaN(peek.lastMessageMs) && peek.lastEmittedAsOf < close && close <= closedBy;
-    return { ...peek, earliestOpenMinute: earliest, lastEmittedAsOf: closed ? close : peek.lastEmittedAsOf };
+    const close = missedWindowClose(peek, catchUp);
+    return {
+      ...peek,
+      earliestOpenMinute: earliest,
+      lastEmittedAsOf: Number.isNaN(close) ? peek.lastEmittedAsOf : close,
+    };
   }
 
   /** Where an event counts: its own minute, or, when that minute has closed, the one open now. */

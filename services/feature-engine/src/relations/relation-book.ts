@@ -444,27 +444,20 @@ export function relationBookCounterparts(bytes: Uint8Array): number {
   return readBookHeader(new Reader(bytes)).counterparts;
 }
 
-const LATEST_BYTES = new Uint8Array(8);
-const LATEST_VIEW = new DataView(LATEST_BYTES.buffer);
+/** A book's first bytes, copied out of its string for packedBookLatestMs, and the reader over them. */
+const HEAD = Buffer.alloc(9);
+// Made on first use: this module and state-codec.ts import each other (through sender-state.ts).
+let headReader: Reader | undefined;
 
 /**
- * The newest event time of a book packed in a Latin-1 string (one char per byte), read in place:
- * every book is looked at once a minute, so no Buffer or decode per book.
+ * The newest event time of a book packed in a Latin-1 string (one char per byte), read without
+ * decoding the book: every book is looked at once a minute, so no Buffer or Reader per book.
  */
 export function packedBookLatestMs(packed: string): number {
-  if (packed.charCodeAt(0) === RELATION_BOOK_V1) {
-    for (let i = 0; i < 8; i++) LATEST_BYTES[i] = packed.charCodeAt(1 + i);
-    return LATEST_VIEW.getFloat64(0, true);
-  }
-  let v = 0;
-  let scale = 1;
-  for (let i = 1; i < 9 && i < packed.length; i++) {
-    const byte = packed.charCodeAt(i);
-    v += (byte & 0x7f) * scale;
-    if (byte < 0x80) return v;
-    scale *= 0x80;
-  }
-  throw new StateCodecError('relation book time cut short');
+  const n = HEAD.write(packed, 0, HEAD.length, 'latin1');
+  headReader ??= new Reader(HEAD);
+  const r = headReader.reset(HEAD, 1, n);
+  return HEAD[0] === RELATION_BOOK_V1 ? r.f64() : r.varint();
 }
 
 export function decodeRelationBook(bytes: Uint8Array): RelationBook {

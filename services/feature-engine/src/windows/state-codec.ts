@@ -114,17 +114,27 @@ export class Writer {
 export class Reader {
   /** Made on the first multi-byte read: a restore peeks at millions of values by u8 and varint alone. */
   #dataView: DataView | undefined;
-  readonly #bytes: Uint8Array;
+  #bytes: Uint8Array;
   #pos = 0;
+  #end: number;
   constructor(bytes: Uint8Array) {
     this.#bytes = bytes;
+    this.#end = bytes.length;
+  }
+  /** Points this reader at bytes[start, end): a peek at a header reuses one reader instead of making one per value. */
+  reset(bytes: Uint8Array, start = 0, end = bytes.length): this {
+    if (bytes !== this.#bytes) this.#dataView = undefined;
+    this.#bytes = bytes;
+    this.#pos = start;
+    this.#end = end;
+    return this;
   }
   get #view(): DataView {
     this.#dataView ??= new DataView(this.#bytes.buffer, this.#bytes.byteOffset, this.#bytes.byteLength);
     return this.#dataView;
   }
   #need(n: number): void {
-    if (this.#pos + n > this.#bytes.length) throw new StateCodecError('state bytes end early');
+    if (this.#pos + n > this.#end) throw new StateCodecError('state bytes end early');
   }
   u8(): number {
     this.#need(1);
@@ -173,8 +183,7 @@ export class Reader {
     return out;
   }
   end(): void {
-    if (this.#pos !== this.#bytes.length)
-      throw new StateCodecError(`${this.#bytes.length - this.#pos} bytes after the state`);
+    if (this.#pos !== this.#end) throw new StateCodecError(`${this.#end - this.#pos} bytes after the state`);
   }
 }
 
