@@ -33,6 +33,7 @@ export {
   createBatchConsumer,
 } from './consumer.ts';
 export * from './content/index.ts';
+export { crc32c } from './crc32c.ts';
 export { type DeadLetterFields, deadLetterOf } from './dead-letter.ts';
 export {
   ConfigError,

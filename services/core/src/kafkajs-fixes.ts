@@ -2,6 +2,8 @@
  * Every fix spamgate carries for kafkajs 2.2.4, installed before kafkajs loads: import this first
  * wherever kafkajs is imported (kafkajs-module.ts says how; ARCHITECTURE.md, "Known constraints", why).
  */
+import './kafkajs-encoder.ts';
+import './kafkajs-record-batch.ts';
 import './kafkajs-read-committed.ts';
 import './kafkajs-group-messages.ts';
 import './kafkajs-record-encoder.ts';

@@ -1,6 +1,6 @@
 /**
  * Replaces one of kafkajs's internal modules through Node's CommonJS cache, for the fixes
- * spamgate carries (kafkajs-read-committed.ts, kafkajs-group-messages.ts). This works only before
+ * spamgate carries (kafkajs-fixes.ts lists them). This works only before
  * kafkajs is first loaded: @spamgate/core imports the fixes first, and a fix throws if kafkajs
  * was loaded before it with the original module.
  */
@@ -26,4 +26,22 @@ export function replaceKafkajsModule(subpath: string, exports: object, mark: str
     m.exports = exports;
     require.cache[target] = m;
   }
+}
+
+/**
+ * Installs, as kafkajs's `subpath`, what `make` builds from kafkajs's own module: the original is
+ * loaded here and dropped from the cache again, so every kafkajs module that requires it later
+ * gets the replacement. Nothing happens when the replacement is installed already.
+ */
+export function wrapKafkajsModule<T>(subpath: string, make: (original: T) => object, mark: string): void {
+  const target = require.resolve(subpath);
+  const cached = require.cache[target];
+  if (cached && (cached.exports as Record<symbol, boolean>)[Symbol.for(mark)]) return;
+  if (cached)
+    throw new Error(
+      `kafkajs was loaded before @spamgate/core: its fix of ${subpath} cannot be installed; import @spamgate/core first`,
+    );
+  const original = require(subpath) as T;
+  delete require.cache[target];
+  replaceKafkajsModule(subpath, make(original), mark);
 }
