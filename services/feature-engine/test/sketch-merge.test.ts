@@ -159,3 +159,31 @@ test('merges registers four at a time exactly as a register-wise maximum', () =>
     }
   }
 });
+
+test('a reset counter merged again holds exactly the union a fresh one would, whatever it held before', () => {
+  const next = createRandom(91);
+  const random = () => next() / 2 ** 32;
+  // Sparse and dense parts, so a reset counter goes dense, back to empty, and sparse or dense again.
+  const parts = Array.from({ length: 12 }, (_, i) => {
+    const size = random() < 0.4 ? Math.floor(random() * 20) : SPARSE_LIMIT + Math.floor(random() * 3_000);
+    return counterOf(recipientStream(500 + i, size, 5_000).recipients);
+  });
+  const before = parts.map((p) => p.serialize());
+  const reused = createDistinctCounter();
+  for (let round = 0; round < 40; round++) {
+    const chosen = parts.filter(() => random() < 0.35);
+    const fresh = createDistinctCounter();
+    reused.reset();
+    for (const p of chosen) {
+      fresh.merge(p);
+      reused.merge(p);
+    }
+    assert.deepEqual(reused.serialize(), fresh.serialize(), `round ${round}`);
+    assert.equal(reused.estimate(), fresh.estimate());
+  }
+  // The parts themselves are untouched by every union built from them.
+  assert.deepEqual(
+    parts.map((p) => p.serialize()),
+    before,
+  );
+});

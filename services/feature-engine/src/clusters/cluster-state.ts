@@ -320,6 +320,18 @@ function topKeys<K extends string | bigint>(counts: Map<K, number>, n: number): 
     .map(([k]) => k);
 }
 
+/**
+ * The counters a window's unions are merged into, reset for each (DistinctCounter.reset): only
+ * their estimates and samples leave clusterFeaturesAt and distinctSendersAt.
+ */
+const UNION = {
+  senders: createDistinctCounter(),
+  ignoringSenders: createDistinctCounter(),
+  recipients: createDistinctCounter(),
+  campaigns: createDistinctCounter(),
+  domains: createDistinctCounter(),
+};
+
 /** Every window's features at event time asOf. */
 export function clusterFeaturesAt(rings: readonly ClusterRing[], asOf: number): ClusterWindowFeatures[] {
   return rings.map((ring) => {
@@ -331,11 +343,11 @@ export function clusterFeaturesAt(rings: readonly ClusterRing[], asOf: number): 
     let spamReports = 0;
     let replies = 0;
     let deliveryFailures = 0;
-    const senders = createDistinctCounter();
-    const ignoringSenders = createDistinctCounter();
-    const recipients = createDistinctCounter();
-    const campaigns = createDistinctCounter();
-    const domains = createDistinctCounter();
+    const senders = UNION.senders.reset();
+    const ignoringSenders = UNION.ignoringSenders.reset();
+    const recipients = UNION.recipients.reset();
+    const campaigns = UNION.campaigns.reset();
+    const domains = UNION.domains.reset();
     const campaignCounts = new Map<string, number>();
     const domainCounts = new Map<string, number>();
     const senderCounts = new Map<number, number>();
@@ -399,7 +411,7 @@ export function clusterFeaturesAt(rings: readonly ClusterRing[], asOf: number): 
 export function distinctSendersAt(rings: readonly ClusterRing[], asOf: number): number {
   const ring = rings[rings.length - 1];
   if (!ring) return 0;
-  const senders = createDistinctCounter();
+  const senders = UNION.senders.reset();
   for (const s of slicesAt(ring, asOf)) if (s.senders) senders.merge(s.senders);
   return Math.round(senders.estimate());
 }

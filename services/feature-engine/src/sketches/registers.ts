@@ -54,6 +54,15 @@ export class Registers {
     this.bytes = new Uint8Array(this.words.buffer, 0, m);
   }
 
+  /** Every register back to 0, in place; returns these registers. */
+  clear(): this {
+    const m = this.bytes.length;
+    this.words.fill(0);
+    this.words[m / 4] = m;
+    this.#histogramValid = true;
+    return this;
+  }
+
   /** Registers holding the given values (m of them, each at most 54 - p). */
   static fromValues(precision: number, values: Uint8Array): Registers {
     const registers = new Registers(precision);

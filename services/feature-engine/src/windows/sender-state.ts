@@ -461,6 +461,10 @@ function entropyBits(counts: Map<number, number>): number {
   return h;
 }
 
+/** What a window's distinct counts are merged into, reset for each (DistinctCounter.reset). */
+const UNION_RECIPIENTS = createDistinctCounter();
+const UNION_DOMAINS = createDistinctCounter();
+
 /**
  * Every window's features at event time t (usually the partition's watermark or the latest event).
  * `allowed` gives the most messages the sender's registration allows in a window of that length
@@ -492,8 +496,8 @@ export function featuresAt(
     let failures = 0;
     let reports = 0;
     let blocks = 0;
-    const recipients = createDistinctCounter();
-    const domains = createDistinctCounter();
+    const recipients = UNION_RECIPIENTS.reset();
+    const domains = UNION_DOMAINS.reset();
     const templates = new Map<number, number>();
     const prefixes = new Map<number, number>();
     for (const s of slices) {
