@@ -362,7 +362,13 @@ function writeNumbers<F extends string>(
 ): void {
   for (const f of fields) {
     const v = values[f.field];
-    row[f.column] = f.type === 'UInt64' ? uint64(`${at}.${f.field}`, v) : float64(`${at}.${f.field}`, v);
+    // The field's path is built only for an error: this runs for every number of every row.
+    const ok = f.type === 'UInt64' ? Number.isSafeInteger(v) && v >= 0 : Number.isFinite(v);
+    row[f.column] = ok
+      ? v
+      : f.type === 'UInt64'
+        ? uint64(`${at}.${f.field}`, v)
+        : float64(`${at}.${f.field}`, v);
   }
 }
 

@@ -44,7 +44,9 @@ function checkTime(record: string, field: string, t: number, now: number): void 
 }
 
 function checkNumbers(record: string, window: Record<string, unknown>): void {
-  for (const [k, v] of Object.entries(window)) {
+  // for...in, not Object.entries: this runs for every window of every features record.
+  for (const k in window) {
+    const v = window[k];
     if (typeof v !== 'number') continue;
     if (!Number.isFinite(v) || v < 0)
       throw new InvalidFeaturesError(record, `${k} = ${v} in window ${String(window.window)}`);
