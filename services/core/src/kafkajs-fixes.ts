@@ -4,6 +4,7 @@
  */
 import './kafkajs-encoder.ts';
 import './kafkajs-record-batch.ts';
+import './kafkajs-murmur2.ts';
 import './kafkajs-read-committed.ts';
 import './kafkajs-group-messages.ts';
 import './kafkajs-record-encoder.ts';

@@ -60,6 +60,9 @@ function script(E: EncClass, rnd: () => number): Enc {
           break;
         case 5:
           call(e, 'writeVarInt', Math.floor(rnd() * 2 ** 31) - 2 ** 30);
+          call(e, 'writeUVarInt', Math.floor(rnd() * 2 ** 32) - 2 ** 31);
+          call(e, 'writeVarLong', Math.floor((rnd() - 0.5) * 2 ** (1 + Math.floor(rnd() * 60))));
+          call(e, 'writeVarLong', Long.fromNumber(Math.floor((rnd() - 0.5) * 2 ** 62)));
           break;
         case 6:
           call(e, 'writeVarIntBytes', Buffer.alloc(size, 9));
@@ -134,4 +137,37 @@ test("a record batch is written once, in kafkajs's bytes, compressed or not", as
     assert.deepEqual(a.buffer, b.buffer, `batch ${i}`);
     if (args.compression === 0) assert.equal(a.buf.length, a.offset, 'the buffer is the batch, nothing more');
   }
+});
+
+test("varlong sizes and partitions of keys are kafkajs's", () => {
+  const Fast = require('kafkajs/src/protocol/encoder') as { sizeOfVarLong(v: unknown): number };
+  const Original = originalKafkajsModule<{ sizeOfVarLong(v: unknown): number }>(
+    'kafkajs/src/protocol/encoder',
+  );
+  const rnd = seededRandom(5);
+  for (let i = 0; i < 2_000; i++) {
+    const n = Math.floor((rnd() - 0.5) * 2 ** Math.floor(rnd() * 64));
+    assert.equal(Fast.sizeOfVarLong(n), Original.sizeOfVarLong(n), String(n));
+  }
+  const murmur2 = require('kafkajs/src/producer/partitioners/default/murmur2') as (k: unknown) => number;
+  assert.equal((murmur2 as unknown as Record<symbol, boolean>)[Symbol.for('spamgate.kafkajs-murmur2')], true);
+  const original = originalKafkajsModule<(k: unknown) => number>(
+    'kafkajs/src/producer/partitioners/default/murmur2',
+  );
+  for (let i = 0; i < 3_000; i++) {
+    const bytes = Buffer.from(Array.from({ length: i % 41 }, () => Math.floor(rnd() * 256)));
+    assert.equal(murmur2(bytes), original(bytes), bytes.toString('hex'));
+    const text = `+1${Math.floor(rnd() * 1e10)}ü`.slice(0, 1 + (i % 17));
+    assert.equal(murmur2(text), original(text), text);
+  }
+  // The Java client's own cases (Kafka's UtilsTest.testMurmur2).
+  const java: [string, number][] = [
+    ['21', -973932308],
+    ['foobar', -790332482],
+    ['a-little-bit-long-string', -985981536],
+    ['a-little-bit-longer-string', -1486304829],
+    ['lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8', -58897971],
+    ['abc', 479470107],
+  ];
+  for (const [key, hash] of java) assert.equal(murmur2(Buffer.from(key)), hash, key);
 });

@@ -719,13 +719,7 @@ export function createPartitionProcessor(
       campaignId: e.campaignId,
       asOf,
       emittedAt,
-      windows: featuresAt(e.state, asOf, allowedFor(e.campaignId), relations).map(
-        ({ window, windowMs, ...rest }) => ({
-          window,
-          windowMs,
-          ...rest,
-        }),
-      ),
+      windows: featuresAt(e.state, asOf, allowedFor(e.campaignId), relations),
       clusters: clusters.map((c) => ({ clusterId: clusterIdString(c.clusterId), recipients: c.recipients })),
       urlDomains: urlDomainsAt(e.urlDomains, asOf, longestWindow).map((d) => d.domain),
     };
