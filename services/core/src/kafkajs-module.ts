@@ -8,24 +8,29 @@ import { createRequire, Module } from 'node:module';
 
 const require = createRequire(import.meta.url);
 
+/**
+ * Whether the fix marked `mark` is kafkajs's `subpath` already (true) or nothing is (false);
+ * throws when kafkajs's own module was loaded first, as the fix can no longer take its place.
+ */
+function installed(subpath: string, mark: string): boolean {
+  const cached = require.cache[require.resolve(subpath)];
+  if (!cached) return false;
+  if ((cached.exports as Record<symbol, boolean>)[Symbol.for(mark)]) return true;
+  throw new Error(
+    `kafkajs was loaded before @spamgate/core: its fix of ${subpath} cannot be installed; import @spamgate/core first`,
+  );
+}
+
 /** Installs `exports` as kafkajs's `subpath` (e.g. 'kafkajs/src/producer/x'), marked by `mark`. */
 export function replaceKafkajsModule(subpath: string, exports: object, mark: string): void {
-  const fixed = Symbol.for(mark);
-  (exports as Record<symbol, boolean>)[fixed] = true;
+  (exports as Record<symbol, boolean>)[Symbol.for(mark)] = true;
+  if (installed(subpath, mark)) return;
   const target = require.resolve(subpath);
-  const cached = require.cache[target];
-  if (cached && !(cached.exports as Record<symbol, boolean>)[fixed]) {
-    throw new Error(
-      `kafkajs was loaded before @spamgate/core: its fix of ${subpath} cannot be installed; import @spamgate/core first`,
-    );
-  }
-  if (!cached) {
-    const m = new Module(target);
-    m.filename = target;
-    m.loaded = true;
-    m.exports = exports;
-    require.cache[target] = m;
-  }
+  const m = new Module(target);
+  m.filename = target;
+  m.loaded = true;
+  m.exports = exports;
+  require.cache[target] = m;
 }
 
 /**
@@ -34,14 +39,8 @@ export function replaceKafkajsModule(subpath: string, exports: object, mark: str
  * gets the replacement. Nothing happens when the replacement is installed already.
  */
 export function wrapKafkajsModule<T>(subpath: string, make: (original: T) => object, mark: string): void {
-  const target = require.resolve(subpath);
-  const cached = require.cache[target];
-  if (cached && (cached.exports as Record<symbol, boolean>)[Symbol.for(mark)]) return;
-  if (cached)
-    throw new Error(
-      `kafkajs was loaded before @spamgate/core: its fix of ${subpath} cannot be installed; import @spamgate/core first`,
-    );
+  if (installed(subpath, mark)) return;
   const original = require(subpath) as T;
-  delete require.cache[target];
+  delete require.cache[require.resolve(subpath)];
   replaceKafkajsModule(subpath, make(original), mark);
 }
