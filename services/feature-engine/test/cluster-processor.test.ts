@@ -218,6 +218,7 @@ function reference(events: readonly Input[], spec: WindowSpec, asOf: number): Cl
   let firstMessageMs = Number.POSITIVE_INFINITY;
   const outcomes = new Map<ClusterOutcomeKind, number>(OUTCOMES.map((k) => [k, 0]));
   const senders = new Map<number, number>();
+  const sendersBySlice = new Map<number, Set<number>>();
   const recipients = new Set<number>();
   const ignoringSenders = new Set<number>();
   const campaigns = new Map<string, number>();
@@ -236,6 +237,9 @@ function reference(events: readonly Input[], spec: WindowSpec, asOf: number): Cl
       callbacks.set(h, (callbacks.get(h) ?? 0) + 1);
     const s = fingerprintOf(e.m.senderHi, e.m.senderLo);
     senders.set(s, (senders.get(s) ?? 0) + 1);
+    const slice = Math.floor(e.m.timeMs / spec.sliceMs);
+    if (!sendersBySlice.has(slice)) sendersBySlice.set(slice, new Set());
+    sendersBySlice.get(slice)!.add(s);
     recipients.add(fingerprintOf(e.m.recipientHi, e.m.recipientLo));
     if (e.m.campaignId !== null) {
       registered++;
@@ -273,14 +277,14 @@ function reference(events: readonly Input[], spec: WindowSpec, asOf: number): Cl
     // From the window's first message: how long its recipients have had (at most the window).
     sendingForMs: messages > 0 ? Math.min(spec.lengthMs, Math.max(0, asOf - firstMessageMs)) : 0,
     optOutIgnoringSenders: ignoringSenders.size,
-    // A bottom-8 sample of the exact sender set; none past the counter's exact range.
-    senderSample:
-      senders.size <= 128
-        ? [...senders.keys()]
-            .sort((a, b) => a - b)
-            .slice(0, 8)
-            .map((f) => Math.floor(f / 2))
-        : [],
+    // A bottom-8 sample of the whole sender set, however large; none once a slice of the window
+    // has more senders than a counter holds exactly.
+    senderSample: [...sendersBySlice.values()].every((set) => set.size <= 128)
+      ? [...senders.keys()]
+          .sort((a, b) => a - b)
+          .slice(0, 8)
+          .map((f) => Math.floor(f / 2))
+      : [],
   };
 }
 
@@ -421,6 +425,25 @@ test('200 numbers sending one message each are one cluster of 200 senders', () =
   for (let i = 0; i < 120; i++) fifteen.message('a2', message(T0 + i * 1_000, i, i), CLOCK);
   const [m15] = fifteen.features('a2')!;
   assert.deepEqual([m15!.distinctSenders, m15!.topSenderShare], [120, 1 / 120]);
+});
+
+test("a window's sender sample is the bottom 8 of all its senders while each slice counts them exactly", () => {
+  // 400 numbers over 10 minutes, 40 a minute: past a counter's exact range in the window, not in
+  // any of its slices (a SIM box working several promotions looks like this).
+  const p = createClusterProcessor();
+  const all: number[] = [];
+  for (let i = 0; i < 400; i++) {
+    p.message('b1', message(T0 + i * 1_500, i, 10_000 + i), CLOCK);
+    const [hi, lo] = hashOf(i, 1);
+    all.push(Math.floor(fingerprintOf(hi, lo) / 2));
+  }
+  const bottom = all.sort((a, b) => a - b).slice(0, 8);
+  const [m15, h1] = p.features('b1')!;
+  assert.ok(m15!.distinctSenders > 128, `${m15!.distinctSenders} senders`);
+  assert.deepEqual(m15!.senderSample, bottom);
+  // The hour's 5-minute slices hold 200 senders each, past the exact range: a window with a slice
+  // it cannot sample has no sample at all.
+  assert.deepEqual(h1!.senderSample, []);
 });
 
 test('one number sending 200 messages of its template is never published', () => {

@@ -12,8 +12,9 @@
  *   optOutIgnoringSenders: distinct counters
  *   (distinct-counter.ts), exact up to SPARSE_LIMIT (128) per window, then HyperLogLog (about 1.6%
  *   standard error). Campaign ids and domains are counted by a 64-bit hash of their text.
- * - senderSample: the 8 smallest sender fingerprints of the window's exact sender set (their
- *   top 52 bits); empty once the window has more senders than the counter holds exactly (128).
+ * - senderSample: the 8 smallest sender fingerprints of the window's senders (their top 52 bits),
+ *   the bottom-k of its slices' bottom-k samples, so exact however many senders the window has;
+ *   empty once one of its slices has more senders than a counter holds exactly (128).
  * - campaignIds, urlDomains, callbackNumbers, topSenderShare: per slice, at most `maxTopEntries`
  *   (16) keys are counted, with the Misra-Gries rule: a new key that finds the map full is dropped
  *   together with one count of every kept key. Kept counts are therefore never too high, and too
@@ -43,8 +44,8 @@ export const DEFAULT_MAX_TOP_ENTRIES = 16;
 /** Most campaign ids, URL domains and call-back numbers listed in a window's features. */
 export const TOP_LISTED = 8;
 /**
- * Sender fingerprints in a window's senderSample: its bottom-k sample while its senders are
- * counted exactly (the decision engine's crew groups match half of it).
+ * Sender fingerprints in a window's senderSample: its bottom-k sample while each of its slices
+ * counts its senders exactly (the decision engine's crew groups match half of it).
  */
 export const SENDER_SAMPLE_SIZE = 8;
 /** Most call-back numbers counted per message (the ClusterEvent contract carries at most 4). */
@@ -332,6 +333,42 @@ const UNION = {
   domains: createDistinctCounter(),
 };
 
+/**
+ * A window's bottom-k sender sample, gathered slice by slice: the k smallest of a union are the k
+ * smallest of its parts' k smallest, so the window needs no exact sender set of its own, only
+ * every slice's. One slice past its exact limit (no sample) empties the window's.
+ */
+class SampleUnion {
+  readonly #values: number[] = [];
+  #complete = true;
+
+  reset(): this {
+    this.#values.length = 0;
+    this.#complete = true;
+    return this;
+  }
+
+  /** Adds one slice's smallest fingerprints (ascending), or undefined if it has none. */
+  add(part: readonly number[] | undefined): void {
+    if (part === undefined) this.#complete = false;
+    else if (this.#complete) for (const v of part) this.#values.push(v);
+  }
+
+  /** The SENDER_SAMPLE_SIZE smallest distinct values, halved to the top 52 bits. */
+  smallest(): number[] {
+    if (!this.#complete) return [];
+    const sorted = this.#values.sort((a, b) => a - b);
+    const out: number[] = [];
+    for (let i = 0; i < sorted.length && out.length < SENDER_SAMPLE_SIZE; i++) {
+      // Halved: the top 52 bits, which Avro longs in JavaScript (avsc) carry exactly.
+      if (i === 0 || sorted[i] !== sorted[i - 1]) out.push(Math.floor(sorted[i]! / 2));
+    }
+    return out;
+  }
+}
+
+const SAMPLE = new SampleUnion();
+
 /** Every window's features at event time asOf. */
 export function clusterFeaturesAt(rings: readonly ClusterRing[], asOf: number): ClusterWindowFeatures[] {
   return rings.map((ring) => {
@@ -353,6 +390,7 @@ export function clusterFeaturesAt(rings: readonly ClusterRing[], asOf: number): 
     const senderCounts = new Map<number, number>();
     const callbackCounts = new Map<bigint, number>();
     let firstMessage = Number.POSITIVE_INFINITY;
+    const sample = SAMPLE.reset();
     for (const s of slicesAt(ring, asOf)) {
       if (s.messages > 0 && s.firstMs < firstMessage) firstMessage = s.firstMs;
       messages += s.messages;
@@ -363,7 +401,10 @@ export function clusterFeaturesAt(rings: readonly ClusterRing[], asOf: number): 
       spamReports += s.spamReports;
       replies += s.replies;
       deliveryFailures += s.deliveryFailures;
-      if (s.senders) senders.merge(s.senders);
+      if (s.senders) {
+        senders.merge(s.senders);
+        sample.add(s.senders.smallest(SENDER_SAMPLE_SIZE));
+      }
       if (s.ignoringSenders) ignoringSenders.merge(s.ignoringSenders);
       if (s.recipients) recipients.merge(s.recipients);
       if (s.campaigns) campaigns.merge(s.campaigns);
@@ -402,7 +443,7 @@ export function clusterFeaturesAt(rings: readonly ClusterRing[], asOf: number): 
       sendingForMs: messages > 0 ? Math.min(ring.spec.lengthMs, Math.max(0, asOf - firstMessage)) : 0,
       optOutIgnoringSenders: Math.min(Math.round(ignoringSenders.estimate()), distinctSenders),
       // Halved: the top 52 bits, which Avro longs in JavaScript (avsc) carry exactly.
-      senderSample: (senders.smallest(SENDER_SAMPLE_SIZE) ?? []).map((f) => Math.floor(f / 2)),
+      senderSample: sample.smallest(),
     };
   });
 }

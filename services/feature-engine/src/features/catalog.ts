@@ -278,8 +278,9 @@ so that a cluster is judged by its recipients across all its numbers:
   this message included, from the same relation book; the cluster counts the distinct senders
   whose messages came flagged.
 - **Sender sample** (cluster \`senderSample\`): the 8 smallest keyed 52-bit fingerprints of the
-  window's senders while it counts them exactly (at most 128), from the same distinct counter as
-  \`distinctSenders\`: templates the same numbers send share these values.
+  window's senders, the smallest of its slices' smallest (each from the distinct counter behind
+  \`distinctSenders\`), so a window of any size has one while each of its slices counts its
+  senders exactly (at most 128): templates the same numbers send share these values.
 
 ## URL domains
 
