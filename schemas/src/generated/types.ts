@@ -88,7 +88,7 @@ export interface ClusterWindowFeatures {
   sendingForMs: number;
   /** Distinct senders of the window whose messages of the cluster came while they were ignoring opt-outs: each had sent to someone who had opted out from it, past the one confirmation allowed, within the hour before (exact up to 128, then HyperLogLog). Several of a template's numbers doing so is a crew that ignores STOP, whoever of them was told. */
   optOutIgnoringSenders: number;
-  /** A bottom-k sample of the window's senders: the 8 smallest of their keyed 52-bit fingerprints (the top 52 bits of each sender's keyed hash), ascending, while the window counts its senders exactly (at most 128); empty past that. Templates that the same numbers send share these values, which is how the decision engine finds a crew's other templates. */
+  /** A bottom-k sample of the window's senders: the 8 smallest of their keyed 52-bit fingerprints (the top 52 bits of each sender's keyed hash), ascending: the smallest of its slices' smallest, so a window of any size has one while each of its slices counts its senders exactly (at most 128); empty once one has more. Templates that the same numbers send share these values, which is how the decision engine finds a crew's other templates. */
   senderSample: number[];
 }
 
