@@ -202,6 +202,8 @@ export const SAMPLES: { [K in keyof Records]: Records[K] } = {
         postOptOutSends: 0,
         sendingForMs: 240_000,
         optOutIgnoringSenders: 7,
+        optedOutSenders: 5,
+        optOutIgnoredSenders: 3,
         senderSample: [12, 4_503_599_627_370_495],
       },
     ],

@@ -4,7 +4,7 @@
 export interface ClusterEvent {
   /** When the message was sent or the outcome happened, ms since the epoch. */
   eventTime: number;
-  /** MESSAGE: a message of the cluster was sent; OPT_OUT: a recipient opted out in answer to one; SPAM_REPORT: a recipient reported one (7726); REPLY: a recipient answered one (any message back that is not an opt-out); DELIVERY_FAILURE: one could not be delivered. */
+  /** MESSAGE: a message of the cluster was sent; OPT_OUT: a recipient opted out in answer to one; SPAM_REPORT: a recipient reported one (7726); REPLY: a recipient answered one (any message back that is not an opt-out); DELIVERY_FAILURE: one could not be delivered; OPT_OUT_IGNORED: the sender texted a recipient again, past the one confirmation allowed, after the recipient opted out in answer to one (the message itself goes to its own cluster as a MESSAGE). */
   kind: ClusterEventKind;
   /** Keyed hash of the sender of the message (for an outcome: the sender it answers). */
   senderHash: Hash64;
@@ -27,7 +27,7 @@ export interface ClusterEvent {
 }
 
 /** What happened. Readers map symbols they do not know to MESSAGE. */
-export type ClusterEventKind = 'MESSAGE' | 'OPT_OUT' | 'SPAM_REPORT' | 'REPLY' | 'DELIVERY_FAILURE';
+export type ClusterEventKind = 'MESSAGE' | 'OPT_OUT' | 'SPAM_REPORT' | 'REPLY' | 'DELIVERY_FAILURE' | 'OPT_OUT_IGNORED';
 
 /** Keyed 64-bit hash (HMAC-SHA-256, first 8 bytes, big-endian) of a subscriber address. */
 export type Hash64 = Buffer;
@@ -88,6 +88,10 @@ export interface ClusterWindowFeatures {
   sendingForMs: number;
   /** Distinct senders of the window whose messages of the cluster came while they were ignoring opt-outs: each had sent to someone who had opted out from it, past the one confirmation allowed, within the hour before (exact up to 128, then HyperLogLog). Several of a template's numbers doing so is a crew that ignores STOP, whoever of them was told. */
   optOutIgnoringSenders: number;
+  /** Distinct senders of the window told STOP about the cluster: a recipient opted out in answer to one of their messages of it, or they sent past such an opt-out (exact up to 128, then HyperLogLog). */
+  optedOutSenders: number;
+  /** Distinct senders of the window that sent past an opt-out the cluster drew: a recipient opted out in answer to their message of the cluster, and they texted that recipient again, past the one confirmation allowed, with any content (exact up to 128, then HyperLogLog; at most optedOutSenders). Over optedOutSenders: how the template's numbers treat STOP, a crew that ignores it near all, volunteers who honour it near none. */
+  optOutIgnoredSenders: number;
   /** A bottom-k sample of the window's senders: the 8 smallest of their keyed 52-bit fingerprints (the top 52 bits of each sender's keyed hash), ascending: the smallest of its slices' smallest, so a window of any size has one while each of its slices counts its senders exactly (at most 128); empty once one has more. Templates that the same numbers send share these values, which is how the decision engine finds a crew's other templates. */
   senderSample: number[];
 }

@@ -303,6 +303,8 @@ const CLUSTER_WINDOW_TYPES = {
   postOptOutSends: 'UInt64',
   sendingForMs: 'UInt64',
   optOutIgnoringSenders: 'UInt64',
+  optedOutSenders: 'UInt64',
+  optOutIgnoredSenders: 'UInt64',
 } as const satisfies Record<
   Exclude<
     keyof ClusterWindowFeatures,

@@ -148,6 +148,8 @@ export function recordFactory(seed: number, baseMs: number): RecordFactory {
           postOptOutSends: int(500),
           sendingForMs: int(3_600_000),
           optOutIgnoringSenders: int(40),
+          optedOutSenders: int(40),
+          optOutIgnoredSenders: int(20),
           senderSample: Array.from({ length: int(8) }, () => int(2 ** 52)).sort((a, b) => a - b),
         })),
       };

@@ -73,6 +73,8 @@ interface Sum {
   postOptOutSends: number;
   sendingForMs: number;
   optOutIgnoringSenders: number;
+  optedOutSenders: number;
+  optOutIgnoredSenders: number;
 }
 
 function emptySum(windowMs: number): Sum {
@@ -94,6 +96,8 @@ function emptySum(windowMs: number): Sum {
     postOptOutSends: 0,
     sendingForMs: 0,
     optOutIgnoringSenders: 0,
+    optedOutSenders: 0,
+    optOutIgnoredSenders: 0,
   };
 }
 
@@ -114,6 +118,8 @@ function add(s: Sum, w: ClusterWindowFeatures): void {
   s.postOptOutSends += w.postOptOutSends;
   s.sendingForMs = Math.max(s.sendingForMs, w.sendingForMs);
   s.optOutIgnoringSenders += w.optOutIgnoringSenders;
+  s.optedOutSenders += w.optedOutSenders;
+  s.optOutIgnoredSenders += w.optOutIgnoredSenders;
 }
 
 const ratio = (n: number, d: number) => (d > 0 ? n / d : 0);
@@ -142,6 +148,8 @@ function toWindow(name: string, domains: readonly string[], s: Sum): GroupWindow
     postOptOutSends: s.postOptOutSends,
     sendingForMs: s.sendingForMs,
     optOutIgnoringSenders: s.optOutIgnoringSenders,
+    optedOutSenders: s.optedOutSenders,
+    optOutIgnoredSenders: s.optOutIgnoredSenders,
     senderSample: [],
   };
 }

@@ -158,6 +158,8 @@ export function clusterValue(
       return per(w.messages, w.distinctSenders);
     case 'optOutIgnoringShare':
       return per(w.optOutIgnoringSenders, w.distinctSenders);
+    case 'optOutIgnoredShare':
+      return per(w.optOutIgnoredSenders, w.optedOutSenders);
     default:
       return w[name];
   }

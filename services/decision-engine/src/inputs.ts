@@ -106,6 +106,12 @@ export function checkClusterFeatures(key: string, f: ClusterFeatures, now: numbe
         record,
         `optOutIgnoringSenders ${w.optOutIgnoringSenders} exceeds distinctSenders in ${w.window}`,
       );
+    // Those that ignored a STOP about it were told one (a rule reads the share).
+    if (w.optOutIgnoredSenders > w.optedOutSenders)
+      throw new InvalidFeaturesError(
+        record,
+        `optOutIgnoredSenders ${w.optOutIgnoredSenders} exceeds optedOutSenders in ${w.window}`,
+      );
   }
 }
 

@@ -56,6 +56,8 @@ export const CLUSTER_FEATURES = [
   'postOptOutSends',
   'sendingForMs',
   'optOutIgnoringSenders',
+  'optedOutSenders',
+  'optOutIgnoredSenders',
 ] as const satisfies readonly Exclude<
   keyof ClusterWindowFeatures,
   'window' | 'windowMs' | 'campaignIds' | 'urlDomains' | 'callbackNumbers'
@@ -71,7 +73,9 @@ export const CLUSTER_FEATURES = [
  * distinctSenders, low when a template is spread thinly over many numbers (snowshoe) and high
  * for volunteers or a business sending it by the hundred; optOutIgnoringShare =
  * optOutIgnoringSenders / distinctSenders, the share of its numbers that sent it while ignoring
- * someone's STOP.
+ * someone's STOP; optOutIgnoredShare = optOutIgnoredSenders / optedOutSenders, the share of the
+ * numbers told STOP about it that texted past the STOP: near all for a crew that ignores STOP,
+ * near none for volunteers or a business that honour it.
  */
 export const DERIVED_CLUSTER_FEATURES = [
   'spamReportRate',
@@ -82,6 +86,7 @@ export const DERIVED_CLUSTER_FEATURES = [
   'complaintReplyRatio',
   'messagesPerSender',
   'optOutIgnoringShare',
+  'optOutIgnoredShare',
 ] as const;
 export type ClusterFeatureName =
   | (typeof CLUSTER_FEATURES)[number]
@@ -127,6 +132,8 @@ export const HARD_CLUSTER_FEATURES: ReadonlySet<string> = new Set([
   'postOptOutRate',
   'optOutIgnoringSenders',
   'optOutIgnoringShare',
+  'optOutIgnoredSenders',
+  'optOutIgnoredShare',
 ]);
 
 export type RuleClass = 'hard' | 'volume' | 'spread' | 'outcome' | 'signal';

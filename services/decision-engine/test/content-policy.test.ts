@@ -104,6 +104,45 @@ describe('the content section', () => {
     allowed({ distinctSenders: 100, messages: 1_000, distinctRecipients: 1_000 }, '5 of 100 numbers');
   });
 
+  it('blocks any template, registered too, whose numbers told STOP about it mostly text past the STOP, not one whose numbers honour it', () => {
+    const content = DEFAULT_POLICY.content!;
+    // A slow bot's opener from 400 numbers, 3 minutes in: 4 of them were told STOP about it and 3
+    // of those texted the person again (in another template, the pitch); nobody has told the rest.
+    const bot = {
+      messages: 240,
+      distinctSenders: 230,
+      distinctRecipients: 240,
+      optOuts: 4,
+      optOutRate: 4 / 240,
+      replies: 9,
+      optedOutSenders: 4,
+      optOutIgnoredSenders: 3,
+      registeredShare: 1,
+    };
+    const d = judgeCluster(content, cluster(ID, bot), false);
+    assert.equal(d.action, 'BLOCK');
+    assert.equal(d.reasons[0]!.code, 'CONTENT_OPT_OUT_IGNORED');
+    const allowed = (patch: Partial<typeof bot>, why: string) =>
+      assert.notEqual(judgeCluster(content, cluster(ID, { ...bot, ...patch }), false).action, 'BLOCK', why);
+    allowed({ optOutIgnoredSenders: 2 }, 'two numbers');
+    // Volunteers of a large campaign: 3 slips among 120 numbers told STOP.
+    allowed(
+      {
+        optedOutSenders: 120,
+        optOuts: 130,
+        optOutRate: 130 / 6_000,
+        messages: 6_000,
+        distinctRecipients: 6_000,
+      },
+      '3 of 120 told',
+    );
+    // A greeting friends send each other: a rare STOP, answered by more texts between friends.
+    allowed(
+      { optOutRate: 4 / 20_000, distinctRecipients: 20_000, messages: 20_000, replies: 9_000 },
+      'one STOP in 5,000',
+    );
+  });
+
   it('blocks a template spread thinly over many numbers that nobody answers once its recipients have had time, nothing like it', () => {
     const content = DEFAULT_POLICY.content!;
     // Snowshoe: 240 fresh numbers, one text each, three minutes in, one STOP and no answer.

@@ -125,6 +125,8 @@ export function cluster(
       postOptOutSends: 0,
       sendingForMs: 0,
       optOutIgnoringSenders: 0,
+      optedOutSenders: 0,
+      optOutIgnoredSenders: 0,
       senderSample: [],
       ...patch,
     })),

@@ -208,6 +208,21 @@ test('absurd features are refused with a typed error; sane ones pass', () => {
       ),
     /optOutIgnoringSenders 4 exceeds distinctSenders/,
   );
+  // Those that ignored a STOP about the template were told one.
+  checkClusterFeatures(
+    c.clusterId,
+    cluster(c.clusterId, { optedOutSenders: 2, optOutIgnoredSenders: 2 }),
+    now,
+  );
+  assert.throws(
+    () =>
+      checkClusterFeatures(
+        c.clusterId,
+        cluster(c.clusterId, { optedOutSenders: 2, optOutIgnoredSenders: 3 }),
+        now,
+      ),
+    /optOutIgnoredSenders 3 exceeds optedOutSenders/,
+  );
 });
 
 test('state codec: a round trip keeps everything; a corrupt record is a typed error', () => {

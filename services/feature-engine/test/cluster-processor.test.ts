@@ -13,6 +13,7 @@ import {
   FULL_TAG,
   FULL_TAG_V1,
   FULL_TAG_V2,
+  FULL_TAG_V3,
   LIGHT_TAG,
   LIGHT_TAG_V1,
 } from '../src/clusters/cluster-codec.ts';
@@ -87,8 +88,15 @@ const OUTCOMES: readonly ClusterOutcomeKind[] = ['OPT_OUT', 'SPAM_REPORT', 'REPL
 
 type Input =
   | { kind: 'message'; cluster: string; m: ClusterMessage }
-  | { kind: 'outcome'; cluster: string; t: number; outcome: ClusterOutcomeKind }
+  | { kind: 'outcome'; cluster: string; t: number; outcome: ClusterOutcomeKind; sender?: number }
   | { kind: 'advance'; t: number };
+
+/** The sender hash halves an outcome names, as message() hashes senders. */
+const outcomeSender = (sender: number | undefined) => {
+  if (sender === undefined) return undefined;
+  const [hi, lo] = hashOf(sender, 1);
+  return { hi, lo };
+};
 
 const CAMPAIGNS = ['C1', 'C2', 'CVX-42', 'TF9'];
 const DOMAINS = ['bit.ly', 'example.com', 'a.co', 'b.org', 'c.net', 'ünï.example'];
@@ -123,11 +131,16 @@ function inputs(seed: number, n = 1_500): Input[] {
       continue;
     }
     if (kind < 0.16) {
+      // Opt-outs name the sender told (most of them), and now and then one of the cluster's
+      // senders goes past an opt-out it drew.
+      const outcome = i % 11 === 0 ? 'OPT_OUT_IGNORED' : OUTCOMES[Math.floor(r() * OUTCOMES.length)]!;
+      const named = outcome === 'OPT_OUT_IGNORED' || (outcome === 'OPT_OUT' && i % 4 !== 0);
       out.push({
         kind: 'outcome',
         cluster,
         t: eventTime,
-        outcome: OUTCOMES[Math.floor(r() * OUTCOMES.length)]!,
+        outcome,
+        ...(named ? { sender: ci * 100 + (i % senderPool[ci]!) } : {}),
       });
       continue;
     }
@@ -164,7 +177,8 @@ function inputs(seed: number, n = 1_500): Input[] {
 
 function feed(p: ClusterProcessor, input: Input): void {
   if (input.kind === 'message') p.message(input.cluster, input.m, CLOCK);
-  else if (input.kind === 'outcome') p.outcome(input.cluster, input.t, input.outcome, CLOCK);
+  else if (input.kind === 'outcome')
+    p.outcome(input.cluster, input.t, input.outcome, CLOCK, outcomeSender(input.sender));
   else p.advanceWatermark(input.t);
 }
 
@@ -217,6 +231,8 @@ function reference(events: readonly Input[], spec: WindowSpec, asOf: number): Cl
   let postOptOutSends = 0;
   let firstMessageMs = Number.POSITIVE_INFINITY;
   const outcomes = new Map<ClusterOutcomeKind, number>(OUTCOMES.map((k) => [k, 0]));
+  const told = new Set<number>();
+  const ignored = new Set<number>();
   const senders = new Map<number, number>();
   const sendersBySlice = new Map<number, Set<number>>();
   const recipients = new Set<number>();
@@ -225,8 +241,15 @@ function reference(events: readonly Input[], spec: WindowSpec, asOf: number): Cl
   const domains = new Map<string, number>();
   const callbacks = new Map<bigint, number>();
   for (const e of events) {
-    if (e.kind === 'outcome' && inWindow(spec, e.t, asOf))
-      outcomes.set(e.outcome, outcomes.get(e.outcome)! + 1);
+    if (e.kind === 'outcome' && inWindow(spec, e.t, asOf)) {
+      if (e.outcome !== 'OPT_OUT_IGNORED') outcomes.set(e.outcome, outcomes.get(e.outcome)! + 1);
+      const named = outcomeSender(e.sender);
+      if (named) {
+        const f = fingerprintOf(named.hi, named.lo);
+        told.add(f);
+        if (e.outcome === 'OPT_OUT_IGNORED') ignored.add(f);
+      }
+    }
     if (e.kind !== 'message' || !inWindow(spec, e.m.timeMs, asOf)) continue;
     messages++;
     firstMessageMs = Math.min(firstMessageMs, e.m.timeMs);
@@ -277,6 +300,8 @@ function reference(events: readonly Input[], spec: WindowSpec, asOf: number): Cl
     // From the window's first message: how long its recipients have had (at most the window).
     sendingForMs: messages > 0 ? Math.min(spec.lengthMs, Math.max(0, asOf - firstMessageMs)) : 0,
     optOutIgnoringSenders: ignoringSenders.size,
+    optedOutSenders: told.size,
+    optOutIgnoredSenders: ignored.size,
     // A bottom-8 sample of the whole sender set, however large; none once a slice of the window
     // has more senders than a counter holds exactly.
     senderSample: [...sendersBySlice.values()].every((set) => set.size <= 128)
@@ -774,6 +799,16 @@ const SECOND_RELEASE_FULL = Buffer.from(
   'hex',
 );
 
+/** A processor restored from what `p` writes for cluster `id` at its next drain, checked to be the current full form. */
+function rewritten(p: ClusterProcessor, id: string): ClusterProcessor {
+  p.drain(0);
+  const [written] = p.takeChanged();
+  assert.equal(written!.value![0], FULL_TAG, 'written in the current form');
+  const q = createClusterProcessor();
+  q.restore(id, written!.value!);
+  return q;
+}
+
 test("the second release's full records restore, counting sendingForMs from the end of the first message's slice, and are written anew with it", () => {
   assert.equal(SECOND_RELEASE_FULL[0], FULL_TAG_V2);
   const p = createClusterProcessor();
@@ -789,15 +824,59 @@ test("the second release's full records restore, counting sendingForMs from the 
   ]);
   p.message('0a1b2c3d4e5f60', message(T0 + 200_000, 3, 3, null, ['kit.example']), CLOCK);
   const before = sendingFor();
-  p.drain(0);
-  const [written] = p.takeChanged();
-  assert.equal(written!.value![0], FULL_TAG, 'written in the current form');
-  const q = createClusterProcessor();
-  q.restore('0a1b2c3d4e5f60', written!.value!);
+  const q = rewritten(p, '0a1b2c3d4e5f60');
   assert.deepEqual(
     q.features('0a1b2c3d4e5f60')!.map((w) => [w.window, w.messages, w.sendingForMs]),
     before,
     'the bound survives the rewrite',
+  );
+});
+
+/**
+ * A full record the third release wrote (its encoder, at commit 3a0c8c8): sender 1 at T0, sender 2
+ * 30 s later, an opt-out at T0 + 40 s (no sender named), sender 1 again at T0 + 95 s past an
+ * opt-out; every message links kit.example.
+ */
+const THIRD_RELEASE_FULL = Buffer.from(
+  'c502008081ace11e7a42008081ace11e7a42030000000040772b4100000000004ced40020000000000000000005095e1' +
+    '1e7a420200010011000000010c00000000002000000000000040000011000000010c0000000000200000000000004000' +
+    '00000000000a000000010c000f97c0e637b79300010b6b69742e6578616d706c65020280808001018080800201000000' +
+    '00000000000000010000000000f6a3e11e7a42010000000a000000010c00000000002000000a000000010c0000000000' +
+    '200000000000000a000000010c000f97c0e637b79300010b6b69742e6578616d706c650101808080010100000001000a' +
+    '000000010c0000000000200000b891020000000040774b4100000000804f1241010000000000000000005095e11e7a42' +
+    '0300010011000000010c00000000002000000000000040000011000000010c0000000000200000000000004000000000' +
+    '00000a000000010c000f97c0e637b79300010b6b69742e6578616d706c6503028080800102808080020100000001000a' +
+    '000000010c00000000002000000000000000709994410000000040774b41010000000a00000000005095e11e7a420300' +
+    '010011000000010c00000000002000000000000040000011000000010c00000000002000000000000040000000000000' +
+    '0a000000010c000f97c0e637b79300010b6b69742e6578616d706c6503028080800102808080020100000001000a0000' +
+    '00010c000000000020000000',
+  'hex',
+);
+
+test("the third release's full records restore with nobody told STOP, and count those told from then on", () => {
+  assert.equal(THIRD_RELEASE_FULL[0], FULL_TAG_V3);
+  const p = createClusterProcessor();
+  p.restore('0a1b2c3d4e5f60', THIRD_RELEASE_FULL);
+  p.restoreWatermark(T0 + 100_000);
+  const told = () =>
+    p
+      .features('0a1b2c3d4e5f60')!
+      .map((w) => [w.messages, w.optOuts, w.postOptOutSends, w.optedOutSenders, w.optOutIgnoredSenders]);
+  assert.deepEqual(told(), [
+    [3, 1, 1, 0, 0],
+    [3, 1, 1, 0, 0],
+    [3, 1, 1, 0, 0],
+  ]);
+  p.outcome('0a1b2c3d4e5f60', T0 + 110_000, 'OPT_OUT', CLOCK, outcomeSender(2));
+  p.outcome('0a1b2c3d4e5f60', T0 + 120_000, 'OPT_OUT_IGNORED', CLOCK, outcomeSender(2));
+  const now = told();
+  assert.deepEqual(now[0], [3, 2, 1, 1, 1], 'an ignored opt-out is no outcome of its own');
+  const q = rewritten(p, '0a1b2c3d4e5f60');
+  assert.deepEqual(
+    q
+      .features('0a1b2c3d4e5f60')!
+      .map((w) => [w.messages, w.optOuts, w.postOptOutSends, w.optedOutSenders, w.optOutIgnoredSenders]),
+    now,
   );
 });
 
@@ -859,6 +938,8 @@ test("the first release's changelog values restore, with the new counters at zer
     sequentialShare: 0,
     callbackNumbers: [],
     postOptOutSends: 0,
+    optedOutSenders: 0,
+    optOutIgnoredSenders: 0,
     // The cheap form holds its messages' times: exact. The full form's slices did not keep the
     // first message's time: from the end of its slice, the bound it had (15m slices are a minute).
     sendingForMs: 0,

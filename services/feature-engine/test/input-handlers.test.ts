@@ -238,12 +238,14 @@ test('a message to a recipient who opted out is flagged past the one confirmatio
   const send = (recipient: string, t: number): boolean => {
     const records = handlers.message(A, message(S1, recipient, t, body('Ann')), CLOCK);
     const events = route(records, CLOCK);
+    const flagged = events[0]!.afterOptOut;
+    // Past the opt-out, the template that drew it (this one) is told too.
     assert.deepEqual(
       events.map((e) => e.kind),
-      ['MESSAGE'],
+      flagged ? ['MESSAGE', 'OPT_OUT_IGNORED'] : ['MESSAGE'],
       'the message, and nothing it answers',
     );
-    return events[0]!.afterOptOut;
+    return flagged;
   };
   const answer = (from: string, t: number, text: string) =>
     route(handlers.message(B, message(from, S1, t, text), CLOCK), CLOCK);
@@ -268,11 +270,64 @@ test('a message to a recipient who opted out is flagged past the one confirmatio
   // The cluster counts the flagged messages; the sender's own feature counts the same ones.
   const [m15] = C.clusters.features(CLUSTER)!;
   assert.deepEqual([m15!.messages, m15!.optOuts, m15!.replies, m15!.postOptOutSends], [6, 1, 1, 2]);
+  // S1 was told STOP about the template, and went past it.
+  assert.deepEqual([m15!.optedOutSenders, m15!.optOutIgnoredSenders], [1, 1]);
   A.processor.advanceWatermark(T0 + 20 * MIN);
   const sender = drainPartition(A, 0)
     .senders.flatMap((o) => (o.kind === 'features' && o.sender === S1 ? [o.value] : []))
     .at(-1)!;
   assert.equal(sender.windows.find((w) => w.window === '24h')!.postOptOutSends, 2);
+});
+
+test('a send past an opt-out, in any content, is held against the template that drew the opt-out', () => {
+  // A bot's pattern: the opener draws a STOP, "are you sure?" is the one confirmation, and the
+  // pitch that follows, another template, goes past it. The opener learns that S1 ignored it.
+  const pitch = (name: string) =>
+    `Before you go ${name}: no fees, no repairs, close on your timeline. Want a number? Call ${CALLBACK}.`;
+  const PITCH = clusterIdString(clusterIdOf(pitch('Ann'), keys.cluster)!);
+  assert.notEqual(PITCH, CLUSTER);
+  const [A, B, C, D] = [partitions(), partitions(), partitions(), partitions()];
+  const { route } = network(
+    new Map([
+      [S1, A],
+      [S2, A],
+      [R1, B],
+      [R2, B],
+      [CLUSTER, C],
+      [PITCH, D],
+    ]),
+  );
+  const send = (sender: string, recipient: string, t: number, text: string) =>
+    route(handlers.message(A, message(sender, recipient, t, text), CLOCK), CLOCK).map((e) => e.kind);
+  const answer = (from: string, to: string, t: number, text: string) =>
+    route(handlers.message(B, message(from, to, t, text), CLOCK), CLOCK).map((e) => e.kind);
+
+  assert.deepEqual(send(S1, R1, T0, body('Ann')), ['MESSAGE']);
+  assert.deepEqual(send(S2, R2, T0, body('Bob')), ['MESSAGE']);
+  assert.deepEqual(answer(R1, S1, T0 + 10_000, 'STOP'), ['OPT_OUT']);
+  assert.deepEqual(answer(R2, S2, T0 + 10_000, 'STOP'), ['OPT_OUT']);
+  // S2 honours it (one confirmation); S1 confirms and pitches anyway.
+  assert.deepEqual(send(S2, R2, T0 + 15_000, 'You are unsubscribed and will get no more texts.'), []);
+  assert.deepEqual(send(S1, R1, T0 + 15_000, 'Are you sure? Reply YES to stop.'), []);
+  assert.deepEqual(send(S1, R1, T0 + 20_000, pitch('Ann')), ['MESSAGE', 'OPT_OUT_IGNORED']);
+
+  const [opener] = C.clusters.features(CLUSTER)!;
+  assert.deepEqual(
+    [opener!.messages, opener!.optOuts, opener!.optedOutSenders, opener!.optOutIgnoredSenders],
+    [2, 2, 2, 1],
+    'two numbers told STOP about the opener, one of which ignored it',
+  );
+  const [pitched] = D.clusters.features(PITCH)!;
+  assert.deepEqual([pitched!.messages, pitched!.postOptOutSends, pitched!.optOutIgnoredSenders], [1, 1, 0]);
+
+  // The opt-out's template survives the sender's book being written to the changelog and restored.
+  const restored = partitions();
+  for (const { key, value } of A.processor.takeChanged()) if (value) restored.processor.restore(key, value);
+  const again = route(handlers.message(restored, message(S1, R1, T0 + 30_000, pitch('Ann')), CLOCK), CLOCK);
+  assert.deepEqual(
+    again.map((e) => e.kind),
+    ['MESSAGE', 'OPT_OUT_IGNORED'],
+  );
 });
 
 test('every message of a sender is flagged as ignoring opt-outs for an hour after it sent past one, and its clusters count the sender once', () => {

@@ -139,6 +139,29 @@ test('sends after an opt-out are counted, except one confirmation within 5 minut
   assert.equal(at(book, T0 + 5 * HOUR, '24h').postOptOutSends, 2, 'the earlier ones still count');
 });
 
+test('a send past an opt-out names the cluster the opt-out answered, whatever it sends, and the bytes keep it', () => {
+  const book = createRelationBook();
+  recordSent(book, R1, T0, O, 42);
+  recordSent(book, R2, T0, O, 42);
+  assert.equal(recordHeard(book, R1, T0 + MIN, 'optOut', O), 42);
+  recordSent(book, R2, T0 + HOUR, O); // R2's latest message has no cluster now
+  recordHeard(book, R2, T0 + HOUR + MIN, 'optOut', O); // answers a message of no cluster
+  // The confirmation is of another cluster (the bot's "are you sure?"): the opt-out still names 42.
+  const confirmation = recordSent(book, R1, T0 + 2 * MIN, O, 7);
+  assert.deepEqual([confirmation.afterOptOut, confirmation.optOutCluster], [false, Number.NaN]);
+  const pitch = recordSent(book, R1, T0 + 3 * MIN, O, 99);
+  assert.deepEqual([pitch.afterOptOut, pitch.optOutCluster], [true, 42]);
+  assert.equal(recordSent(book, R2, T0 + HOUR + 2 * MIN, O, 99).afterOptOut, false, 'the one confirmation');
+  const none = recordSent(book, R2, T0 + 2 * HOUR, O, 99);
+  assert.deepEqual([none.afterOptOut, none.optOutCluster], [true, Number.NaN], 'past it, of no cluster');
+  // Through the changelog's bytes, and from a book written before opt-outs kept their cluster.
+  const back = decodeRelationBook(encodeRelationBook(book));
+  assert.equal(recordSent(back, R1, T0 + 4 * HOUR, O).optOutCluster, 42);
+  assert.deepEqual(back.optOuts.get(R1), { ms: T0 + MIN, confirmed: true, clusterId: 42 });
+  const { clusterId: _, ...before } = back.optOuts.get(R2)!;
+  assert.deepEqual(before, { ms: T0 + HOUR + MIN, confirmed: true });
+});
+
 test('an opt-out read after a later send still counts that send', () => {
   const book = createRelationBook();
   recordSent(book, R1, T0, O);

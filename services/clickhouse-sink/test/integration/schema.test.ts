@@ -87,7 +87,7 @@ test('the migrations give the sink every column it writes, with the type it writ
   assert.equal(columns.get('decisions.published'), 'UInt8');
 });
 
-test('the decision and cluster columns added by 0006 to 0010 have the types the sink writes', () => {
+test('the decision and cluster columns added by 0006 to 0011 have the types the sink writes', () => {
   assert.equal(columns.get('decisions.throttle_rate_per_hour'), 'Nullable(UInt32)');
   assert.equal(columns.get('decisions.throttle_scope'), 'String');
   assert.equal(columns.get('decisions.decided_at_ms'), 'UInt64');
@@ -95,11 +95,13 @@ test('the decision and cluster columns added by 0006 to 0010 have the types the 
   assert.equal(columns.get('cluster_features.sending_for_ms'), 'UInt64');
   assert.equal(columns.get('cluster_features.opt_out_ignoring_senders'), 'UInt64');
   assert.equal(columns.get('cluster_features.sender_sample'), 'Array(UInt64)');
+  assert.equal(columns.get('cluster_features.opted_out_senders'), 'UInt64');
+  assert.equal(columns.get('cluster_features.opt_out_ignored_senders'), 'UInt64');
   assert.equal(columns.get('content_decisions.callback_numbers'), 'Array(String)');
   assert.equal(columns.get('content_overrides.removed'), 'UInt8');
 });
 
-test('rows written before 0006 to 0010, or without their columns after them, read no hourly limit, ALL_RECIPIENTS, decided_at x 1000 and no outcomes', async () => {
+test('rows written before 0006 to 0011, or without their columns after them, read no hourly limit, ALL_RECIPIENTS, decided_at x 1000 and no outcomes', async () => {
   const old = await createTestDatabase('sink_before_0006');
   try {
     const migrations = loadMigrations(`${REPO_ROOT}infra/clickhouse/migrations`);
@@ -137,11 +139,13 @@ test('rows written before 0006 to 0010, or without their columns after them, rea
           'sending_for_ms',
           'opt_out_ignoring_senders',
           'sender_sample',
+          'opted_out_senders',
+          'opt_out_ignored_senders',
         ]),
       ),
       format: 'JSONEachRow',
     });
-    assert.deepEqual((await run(Number.MAX_SAFE_INTEGER)).applied, [6, 7, 8, 9, 10]);
+    assert.deepEqual((await run(Number.MAX_SAFE_INTEGER)).applied, [6, 7, 8, 9, 10, 11]);
     // A sink of the earlier release goes on writing its rows after the migration (18.16 stores
     // '' and 0 for the omitted columns, current ClickHouse their defaults).
     const later = { ...decision, decisionId: `${decision.decisionId}-later` };
@@ -174,6 +178,8 @@ test('rows written before 0006 to 0010, or without their columns after them, rea
         postOptOutSends: 0,
         sendingForMs: 0,
         optOutIgnoringSenders: 0,
+        optedOutSenders: 0,
+        optOutIgnoredSenders: 0,
         senderSample: [],
       })),
     });

@@ -15,7 +15,9 @@
  * still decode, with those at zero, so a partition restores across the upgrade. FULL_TAG_V2's
  * slices had no first message time (they decode with it at the slice's end, the bound
  * sendingForMs had then) and no senders ignoring opt-outs, LIGHT_TAG_V2's messages no such flag
- * (both decode as none). Only the current form is written.
+ * (both decode as none). FULL_TAG_V3's slices had no senders told STOP or ignoring it (they
+ * decode as none); the cheap form gained two event types for those, so its tag stayed. Only the
+ * current form is written.
  */
 import {
   Reader,
@@ -34,10 +36,13 @@ import {
   type ClusterSlice,
   emptyClusterSlice,
   MAX_CALLBACKS_PER_MESSAGE,
+  type OutcomeSender,
 } from './cluster-state.ts';
 
-/** First byte of a full cluster's bytes (0xC5; never a sender record's first byte). */
-export const FULL_TAG = 0xc5;
+/** First byte of a full cluster's bytes (0xC7; never a sender record's first byte). */
+export const FULL_TAG = 0xc7;
+/** The third release's full form (slices without the senders told STOP or ignoring it). */
+export const FULL_TAG_V3 = 0xc5;
 /** The second release's full form (slices without their first message's time). */
 export const FULL_TAG_V2 = 0xc3;
 /** First byte of a cheap cluster's bytes. */
@@ -53,7 +58,7 @@ export const isLightTag = (tag: number | undefined): boolean =>
   tag === LIGHT_TAG || tag === LIGHT_TAG_V2 || tag === LIGHT_TAG_V1;
 /** Whether a changelog value is a full cluster, of any version. */
 export const isFullTag = (tag: number | undefined): boolean =>
-  tag === FULL_TAG || tag === FULL_TAG_V2 || tag === FULL_TAG_V1;
+  tag === FULL_TAG || tag === FULL_TAG_V3 || tag === FULL_TAG_V2 || tag === FULL_TAG_V1;
 
 /** Longest campaign id or domain kept, in UTF-16 units; longer ones are cut (none real is that long). */
 export const MAX_TEXT_LENGTH = 255;
@@ -80,7 +85,13 @@ export interface FullCluster extends ClusterMeta {
 
 export type LightEvent =
   | { readonly type: 'message'; readonly m: ClusterMessage }
-  | { readonly type: 'outcome'; readonly timeMs: number; readonly kind: ClusterOutcomeKind };
+  | {
+      readonly type: 'outcome';
+      readonly timeMs: number;
+      readonly kind: ClusterOutcomeKind;
+      /** The sender told STOP (OPT_OUT) or ignoring it (OPT_OUT_IGNORED), when known. */
+      readonly sender?: OutcomeSender;
+    };
 
 export interface LightCluster extends ClusterMeta {
   events: LightEvent[];
@@ -194,7 +205,7 @@ function readTextCounts(r: Reader): Map<string, number> | null {
  * FULL_TAG_V1) varint replies, delivery failures, sequential messages, messages after an opt-out
  * | call-back counts (varint n, then per entry u64 hash, varint count); then (FULL_TAG only) the
  * counter of senders ignoring opt-outs and, in a slice with messages, varint first message time -
- * slice start.
+ * slice start; then (FULL_TAG only) the counters of senders told STOP and of those ignoring it.
  */
 export function encodeFullCluster(c: FullCluster): Buffer {
   const w = new Writer();
@@ -228,6 +239,8 @@ export function encodeFullCluster(c: FullCluster): Buffer {
       }
     writeCounter(w, s.ignoringSenders);
     if (s.messages > 0) w.varint(s.firstMs - s.start);
+    writeCounter(w, s.optedOutSenders);
+    writeCounter(w, s.ignoredSenders);
   });
   return w.done();
 }
@@ -264,12 +277,17 @@ function readSlice(r: Reader, start: number, sliceMs: number, tag: number): Clus
       if (s.callbackCounts.size !== k) throw new StateCodecError('call-back count map repeats a key');
     }
   }
-  if (tag === FULL_TAG) s.ignoringSenders = readCounter(r);
+  const current = tag === FULL_TAG || tag === FULL_TAG_V3;
+  if (current) s.ignoringSenders = readCounter(r);
   if (s.messages > 0) {
-    const offset = tag === FULL_TAG ? r.varint() : sliceMs;
+    const offset = current ? r.varint() : sliceMs;
     if (!Number.isSafeInteger(offset) || offset > sliceMs)
       throw new StateCodecError(`first message ${offset} ms into a slice of ${sliceMs} ms`);
     s.firstMs = start + offset;
+  }
+  if (tag === FULL_TAG) {
+    s.optedOutSenders = readCounter(r);
+    s.ignoredSenders = readCounter(r);
   }
   if (s.registered > s.messages) throw new StateCodecError('more registered messages than messages');
   if (s.sequential > s.messages) throw new StateCodecError('more sequential messages than messages');
@@ -282,7 +300,7 @@ function readSlice(r: Reader, start: number, sliceMs: number, tag: number): Clus
 export function decodeFullCluster(bytes: Uint8Array, windows: readonly WindowSpec[]): FullCluster {
   return decoding('cluster', () => {
     const r = new Reader(bytes);
-    const meta = readHeader(r, [FULL_TAG, FULL_TAG_V2, FULL_TAG_V1]);
+    const meta = readHeader(r, [FULL_TAG, FULL_TAG_V3, FULL_TAG_V2, FULL_TAG_V1]);
     const rings: ClusterRing[] = readRings(r, windows, 'cluster', (start, spec) =>
       readSlice(r, start, spec.sliceMs, meta.tag),
     );
@@ -298,6 +316,10 @@ const EVENT_MESSAGE = 0;
 const OUTCOME_CODES: readonly ClusterOutcomeKind[] = ['OPT_OUT', 'SPAM_REPORT', 'REPLY', 'DELIVERY_FAILURE'];
 const OUTCOME_CODES_V1 = 2;
 const outcomeCode = (kind: ClusterOutcomeKind): number => 1 + OUTCOME_CODES.indexOf(kind);
+/** An opt-out with the sender told (u32 x 2 after the time); code 1 is one without. */
+const EVENT_OPT_OUT_FROM = 5;
+/** A send past an opt-out the cluster drew, with its sender (u32 x 2 after the time). */
+const EVENT_OPT_OUT_IGNORED = 6;
 /** A message's flag bits, below its call-back number count. */
 const MESSAGE_SEQUENTIAL = 1;
 const MESSAGE_AFTER_OPT_OUT = 2;
@@ -307,7 +329,8 @@ const CALLBACK_BITS = 0x1c;
 
 /**
  * Packs a cheap cluster into a Latin-1 string (one char per byte; its changelog value is the same
- * bytes). Layout: header | u8 events | per event u8 type, f64 time, and for a message: u32 x 4
+ * bytes). Layout: header | u8 events | per event u8 type, f64 time, for an opt-out told to a
+ * known sender (type 5) or an ignored one (type 6) u32 x 2 sender hash halves, and for a message: u32 x 4
  * sender and recipient hash halves, campaign (varint 0, or 1 and the text), u8 domains and each
  * text; then (not in LIGHT_TAG_V1) u8 flags (0x20 the sender ignores opt-outs, LIGHT_TAG only |
  * call-back numbers << 2 | 2 after an opt-out | 1 sequential) and each u64 hash.
@@ -318,8 +341,18 @@ export function encodeLight(c: LightCluster): string {
   w.u8(c.events.length);
   for (const e of c.events) {
     if (e.type === 'outcome') {
-      w.u8(outcomeCode(e.kind));
-      w.f64(e.timeMs);
+      const sender = e.kind === 'OPT_OUT' || e.kind === 'OPT_OUT_IGNORED' ? e.sender : undefined;
+      if (sender === undefined) {
+        // The processor keeps none (it counts nothing without its sender): no code exists for one.
+        if (e.kind === 'OPT_OUT_IGNORED') throw new TypeError('an OPT_OUT_IGNORED event without its sender');
+        w.u8(outcomeCode(e.kind));
+        w.f64(e.timeMs);
+      } else {
+        w.u8(e.kind === 'OPT_OUT' ? EVENT_OPT_OUT_FROM : EVENT_OPT_OUT_IGNORED);
+        w.f64(e.timeMs);
+        w.u32(sender.hi >>> 0);
+        w.u32(sender.lo >>> 0);
+      }
       continue;
     }
     const m = e.m;
@@ -368,6 +401,16 @@ export function decodeLightBytes(bytes: Uint8Array): LightCluster {
       const timeMs = readTime(r);
       if (type > EVENT_MESSAGE && type <= (v1 ? OUTCOME_CODES_V1 : OUTCOME_CODES.length)) {
         events.push({ type: 'outcome', timeMs, kind: OUTCOME_CODES[type - 1]! });
+        continue;
+      }
+      if (meta.tag === LIGHT_TAG && (type === EVENT_OPT_OUT_FROM || type === EVENT_OPT_OUT_IGNORED)) {
+        const sender = { hi: r.u32(), lo: r.u32() };
+        events.push({
+          type: 'outcome',
+          timeMs,
+          kind: type === EVENT_OPT_OUT_FROM ? 'OPT_OUT' : 'OPT_OUT_IGNORED',
+          sender,
+        });
         continue;
       }
       if (type !== EVENT_MESSAGE) throw new StateCodecError(`unknown cluster event type ${type}`);

@@ -76,6 +76,7 @@ import {
   fingerprintOf,
   inWindow,
   MAX_CALLBACKS_PER_MESSAGE,
+  type OutcomeSender,
 } from './cluster-state.ts';
 import { DeadlineQueue } from './deadline-queue.ts';
 
@@ -162,8 +163,17 @@ export interface ClusterProcessor {
   };
   /** Applies a message. Throws EventTimeSkewError or EventTimeInvalidError (nothing changed) for a bad time. */
   message(clusterId: string, m: ClusterMessage, wallClockMs: number): void;
-  /** Applies an outcome at its own event time. Same errors as message. */
-  outcome(clusterId: string, timeMs: number, kind: ClusterOutcomeKind, wallClockMs: number): void;
+  /**
+   * Applies an outcome at its own event time; `sender` is the sender told STOP (OPT_OUT) or
+   * ignoring it (OPT_OUT_IGNORED, which counts nothing without it). Same errors as message.
+   */
+  outcome(
+    clusterId: string,
+    timeMs: number,
+    kind: ClusterOutcomeKind,
+    wallClockMs: number,
+    sender?: OutcomeSender,
+  ): void;
   /** Moves the watermark forward to t if it is behind (the shell's idle-partition fallback). */
   advanceWatermark(t: number): void;
   /** The records decided since the last drain, in decision order, stamped with emittedAtMs. */
@@ -366,7 +376,7 @@ export function createClusterProcessor(options: Partial<ClusterProcessorOptions>
     const rings = createRings(windows);
     for (const e of c.events) {
       if (e.type === 'message') applyClusterMessage(rings, c.latestMs, e.m, o.maxTopEntries);
-      else applyClusterOutcome(rings, c.latestMs, e.timeMs, e.kind);
+      else applyClusterOutcome(rings, c.latestMs, e.timeMs, e.kind, e.sender);
     }
     return {
       latestMs: c.latestMs,
@@ -494,7 +504,7 @@ export function createClusterProcessor(options: Partial<ClusterProcessorOptions>
         stats.promotedClusters++;
       }
     } else if (e.type === 'message') applyClusterMessage(c.rings, c.latestMs, e.m, o.maxTopEntries);
-    else applyClusterOutcome(c.rings, c.latestMs, e.timeMs, e.kind);
+    else applyClusterOutcome(c.rings, c.latestMs, e.timeMs, e.kind, e.sender);
     c.dirty = true;
     if (t < watermark) stats.lateEvents++;
     if (t > maxEventTime) maxEventTime = t;
@@ -524,9 +534,13 @@ export function createClusterProcessor(options: Partial<ClusterProcessorOptions>
       check(m.timeMs, wallClockMs);
       ingest(clusterId, { type: 'message', m: normalise(m) });
     },
-    outcome(clusterId, timeMs, kind, wallClockMs) {
+    outcome(clusterId, timeMs, kind, wallClockMs, sender) {
       check(timeMs, wallClockMs);
-      ingest(clusterId, { type: 'outcome', timeMs, kind });
+      if (kind === 'OPT_OUT_IGNORED' && sender === undefined) return; // counts nothing
+      ingest(
+        clusterId,
+        sender === undefined ? { type: 'outcome', timeMs, kind } : { type: 'outcome', timeMs, kind, sender },
+      );
     },
     advanceWatermark(t) {
       if (!(t > watermark)) return;

@@ -9,7 +9,7 @@
  *   message to asOf, at most the window); a cluster restored from a record of before slices kept
  *   their first message's time counts from the end of that slice, the lower bound it had.
  * - distinctSenders, distinctRecipients, distinctCampaigns, distinctUrlDomains,
- *   optOutIgnoringSenders: distinct counters
+ *   optOutIgnoringSenders, optedOutSenders, optOutIgnoredSenders: distinct counters
  *   (distinct-counter.ts), exact up to SPARSE_LIMIT (128) per window, then HyperLogLog (about 1.6%
  *   standard error). Campaign ids and domains are counted by a 64-bit hash of their text.
  * - senderSample: the 8 smallest sender fingerprints of the window's senders (their top 52 bits),
@@ -87,8 +87,17 @@ export interface ClusterMessage {
   readonly senderIgnoresOptOuts: boolean;
 }
 
-/** A recipient outcome attributed to a cluster. */
-export type ClusterOutcomeKind = 'OPT_OUT' | 'SPAM_REPORT' | 'REPLY' | 'DELIVERY_FAILURE';
+/**
+ * A recipient outcome attributed to a cluster, or (OPT_OUT_IGNORED) a sender texting again past
+ * an opt-out the cluster drew, which is no outcome of the cluster's own messages.
+ */
+export type ClusterOutcomeKind = 'OPT_OUT' | 'SPAM_REPORT' | 'REPLY' | 'DELIVERY_FAILURE' | 'OPT_OUT_IGNORED';
+
+/** Keyed hash halves of the sender an outcome is about (what OPT_OUT and OPT_OUT_IGNORED count). */
+export interface OutcomeSender {
+  readonly hi: number;
+  readonly lo: number;
+}
 
 export interface ClusterSlice {
   start: number;
@@ -108,6 +117,10 @@ export interface ClusterSlice {
   senders: DistinctCounter | null;
   /** Senders of the slice's messages flagged senderIgnoresOptOuts. */
   ignoringSenders: DistinctCounter | null;
+  /** Senders told STOP about the cluster in the slice (OPT_OUT and OPT_OUT_IGNORED outcomes). */
+  optedOutSenders: DistinctCounter | null;
+  /** Senders that went past an opt-out the cluster drew (OPT_OUT_IGNORED outcomes). */
+  ignoredSenders: DistinctCounter | null;
   recipients: DistinctCounter | null;
   campaigns: DistinctCounter | null;
   domains: DistinctCounter | null;
@@ -135,6 +148,8 @@ export function emptyClusterSlice(start: number): ClusterSlice {
     deliveryFailures: 0,
     senders: null,
     ignoringSenders: null,
+    optedOutSenders: null,
+    ignoredSenders: null,
     recipients: null,
     campaigns: null,
     domains: null,
@@ -274,12 +289,17 @@ export function applyClusterMessage(
   }
 }
 
-/** Adds an outcome to every window's slice for its time, as of the cluster's newest event. */
+/**
+ * Adds an outcome to every window's slice for its time, as of the cluster's newest event. An
+ * OPT_OUT with its sender counts the sender as told STOP; an OPT_OUT_IGNORED counts its sender
+ * as told and as having ignored it, and no outcome.
+ */
 export function applyClusterOutcome(
   rings: readonly ClusterRing[],
   latestMs: number,
   timeMs: number,
   kind: ClusterOutcomeKind,
+  sender?: OutcomeSender,
 ): void {
   for (const ring of rings) {
     const s = sliceFor(ring, timeMs, latestMs);
@@ -287,7 +307,14 @@ export function applyClusterOutcome(
     if (kind === 'OPT_OUT') s.optOuts++;
     else if (kind === 'SPAM_REPORT') s.spamReports++;
     else if (kind === 'REPLY') s.replies++;
-    else s.deliveryFailures++;
+    else if (kind === 'DELIVERY_FAILURE') s.deliveryFailures++;
+    if (sender === undefined || (kind !== 'OPT_OUT' && kind !== 'OPT_OUT_IGNORED')) continue;
+    s.optedOutSenders ??= createDistinctCounter();
+    s.optedOutSenders.add(sender.hi, sender.lo);
+    if (kind === 'OPT_OUT_IGNORED') {
+      s.ignoredSenders ??= createDistinctCounter();
+      s.ignoredSenders.add(sender.hi, sender.lo);
+    }
   }
 }
 
@@ -328,6 +355,8 @@ function topKeys<K extends string | bigint>(counts: Map<K, number>, n: number): 
 const UNION = {
   senders: createDistinctCounter(),
   ignoringSenders: createDistinctCounter(),
+  optedOutSenders: createDistinctCounter(),
+  ignoredSenders: createDistinctCounter(),
   recipients: createDistinctCounter(),
   campaigns: createDistinctCounter(),
   domains: createDistinctCounter(),
@@ -382,6 +411,8 @@ export function clusterFeaturesAt(rings: readonly ClusterRing[], asOf: number): 
     let deliveryFailures = 0;
     const senders = UNION.senders.reset();
     const ignoringSenders = UNION.ignoringSenders.reset();
+    const optedOutSenders = UNION.optedOutSenders.reset();
+    const ignoredSenders = UNION.ignoredSenders.reset();
     const recipients = UNION.recipients.reset();
     const campaigns = UNION.campaigns.reset();
     const domains = UNION.domains.reset();
@@ -406,6 +437,8 @@ export function clusterFeaturesAt(rings: readonly ClusterRing[], asOf: number): 
         sample.add(s.senders.smallest(SENDER_SAMPLE_SIZE));
       }
       if (s.ignoringSenders) ignoringSenders.merge(s.ignoringSenders);
+      if (s.optedOutSenders) optedOutSenders.merge(s.optedOutSenders);
+      if (s.ignoredSenders) ignoredSenders.merge(s.ignoredSenders);
       if (s.recipients) recipients.merge(s.recipients);
       if (s.campaigns) campaigns.merge(s.campaigns);
       if (s.domains) domains.merge(s.domains);
@@ -444,6 +477,12 @@ export function clusterFeaturesAt(rings: readonly ClusterRing[], asOf: number): 
       optOutIgnoringSenders: Math.min(Math.round(ignoringSenders.estimate()), distinctSenders),
       // Halved: the top 52 bits, which Avro longs in JavaScript (avsc) carry exactly.
       senderSample: sample.smallest(),
+      optedOutSenders: Math.round(optedOutSenders.estimate()),
+      // Every sender counted here is counted as told too; two estimates could cross.
+      optOutIgnoredSenders: Math.min(
+        Math.round(ignoredSenders.estimate()),
+        Math.round(optedOutSenders.estimate()),
+      ),
     };
   });
 }

@@ -127,7 +127,7 @@ export function createInputHandlers(options: {
       checkAddress('recipient', event.recipient);
       const { facts, content } = messageFacts(event, keys, utcOffsetHours);
       const cluster = content.clusterId ?? Number.NaN;
-      const { sequential, afterOptOut, senderIgnoresOptOuts } = p.processor.message(
+      const { sequential, afterOptOut, senderIgnoresOptOuts, optOutCluster } = p.processor.message(
         event.sender,
         event.senderKind,
         event.campaignId,
@@ -138,6 +138,18 @@ export function createInputHandlers(options: {
       // To the partition of the recipient (same key, same partitioner as the input), where a reply
       // from the recipient's side is credited to it: no body, the sender only hashed.
       const senderHash = keys.hash64(event.sender);
+      // Past an opt-out: the template that drew it learns that this sender ignored it.
+      const ignored =
+        afterOptOut && !Number.isNaN(optOutCluster)
+          ? outcome(
+              optOutCluster,
+              'OPT_OUT_IGNORED',
+              event.eventTime,
+              senderHash,
+              hash64({ hi: facts.recipientHi, lo: facts.recipientLo }),
+              event.messageId,
+            )
+          : undefined;
       const received: Rekeyed = {
         to: 'byRecipient',
         key: event.recipient,
@@ -149,9 +161,9 @@ export function createInputHandlers(options: {
           kind: content.isOptOut ? 'OPT_OUT' : content.isOptIn ? 'OPT_IN' : 'MESSAGE',
         },
       };
-      if (content.clusterId === null) return [received];
+      if (content.clusterId === null) return ignored ? [received, ignored] : [received];
       // To the partition of its content cluster, where it is counted across every sender.
-      return [
+      const out: Rekeyed[] = [
         received,
         {
           to: 'byCluster',
@@ -171,6 +183,8 @@ export function createInputHandlers(options: {
           },
         },
       ];
+      if (ignored) out.push(ignored);
+      return out;
     },
 
     feedback(p, event, wallClockMs) {
@@ -214,7 +228,12 @@ export function createInputHandlers(options: {
     clusterEvent(p, clusterId, event, wallClockMs) {
       parseClusterId(clusterId); // a typed error (a dead letter) for a key that is not a cluster id
       if (event.kind !== 'MESSAGE') {
-        p.clusters.outcome(clusterId, event.eventTime, event.kind, wallClockMs);
+        // The sender told STOP, or ignoring it: what optedOutSenders and optOutIgnoredSenders count.
+        const told = event.kind === 'OPT_OUT' || event.kind === 'OPT_OUT_IGNORED';
+        const sender = told
+          ? { hi: event.senderHash.readUInt32BE(0), lo: event.senderHash.readUInt32BE(4) }
+          : undefined;
+        p.clusters.outcome(clusterId, event.eventTime, event.kind, wallClockMs, sender);
         return;
       }
       const sender = event.senderHash;

@@ -203,18 +203,24 @@ export interface MessageFlags {
    * message included: what the cluster feature optOutIgnoringSenders counts.
    */
   readonly senderIgnoresOptOuts: boolean;
+  /**
+   * When afterOptOut: the content cluster whose message drew the opt-out it went past (NaN if
+   * none or not known), told that its sender ignored it (ClusterEvent OPT_OUT_IGNORED).
+   */
+  readonly optOutCluster: number;
 }
 
-/** The eight MessageFlags, shared and frozen, so that message() allocates none. */
-const FLAGS: readonly MessageFlags[] = Array.from({ length: 8 }, (_, i) =>
+/** The four MessageFlags of a message not past an opt-out, shared and frozen, so that message() allocates none. */
+const FLAGS: readonly MessageFlags[] = Array.from({ length: 4 }, (_, i) =>
   Object.freeze({
     sequential: (i & 1) !== 0,
-    afterOptOut: (i & 2) !== 0,
-    senderIgnoresOptOuts: (i & 4) !== 0,
+    afterOptOut: false,
+    senderIgnoresOptOuts: (i & 2) !== 0,
+    optOutCluster: Number.NaN,
   }),
 );
-const flagsOf = (sequential: boolean, afterOptOut: boolean, ignores: boolean): MessageFlags =>
-  FLAGS[(sequential ? 1 : 0) + (afterOptOut ? 2 : 0) + (ignores ? 4 : 0)]!;
+const flagsOf = (sequential: boolean, ignores: boolean): MessageFlags =>
+  FLAGS[(sequential ? 1 : 0) + (ignores ? 2 : 0)]!;
 
 export type ProcessorOutput =
   | { readonly kind: 'features'; readonly sender: string; readonly value: SenderFeatures }
@@ -872,7 +878,7 @@ export function createPartitionProcessor(
       observe(facts.timeMs, wallClockMs);
       const book = openBook(sender, true)!;
       const recipient = counterpartKey(facts.recipientHi, facts.recipientLo);
-      const { contact, afterOptOut } = recordSent(
+      const { contact, afterOptOut, optOutCluster } = recordSent(
         book,
         recipient,
         facts.timeMs,
@@ -904,11 +910,9 @@ export function createPartitionProcessor(
       }
       touch(sender);
       advance(facts.timeMs);
-      return flagsOf(
-        d.pairSequential === 1,
-        afterOptOut,
-        afterOptOut || ignoresOptOutsAt(book, facts.timeMs, ignoresLookbackMs),
-      );
+      if (afterOptOut)
+        return { sequential: d.pairSequential === 1, afterOptOut, senderIgnoresOptOuts: true, optOutCluster };
+      return flagsOf(d.pairSequential === 1, ignoresOptOutsAt(book, facts.timeMs, ignoresLookbackMs));
     },
     feedback(sender, timeMs, kind, wallClockMs, recipient) {
       observe(timeMs, wallClockMs);

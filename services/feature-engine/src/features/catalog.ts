@@ -277,6 +277,14 @@ so that a cluster is judged by its recipients across all its numbers:
   whether its sender sent past an opt-out (the confirmation excepted) within the hour up to it,
   this message included, from the same relation book; the cluster counts the distinct senders
   whose messages came flagged.
+- **Senders told STOP, and those ignoring it** (cluster \`optedOutSenders\`,
+  \`optOutIgnoredSenders\`): an opt-out attributed to the cluster (above) names the sender it
+  answers, who is counted as told STOP about the template. The sender's relation book keeps,
+  with each opt-out, the cluster of the message it answered; a send past that opt-out (the
+  confirmation excepted), in any content, sends the template an OPT_OUT_IGNORED event naming the
+  sender, counted as told and as ignoring it. A bot's pitch after "are you sure?" is another
+  template: the opener it answered still learns. Opt-outs recorded before books kept their
+  cluster, and opt-outs read after the send past them, tell no template.
 - **Sender sample** (cluster \`senderSample\`): the 8 smallest keyed 52-bit fingerprints of the
   window's senders, the smallest of its slices' smallest (each from the distinct counter behind
   \`distinctSenders\`), so a window of any size has one while each of its slices counts its

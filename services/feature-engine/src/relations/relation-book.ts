@@ -74,6 +74,11 @@ export interface OptOut {
   ms: number;
   /** Whether the one permitted confirmation was sent. */
   confirmed: boolean;
+  /**
+   * Content cluster of the sender's message the opt-out answered (as recordHeard attributes it);
+   * NaN for none: what a send past this opt-out is held against (SendVerdict.optOutCluster).
+   */
+  clusterId: number;
 }
 
 export interface RelationBook {
@@ -156,6 +161,11 @@ export interface SendVerdict {
   readonly contact: boolean;
   /** The counterpart had opted out from the sender before it (the confirmation excepted). */
   readonly afterOptOut: boolean;
+  /**
+   * When afterOptOut: the content cluster whose message drew that opt-out (NaN if none or not
+   * known), so the template a sender was told STOP about learns that the sender ignored it.
+   */
+  readonly optOutCluster: number;
 }
 
 /** Records the sender's message to `key` at `timeMs`, of content cluster `clusterId` (NaN: none). */
@@ -180,16 +190,22 @@ export function recordSent(
     c.clusterId = clusterId;
   } else if (t < c.sentMs && !(t <= c.prevSentMs)) c.prevSentMs = t; // read out of order
   capCounterparts(book, o);
-  let afterOptOut = false;
   if (opt && opt.ms <= t) {
     if (!opt.confirmed && t - opt.ms <= o.optOutConfirmationMs) opt.confirmed = true;
     else {
-      afterOptOut = true;
       addViolation(book, t, o);
+      return { contact, afterOptOut: true, optOutCluster: opt.clusterId };
     }
   }
-  return { contact, afterOptOut };
+  return contact ? CONTACT : NO_CONTACT;
 }
+
+const CONTACT: SendVerdict = Object.freeze({ contact: true, afterOptOut: false, optOutCluster: Number.NaN });
+const NO_CONTACT: SendVerdict = Object.freeze({
+  contact: false,
+  afterOptOut: false,
+  optOutCluster: Number.NaN,
+});
 
 /**
  * How far back a send past an opt-out marks the sender's messages (ClusterEvent.senderIgnoresOptOuts),
@@ -247,7 +263,7 @@ export function recordHeard(
     const held = book.optOuts.get(key);
     if (held && held.ms <= t) return Number.NaN; // already opted out: the earliest opt-out stands
     book.optOuts.delete(key);
-    book.optOuts.set(key, { ms: t, confirmed: false });
+    book.optOuts.set(key, { ms: t, confirmed: false, clusterId: cluster });
     while (book.optOuts.size > o.maxOptOuts) book.optOuts.delete(book.optOuts.keys().next().value as number);
     // A message the sender sent after this opt-out, read before it. Only the latest send is
     // known: earlier ones between the two are not counted (rare: it needs the opt-out to reach
@@ -382,14 +398,17 @@ const HAS_ANSWERED = 4;
 const HAS_OPT_OUT_ANSWERED = 8;
 const HAS_PREV_SENT = 16;
 const HAS_CLUSTER = 32;
+const OPT_OUT_CONFIRMED = 1;
+const OPT_OUT_CLUSTER = 2;
 
 /**
  * Layout: u8 version | varint latestMs (version 1: f64) | varint counterparts | per counterpart:
  * the key (its high 21 bits in 3 bytes, then its low 32 bits in 4; version 1: 4 and 4), u8
  * presence flags, varint seconds before latestMs for each time present (sent, heard, answered,
  * opt-out answered, previous sent), the cluster id (as a key) if any | varint opt-outs | per
- * opt-out: key, u8 confirmed, varint seconds before latestMs | varint violations | varint seconds
- * before latestMs each.
+ * opt-out: key, u8 flags (1 confirmed, 2 cluster), varint seconds before latestMs, the cluster id
+ * (as a key) if any | varint violations | varint seconds before latestMs each. Books written
+ * before opt-outs kept their cluster have flags 0 or 1, and decode with none.
  */
 export function encodeRelationBook(book: RelationBook): Buffer {
   const w = new Writer();
@@ -413,8 +432,10 @@ export function encodeRelationBook(book: RelationBook): Buffer {
   w.varint(book.optOuts.size);
   for (const [k, opt] of book.optOuts) {
     key(k);
-    w.u8(opt.confirmed ? 1 : 0);
+    const cluster = !Number.isNaN(opt.clusterId);
+    w.u8((opt.confirmed ? OPT_OUT_CONFIRMED : 0) | (cluster ? OPT_OUT_CLUSTER : 0));
     ago(opt.ms);
+    if (cluster) key(opt.clusterId);
   }
   w.varint(book.violations.length);
   for (const v of book.violations) ago(v);
@@ -484,9 +505,11 @@ export function decodeRelationBook(bytes: Uint8Array): RelationBook {
   const optOuts = r.varint();
   for (let i = 0; i < optOuts; i++) {
     const key = readKey();
-    const confirmed = r.u8();
-    if (confirmed > 1) throw new StateCodecError('bad opt-out flag');
-    book.optOuts.set(key, { confirmed: confirmed === 1, ms: at() });
+    const flags = r.u8();
+    if (flags > (OPT_OUT_CONFIRMED | OPT_OUT_CLUSTER)) throw new StateCodecError('bad opt-out flag');
+    const ms = at();
+    const clusterId = flags & OPT_OUT_CLUSTER ? readKey() : Number.NaN;
+    book.optOuts.set(key, { confirmed: (flags & OPT_OUT_CONFIRMED) !== 0, ms, clusterId });
   }
   const violations = r.varint();
   for (let i = 0; i < violations; i++) book.violations.push(at());
