@@ -174,6 +174,7 @@ export const SAMPLES: { [K in keyof Records]: Records[K] } = {
     callbackHashes: [Buffer.from('00112233445566ff', 'hex')],
     afterOptOut: false,
     senderIgnoresOptOuts: true,
+    senderBlockHash: Buffer.from('a1b2c3d4e5f60718', 'hex'),
   },
   ClusterFeatures: {
     clusterId: '0a1b2c3d4e5f60',
@@ -205,6 +206,7 @@ export const SAMPLES: { [K in keyof Records]: Records[K] } = {
         optedOutSenders: 5,
         optOutIgnoredSenders: 3,
         senderSample: [12, 4_503_599_627_370_495],
+        senderBlockSample: [7],
       },
     ],
   },

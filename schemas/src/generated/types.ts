@@ -24,6 +24,8 @@ export interface ClusterEvent {
   afterOptOut: boolean;
   /** MESSAGE only: its sender has sent to someone who had opted out from it, past the one confirmation allowed, within the hour up to this message (this one included): what the cluster feature optOutIgnoringSenders counts. */
   senderIgnoresOptOuts: boolean;
+  /** MESSAGE only: keyed hash of the sender's number block (its number without the last digit, so ten consecutive numbers share it), with a key of its own derived from the deployment secret; null when the sender is not a number of 8 digits or more. Templates sent from the same blocks are one crew's: a SIM box's consecutive SIMs. */
+  senderBlockHash: null | Hash64;
 }
 
 /** What happened. Readers map symbols they do not know to MESSAGE. */
@@ -92,6 +94,8 @@ export interface ClusterWindowFeatures {
   optedOutSenders: number;
   /** Distinct senders of the window that sent past an opt-out the cluster drew: a recipient opted out in answer to their message of the cluster, and they texted that recipient again, past the one confirmation allowed, with any content (exact up to 128, then HyperLogLog; at most optedOutSenders). Over optedOutSenders: how the template's numbers treat STOP, a crew that ignores it near all, volunteers who honour it near none. */
   optOutIgnoredSenders: number;
+  /** A bottom-k sample of the window's sender number blocks (a number without its last digit, keyed hash; ClusterEvent.senderBlockHash): the 8 smallest of their 52-bit fingerprints, ascending, gathered like senderSample. Templates sent from the same blocks of consecutive numbers (a SIM box) share these values before any one number has sent several of them. */
+  senderBlockSample: number[];
   /** A bottom-k sample of the window's senders: the 8 smallest of their keyed 52-bit fingerprints (the top 52 bits of each sender's keyed hash), ascending: the smallest of its slices' smallest, so a window of any size has one while each of its slices counts its senders exactly (at most 128); empty once one has more. Templates that the same numbers send share these values, which is how the decision engine finds a crew's other templates. */
   senderSample: number[];
 }

@@ -308,7 +308,7 @@ const CLUSTER_WINDOW_TYPES = {
 } as const satisfies Record<
   Exclude<
     keyof ClusterWindowFeatures,
-    'window' | 'campaignIds' | 'urlDomains' | 'callbackNumbers' | 'senderSample'
+    'window' | 'campaignIds' | 'urlDomains' | 'callbackNumbers' | 'senderSample' | 'senderBlockSample'
   >,
   Numeric
 >;
@@ -354,6 +354,7 @@ export const CLUSTER_WINDOW_COLUMNS: readonly {
   { field: 'urlDomains', column: 'url_domains' },
   { field: 'callbackNumbers', column: 'callback_numbers' },
   { field: 'senderSample', column: 'sender_sample' },
+  { field: 'senderBlockSample', column: 'sender_block_sample' },
 ];
 
 function writeNumbers<F extends string>(
@@ -553,6 +554,7 @@ export const CLUSTER_FEATURES_COLUMNS: readonly ColumnSpec[] = [
   { name: 'url_domains', type: 'Array(String)' },
   { name: 'callback_numbers', type: 'Array(String)' },
   { name: 'sender_sample', type: 'Array(UInt64)' },
+  { name: 'sender_block_sample', type: 'Array(UInt64)' },
 ];
 
 /** The rows of one ClusterFeatures record, one per window; RowMappingError when a value does not fit. */
@@ -574,6 +576,7 @@ export function clusterFeaturesRows(r: ClusterFeatures): Row[] {
     row.url_domains = w.urlDomains;
     row.callback_numbers = w.callbackNumbers;
     row.sender_sample = w.senderSample;
+    row.sender_block_sample = w.senderBlockSample;
     return row;
   });
 }
@@ -594,6 +597,7 @@ export function clusterFeaturesFromRows(rows: readonly StoredRow[]): ClusterFeat
           w.urlDomains = readStrings(row, 'url_domains');
           w.callbackNumbers = readStrings(row, 'callback_numbers');
           w.senderSample = readNumbers(row, 'sender_sample');
+          w.senderBlockSample = readNumbers(row, 'sender_block_sample');
           return w;
         }),
       };

@@ -151,6 +151,7 @@ export function recordFactory(seed: number, baseMs: number): RecordFactory {
           optedOutSenders: int(40),
           optOutIgnoredSenders: int(20),
           senderSample: Array.from({ length: int(8) }, () => int(2 ** 52)).sort((a, b) => a - b),
+          senderBlockSample: Array.from({ length: int(8) }, () => int(2 ** 52)).sort((a, b) => a - b),
         })),
       };
     },

@@ -151,6 +151,7 @@ function toWindow(name: string, domains: readonly string[], s: Sum): GroupWindow
     optedOutSenders: s.optedOutSenders,
     optOutIgnoredSenders: s.optOutIgnoredSenders,
     senderSample: [],
+    senderBlockSample: [],
   };
 }
 
@@ -195,29 +196,30 @@ const shared = (a: readonly number[], b: readonly number[]): number => {
   return n;
 };
 
+/** Whether `theirs` shares at least CREW_SHARED_SAMPLE values with `mine` (which has that many). */
+const sameCrew = (mine: readonly number[] | undefined, theirs: readonly number[]): boolean =>
+  mine !== undefined && mine.length >= CREW_SHARED_SAMPLE && shared(mine, theirs) >= CREW_SHARED_SAMPLE;
+
 /**
  * The crew group of `c` at `at`: per window, the members whose window of that name shares at
- * least CREW_SHARED_SAMPLE sender sample values with c's (c itself included). A window whose
- * sample is shorter (fewer senders, or too many to sample) has no crew.
+ * least CREW_SHARED_SAMPLE sender sample values with c's, or as many sender block sample values
+ * (sent from the same blocks of consecutive numbers, a SIM box's, before its numbers have each
+ * sent several templates); c itself included. A window whose samples are shorter (fewer senders
+ * or blocks, or too many to sample) has no crew.
  */
 export function crewGroupOf(
   c: ClusterFeatures,
   members: Iterable<ClusterFeatures>,
   at: number,
 ): ClusterGroup | undefined {
-  const mine = new Map(c.windows.map((w) => [w.window, w.senderSample]));
+  const senders = new Map(c.windows.map((w) => [w.window, w.senderSample]));
+  const blocks = new Map(c.windows.map((w) => [w.window, w.senderBlockSample]));
   return sumGroup(
     c.clusterId,
     members,
     at,
-    (w) => {
-      const sample = mine.get(w.window);
-      return (
-        sample !== undefined &&
-        sample.length >= CREW_SHARED_SAMPLE &&
-        shared(sample, w.senderSample) >= CREW_SHARED_SAMPLE
-      );
-    },
+    (w) =>
+      sameCrew(senders.get(w.window), w.senderSample) || sameCrew(blocks.get(w.window), w.senderBlockSample),
     [],
   );
 }
@@ -274,7 +276,10 @@ export function createGroupIndex(cluster: (clusterId: string) => ClusterFeatures
       domains.unlink(c.clusterId);
       samples.unlink(c.clusterId);
       domains.link(c.clusterId, domainsOf(c));
-      samples.link(c.clusterId, new Set(c.windows.flatMap((w) => w.senderSample)));
+      samples.link(
+        c.clusterId,
+        new Set(c.windows.flatMap((w) => [...w.senderSample, ...w.senderBlockSample])),
+      );
     },
     delete(clusterId) {
       domains.unlink(clusterId);
@@ -287,7 +292,8 @@ export function createGroupIndex(cluster: (clusterId: string) => ClusterFeatures
     crew(c, at) {
       const ids = new Set<string>([c.clusterId]);
       for (const w of c.windows)
-        for (const v of w.senderSample) for (const id of samples.byKey.get(v) ?? []) ids.add(id);
+        for (const v of [...w.senderSample, ...w.senderBlockSample])
+          for (const id of samples.byKey.get(v) ?? []) ids.add(id);
       const members = newest(ids, (id) => (id === c.clusterId ? c : cluster(id)));
       return crewGroupOf(c, members, at);
     },

@@ -89,17 +89,19 @@ export function checkClusterFeatures(key: string, f: ClusterFeatures, now: numbe
     // A template cannot have been sending longer than its window holds (it would look older).
     if (w.sendingForMs > w.windowMs)
       throw new InvalidFeaturesError(record, `sendingForMs ${w.sendingForMs} exceeds window ${w.window}`);
-    // A sample of keyed 52-bit fingerprints, ascending (the crew index keys on them).
-    if (
-      w.senderSample.length > 16 ||
-      w.senderSample.some(
-        (v, i) => !Number.isSafeInteger(v) || v < 0 || (i > 0 && v <= w.senderSample[i - 1]!),
+    // Samples of keyed 52-bit fingerprints, ascending (the crew index keys on them).
+    for (const [name, sample] of [
+      ['senderSample', w.senderSample],
+      ['senderBlockSample', w.senderBlockSample],
+    ] as const)
+      if (
+        sample.length > 16 ||
+        sample.some((v, i) => !Number.isSafeInteger(v) || v < 0 || (i > 0 && v <= sample[i - 1]!))
       )
-    )
-      throw new InvalidFeaturesError(
-        record,
-        `senderSample of ${w.window} is not an ascending sample of fingerprints`,
-      );
+        throw new InvalidFeaturesError(
+          record,
+          `${name} of ${w.window} is not an ascending sample of fingerprints`,
+        );
     // Some of its senders, so never more of them than it has (a rule reads the share).
     if (w.optOutIgnoringSenders > w.distinctSenders)
       throw new InvalidFeaturesError(

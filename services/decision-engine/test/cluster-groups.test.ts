@@ -198,6 +198,32 @@ describe('crew groups', () => {
     assert.equal(index.crew(promotion(6, SIMS.slice(0, CREW_SHARED_SAMPLE - 1)), T0), undefined);
   });
 
+  it('also sum the windows whose sender block samples share half their values, though their numbers do not', () => {
+    // A box of 400 consecutive SIMs, one text per SIM every 5 minutes: three minutes in, its
+    // promotions were sent by different SIMs, but from the same blocks of ten.
+    const BLOCKS = Array.from({ length: 8 }, (_, i) => 9_000_000 + i * 104_729);
+    const box = [1, 2, 3].map((k) =>
+      promotion(k, SIMS.slice(8 * (k - 1), 8 * k), { senderBlockSample: k === 3 ? BLOCKS.slice(2) : BLOCKS }),
+    );
+    const index = createGroupIndex((x) => box.find((m) => m.clusterId === x));
+    for (const m of box) index.put(m);
+    assert.equal(index.crew(box[0]!, T0)!.windows[0]!.templates, 3, 'one crew by its blocks');
+    // Blocks in common fewer than half a sample are no crew.
+    const apart = [1, 2, 3].map((k) =>
+      promotion(k, SIMS.slice(8 * (k - 1), 8 * k), {
+        senderBlockSample: [
+          ...BLOCKS.slice(0, CREW_SHARED_SAMPLE - 1),
+          10 * k + 1,
+          10 * k + 2,
+          10 * k + 3,
+        ].sort((a, b) => a - b),
+      }),
+    );
+    const apartIndex = createGroupIndex((x) => apart.find((m) => m.clusterId === x));
+    for (const m of apart) apartIndex.put(m);
+    assert.equal(apartIndex.crew(apart[0]!, T0)!.windows[0]!.templates, 1);
+  });
+
   it("block a SIM box's promotions once its crew is silent long enough, though no promotion alone would be", () => {
     const box = [1, 2, 3, 4].map((k) => promotion(k, sampleOf(k % 2 === 0 ? [k] : [])));
     const d = verdict(box[0]!, box);

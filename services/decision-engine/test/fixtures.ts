@@ -128,6 +128,7 @@ export function cluster(
       optedOutSenders: 0,
       optOutIgnoredSenders: 0,
       senderSample: [],
+      senderBlockSample: [],
       ...patch,
     })),
   };

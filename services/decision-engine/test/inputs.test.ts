@@ -208,6 +208,17 @@ test('absurd features are refused with a typed error; sane ones pass', () => {
       ),
     /optOutIgnoringSenders 4 exceeds distinctSenders/,
   );
+  // Samples are ascending fingerprints, a few of them: the crew index keys on their values.
+  checkClusterFeatures(
+    c.clusterId,
+    cluster(c.clusterId, { senderSample: [1, 2], senderBlockSample: [3, 9] }),
+    now,
+  );
+  for (const bad of [[9, 3], [-1], [2 ** 53], Array.from({ length: 17 }, (_, i) => i)])
+    assert.throws(
+      () => checkClusterFeatures(c.clusterId, cluster(c.clusterId, { senderBlockSample: bad }), now),
+      /senderBlockSample of 15m is not an ascending sample of fingerprints/,
+    );
   // Those that ignored a STOP about the template were told one.
   checkClusterFeatures(
     c.clusterId,

@@ -56,6 +56,8 @@ function measure(shape: Shape): void {
           callbackHashes: [],
           afterOptOut: false,
           senderIgnoresOptOuts: false,
+          // Numbers scattered over blocks, as consumers' are: a block each.
+          senderBlock: { hi: s[0], lo: s[1] ^ 0x5bd1e995 },
         },
         CLOCK,
       );

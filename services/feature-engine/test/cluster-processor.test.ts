@@ -14,6 +14,7 @@ import {
   FULL_TAG_V1,
   FULL_TAG_V2,
   FULL_TAG_V3,
+  FULL_TAG_V4,
   LIGHT_TAG,
   LIGHT_TAG_V1,
 } from '../src/clusters/cluster-codec.ts';
@@ -79,7 +80,14 @@ function message(
     callbackHashes,
     afterOptOut,
     senderIgnoresOptOuts: ignoresOptOuts ?? afterOptOut,
+    // Ten consecutive senders share a number block, as ten consecutive numbers do.
+    senderBlock: blockOf(sender),
   };
+}
+
+function blockOf(sender: number): { hi: number; lo: number } {
+  const [hi, lo] = hashOf(Math.floor(sender / 10), 3);
+  return { hi, lo };
 }
 
 /** Call-back number hashes across the unsigned 64-bit range (so order and sign are exercised). */
@@ -235,6 +243,7 @@ function reference(events: readonly Input[], spec: WindowSpec, asOf: number): Cl
   const ignored = new Set<number>();
   const senders = new Map<number, number>();
   const sendersBySlice = new Map<number, Set<number>>();
+  const blocksBySlice = new Map<number, Set<number>>();
   const recipients = new Set<number>();
   const ignoringSenders = new Set<number>();
   const campaigns = new Map<string, number>();
@@ -263,6 +272,10 @@ function reference(events: readonly Input[], spec: WindowSpec, asOf: number): Cl
     const slice = Math.floor(e.m.timeMs / spec.sliceMs);
     if (!sendersBySlice.has(slice)) sendersBySlice.set(slice, new Set());
     sendersBySlice.get(slice)!.add(s);
+    if (e.m.senderBlock) {
+      if (!blocksBySlice.has(slice)) blocksBySlice.set(slice, new Set());
+      blocksBySlice.get(slice)!.add(fingerprintOf(e.m.senderBlock.hi, e.m.senderBlock.lo));
+    }
     recipients.add(fingerprintOf(e.m.recipientHi, e.m.recipientLo));
     if (e.m.campaignId !== null) {
       registered++;
@@ -304,13 +317,19 @@ function reference(events: readonly Input[], spec: WindowSpec, asOf: number): Cl
     optOutIgnoredSenders: ignored.size,
     // A bottom-8 sample of the whole sender set, however large; none once a slice of the window
     // has more senders than a counter holds exactly.
-    senderSample: [...sendersBySlice.values()].every((set) => set.size <= 128)
-      ? [...senders.keys()]
-          .sort((a, b) => a - b)
-          .slice(0, 8)
-          .map((f) => Math.floor(f / 2))
-      : [],
+    senderSample: bottom8(sendersBySlice),
+    senderBlockSample: bottom8(blocksBySlice),
   };
+}
+
+/** The bottom 8 of the union of per-slice sets, halved to 52 bits; none once a slice has more than 128. */
+function bottom8(bySlice: Map<number, Set<number>>): number[] {
+  const sets = [...bySlice.values()];
+  if (sets.some((set) => set.size > 128)) return [];
+  return [...new Set(sets.flatMap((set) => [...set]))]
+    .sort((a, b) => a - b)
+    .slice(0, 8)
+    .map((f) => Math.floor(f / 2));
 }
 
 test('every published window equals a recomputation from the raw events, over 60 random streams', () => {
@@ -881,6 +900,44 @@ test("the third release's full records restore with nobody told STOP, and count 
 });
 
 /**
+ * A full record the fourth release wrote (its encoder, at commit 3d2aa0e): as the third's, with
+ * the opt-out naming sender 1 and sender 1 going past it at T0 + 96 s.
+ */
+const FOURTH_RELEASE_FULL = Buffer.from(
+  'c7030000c0ace11e7a420000c0ace11e7a42030000000040772b4100000000004ced40020000000000000000005095e1' +
+    '1e7a420200010011000000010c00000000002000000000000040000011000000010c0000000000200000000000004000' +
+    '00000000000a000000010c000f97c0e637b79300010b6b69742e6578616d706c65020280808001018080800201000000' +
+    '000000000000000a000000010c000000000020000000000000010000000000f6a3e11e7a42010000000a000000010c00' +
+    '000000002000000a000000010c0000000000200000000000000a000000010c000f97c0e637b79300010b6b69742e6578' +
+    '616d706c650101808080010100000001000a000000010c0000000000200000b891020a000000010c0000000000200000' +
+    '0a000000010c00000000002000000000000040774b4100000000804f1241010000000000000000005095e11e7a420300' +
+    '010011000000010c00000000002000000000000040000011000000010c00000000002000000000000040000000000000' +
+    '0a000000010c000f97c0e637b79300010b6b69742e6578616d706c6503028080800102808080020100000001000a0000' +
+    '00010c0000000000200000000a000000010c00000000002000000a000000010c00000000002000000000000070999441' +
+    '0000000040774b41010000000a00000000005095e11e7a420300010011000000010c0000000000200000000000004000' +
+    '0011000000010c000000000020000000000000400000000000000a000000010c000f97c0e637b79300010b6b69742e65' +
+    '78616d706c6503028080800102808080020100000001000a000000010c0000000000200000000a000000010c00000000' +
+    '002000000a000000010c0000000000200000',
+  'hex',
+);
+
+test("the fourth release's full records restore with no sender blocks, and sample them from then on", () => {
+  assert.equal(FOURTH_RELEASE_FULL[0], FULL_TAG_V4);
+  const p = createClusterProcessor();
+  p.restore('0a1b2c3d4e5f60', FOURTH_RELEASE_FULL);
+  p.restoreWatermark(T0 + 100_000);
+  const seen = (q: ClusterProcessor) =>
+    q
+      .features('0a1b2c3d4e5f60')!
+      .map((w) => [w.messages, w.optedOutSenders, w.optOutIgnoredSenders, w.senderBlockSample.length]);
+  assert.deepEqual(seen(p)[0], [3, 1, 1, 0]);
+  p.message('0a1b2c3d4e5f60', message(T0 + 110_000, 3, 3, null, ['kit.example']), CLOCK);
+  const now = seen(p);
+  assert.deepEqual(now[0], [4, 1, 1, 1], 'the new message brings its block');
+  assert.deepEqual(seen(rewritten(p, '0a1b2c3d4e5f60')), now);
+});
+
+/**
  * Changelog values the first release wrote (its encoder, at commit ba26a74), for one cluster:
  * sender 1 (campaign CAMP1, a bit.ly link) at T0, sender 2 (bit.ly and example.com) 61 s later,
  * an opt-out at T0 + 120 s and a spam report at T0 + 130 s; cheap form and full form.
@@ -940,6 +997,7 @@ test("the first release's changelog values restore, with the new counters at zer
     postOptOutSends: 0,
     optedOutSenders: 0,
     optOutIgnoredSenders: 0,
+    senderBlockSample: [],
     // The cheap form holds its messages' times: exact. The full form's slices did not keep the
     // first message's time: from the end of its slice, the bound it had (15m slices are a minute).
     sendingForMs: 0,

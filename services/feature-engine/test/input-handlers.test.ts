@@ -330,6 +330,27 @@ test('a send past an opt-out, in any content, is held against the template that 
   );
 });
 
+test("a message's cluster event carries its sender's number block, which ten consecutive numbers share", () => {
+  const C = partitions();
+  const blockOf = (sender: string) => {
+    const owner = new Map([[CLUSTER, C]]);
+    const [, toCluster] = handlers.message(partitions(), message(sender, R1, T0, body('Ann')), CLOCK);
+    assert.ok(toCluster && toCluster.to === 'byCluster');
+    handlers.clusterEvent(owner.get(toCluster.key)!, toCluster.key, toCluster.value, CLOCK);
+    return toCluster.value.senderBlockHash?.toString('hex') ?? null;
+  };
+  const block = blockOf('+12025550100');
+  assert.equal(blockOf('+1 (202) 555-0109'), block, 'the same ten');
+  assert.notEqual(blockOf('+12025550110'), block, 'the next ten');
+  assert.equal(blockOf('ACMEBANK'), null, 'not a number');
+  assert.equal(blockOf('+1202555'), null, 'too short to have blocks');
+  // Keyed apart from subscriber hashes: not the hash of the 10-digit number the prefix spells.
+  assert.notEqual(block, keys.hash64('+1202555010').toString('hex'));
+  // The cluster samples the blocks: two here (ACMEBANK has none).
+  const [m15] = C.clusters.features(CLUSTER)!;
+  assert.equal(m15!.senderBlockSample.length, 2);
+});
+
 test('every message of a sender is flagged as ignoring opt-outs for an hour after it sent past one, and its clusters count the sender once', () => {
   const [A, B, C] = [partitions(), partitions(), partitions()];
   const { route } = network(

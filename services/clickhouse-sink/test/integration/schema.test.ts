@@ -87,7 +87,7 @@ test('the migrations give the sink every column it writes, with the type it writ
   assert.equal(columns.get('decisions.published'), 'UInt8');
 });
 
-test('the decision and cluster columns added by 0006 to 0011 have the types the sink writes', () => {
+test('the decision and cluster columns added by 0006 to 0012 have the types the sink writes', () => {
   assert.equal(columns.get('decisions.throttle_rate_per_hour'), 'Nullable(UInt32)');
   assert.equal(columns.get('decisions.throttle_scope'), 'String');
   assert.equal(columns.get('decisions.decided_at_ms'), 'UInt64');
@@ -97,11 +97,12 @@ test('the decision and cluster columns added by 0006 to 0011 have the types the 
   assert.equal(columns.get('cluster_features.sender_sample'), 'Array(UInt64)');
   assert.equal(columns.get('cluster_features.opted_out_senders'), 'UInt64');
   assert.equal(columns.get('cluster_features.opt_out_ignored_senders'), 'UInt64');
+  assert.equal(columns.get('cluster_features.sender_block_sample'), 'Array(UInt64)');
   assert.equal(columns.get('content_decisions.callback_numbers'), 'Array(String)');
   assert.equal(columns.get('content_overrides.removed'), 'UInt8');
 });
 
-test('rows written before 0006 to 0011, or without their columns after them, read no hourly limit, ALL_RECIPIENTS, decided_at x 1000 and no outcomes', async () => {
+test('rows written before 0006 to 0012, or without their columns after them, read no hourly limit, ALL_RECIPIENTS, decided_at x 1000 and no outcomes', async () => {
   const old = await createTestDatabase('sink_before_0006');
   try {
     const migrations = loadMigrations(`${REPO_ROOT}infra/clickhouse/migrations`);
@@ -141,11 +142,12 @@ test('rows written before 0006 to 0011, or without their columns after them, rea
           'sender_sample',
           'opted_out_senders',
           'opt_out_ignored_senders',
+          'sender_block_sample',
         ]),
       ),
       format: 'JSONEachRow',
     });
-    assert.deepEqual((await run(Number.MAX_SAFE_INTEGER)).applied, [6, 7, 8, 9, 10, 11]);
+    assert.deepEqual((await run(Number.MAX_SAFE_INTEGER)).applied, [6, 7, 8, 9, 10, 11, 12]);
     // A sink of the earlier release goes on writing its rows after the migration (18.16 stores
     // '' and 0 for the omitted columns, current ClickHouse their defaults).
     const later = { ...decision, decisionId: `${decision.decisionId}-later` };
@@ -181,6 +183,7 @@ test('rows written before 0006 to 0011, or without their columns after them, rea
         optedOutSenders: 0,
         optOutIgnoredSenders: 0,
         senderSample: [],
+        senderBlockSample: [],
       })),
     });
   } finally {

@@ -16,8 +16,9 @@
  * slices had no first message time (they decode with it at the slice's end, the bound
  * sendingForMs had then) and no senders ignoring opt-outs, LIGHT_TAG_V2's messages no such flag
  * (both decode as none). FULL_TAG_V3's slices had no senders told STOP or ignoring it (they
- * decode as none); the cheap form gained two event types for those, so its tag stayed. Only the
- * current form is written.
+ * decode as none); the cheap form gained two event types for those, so its tag stayed.
+ * FULL_TAG_V4's slices had no sender blocks (none); the cheap form's messages gained a flag for
+ * theirs. Only the current form is written.
  */
 import {
   Reader,
@@ -35,12 +36,15 @@ import {
   type ClusterRing,
   type ClusterSlice,
   emptyClusterSlice,
+  type HashHalves,
   MAX_CALLBACKS_PER_MESSAGE,
   type OutcomeSender,
 } from './cluster-state.ts';
 
-/** First byte of a full cluster's bytes (0xC7; never a sender record's first byte). */
-export const FULL_TAG = 0xc7;
+/** First byte of a full cluster's bytes (0xC9; never a sender record's first byte). */
+export const FULL_TAG = 0xc9;
+/** The fourth release's full form (slices without their senders' number blocks). */
+export const FULL_TAG_V4 = 0xc7;
 /** The third release's full form (slices without the senders told STOP or ignoring it). */
 export const FULL_TAG_V3 = 0xc5;
 /** The second release's full form (slices without their first message's time). */
@@ -58,7 +62,11 @@ export const isLightTag = (tag: number | undefined): boolean =>
   tag === LIGHT_TAG || tag === LIGHT_TAG_V2 || tag === LIGHT_TAG_V1;
 /** Whether a changelog value is a full cluster, of any version. */
 export const isFullTag = (tag: number | undefined): boolean =>
-  tag === FULL_TAG || tag === FULL_TAG_V3 || tag === FULL_TAG_V2 || tag === FULL_TAG_V1;
+  tag === FULL_TAG ||
+  tag === FULL_TAG_V4 ||
+  tag === FULL_TAG_V3 ||
+  tag === FULL_TAG_V2 ||
+  tag === FULL_TAG_V1;
 
 /** Longest campaign id or domain kept, in UTF-16 units; longer ones are cut (none real is that long). */
 export const MAX_TEXT_LENGTH = 255;
@@ -205,7 +213,8 @@ function readTextCounts(r: Reader): Map<string, number> | null {
  * FULL_TAG_V1) varint replies, delivery failures, sequential messages, messages after an opt-out
  * | call-back counts (varint n, then per entry u64 hash, varint count); then (FULL_TAG only) the
  * counter of senders ignoring opt-outs and, in a slice with messages, varint first message time -
- * slice start; then (FULL_TAG only) the counters of senders told STOP and of those ignoring it.
+ * slice start; then (FULL_TAG and FULL_TAG_V4) the counters of senders told STOP and of those
+ * ignoring it; then (FULL_TAG only) the counter of the senders' number blocks.
  */
 export function encodeFullCluster(c: FullCluster): Buffer {
   const w = new Writer();
@@ -241,6 +250,7 @@ export function encodeFullCluster(c: FullCluster): Buffer {
     if (s.messages > 0) w.varint(s.firstMs - s.start);
     writeCounter(w, s.optedOutSenders);
     writeCounter(w, s.ignoredSenders);
+    writeCounter(w, s.senderBlocks);
   });
   return w.done();
 }
@@ -277,7 +287,7 @@ function readSlice(r: Reader, start: number, sliceMs: number, tag: number): Clus
       if (s.callbackCounts.size !== k) throw new StateCodecError('call-back count map repeats a key');
     }
   }
-  const current = tag === FULL_TAG || tag === FULL_TAG_V3;
+  const current = tag === FULL_TAG || tag === FULL_TAG_V4 || tag === FULL_TAG_V3;
   if (current) s.ignoringSenders = readCounter(r);
   if (s.messages > 0) {
     const offset = current ? r.varint() : sliceMs;
@@ -285,10 +295,11 @@ function readSlice(r: Reader, start: number, sliceMs: number, tag: number): Clus
       throw new StateCodecError(`first message ${offset} ms into a slice of ${sliceMs} ms`);
     s.firstMs = start + offset;
   }
-  if (tag === FULL_TAG) {
+  if (tag === FULL_TAG || tag === FULL_TAG_V4) {
     s.optedOutSenders = readCounter(r);
     s.ignoredSenders = readCounter(r);
   }
+  if (tag === FULL_TAG) s.senderBlocks = readCounter(r);
   if (s.registered > s.messages) throw new StateCodecError('more registered messages than messages');
   if (s.sequential > s.messages) throw new StateCodecError('more sequential messages than messages');
   if (s.postOptOutSends > s.messages)
@@ -300,7 +311,7 @@ function readSlice(r: Reader, start: number, sliceMs: number, tag: number): Clus
 export function decodeFullCluster(bytes: Uint8Array, windows: readonly WindowSpec[]): FullCluster {
   return decoding('cluster', () => {
     const r = new Reader(bytes);
-    const meta = readHeader(r, [FULL_TAG, FULL_TAG_V3, FULL_TAG_V2, FULL_TAG_V1]);
+    const meta = readHeader(r, [FULL_TAG, FULL_TAG_V4, FULL_TAG_V3, FULL_TAG_V2, FULL_TAG_V1]);
     const rings: ClusterRing[] = readRings(r, windows, 'cluster', (start, spec) =>
       readSlice(r, start, spec.sliceMs, meta.tag),
     );
@@ -325,6 +336,8 @@ const MESSAGE_SEQUENTIAL = 1;
 const MESSAGE_AFTER_OPT_OUT = 2;
 /** Above the call-back count (at most 4: bits 2-4); not in LIGHT_TAG_V2. */
 const MESSAGE_SENDER_IGNORES_OPT_OUTS = 0x20;
+/** The sender's number block follows (u32 x 2, after the call-back hashes); LIGHT_TAG only. */
+const MESSAGE_SENDER_BLOCK = 0x40;
 const CALLBACK_BITS = 0x1c;
 
 /**
@@ -332,8 +345,9 @@ const CALLBACK_BITS = 0x1c;
  * bytes). Layout: header | u8 events | per event u8 type, f64 time, for an opt-out told to a
  * known sender (type 5) or an ignored one (type 6) u32 x 2 sender hash halves, and for a message: u32 x 4
  * sender and recipient hash halves, campaign (varint 0, or 1 and the text), u8 domains and each
- * text; then (not in LIGHT_TAG_V1) u8 flags (0x20 the sender ignores opt-outs, LIGHT_TAG only |
- * call-back numbers << 2 | 2 after an opt-out | 1 sequential) and each u64 hash.
+ * text; then (not in LIGHT_TAG_V1) u8 flags (0x40 a sender block, 0x20 the sender ignores
+ * opt-outs, both LIGHT_TAG only | call-back numbers << 2 | 2 after an opt-out | 1 sequential),
+ * each u64 hash and, with 0x40, u32 x 2 the sender block's hash halves.
  */
 export function encodeLight(c: LightCluster): string {
   const w = new Writer();
@@ -370,12 +384,17 @@ export function encodeLight(c: LightCluster): string {
     w.u8(m.urlDomains.length);
     for (const d of m.urlDomains) writeText(w, d);
     w.u8(
-      (m.senderIgnoresOptOuts ? MESSAGE_SENDER_IGNORES_OPT_OUTS : 0) |
+      (m.senderBlock !== null ? MESSAGE_SENDER_BLOCK : 0) |
+        (m.senderIgnoresOptOuts ? MESSAGE_SENDER_IGNORES_OPT_OUTS : 0) |
         (m.callbackHashes.length << 2) |
         (m.afterOptOut ? MESSAGE_AFTER_OPT_OUT : 0) |
         (m.sequential ? MESSAGE_SEQUENTIAL : 0),
     );
     for (const h of m.callbackHashes) w.u64(h);
+    if (m.senderBlock !== null) {
+      w.u32(m.senderBlock.hi >>> 0);
+      w.u32(m.senderBlock.lo >>> 0);
+    }
   }
   return w.doneLatin1();
 }
@@ -393,7 +412,7 @@ export function decodeLightBytes(bytes: Uint8Array): LightCluster {
       MESSAGE_SEQUENTIAL |
       MESSAGE_AFTER_OPT_OUT |
       CALLBACK_BITS |
-      (meta.tag === LIGHT_TAG ? MESSAGE_SENDER_IGNORES_OPT_OUTS : 0);
+      (meta.tag === LIGHT_TAG ? MESSAGE_SENDER_IGNORES_OPT_OUTS | MESSAGE_SENDER_BLOCK : 0);
     const n = r.u8();
     const events: LightEvent[] = [];
     for (let i = 0; i < n; i++) {
@@ -428,6 +447,7 @@ export function decodeLightBytes(bytes: Uint8Array): LightCluster {
       let afterOptOut = false;
       let senderIgnoresOptOuts = false;
       let callbackHashes = NO_HASHES;
+      let senderBlock: HashHalves | null = null;
       if (!v1) {
         const flags = r.u8();
         if ((flags & ~knownFlags) !== 0) throw new StateCodecError(`unknown message flags ${flags}`);
@@ -443,6 +463,7 @@ export function decodeLightBytes(bytes: Uint8Array): LightCluster {
           if (new Set(hashes).size !== callbacks) throw new StateCodecError('a call-back number repeats');
           callbackHashes = hashes;
         }
+        if ((flags & MESSAGE_SENDER_BLOCK) !== 0) senderBlock = { hi: r.u32(), lo: r.u32() };
       }
       events.push({
         type: 'message',
@@ -458,6 +479,7 @@ export function decodeLightBytes(bytes: Uint8Array): LightCluster {
           callbackHashes,
           afterOptOut,
           senderIgnoresOptOuts,
+          senderBlock,
         },
       });
     }

@@ -280,6 +280,7 @@ function normalise(m: ClusterMessage): ClusterMessage {
     callbackHashes: callbacksOf(m.callbackHashes),
     afterOptOut: m.afterOptOut === true,
     senderIgnoresOptOuts: m.senderIgnoresOptOuts === true,
+    senderBlock: m.senderBlock ? { hi: m.senderBlock.hi >>> 0, lo: m.senderBlock.lo >>> 0 } : null,
   };
 }
 

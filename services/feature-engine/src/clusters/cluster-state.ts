@@ -15,6 +15,7 @@
  * - senderSample: the 8 smallest sender fingerprints of the window's senders (their top 52 bits),
  *   the bottom-k of its slices' bottom-k samples, so exact however many senders the window has;
  *   empty once one of its slices has more senders than a counter holds exactly (128).
+ *   senderBlockSample: the same over the senders' number blocks (ClusterMessage.senderBlock).
  * - campaignIds, urlDomains, callbackNumbers, topSenderShare: per slice, at most `maxTopEntries`
  *   (16) keys are counted, with the Misra-Gries rule: a new key that finds the map full is dropped
  *   together with one count of every kept key. Kept counts are therefore never too high, and too
@@ -85,6 +86,8 @@ export interface ClusterMessage {
    * sender's relation book decides): what optOutIgnoringSenders counts.
    */
   readonly senderIgnoresOptOuts: boolean;
+  /** Keyed hash of the sender's number block (ClusterEvent.senderBlockHash); null for none. */
+  readonly senderBlock: HashHalves | null;
 }
 
 /**
@@ -93,11 +96,14 @@ export interface ClusterMessage {
  */
 export type ClusterOutcomeKind = 'OPT_OUT' | 'SPAM_REPORT' | 'REPLY' | 'DELIVERY_FAILURE' | 'OPT_OUT_IGNORED';
 
-/** Keyed hash halves of the sender an outcome is about (what OPT_OUT and OPT_OUT_IGNORED count). */
-export interface OutcomeSender {
+/** A keyed 64-bit hash as two unsigned 32-bit halves. */
+export interface HashHalves {
   readonly hi: number;
   readonly lo: number;
 }
+
+/** Keyed hash halves of the sender an outcome is about (what OPT_OUT and OPT_OUT_IGNORED count). */
+export type OutcomeSender = HashHalves;
 
 export interface ClusterSlice {
   start: number;
@@ -117,6 +123,8 @@ export interface ClusterSlice {
   senders: DistinctCounter | null;
   /** Senders of the slice's messages flagged senderIgnoresOptOuts. */
   ignoringSenders: DistinctCounter | null;
+  /** Number blocks of the slice's senders (ClusterMessage.senderBlock). */
+  senderBlocks: DistinctCounter | null;
   /** Senders told STOP about the cluster in the slice (OPT_OUT and OPT_OUT_IGNORED outcomes). */
   optedOutSenders: DistinctCounter | null;
   /** Senders that went past an opt-out the cluster drew (OPT_OUT_IGNORED outcomes). */
@@ -148,6 +156,7 @@ export function emptyClusterSlice(start: number): ClusterSlice {
     deliveryFailures: 0,
     senders: null,
     ignoringSenders: null,
+    senderBlocks: null,
     optedOutSenders: null,
     ignoredSenders: null,
     recipients: null,
@@ -263,6 +272,10 @@ export function applyClusterMessage(
     if (m.senderIgnoresOptOuts) {
       s.ignoringSenders ??= createDistinctCounter();
       s.ignoringSenders.add(m.senderHi, m.senderLo);
+    }
+    if (m.senderBlock !== null) {
+      s.senderBlocks ??= createDistinctCounter();
+      s.senderBlocks.add(m.senderBlock.hi, m.senderBlock.lo);
     }
     s.recipients ??= createDistinctCounter();
     s.recipients.add(m.recipientHi, m.recipientLo);
@@ -397,6 +410,7 @@ class SampleUnion {
 }
 
 const SAMPLE = new SampleUnion();
+const BLOCK_SAMPLE = new SampleUnion();
 
 /** Every window's features at event time asOf. */
 export function clusterFeaturesAt(rings: readonly ClusterRing[], asOf: number): ClusterWindowFeatures[] {
@@ -422,6 +436,7 @@ export function clusterFeaturesAt(rings: readonly ClusterRing[], asOf: number): 
     const callbackCounts = new Map<bigint, number>();
     let firstMessage = Number.POSITIVE_INFINITY;
     const sample = SAMPLE.reset();
+    const blockSample = BLOCK_SAMPLE.reset();
     for (const s of slicesAt(ring, asOf)) {
       if (s.messages > 0 && s.firstMs < firstMessage) firstMessage = s.firstMs;
       messages += s.messages;
@@ -437,6 +452,7 @@ export function clusterFeaturesAt(rings: readonly ClusterRing[], asOf: number): 
         sample.add(s.senders.smallest(SENDER_SAMPLE_SIZE));
       }
       if (s.ignoringSenders) ignoringSenders.merge(s.ignoringSenders);
+      if (s.senderBlocks) blockSample.add(s.senderBlocks.smallest(SENDER_SAMPLE_SIZE));
       if (s.optedOutSenders) optedOutSenders.merge(s.optedOutSenders);
       if (s.ignoredSenders) ignoredSenders.merge(s.ignoredSenders);
       if (s.recipients) recipients.merge(s.recipients);
@@ -477,6 +493,7 @@ export function clusterFeaturesAt(rings: readonly ClusterRing[], asOf: number): 
       optOutIgnoringSenders: Math.min(Math.round(ignoringSenders.estimate()), distinctSenders),
       // Halved: the top 52 bits, which Avro longs in JavaScript (avsc) carry exactly.
       senderSample: sample.smallest(),
+      senderBlockSample: blockSample.smallest(),
       optedOutSenders: Math.round(optedOutSenders.estimate()),
       // Every sender counted here is counted as told too; two estimates could cross.
       optOutIgnoredSenders: Math.min(

@@ -26,6 +26,12 @@ export interface FactKeys {
   /** The same hash as the 8 big-endian bytes of the Avro Hash64 type. */
   readonly hash64: (address: string) => Hash64;
   readonly positionOffset: number;
+  /**
+   * The keyed hash of an address's number block (the number without its last digit, so ten
+   * consecutive numbers share it), with a key of its own; null for an address that is not a
+   * number of 8 digits or more. Templates sent from the same blocks are one crew's.
+   */
+  readonly senderBlock: (address: string) => { hi: number; lo: number } | null;
   readonly content: ContentKey;
   readonly cluster: ClusterKey;
 }
@@ -34,6 +40,7 @@ export interface FactKeys {
 export function createFactKeys(secret: string): FactKeys {
   const hasher = createSubscriberHasher(secret);
   const offset = createHmac('sha256', secret).update('recipient-position-offset').digest().readUIntBE(0, 5);
+  const blocks = createSubscriberHasher(`${secret}/sender-block`);
   return {
     recipientHash: (address) => hasher.hashHalves(address),
     hash64: (address) => {
@@ -44,6 +51,10 @@ export function createFactKeys(secret: string): FactKeys {
       return b;
     },
     positionOffset: offset,
+    senderBlock: (address) => {
+      const n = normaliseAddress(address);
+      return /^\+?\d{8,15}$/.test(n) ? blocks.hashHalves(n.slice(0, -1)) : null;
+    },
     content: createContentKey(`${secret}/content`),
     cluster: createClusterKey(`${secret}/cluster`),
   };

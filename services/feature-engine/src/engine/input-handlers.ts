@@ -76,6 +76,9 @@ function hash64({ hi, lo }: { hi: number; lo: number }): Hash64 {
   return b;
 }
 
+/** A sender block's hash as Hash64 bytes, or null for a sender that is not a number. */
+const blockHash = (block: { hi: number; lo: number } | null): Hash64 | null => (block ? hash64(block) : null);
+
 /**
  * The empty domain and call-back lists of outcome events, shared (frozen: they are read, encoded
  * or counted, never filled).
@@ -117,6 +120,7 @@ export function createInputHandlers(options: {
         callbackHashes: NONE,
         afterOptOut: false,
         senderIgnoresOptOuts: false,
+        senderBlockHash: null,
       },
     };
   }
@@ -180,6 +184,7 @@ export function createInputHandlers(options: {
             callbackHashes: callbackHashes(content, keys),
             afterOptOut,
             senderIgnoresOptOuts,
+            senderBlockHash: blockHash(keys.senderBlock(event.sender)),
           },
         },
       ];
@@ -250,6 +255,10 @@ export function createInputHandlers(options: {
         callbackHashes: event.callbackHashes.length === 0 ? NO_BIGINTS : event.callbackHashes.map(hashValue),
         afterOptOut: event.afterOptOut,
         senderIgnoresOptOuts: event.senderIgnoresOptOuts,
+        senderBlock:
+          event.senderBlockHash === null
+            ? null
+            : { hi: event.senderBlockHash.readUInt32BE(0), lo: event.senderBlockHash.readUInt32BE(4) },
       };
       p.clusters.message(clusterId, message, wallClockMs);
     },

@@ -289,6 +289,12 @@ so that a cluster is judged by its recipients across all its numbers:
   window's senders, the smallest of its slices' smallest (each from the distinct counter behind
   \`distinctSenders\`), so a window of any size has one while each of its slices counts its
   senders exactly (at most 128): templates the same numbers send share these values.
+- **Sender block sample** (cluster \`senderBlockSample\`): the same over the senders' number
+  blocks: a number of 8 digits or more without its last digit (ten consecutive numbers share
+  one), hashed with a key of its own derived from the deployment secret where the sender is read,
+  and carried on each message's cluster event. Templates that one block of consecutive numbers
+  sends (a SIM box's SIMs) share these values from their first messages, before any number has
+  sent several of them.
 
 ## URL domains
 
