@@ -78,9 +78,14 @@ const cmp = (v: number, op: Rule['op'], t: number) => (op === '>=' ? v >= t : v 
 export interface JudgedGroups {
   readonly domain: readonly ClusterGroup[];
   readonly crew: readonly ClusterGroup[];
+  /**
+   * Its crew's group even when registered campaigns send much of it: what hard rules read, since
+   * ignoring STOP is no less a violation for a registered pool (empty when it has no crew).
+   */
+  readonly anyCrew: readonly ClusterGroup[];
 }
 
-const NO_GROUPS: JudgedGroups = { domain: [], crew: [] };
+const NO_GROUPS: JudgedGroups = { domain: [], crew: [], anyCrew: [] };
 
 /** A cluster or group feature of one window: `g` is the group that group features read. */
 function read(
@@ -107,7 +112,9 @@ function fire(c: ClusterFeatures, rule: Rule, hold: boolean, groups: JudgedGroup
   const threshold = hold ? rule.exitThreshold : rule.threshold;
   const source = [rule.feature, ...rule.when.map((w) => w.feature)].find(isGroupRef)?.source;
   let best: Reason | undefined;
-  for (const g of source ? groups[source] : [undefined]) {
+  const pool =
+    source === 'crew' && rule.class === 'hard' ? groups.anyCrew : source ? groups[source] : [undefined];
+  for (const g of pool) {
     const v = read(c, g, rule.feature, rule.window);
     if (v === undefined || !cmp(v, rule.op, threshold)) continue;
     if (
@@ -191,7 +198,8 @@ export function matchKeys(
 /**
  * The groups a cluster is judged with: one per link domain of its own that is a match key (not
  * shared, not operator-allowed), and its crew's; none that registered campaigns send much of (a
- * brand's own site, a registered pool, is not judged by what others send).
+ * brand's own site, a registered pool, is not judged by what others send), except by hard rules
+ * on its crew (anyCrew).
  */
 export function groupsOf(content: ContentPolicy, c: ClusterFeatures, ctx: ContentContext): JudgedGroups {
   const unregistered = (g: ClusterGroup | undefined): g is ClusterGroup => {
@@ -205,7 +213,7 @@ export function groupsOf(content: ContentPolicy, c: ClusterFeatures, ctx: Conten
         .filter(unregistered)
     : [];
   const crew = ctx.crewGroup?.(c);
-  return { domain, crew: unregistered(crew) ? [crew] : [] };
+  return { domain, crew: unregistered(crew) ? [crew] : [], anyCrew: crew ? [crew] : [] };
 }
 
 export function contentDecisionId(

@@ -77,10 +77,11 @@ export function parseContentPolicy(
       if (rule.class === 'volume') problems.push(`${at}: a content rule is not volume evidence`);
       if (
         rule.class === 'hard' &&
-        (rule.feature.source !== 'cluster' || !HARD_CLUSTER_FEATURES.has(rule.feature.name))
+        ((rule.feature.source !== 'cluster' && rule.feature.source !== 'crew') ||
+          !HARD_CLUSTER_FEATURES.has(rule.feature.name))
       )
         problems.push(
-          `${at}: a hard content rule may only read ${[...HARD_CLUSTER_FEATURES].map((f) => `cluster.${f}`).join(' or ')} (messages after STOP, the content-neutral violation)`,
+          `${at}: a hard content rule may only read ${[...HARD_CLUSTER_FEATURES].map((f) => `cluster.${f} or crew.${f}`).join(' or ')} (messages after STOP, the content-neutral violation)`,
         );
       if ([rule.feature, ...rule.when.map((c) => c.feature)].some((f) => f.source === 'sender'))
         problems.push(

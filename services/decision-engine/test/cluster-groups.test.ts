@@ -224,6 +224,32 @@ describe('crew groups', () => {
     assert.equal(apartIndex.crew(apart[0]!, T0)!.windows[0]!.templates, 1);
   });
 
+  it("block a crew's templates, registered too, once most of its numbers told STOP about any of them have ignored it", () => {
+    // A bot's opener and two follow-ups from the same numbers, answered now and then: each drew
+    // STOPs from a few recipients, and the numbers told (1 or 2 per template) texted past them.
+    const bot = [1, 2, 3].map((k) =>
+      promotion(k, sampleOf(), {
+        replies: 3,
+        optOuts: 2,
+        optOutRate: 2 / 60,
+        optedOutSenders: k === 1 ? 2 : 1,
+        optOutIgnoredSenders: 1,
+        registeredShare: 1,
+      }),
+    );
+    const d = verdict(bot[0]!, bot);
+    assert.equal(d.action, 'BLOCK');
+    assert.equal(d.reasons[0]!.code, 'CONTENT_OPT_OUT_IGNORED_CREW');
+    assert.equal(d.reasons[0]!.feature, 'crew.optOutIgnoredSenders');
+    assert.notEqual(judgeCluster(content, bot[0]!, false).action, 'BLOCK', 'alone: one number of two told');
+    // Volunteers of a registered campaign honour STOP: one slip among many told is no crew's habit.
+    const volunteers = bot.map((m) => ({
+      ...m,
+      windows: m.windows.map((w) => ({ ...w, optedOutSenders: 20 })),
+    }));
+    assert.notEqual(verdict(volunteers[0]!, volunteers).action, 'BLOCK');
+  });
+
   it("block a SIM box's promotions once its crew is silent long enough, though no promotion alone would be", () => {
     const box = [1, 2, 3, 4].map((k) => promotion(k, sampleOf(k % 2 === 0 ? [k] : [])));
     const d = verdict(box[0]!, box);
