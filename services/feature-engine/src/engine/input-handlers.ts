@@ -79,6 +79,12 @@ function hash64({ hi, lo }: { hi: number; lo: number }): Hash64 {
 /** A sender block's hash as Hash64 bytes, or null for a sender that is not a number. */
 const blockHash = (block: { hi: number; lo: number } | null): Hash64 | null => (block ? hash64(block) : null);
 
+/** Hash64 bytes as two unsigned 32-bit halves: what hash64 was given. */
+const halvesOf = (h: Hash64): { hi: number; lo: number } => ({
+  hi: h.readUInt32BE(0),
+  lo: h.readUInt32BE(4),
+});
+
 /**
  * The empty domain and call-back lists of outcome events, shared (frozen: they are read, encoded
  * or counted, never filled).
@@ -235,9 +241,7 @@ export function createInputHandlers(options: {
       if (event.kind !== 'MESSAGE') {
         // The sender told STOP, or ignoring it: what optedOutSenders and optOutIgnoredSenders count.
         const told = event.kind === 'OPT_OUT' || event.kind === 'OPT_OUT_IGNORED';
-        const sender = told
-          ? { hi: event.senderHash.readUInt32BE(0), lo: event.senderHash.readUInt32BE(4) }
-          : undefined;
+        const sender = told ? halvesOf(event.senderHash) : undefined;
         p.clusters.outcome(clusterId, event.eventTime, event.kind, wallClockMs, sender);
         return;
       }
@@ -255,10 +259,7 @@ export function createInputHandlers(options: {
         callbackHashes: event.callbackHashes.length === 0 ? NO_BIGINTS : event.callbackHashes.map(hashValue),
         afterOptOut: event.afterOptOut,
         senderIgnoresOptOuts: event.senderIgnoresOptOuts,
-        senderBlock:
-          event.senderBlockHash === null
-            ? null
-            : { hi: event.senderBlockHash.readUInt32BE(0), lo: event.senderBlockHash.readUInt32BE(4) },
+        senderBlock: event.senderBlockHash === null ? null : halvesOf(event.senderBlockHash),
       };
       p.clusters.message(clusterId, message, wallClockMs);
     },
