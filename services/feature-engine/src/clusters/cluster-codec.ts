@@ -38,7 +38,6 @@ import {
   emptyClusterSlice,
   type HashHalves,
   MAX_CALLBACKS_PER_MESSAGE,
-  type OutcomeSender,
 } from './cluster-state.ts';
 
 /** First byte of a full cluster's bytes (0xC9; never a sender record's first byte). */
@@ -98,7 +97,7 @@ export type LightEvent =
       readonly timeMs: number;
       readonly kind: ClusterOutcomeKind;
       /** The sender told STOP (OPT_OUT) or ignoring it (OPT_OUT_IGNORED), when known. */
-      readonly sender?: OutcomeSender;
+      readonly sender?: HashHalves;
     };
 
 export interface LightCluster extends ClusterMeta {

@@ -74,9 +74,9 @@ import {
   distinctSendersAt,
   eventsAt,
   fingerprintOf,
+  type HashHalves,
   inWindow,
   MAX_CALLBACKS_PER_MESSAGE,
-  type OutcomeSender,
 } from './cluster-state.ts';
 import { DeadlineQueue } from './deadline-queue.ts';
 
@@ -172,7 +172,7 @@ export interface ClusterProcessor {
     timeMs: number,
     kind: ClusterOutcomeKind,
     wallClockMs: number,
-    sender?: OutcomeSender,
+    sender?: HashHalves,
   ): void;
   /** Moves the watermark forward to t if it is behind (the shell's idle-partition fallback). */
   advanceWatermark(t: number): void;

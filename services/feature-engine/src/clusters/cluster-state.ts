@@ -102,9 +102,6 @@ export interface HashHalves {
   readonly lo: number;
 }
 
-/** Keyed hash halves of the sender an outcome is about (what OPT_OUT and OPT_OUT_IGNORED count). */
-export type OutcomeSender = HashHalves;
-
 export interface ClusterSlice {
   start: number;
   /** Event time of the slice's earliest message; Infinity without one. */
@@ -312,7 +309,7 @@ export function applyClusterOutcome(
   latestMs: number,
   timeMs: number,
   kind: ClusterOutcomeKind,
-  sender?: OutcomeSender,
+  sender?: HashHalves,
 ): void {
   for (const ring of rings) {
     const s = sliceFor(ring, timeMs, latestMs);
@@ -466,6 +463,7 @@ export function clusterFeaturesAt(rings: readonly ClusterRing[], asOf: number): 
     // Counts are published as integers; a HyperLogLog estimate is rounded.
     const distinctSenders = Math.round(senders.estimate());
     const distinctRecipients = Math.round(recipients.estimate());
+    const told = Math.round(optedOutSenders.estimate());
     let top = 0;
     for (const c of senderCounts.values()) if (c > top) top = c;
     return {
@@ -491,15 +489,11 @@ export function clusterFeaturesAt(rings: readonly ClusterRing[], asOf: number): 
       postOptOutSends,
       sendingForMs: messages > 0 ? Math.min(ring.spec.lengthMs, Math.max(0, asOf - firstMessage)) : 0,
       optOutIgnoringSenders: Math.min(Math.round(ignoringSenders.estimate()), distinctSenders),
-      // Halved: the top 52 bits, which Avro longs in JavaScript (avsc) carry exactly.
       senderSample: sample.smallest(),
       senderBlockSample: blockSample.smallest(),
-      optedOutSenders: Math.round(optedOutSenders.estimate()),
+      optedOutSenders: told,
       // Every sender counted here is counted as told too; two estimates could cross.
-      optOutIgnoredSenders: Math.min(
-        Math.round(ignoredSenders.estimate()),
-        Math.round(optedOutSenders.estimate()),
-      ),
+      optOutIgnoredSenders: Math.min(Math.round(ignoredSenders.estimate()), told),
     };
   });
 }
