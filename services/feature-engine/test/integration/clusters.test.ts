@@ -164,11 +164,15 @@ async function run(kill: boolean): Promise<void> {
   const stops = stopped.length;
   const repliers = answers!.filter((m) => m.body === 'who is this?').length;
 
-  const clusters = await latestClusters(t.clusterFeatures, (m) =>
-    [...m.values()].some(
-      (f) => day(f).optOuts === stops && day(f).replies === repliers && day(f).postOptOutSends === stops,
-    ),
-  );
+  // Both clusters, each in its final state: the two may sit on different partitions, and the
+  // reader can settle on one before it has read the other's last record.
+  const clusters = await latestClusters(t.clusterFeatures, (m) => {
+    const windows = [...m.values()].map(day);
+    return (
+      windows.some((w) => w.optOuts === stops && w.replies === repliers && w.postOptOutSends === stops) &&
+      windows.some((w) => w.campaignIds.includes('CP2P01') && w.messages === VOLUNTEERS * 4)
+    );
+  });
   const published = [...clusters.values()].map(day);
   const snowshoe = published.find((w) => w.urlDomains.includes('parcel-redelivery.com'));
   const campaign = published.find((w) => w.campaignIds.includes('CP2P01'));
