@@ -24,7 +24,6 @@ import {
   standaloneTables,
 } from '@spamgate/decision-engine';
 import {
-  capOf,
   createClusterProcessor,
   createFactKeys,
   createInputHandlers,
@@ -33,10 +32,16 @@ import {
   DEFAULT_PROCESSOR_OPTIONS,
   drainPartition,
   type PartitionProcessors,
-  type Registrations,
   type Rekeyed,
 } from '@spamgate/feature-engine';
-import { type ClusterFeatures, type ContentDecision, createCodec, type Decision } from '@spamgate/schemas';
+import {
+  type ClusterFeatures,
+  type ContentDecision,
+  capOf,
+  createCodec,
+  type Decision,
+  type Registrations,
+} from '@spamgate/schemas';
 import { generateTraffic, planTraffic, type ScenarioFile } from '@spamgate/traffic-simulator';
 
 export interface InProcessRunOptions {

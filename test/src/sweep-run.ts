@@ -3,7 +3,7 @@
  * default policy, and its figures as text: shared by the sweep test and `npm run sweep`.
  */
 import { loadPolicy, type Policy } from '@spamgate/decision-engine';
-import { loadRegistrations, type Registrations } from '@spamgate/feature-engine';
+import { loadRegistrations, type Registrations } from '@spamgate/schemas';
 import {
   loadScenarioFile,
   formatPercent as pct,

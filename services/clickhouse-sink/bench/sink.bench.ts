@@ -35,6 +35,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { createKafka, createLogger, describeConfig, describeError, sqlTable } from '@spamgate/core';
 import type { SenderMinute } from '@spamgate/schemas';
+import { senderMinuteRow } from '@spamgate/schemas';
 import {
   createMigratedTestDatabase,
   type LogLine,
@@ -55,7 +56,6 @@ import {
   until,
 } from '../../feature-engine/bench/kafka-support.ts';
 import { clickHouseSinkSettings, sinkTopics } from '../src/config.ts';
-import { senderMinuteRow } from '../src/tables.ts';
 import {
   type BulkRecord,
   codec,

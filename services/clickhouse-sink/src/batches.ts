@@ -9,7 +9,7 @@
  * partition's progress lists its ranges in offset order; only the prefix whose ranges are all
  * written (or dead-lettered) may be committed, whatever order inserts finish in.
  */
-import type { Row, TableName } from './tables.ts';
+import type { Row, TableName } from '@spamgate/schemas';
 
 /** One Kafka record as the rows of its table, with what its dead letter needs should ClickHouse refuse them. */
 export interface RecordRows {

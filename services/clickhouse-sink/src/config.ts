@@ -1,6 +1,6 @@
 /** The ClickHouse sink's settings, beyond the common ones (services/core commonSettings). */
 import { type ConfigOf, setting, topicPrefixSetting } from '@spamgate/core';
-import type { TableName } from './tables.ts';
+import type { TableName } from '@spamgate/schemas';
 
 export const clickHouseSinkSettings = {
   topicPrefix: topicPrefixSetting,

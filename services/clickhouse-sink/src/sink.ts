@@ -64,10 +64,25 @@ import {
 } from '@spamgate/core';
 import {
   type Codec,
+  clusterFeaturesRows,
+  contentDecisionRow,
+  contentOverrideRow,
   createCodec,
+  deadLetterRow,
+  decisionRow,
+  type OverridePosition,
+  partitionDay,
+  policyOverrideRow,
   type RecordName,
+  type Row,
+  RowMappingError,
   SchemaDecodeError,
   schemaRegistrations,
+  senderFeaturesRows,
+  senderMinuteRow,
+  TABLES,
+  type TableName,
+  type TableSpec,
 } from '@spamgate/schemas';
 import {
   type Admin,
@@ -97,23 +112,6 @@ import {
 } from './config.ts';
 import type { SinkMetrics } from './metrics.ts';
 import { contentErrorCode, createInsertPlan, RecordRefusedError } from './poison.ts';
-import {
-  clusterFeaturesRows,
-  contentDecisionRow,
-  contentOverrideRow,
-  deadLetterRow,
-  decisionRow,
-  type OverridePosition,
-  partitionDay,
-  policyOverrideRow,
-  type Row,
-  RowMappingError,
-  senderFeaturesRows,
-  senderMinuteRow,
-  TABLES,
-  type TableName,
-  type TableSpec,
-} from './tables.ts';
 
 /** The `service` of the sink's DeadLetters: without the instance, so a record dead-lettered again after a restart collapses with the first. */
 export const SINK_SERVICE = 'clickhouse-sink';

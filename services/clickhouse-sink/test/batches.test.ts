@@ -2,6 +2,7 @@
 // due by size or age, and a partition is committable only up to its written prefix.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { Row } from '@spamgate/schemas';
 import { seededRandom } from '@spamgate/test';
 import {
   chunkByDay,
@@ -11,7 +12,6 @@ import {
   type RecordRows,
   type Segment,
 } from '../src/batches.ts';
-import type { Row } from '../src/tables.ts';
 
 const noTicket: RangeTicket = { written() {} };
 

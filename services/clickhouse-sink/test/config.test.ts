@@ -2,9 +2,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConfigError, loadConfig } from '@spamgate/core';
+import { TABLES } from '@spamgate/schemas';
 import { topicName as catalogTopicName, TOPICS } from '../../../infra/kafka/topics.ts';
 import { clickHouseSinkSettings, sinkTopics, TABLE_OF_TOPIC, topicName } from '../src/config.ts';
-import { TABLES } from '../src/tables.ts';
 
 /** The Avro record the sink decodes from each topic. */
 const SCHEMA_OF: Record<keyof ReturnType<typeof sinkTopics>, string> = {

@@ -3,7 +3,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
-import { createCodec, type SenderFeatures } from '@spamgate/schemas';
 import {
   CLUSTER_FEATURES_COLUMNS,
   CLUSTER_WINDOW_COLUMNS,
@@ -19,6 +18,7 @@ import {
   contentOverrideFromRow,
   contentOverrideRow,
   contentOverrideTarget,
+  createCodec,
   DEAD_LETTER_COLUMNS,
   DECISION_COLUMNS,
   deadLetterRow,
@@ -31,6 +31,7 @@ import {
   RowMappingError,
   SENDER_FEATURES_COLUMNS,
   SENDER_MINUTE_COLUMNS,
+  type SenderFeatures,
   senderFeaturesFromRows,
   senderFeaturesQuery,
   senderFeaturesRows,
@@ -38,7 +39,7 @@ import {
   senderMinuteRow,
   TABLES,
   WINDOW_FEATURE_COLUMNS,
-} from '../src/tables.ts';
+} from '@spamgate/schemas';
 import { asStored, contentOverrideKey, recordFactory } from './records.ts';
 
 const codec = createCodec();

@@ -1,7 +1,7 @@
 // The decision engine as a process: configuration from the environment, policies and lists
 // that reload when their files change, wiring, signals.
 import { Counter, createServiceContext, describeError, Gauge, Histogram, runMain } from '@spamgate/core';
-import { capOf, loadRegistrations, registrationsPath } from '@spamgate/feature-engine';
+import { capOf, loadRegistrations, registrationsPath } from '@spamgate/schemas';
 import { decisionEngineSettings, policyPath } from './config.ts';
 import { createDecisionEngine, type DecisionEngine } from './engine.ts';
 import { EMPTY_LIST, loadAddressList } from './lists.ts';

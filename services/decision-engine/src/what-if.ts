@@ -11,13 +11,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
-  clusterFeaturesFromRows,
-  clusterFeaturesQuery,
-  type StoredRow,
-  senderFeaturesFromRows,
-  senderFeaturesQuery,
-} from '@spamgate/clickhouse-sink';
-import {
   type ClickHouseClient,
   type ContentDecisionView,
   commonSettings,
@@ -34,13 +27,20 @@ import {
   sqlTable,
   type Timed,
 } from '@spamgate/core';
-import { capOf, loadRegistrations, registrationsPath } from '@spamgate/feature-engine';
 import {
   type Action,
   type ClusterFeatures,
+  capOf,
+  clusterFeaturesFromRows,
+  clusterFeaturesQuery,
   createCodec,
   type Decision,
+  loadRegistrations,
+  registrationsPath,
   type SenderFeatures,
+  type StoredRow,
+  senderFeaturesFromRows,
+  senderFeaturesQuery,
 } from '@spamgate/schemas';
 import { createGroupIndex } from './cluster-groups.ts';
 import { clusterSignature } from './cluster-signature.ts';

@@ -1,5 +1,4 @@
 /** The feature engine's settings, beyond the common ones (services/core commonSettings). */
-import { fileURLToPath } from 'node:url';
 import { type ConfigOf, SCHEMAS_TOPIC, setting, topicName, topicPrefixSetting } from '@spamgate/core';
 
 export const featureEngineSettings = {
@@ -116,14 +115,6 @@ export const featureEngineSettings = {
 } as const;
 
 export type FeatureEngineConfig = ConfigOf<typeof featureEngineSettings>;
-
-/** The registrations file the engine reads: the configured one, or the example in the repository. */
-export function registrationsPath(config: Pick<FeatureEngineConfig, 'registrationsFile'>): string {
-  return (
-    config.registrationsFile ||
-    fileURLToPath(new URL('../../../infra/config/registrations.json', import.meta.url))
-  );
-}
 
 /** The name a catalog topic has under the prefix (services/core/src/topic-name.ts). */
 export { topicName } from '@spamgate/core';

@@ -6,7 +6,6 @@ export {
   DEFAULT_CLUSTER_PROCESSOR_OPTIONS,
   EventTimeInvalidError,
 } from './clusters/cluster-processor.ts';
-export { registrationsPath } from './config.ts';
 export { createFactKeys, type FactKeys } from './engine/facts.ts';
 export {
   createInputHandlers,
@@ -27,14 +26,6 @@ export {
   type ProcessorOutput,
 } from './engine/partition-processor.ts';
 export { FEATURES, type FeatureDefinition, featuresDocument } from './features/catalog.ts';
-export {
-  capOf,
-  loadRegistrations,
-  NO_REGISTRATIONS,
-  parseRegistrations,
-  type Registrations,
-  type ThroughputCap,
-} from './registration.ts';
 export { DEFAULT_RELATION_OPTIONS, type RelationOptions } from './relations/relation-book.ts';
 export {
   createDistinctCounter,

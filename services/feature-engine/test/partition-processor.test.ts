@@ -242,6 +242,7 @@ test('a restore that applies every changelog record in order, tombstones include
   assert.equal(fromLog.senderCount, fromLatest.senderCount);
   assert.equal(fromLog.relationBookCount, fromLatest.relationBookCount);
   assert.equal(fromLog.stateBytes, fromLatest.stateBytes);
+  assert.equal(fromLog.lightSenderCount, fromLatest.lightSenderCount);
   assert.equal(fromLog.senderCount, p.senderCount);
   // And both go on to publish the same, to the last sender evicted.
   for (const q of [fromLatest, fromLog]) q.advanceWatermark(q.watermark + 2 * DAY);

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { loadRegistrations } from '@spamgate/feature-engine';
+import { loadRegistrations } from '@spamgate/schemas';
 import {
   DEFAULT_SCENARIOS_PATH,
   loadScenarioFile,

@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ContentDecision } from '@spamgate/schemas';
+import { contentDecisionFromRow, contentOverrideFromRow, type StoredRow } from '@spamgate/schemas';
 import type { Message } from 'kafkajs';
 import { createClickHouseSink, SINK_SERVICE } from '../../src/sink.ts';
-import { contentDecisionFromRow, contentOverrideFromRow, type StoredRow } from '../../src/tables.ts';
 import { contentOverrideKey, recordFactory } from '../records.ts';
 import { assertClose, codec, literal, metricValue, QUICK_SINK, useSinkHarness } from './harness.ts';
 

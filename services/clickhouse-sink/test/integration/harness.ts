@@ -16,6 +16,7 @@ import {
   sqlTable,
   topicName,
 } from '@spamgate/core';
+import type { TableName } from '@spamgate/schemas';
 import { createCodec, type RecordName, type Records } from '@spamgate/schemas';
 import {
   createMigratedTestDatabase,
@@ -39,7 +40,6 @@ import {
 } from '../../src/config.ts';
 import { createSinkMetrics } from '../../src/metrics.ts';
 import type { ClickHouseSinkDeps } from '../../src/sink.ts';
-import type { TableName } from '../../src/tables.ts';
 
 const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
 export const codec = createCodec();

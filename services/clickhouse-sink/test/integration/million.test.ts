@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sqlTable } from '@spamgate/core';
+import { TABLE_NAMES, type TableName } from '@spamgate/schemas';
 import { eventually } from '@spamgate/test';
 import { createClickHouseSink } from '../../src/sink.ts';
-import { TABLE_NAMES, type TableName } from '../../src/tables.ts';
 import { contentOverrideKey, recordFactory, senderMinuteStream } from '../records.ts';
 import { type BulkRecord, codec, metricValue, produceBulk, useSinkHarness } from './harness.ts';
 

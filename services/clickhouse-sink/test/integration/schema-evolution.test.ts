@@ -5,7 +5,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { readSchemaTopic, registerSchemas, SCHEMAS_TOPIC, topicName } from '@spamgate/core';
-import { type Decision, MARKER, type SenderMinute } from '@spamgate/schemas';
+import {
+  type Decision,
+  decisionFromRow,
+  MARKER,
+  type SenderMinute,
+  type StoredRow,
+  senderMinuteFromRow,
+} from '@spamgate/schemas';
 import {
   eventually,
   type LogLine,
@@ -16,7 +23,6 @@ import {
 } from '@spamgate/test';
 import type { Message } from 'kafkajs';
 import { SINK_SERVICE } from '../../src/sink.ts';
-import { decisionFromRow, type StoredRow, senderMinuteFromRow } from '../../src/tables.ts';
 import { recordFactory } from '../records.ts';
 import { codec, literal, useSinkHarness } from './harness.ts';
 

@@ -4,7 +4,17 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { sql } from '@spamgate/core';
-import { createCodec } from '@spamgate/schemas';
+import {
+  CLUSTER_FEATURES_COLUMNS,
+  clusterFeaturesFromRows,
+  clusterFeaturesRows,
+  columnName,
+  createCodec,
+  decisionFromRow,
+  decisionRow,
+  type Row,
+  type StoredRow,
+} from '@spamgate/schemas';
 import {
   createMigratedTestDatabase,
   createTestDatabase,
@@ -14,16 +24,6 @@ import {
 } from '@spamgate/test';
 import { loadMigrations, migrate } from '../../../../infra/clickhouse/migrate.ts';
 import { missingColumns } from '../../src/sink.ts';
-import {
-  CLUSTER_FEATURES_COLUMNS,
-  clusterFeaturesFromRows,
-  clusterFeaturesRows,
-  columnName,
-  decisionFromRow,
-  decisionRow,
-  type Row,
-  type StoredRow,
-} from '../../src/tables.ts';
 import { recordFactory } from '../records.ts';
 
 let db: TestDatabase;

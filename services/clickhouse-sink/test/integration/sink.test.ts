@@ -4,9 +4,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ClusterFeatures, ContentDecision, Decision, SenderFeatures } from '@spamgate/schemas';
-import { docQueries, eventually } from '@spamgate/test';
-import type { Message } from 'kafkajs';
-import { SINK_SERVICE } from '../../src/sink.ts';
 import {
   clusterFeaturesFromRows,
   clusterFeaturesQuery,
@@ -16,7 +13,10 @@ import {
   senderFeaturesFromRows,
   senderFeaturesQuery,
   type TableName,
-} from '../../src/tables.ts';
+} from '@spamgate/schemas';
+import { docQueries, eventually } from '@spamgate/test';
+import type { Message } from 'kafkajs';
+import { SINK_SERVICE } from '../../src/sink.ts';
 import { contentOverrideKey, recordFactory } from '../records.ts';
 import { assertClose, literal, sumQuery, useSinkHarness } from './harness.ts';
 

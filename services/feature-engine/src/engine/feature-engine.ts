@@ -39,7 +39,9 @@ import {
 import {
   type Codec,
   createCodec,
+  loadRegistrations,
   type RecordName,
+  registrationsPath,
   SchemaDecodeError,
   schemaRegistrations,
 } from '@spamgate/schemas';
@@ -50,14 +52,8 @@ import {
   DEFAULT_CLUSTER_PROCESSOR_OPTIONS,
   EventTimeInvalidError,
 } from '../clusters/cluster-processor.ts';
-import {
-  type FeatureEngineConfig,
-  type FeatureEngineTopics,
-  featureEngineTopics,
-  registrationsPath,
-} from '../config.ts';
+import { type FeatureEngineConfig, type FeatureEngineTopics, featureEngineTopics } from '../config.ts';
 import { createCopartitionAssigner } from '../kafka/copartition-assigner.ts';
-import { loadRegistrations } from '../registration.ts';
 import { DEFAULT_RELATION_OPTIONS } from '../relations/relation-book.ts';
 import { decodePartitionMeta, encodePartitionMeta, PARTITION_META_KEY } from './entry-codec.ts';
 import { createFactKeys } from './facts.ts';

@@ -10,8 +10,15 @@
  * than maxFutureSkewMs ahead of the wall clock is refused (the shell dead-letters it).
  */
 import { clusterIdString, SpamgateError } from '@spamgate/core';
-import type { AddressKind, SenderFeatures, SenderMinute } from '@spamgate/schemas';
-import { allowedInWindow, capOf, NO_REGISTRATIONS, type Registrations } from '../registration.ts';
+import {
+  type AddressKind,
+  allowedInWindow,
+  capOf,
+  NO_REGISTRATIONS,
+  type Registrations,
+  type SenderFeatures,
+  type SenderMinute,
+} from '@spamgate/schemas';
 import {
   counterpartKey,
   createRelationBook,

@@ -468,7 +468,7 @@ const UNION_DOMAINS = createDistinctCounter();
 /**
  * Every window's features at event time t (usually the partition's watermark or the latest event).
  * `allowed` gives the most messages the sender's registration allows in a window of that length
- * (registration.ts); without it, or when it is not finite, registeredCapShare is 0. `relations`
+ * (schemas/src/registrations.ts); without it, or when it is not finite, registeredCapShare is 0. `relations`
  * are the sender's relation features per window (relation-book.ts), zero without them.
  */
 export function featuresAt(

@@ -8,7 +8,14 @@ import { writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { after, before, type TestContext, test } from 'node:test';
 import { createLogger } from '@spamgate/core';
-import { createCodec, type FeedbackEvent, type MessageEvent, type SenderFeatures } from '@spamgate/schemas';
+import {
+  createCodec,
+  type FeedbackEvent,
+  loadRegistrations,
+  type MessageEvent,
+  registrationsPath,
+  type SenderFeatures,
+} from '@spamgate/schemas';
 import {
   eventually,
   getInfra,
@@ -23,10 +30,9 @@ import {
 import type { Admin, Kafka } from 'kafkajs';
 import { provisionTopics } from '../../../../infra/kafka/provision.ts';
 import { TOPICS } from '../../../../infra/kafka/topics.ts';
-import { featureEngineTopics, registrationsPath } from '../../src/config.ts';
+import { featureEngineTopics } from '../../src/config.ts';
 import { createFactKeys, messageFacts } from '../../src/engine/facts.ts';
 import { createPartitionProcessor, DEFAULT_PROCESSOR_OPTIONS } from '../../src/engine/partition-processor.ts';
-import { loadRegistrations } from '../../src/registration.ts';
 
 const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
 const HASH_KEY = 'engine-test-secret-0123456789';

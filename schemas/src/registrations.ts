@@ -9,6 +9,7 @@
  * a campaign across all its numbers, which needs the cross-sender stage of the pipeline.
  */
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { ConfigError } from '@spamgate/core';
 
 export interface ThroughputCap {
@@ -138,4 +139,12 @@ export function allowedInWindow(cap: ThroughputCap, windowMs: number): number {
   if (cap.perMinute !== undefined) allowed = cap.perMinute * Math.max(1, windowMs / MINUTE_MS);
   if (cap.perDay !== undefined) allowed = Math.min(allowed, cap.perDay * Math.max(1, windowMs / DAY_MS));
   return allowed;
+}
+
+/** The registrations file a service reads: the configured one, or the example in the repository. */
+export function registrationsPath(config: { readonly registrationsFile: string }): string {
+  return (
+    config.registrationsFile ||
+    fileURLToPath(new URL('../../infra/config/registrations.json', import.meta.url))
+  );
 }
