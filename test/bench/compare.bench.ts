@@ -40,18 +40,13 @@ import { loadMigrations, migrate } from '../../infra/clickhouse/migrate.ts';
 import { type ServiceProcess, startService, waitReady } from '../../infra/demo/processes.ts';
 import { provisionTopics } from '../../infra/kafka/provision.ts';
 import { TOPICS, type TopicSpec, topicName } from '../../infra/kafka/topics.ts';
-import {
-  EngineFailedError,
-  fmt,
-  quantile,
-  sleep,
-  spawnEngine,
-} from '../../services/feature-engine/bench/kafka-support.ts';
+import { EngineFailedError, spawnEngine } from '../../services/feature-engine/bench/kafka-support.ts';
 import {
   DEFAULT_SCENARIOS_PATH,
   loadScenarioFile,
   runSimulator,
 } from '../../services/traffic-simulator/src/index.ts';
+import { fmt, quantile, sleep } from '../src/bench-support.ts';
 import {
   buildStreamsApp,
   featureEngineEnv,

@@ -13,10 +13,9 @@ import type { Admin } from 'kafkajs';
 import {
   EngineFailedError,
   type EngineProcess,
-  logTime,
   spawnEngine,
-  until,
 } from '../../services/feature-engine/bench/kafka-support.ts';
+import { logTime, until } from '../src/bench-support.ts';
 import { combine, type ProcReading, sampleProcess } from './sampler.ts';
 
 /** One run of one contender. */

@@ -5,12 +5,12 @@
  */
 import { type Codec, createCodec } from '@spamgate/schemas';
 import { type Kafka, type Message, Partitioners, type Producer } from 'kafkajs';
-import { quantile, sleep } from '../../services/feature-engine/bench/kafka-support.ts';
 import {
   generateTraffic,
   type ScenarioFile,
   type SimEvent,
 } from '../../services/traffic-simulator/src/index.ts';
+import { quantile, sleep } from '../src/bench-support.ts';
 
 export interface PacedOptions {
   readonly kafka: Kafka;

@@ -3,7 +3,7 @@
  * process are gone once it exits, so the sampler keeps the last reading. A contender's CPU is
  * the difference between two readings (`at`), taken when its measured interval starts and ends.
  */
-import { procStats } from '../../services/feature-engine/bench/kafka-support.ts';
+import { procStats } from '../src/bench-support.ts';
 
 export interface ProcReading {
   readonly cpuSeconds: number;

@@ -1,4 +1,5 @@
 export { mulberry32, seededRandom } from '@spamgate/core';
+export { fmt, gist, logTime, metricValue, procStats, quantile, sleep, until } from './bench-support.ts';
 export { docQueries } from './doc-queries.ts';
 export {
   createMigratedTestDatabase,

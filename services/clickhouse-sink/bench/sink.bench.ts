@@ -34,27 +34,24 @@ import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, wr
 import { cpus, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { createKafka, createLogger, describeConfig, describeError, sqlTable } from '@spamgate/core';
-import type { SenderMinute } from '@spamgate/schemas';
-import { senderMinuteRow } from '@spamgate/schemas';
+import { type SenderMinute, senderMinuteRow } from '@spamgate/schemas';
 import {
   createMigratedTestDatabase,
+  fmt,
+  gist,
   type LogLine,
+  logTime,
+  metricValue,
+  procStats,
+  quantile,
   REPO_ROOT,
   type ServiceProcess,
   spawnService,
   type TestDatabase,
   uniqueName,
+  until,
 } from '@spamgate/test';
 import type { Admin } from 'kafkajs';
-import {
-  fmt,
-  gist,
-  logTime,
-  metricValue,
-  procStats,
-  quantile,
-  until,
-} from '../../feature-engine/bench/kafka-support.ts';
 import { clickHouseSinkSettings, sinkTopics } from '../src/config.ts';
 import {
   type BulkRecord,

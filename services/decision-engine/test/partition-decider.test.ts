@@ -2,8 +2,13 @@
 // content decisions and what they do to senders, and its changelog round trip.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ClusterFeatures, ContentDecision, Decision, SenderFeatures } from '@spamgate/schemas';
-import { createCodec } from '@spamgate/schemas';
+import {
+  type ClusterFeatures,
+  type ContentDecision,
+  createCodec,
+  type Decision,
+  type SenderFeatures,
+} from '@spamgate/schemas';
 import { type ContentInForce, contentInForce } from '../src/evaluate.ts';
 import { createPartitionDecider, type PartitionDecider, standaloneTables } from '../src/partition-decider.ts';
 import type { Policy } from '../src/policy.ts';

@@ -32,7 +32,20 @@ import { cpus } from 'node:os';
 import { join, relative } from 'node:path';
 import { createKafka, createLogger, describeError } from '@spamgate/core';
 import { createCodec, type MessageEvent } from '@spamgate/schemas';
-import { type LogLine, REPO_ROOT, settingsList, uniqueName } from '@spamgate/test';
+import {
+  fmt,
+  gist,
+  type LogLine,
+  logTime,
+  metricValue,
+  procStats,
+  quantile,
+  REPO_ROOT,
+  settingsList,
+  sleep,
+  uniqueName,
+  until,
+} from '@spamgate/test';
 import type { Admin, Kafka, Message, Producer } from 'kafkajs';
 import { provisionTopics } from '../../../infra/kafka/provision.ts';
 import { TOPICS, topicName } from '../../../infra/kafka/topics.ts';
@@ -40,18 +53,10 @@ import {
   createTraffic,
   EngineFailedError,
   type EngineProcess,
-  fmt,
-  gist,
-  logTime,
-  metricValue,
   PARTITIONS,
   partitionOf,
-  procStats,
-  quantile,
   senderAddress,
-  sleep,
   spawnEngine,
-  until,
 } from './kafka-support.ts';
 
 const smoke = (process.env.SPAMGATE_BENCH_SIZE ?? 'full') === 'smoke';

@@ -7,8 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { clusterIdOf, createClusterKey, extractUrls, isOptOut } from '@spamgate/core';
-import type { FeedbackEvent, MessageEvent } from '@spamgate/schemas';
-import { loadRegistrations } from '@spamgate/schemas';
+import { type FeedbackEvent, loadRegistrations, type MessageEvent } from '@spamgate/schemas';
 import { ANSWERING_LABEL } from '../src/responses.ts';
 import { parseScenarioFile } from '../src/scenario-file.ts';
 import type { SimEvent } from '../src/simulation.ts';

@@ -6,8 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { clusterIdOf, createClusterKey, extractUrls, isOptOut } from '@spamgate/core';
-import type { FeedbackEvent, MessageEvent } from '@spamgate/schemas';
-import { capOf, loadRegistrations } from '@spamgate/schemas';
+import { capOf, type FeedbackEvent, loadRegistrations, type MessageEvent } from '@spamgate/schemas';
 import { ANSWERING_LABEL } from '../src/responses.ts';
 import type { SimEvent } from '../src/simulation.ts';
 import { DEMO_REGISTRATIONS, groupBy, median, messagesOf, postOptOutSends, run } from './fixtures.ts';

@@ -5,8 +5,12 @@
 // whose key names no scope is dead-lettered while its neighbours land.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ContentDecision } from '@spamgate/schemas';
-import { contentDecisionFromRow, contentOverrideFromRow, type StoredRow } from '@spamgate/schemas';
+import {
+  type ContentDecision,
+  contentDecisionFromRow,
+  contentOverrideFromRow,
+  type StoredRow,
+} from '@spamgate/schemas';
 import type { Message } from 'kafkajs';
 import { createClickHouseSink, SINK_SERVICE } from '../../src/sink.ts';
 import { contentOverrideKey, recordFactory } from '../records.ts';

@@ -16,8 +16,7 @@ import {
   sqlTable,
   topicName,
 } from '@spamgate/core';
-import type { TableName } from '@spamgate/schemas';
-import { createCodec, type RecordName, type Records } from '@spamgate/schemas';
+import { createCodec, type RecordName, type Records, type TableName } from '@spamgate/schemas';
 import {
   createMigratedTestDatabase,
   eventually,

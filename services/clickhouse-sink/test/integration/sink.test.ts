@@ -3,12 +3,15 @@
 // its neighbours land; aborted transactions never reach ClickHouse; a graceful stop commits all.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ClusterFeatures, ContentDecision, Decision, SenderFeatures } from '@spamgate/schemas';
 import {
+  type ClusterFeatures,
+  type ContentDecision,
   clusterFeaturesFromRows,
   clusterFeaturesQuery,
   contentDecisionFromRow,
+  type Decision,
   decisionFromRow,
+  type SenderFeatures,
   type StoredRow,
   senderFeaturesFromRows,
   senderFeaturesQuery,

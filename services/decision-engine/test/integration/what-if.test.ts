@@ -5,8 +5,13 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { SenderFeatures } from '@spamgate/schemas';
-import { clusterFeaturesRows, decisionRow, senderFeaturesRows, type TABLES } from '@spamgate/schemas';
+import {
+  clusterFeaturesRows,
+  decisionRow,
+  type SenderFeatures,
+  senderFeaturesRows,
+  type TABLES,
+} from '@spamgate/schemas';
 import { createMigratedTestDatabase, getInfra, type TestDatabase } from '@spamgate/test';
 import { runCli } from '../../src/cli.ts';
 import { decide, EMPTY_STATE } from '../../src/decider.ts';
