@@ -1,6 +1,7 @@
 // First: kafkajs must not load before its fixes are installed (see the modules).
 import './kafkajs-fixes.ts';
 
+export { Reader, StateCodecError, Writer } from './binary-state.ts';
 export {
   type ClickHouseClient,
   type ClickHouseOptions,

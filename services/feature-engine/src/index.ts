@@ -49,5 +49,5 @@ export {
   type SenderState,
   type WindowFeatures,
 } from './windows/sender-state.ts';
-export { decodeSenderState, encodeSenderState, StateCodecError } from './windows/state-codec.ts';
+export { decodeSenderState, encodeSenderState } from './windows/state-codec.ts';
 export { DEFAULT_WINDOWS, sliceStart, validateWindows, type WindowSpec } from './windows/window-spec.ts';

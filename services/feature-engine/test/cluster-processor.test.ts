@@ -4,6 +4,7 @@
 // release's changelog values.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { StateCodecError } from '@spamgate/core';
 import { seededRandom } from '@spamgate/test';
 import {
   decodeFullCluster,
@@ -35,7 +36,6 @@ import {
   inWindow,
 } from '../src/clusters/cluster-state.ts';
 import { EventTimeSkewError } from '../src/engine/partition-processor.ts';
-import { StateCodecError } from '../src/windows/state-codec.ts';
 import type { WindowSpec } from '../src/windows/window-spec.ts';
 
 const T0 = 1_794_996_000_000; // on the hour

@@ -2,6 +2,7 @@
 // recent URL domains, and bytes written before URL domains existed.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { StateCodecError } from '@spamgate/core';
 import { seededRandom } from '@spamgate/test';
 import {
   decodePartitionMeta,
@@ -20,7 +21,6 @@ import {
   peekLightBytes,
 } from '../src/engine/light-codec.ts';
 import { createPartitionProcessor, DEFAULT_PROCESSOR_OPTIONS } from '../src/engine/partition-processor.ts';
-import { StateCodecError } from '../src/windows/state-codec.ts';
 import { NO_URL_DOMAINS, recordUrlDomains } from '../src/windows/url-domains.ts';
 import { DEFAULT_WINDOWS } from '../src/windows/window-spec.ts';
 

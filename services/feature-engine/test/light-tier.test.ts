@@ -4,6 +4,7 @@
 // against), through drains, promotions, forgetting, evictions and restores from the changelog.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { StateCodecError } from '@spamgate/core';
 import type { AddressKind, MessageEvent } from '@spamgate/schemas';
 import { seededRandom } from '@spamgate/test';
 import { createFactKeys, messageFacts } from '../src/engine/facts.ts';
@@ -24,7 +25,6 @@ import {
   type ProcessorOptions,
   type ProcessorOutput,
 } from '../src/engine/partition-processor.ts';
-import { StateCodecError } from '../src/windows/state-codec.ts';
 
 const KEYS = createFactKeys('light-secret-0123456789abcdef');
 const T0 = 1_794_996_000_000;

@@ -2,6 +2,7 @@
 // cases and against a naive recomputation from the raw events.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { StateCodecError } from '@spamgate/core';
 import { seededRandom } from '@spamgate/test';
 import { createPartitionProcessor, RELATION_KEY_PREFIX } from '../src/engine/partition-processor.ts';
 import {
@@ -21,7 +22,6 @@ import {
   recordSent,
   relationFeaturesAt,
 } from '../src/relations/relation-book.ts';
-import { StateCodecError } from '../src/windows/state-codec.ts';
 import { DEFAULT_WINDOWS, sliceStart, type WindowSpec } from '../src/windows/window-spec.ts';
 
 const O = DEFAULT_RELATION_OPTIONS;

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { StateCodecError } from '@spamgate/core';
 import { seededRandom } from '@spamgate/test';
 import {
   addFeedback,
@@ -8,7 +9,7 @@ import {
   featuresAt,
   type MessageFacts,
 } from '../src/windows/sender-state.ts';
-import { decodeSenderState, encodeSenderState, StateCodecError } from '../src/windows/state-codec.ts';
+import { decodeSenderState, encodeSenderState } from '../src/windows/state-codec.ts';
 import { DEFAULT_WINDOWS } from '../src/windows/window-spec.ts';
 
 type Step = { m: MessageFacts } | { t: number; f: 'SPAM_REPORT' | 'DELIVERY_FAILURE' };

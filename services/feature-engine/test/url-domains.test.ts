@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Reader, StateCodecError, Writer } from '@spamgate/core';
 import { seededRandom } from '@spamgate/test';
-import { Reader, StateCodecError, Writer } from '../src/windows/state-codec.ts';
 import {
   keepsUrlDomain,
   MAX_URL_DOMAINS,

@@ -41,9 +41,8 @@
  * Replaying gives exactly the rings that applying the events one by one gives, so the cheap form
  * changes memory, never results. shed() forgets whole clusters, least active first.
  */
-import { SpamgateError } from '@spamgate/core';
+import { SpamgateError, StateCodecError } from '@spamgate/core';
 import { EventTimeSkewError } from '../engine/partition-processor.ts';
-import { StateCodecError } from '../windows/state-codec.ts';
 import { sliceStart, validateWindows, type WindowSpec } from '../windows/window-spec.ts';
 import {
   type ClusterMeta,

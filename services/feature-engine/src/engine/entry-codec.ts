@@ -10,19 +10,13 @@
  * tier's tags (light-codec.ts LIGHT_TAG_WIDE and LIGHT_TAG), which is how a restore tells the forms
  * apart; a next full version is 5.
  */
-import {
-  Reader,
-  readCounter,
-  readSenderState,
-  StateCodecError,
-  Writer,
-  writeCounter,
-  writeSenderState,
-} from '../windows/state-codec.ts';
+
+import { Reader, StateCodecError, Writer } from '@spamgate/core';
+import { readCounter, readSenderState, writeCounter, writeSenderState } from '../windows/state-codec.ts';
 import { NO_URL_DOMAINS, readUrlDomains, writeUrlDomains } from '../windows/url-domains.ts';
 import type { WindowSpec } from '../windows/window-spec.ts';
 import { ADDRESS_KINDS } from './light-codec.ts';
-import type { MinuteAggregate, SenderEntry } from './partition-processor.ts';
+import type { MinuteAggregate, SenderEntry } from './sender-entry.ts';
 
 /** Not a valid sender address (senders never contain NUL), so it cannot collide with one. */
 export const PARTITION_META_KEY = '\u0000partition';

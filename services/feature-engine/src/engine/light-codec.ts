@@ -14,9 +14,9 @@
  * 1970) is still written in; both decode.
  */
 
+import { Reader, StateCodecError, Writer } from '@spamgate/core';
 import type { AddressKind } from '@spamgate/schemas';
 import type { DerivedMessage, FeedbackKind } from '../windows/sender-state.ts';
-import { Reader, StateCodecError, Writer } from '../windows/state-codec.ts';
 import { NO_URL_DOMAINS, readUrlDomains, writeUrlDomains } from '../windows/url-domains.ts';
 import { sliceStart } from '../windows/window-spec.ts';
 import { earliestOpenMinute, type LightEntry, latestOpenMinute } from './light-entry.ts';

@@ -88,6 +88,7 @@ import {
   missedWindowClose,
   runningOf,
 } from './light-entry.ts';
+import type { MinuteAggregate, SenderEntry } from './sender-entry.ts';
 
 const MINUTE_MS = 60_000;
 
@@ -148,36 +149,6 @@ export class EventTimeSkewError extends SpamgateError {
     });
     void wallClock;
   }
-}
-
-export interface MinuteAggregate {
-  /** Sender kind and registration of the minute's latest message; UNKNOWN and null when it has none. */
-  kind: AddressKind;
-  campaignId: string | null;
-  messages: number;
-  recipients: DistinctCounter | null;
-  urlMessages: number;
-  deliveryFailures: number;
-  spamReports: number;
-  subscriberBlocks: number;
-  lateEvents: number;
-}
-
-export interface SenderEntry {
-  readonly sender: string;
-  state: SenderState;
-  kind: AddressKind;
-  campaignId: string | null;
-  /** Event time of the last emitted SenderFeatures; -Infinity before the first. */
-  lastEmittedAsOf: number;
-  /** Changed since the last emission. */
-  dirty: boolean;
-  /** Open minutes (start ms) and their aggregates. */
-  minutes: Map<number, MinuteAggregate>;
-  /** Recent URL domains, newest first (url-domains.ts); NO_URL_DOMAINS, shared, when none. */
-  urlDomains: UrlDomainList;
-  /** Estimated heap bytes (fullEntryBytes), as of the entry's last encoding. */
-  approxBytes: number;
 }
 
 /**

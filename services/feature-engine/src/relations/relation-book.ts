@@ -16,7 +16,7 @@
  * the late side: a send read after the reply that answers it, an opt-out read after a send that
  * followed it.
  */
-import { Reader, StateCodecError, Writer } from '../windows/state-codec.ts';
+import { Reader, StateCodecError, Writer } from '@spamgate/core';
 import { sliceStart, type WindowSpec } from '../windows/window-spec.ts';
 
 /** Tunables; defaults in DEFAULT_RELATION_OPTIONS. */

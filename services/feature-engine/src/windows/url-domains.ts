@@ -19,7 +19,7 @@
  * Immutable: every change returns a new list, and NO_URL_DOMAINS is shared by every sender
  * without one, so a sender that never sends a link pays for one pointer, not an array.
  */
-import { type Reader, StateCodecError, type Writer } from './state-codec.ts';
+import { type Reader, StateCodecError, type Writer } from '@spamgate/core';
 import { sliceStart, type WindowSpec } from './window-spec.ts';
 
 /** Most domains kept and published per sender. */
