@@ -22,7 +22,7 @@ export class SchemaDecodeError extends SpamgateError {
   readonly record: string;
 
   constructor(record: string, code: DecodeErrorCode, message: string, cause?: unknown) {
-    super(`cannot decode ${record}: ${message}`, { code, retriable: false, cause });
+    super(`cannot decode ${record}: ${message}`, { code, retriable: false, badInput: true, cause });
     this.code = code;
     this.record = record;
   }

@@ -78,7 +78,7 @@ export class RowMappingError extends SpamgateError {
   readonly field: string;
 
   constructor(code: RowMappingErrorCode, field: string, message: string) {
-    super(`${field}: ${message}`, { code, retriable: false });
+    super(`${field}: ${message}`, { code, retriable: false, badInput: true });
     this.code = code;
     this.field = field;
   }

@@ -74,7 +74,7 @@ export class RecordRefusedError extends SpamgateError {
     const name = CONTENT_ERRORS[clickhouseCode]!;
     super(
       `ClickHouse refused the record's rows for table ${table}: code ${clickhouseCode} ${name}: ${serverMessage(cause)}`,
-      { code: name, retriable: false, cause },
+      { code: name, retriable: false, badInput: true, cause },
     );
     this.table = table;
     this.clickhouseCode = clickhouseCode;

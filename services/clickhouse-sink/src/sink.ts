@@ -53,6 +53,7 @@ import {
   describeError,
   fetchWait,
   instrumentConsumer,
+  isBadInput,
   type Logger,
   type Registry,
   registerSchemas,
@@ -463,7 +464,7 @@ export function createClickHouseSink(deps: ClickHouseSinkDeps): ClickHouseSink {
       try {
         recordRows = rowsOf(kind, partition, m);
       } catch (err) {
-        if (!(err instanceof SchemaDecodeError || err instanceof RowMappingError)) throw err;
+        if (!isBadInput(err)) throw err;
         const code = err.code;
         if (kind === 'deadLetters') {
           metrics.skippedDeadLetters.inc({ code });

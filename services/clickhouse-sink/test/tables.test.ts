@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
+import { isBadInput } from '@spamgate/core';
 import {
   CLUSTER_FEATURES_COLUMNS,
   CLUSTER_WINDOW_COLUMNS,
@@ -524,5 +525,5 @@ function at(offset: number) {
 }
 
 function codeIs(code: string) {
-  return (err: unknown) => err instanceof RowMappingError && err.code === code;
+  return (err: unknown) => err instanceof RowMappingError && isBadInput(err) && err.code === code;
 }

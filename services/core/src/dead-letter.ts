@@ -3,7 +3,17 @@
  * that says why: the fields of the Avro `DeadLetter` record (schemas/avro/DeadLetter.avsc),
  * which the service encodes and writes to sms.dead-letters.
  */
-import { describeError } from './errors.ts';
+import { describeError, SpamgateError } from './errors.ts';
+
+/**
+ * The dead-letter policy of every service: a record goes to sms.dead-letters when processing it
+ * failed because of the record itself (an error made with `badInput`: bytes that do not decode,
+ * absurd values, an address or time that cannot be, rows ClickHouse refuses); any other error is
+ * the service's, and it fails the batch so that nothing acknowledged is lost.
+ */
+export function isBadInput(err: unknown): err is SpamgateError {
+  return err instanceof SpamgateError && err.badInput;
+}
 
 export interface DeadLetterFields {
   originalTopic: string;

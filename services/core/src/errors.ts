@@ -1,11 +1,14 @@
 /**
  * spamgate's error hierarchy. Every error has a stable `name`, a machine-readable `code`,
- * and a `retriable` flag that retry and crash logic branch on; the original error, if any,
- * is kept as `cause`.
+ * a `retriable` flag that retry and crash logic branch on, and a `badInput` flag that says the
+ * record being processed is at fault, not the service: the one rule by which every service
+ * dead-letters a record (isBadInput, dead-letter.ts). The original error, if any, is `cause`.
  */
 export interface SpamgateErrorOptions {
   readonly code: string;
   readonly retriable?: boolean;
+  /** The record is malformed, absurd or refused: dead-letter it and go on. Default false. */
+  readonly badInput?: boolean;
   readonly cause?: unknown;
 }
 
@@ -13,11 +16,13 @@ export class SpamgateError extends Error {
   override name = 'SpamgateError';
   readonly code: string;
   readonly retriable: boolean;
+  readonly badInput: boolean;
 
   constructor(message: string, options: SpamgateErrorOptions) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = options.code;
     this.retriable = options.retriable ?? false;
+    this.badInput = options.badInput ?? false;
   }
 }
 

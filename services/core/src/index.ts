@@ -35,7 +35,7 @@ export {
 } from './consumer.ts';
 export * from './content/index.ts';
 export { crc32c } from './crc32c.ts';
-export { type DeadLetterFields, deadLetterOf } from './dead-letter.ts';
+export { type DeadLetterFields, deadLetterOf, isBadInput } from './dead-letter.ts';
 export {
   ConfigError,
   type ConfigProblem,

@@ -12,7 +12,11 @@ import { DOMAIN } from './policy-rules.ts';
 export class InvalidContentOverrideError extends SpamgateError {
   override name = 'InvalidContentOverrideError';
   constructor(reason: string) {
-    super(`content override refused: ${reason}`, { code: 'INVALID_OVERRIDE', retriable: false });
+    super(`content override refused: ${reason}`, {
+      code: 'INVALID_OVERRIDE',
+      retriable: false,
+      badInput: true,
+    });
   }
 }
 

@@ -22,6 +22,7 @@ import {
   type Gauge,
   type Histogram,
   inputLags,
+  isBadInput,
   type Lifecycle,
   type Logger,
   openFencedProducer,
@@ -41,7 +42,6 @@ import {
   createCodec,
   type PolicyOverride,
   type RecordName,
-  SchemaDecodeError,
   schemaRegistrations,
 } from '@spamgate/schemas';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
@@ -123,7 +123,7 @@ interface Task {
 class EmptyRecordError extends SpamgateError {
   override name = 'EmptyRecordError';
   constructor(topic: string) {
-    super(`${topic}: record without a value`, { code: 'EMPTY', retriable: false });
+    super(`${topic}: record without a value`, { code: 'EMPTY', retriable: false, badInput: true });
   }
 }
 
@@ -267,7 +267,7 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
       checkSenderFeatures(key, f, now());
       task.decider.features(f, m.value, now());
     } catch (err) {
-      if (err instanceof SchemaDecodeError || (err instanceof SpamgateError && err.retriable === false)) {
+      if (isBadInput(err)) {
         task.deadLetters.push(
           deadLetterRecord(topics.features, task.partition, m, err, `${SERVICE}/${config.instanceId}`),
         );
@@ -522,8 +522,7 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
         try {
           apply(m.key?.toString('utf8') ?? '', m);
         } catch (err) {
-          if (err instanceof SchemaDecodeError || (err instanceof SpamgateError && !err.retriable))
-            await sideDeadLetter(topic, partition, m, err);
+          if (isBadInput(err)) await sideDeadLetter(topic, partition, m, err);
           else throw err;
         }
       }

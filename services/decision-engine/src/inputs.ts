@@ -10,7 +10,7 @@ import type { ClusterFeatures, ContentDecision, SenderFeatures } from '@spamgate
 export class InvalidFeaturesError extends SpamgateError {
   override name = 'InvalidFeaturesError';
   constructor(record: string, reason: string) {
-    super(`${record} refused: ${reason}`, { code: 'INVALID_FEATURES', retriable: false });
+    super(`${record} refused: ${reason}`, { code: 'INVALID_FEATURES', retriable: false, badInput: true });
   }
 }
 

@@ -12,7 +12,11 @@ import type { ActiveOverride } from './decider.ts';
 export class InvalidOverrideError extends SpamgateError {
   override name = 'InvalidOverrideError';
   constructor(reason: string) {
-    super(`policy override refused: ${reason}`, { code: 'INVALID_OVERRIDE', retriable: false });
+    super(`policy override refused: ${reason}`, {
+      code: 'INVALID_OVERRIDE',
+      retriable: false,
+      badInput: true,
+    });
   }
 }
 

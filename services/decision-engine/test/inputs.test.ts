@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ConfigError } from '@spamgate/core';
+import { ConfigError, isBadInput } from '@spamgate/core';
 import type { PolicyOverride } from '@spamgate/schemas';
 import { decide, EMPTY_STATE } from '../src/decider.ts';
 import { createDueQueue } from '../src/due-queue.ts';
@@ -123,7 +123,10 @@ const override = (o: Partial<PolicyOverride> = {}): PolicyOverride => ({
 });
 
 test('overrides: checked against their key; sender scope before campaign scope; lapse by wall clock, reported once', () => {
-  assert.throws(() => checkOverride('+19995550000', override()), InvalidOverrideError);
+  assert.throws(
+    () => checkOverride('+19995550000', override()),
+    (e: unknown) => e instanceof InvalidOverrideError && isBadInput(e),
+  );
   assert.throws(() => checkOverride('+12025550100', override({ reason: '  ' })), /reason/);
   assert.throws(() => checkOverride('+12025550100', override({ expiresAt: T0 - 1 })), /expiresAt/);
   assert.throws(() => checkOverride('a\u0000b', override({ target: 'a\u0000b' })), /control/);
@@ -179,7 +182,10 @@ test('absurd features are refused with a typed error; sane ones pass', () => {
     assert.throws(
       () => checkSenderFeatures(f.sender === ok.sender ? ok.sender : '+12025550100', f, now),
       (e: unknown) =>
-        e instanceof InvalidFeaturesError && e.code === 'INVALID_FEATURES' && e.message.includes(message),
+        e instanceof InvalidFeaturesError &&
+        isBadInput(e) &&
+        e.code === 'INVALID_FEATURES' &&
+        e.message.includes(message),
       message,
     );
   const c = cluster('0a1b2c3d4e5f60', { distinctSenders: 3 });

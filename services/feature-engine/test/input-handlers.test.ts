@@ -13,6 +13,7 @@ import {
   clusterIdString,
   createSubscriberHasher,
   InvalidClusterIdError,
+  isBadInput,
 } from '@spamgate/core';
 import type { ClusterEvent, FeedbackEvent, MessageEvent, ReceivedMessage } from '@spamgate/schemas';
 import { createClusterProcessor, EventTimeInvalidError } from '../src/clusters/cluster-processor.ts';
@@ -379,6 +380,12 @@ test('every message of a sender is flagged as ignoring opt-outs for an hour afte
   assert.deepEqual([w.distinctSenders, w.optOutIgnoringSenders], [1, 1]);
 });
 
+/** The error the shell dead-letters: of its class, and marked as the record's fault (core's isBadInput). */
+const deadLettered =
+  (cls: abstract new (...args: never[]) => Error) =>
+  (err: unknown): boolean =>
+    err instanceof cls && isBadInput(err);
+
 test('bad records throw the typed errors the shell dead-letters, and change nothing', () => {
   const p = partitions();
   const ok = message(S1, R1, T0, body('Ann'));
@@ -387,11 +394,14 @@ test('bad records throw the typed errors the shell dead-letters, and change noth
     { ...ok, recipient: `\u0000r${R1}` },
     { ...ok, sender: '+1'.padEnd(65, '5') },
   ])
-    assert.throws(() => handlers.message(p, bad, CLOCK), InvalidAddressError);
-  assert.throws(() => handlers.message(p, { ...ok, eventTime: CLOCK + 301_000 }, CLOCK), EventTimeSkewError);
+    assert.throws(() => handlers.message(p, bad, CLOCK), deadLettered(InvalidAddressError));
+  assert.throws(
+    () => handlers.message(p, { ...ok, eventTime: CLOCK + 301_000 }, CLOCK),
+    deadLettered(EventTimeSkewError),
+  );
   assert.throws(
     () => handlers.feedback(p, { ...feedback('SPAM_REPORT', S1, R1, T0), sender: '\u0007' }, CLOCK),
-    InvalidAddressError,
+    deadLettered(InvalidAddressError),
   );
   assert.throws(
     () =>
@@ -400,18 +410,21 @@ test('bad records throw the typed errors the shell dead-letters, and change noth
         { messageId: 'x', eventTime: T0, recipient: '', fromHash: keys.hash64(S1), kind: 'MESSAGE' },
         CLOCK,
       ),
-    InvalidAddressError,
+    deadLettered(InvalidAddressError),
   );
   assert.equal(p.processor.senderCount + p.processor.relationBookCount, 0, 'no sender state');
   const event = handlers.message(partitions(), ok, CLOCK)[1]!.value as ClusterEvent;
-  assert.throws(() => handlers.clusterEvent(p, 'not-a-cluster', event, CLOCK), InvalidClusterIdError);
+  assert.throws(
+    () => handlers.clusterEvent(p, 'not-a-cluster', event, CLOCK),
+    deadLettered(InvalidClusterIdError),
+  );
   assert.throws(
     () => handlers.clusterEvent(p, CLUSTER, { ...event, eventTime: Number.NaN }, CLOCK),
-    EventTimeInvalidError,
+    deadLettered(EventTimeInvalidError),
   );
   assert.throws(
     () => handlers.clusterEvent(p, CLUSTER, { ...event, kind: 'REPLY', eventTime: CLOCK + 301_000 }, CLOCK),
-    EventTimeSkewError,
+    deadLettered(EventTimeSkewError),
   );
   assert.equal(p.clusters.clusterCount, 0, 'no cluster state');
 });

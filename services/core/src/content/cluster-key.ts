@@ -134,7 +134,7 @@ export function clusterIdOf(body: string | null | undefined, key: ClusterKey): n
 export class InvalidClusterIdError extends SpamgateError {
   override name = 'InvalidClusterIdError';
   constructor(message: string) {
-    super(message, { code: 'INVALID_CLUSTER_ID', retriable: false });
+    super(message, { code: 'INVALID_CLUSTER_ID', retriable: false, badInput: true });
   }
 }
 

@@ -123,7 +123,10 @@ export class ClusterOptionsError extends SpamgateError {
 export class EventTimeInvalidError extends SpamgateError {
   override name = 'EventTimeInvalidError';
   constructor(timeMs: number) {
-    super(`event time ${timeMs} is not a finite number of milliseconds`, { code: 'EVENT_TIME_INVALID' });
+    super(`event time ${timeMs} is not a finite number of milliseconds`, {
+      code: 'EVENT_TIME_INVALID',
+      badInput: true,
+    });
   }
 }
 

@@ -25,8 +25,8 @@ import {
   followPositions,
   type Gauge,
   type Histogram,
-  InvalidClusterIdError,
   inputLags,
+  isBadInput,
   type Lifecycle,
   type Logger,
   openFencedProducer,
@@ -50,24 +50,16 @@ import {
   type ClusterProcessor,
   createClusterProcessor,
   DEFAULT_CLUSTER_PROCESSOR_OPTIONS,
-  EventTimeInvalidError,
 } from '../clusters/cluster-processor.ts';
 import { type FeatureEngineConfig, type FeatureEngineTopics, featureEngineTopics } from '../config.ts';
 import { createCopartitionAssigner } from '../kafka/copartition-assigner.ts';
 import { DEFAULT_RELATION_OPTIONS } from '../relations/relation-book.ts';
 import { decodePartitionMeta, encodePartitionMeta, PARTITION_META_KEY } from './entry-codec.ts';
 import { createFactKeys } from './facts.ts';
-import {
-  createInputHandlers,
-  drainPartition,
-  type InputHandlers,
-  InvalidAddressError,
-  type Rekeyed,
-} from './input-handlers.ts';
+import { createInputHandlers, drainPartition, type InputHandlers, type Rekeyed } from './input-handlers.ts';
 import {
   createPartitionProcessor,
   DEFAULT_PROCESSOR_OPTIONS,
-  EventTimeSkewError,
   type PartitionProcessor,
   type ProcessorOptions,
 } from './partition-processor.ts';
@@ -480,14 +472,7 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
         );
       metrics.events.inc({ topic });
     } catch (err) {
-      if (
-        err instanceof SchemaDecodeError ||
-        err instanceof EventTimeSkewError ||
-        err instanceof EventTimeInvalidError ||
-        err instanceof InvalidAddressError ||
-        err instanceof InvalidClusterIdError
-      )
-        deadLetter(task, topic, task.partition, m, err);
+      if (isBadInput(err)) deadLetter(task, topic, task.partition, m, err);
       else throw err;
     }
   }

@@ -47,7 +47,11 @@ export interface InputHandlers {
 export class InvalidAddressError extends SpamgateError {
   override name = 'InvalidAddressError';
   constructor(field: string, reason: string) {
-    super(`${field} is not a usable address: ${reason}`, { code: 'INVALID_ADDRESS', retriable: false });
+    super(`${field} is not a usable address: ${reason}`, {
+      code: 'INVALID_ADDRESS',
+      retriable: false,
+      badInput: true,
+    });
   }
 }
 

@@ -146,6 +146,7 @@ export class EventTimeSkewError extends SpamgateError {
     super(`event time ${new Date(eventTime).toISOString()} is more than ${maxSkewMs} ms ahead of the clock`, {
       code: 'EVENT_TIME_SKEW',
       retriable: false,
+      badInput: true,
     });
     void wallClock;
   }
