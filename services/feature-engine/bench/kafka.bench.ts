@@ -968,16 +968,22 @@ if (rs) {
   );
 } else if (PARTS.has('restore')) rows.push(['Restore', failed('restore')]);
 
+/** A target's verdict: met, or by how much it was missed. */
+function verdict(value: number, target: number, atMost: boolean, unit: string): string {
+  const met = atMost ? value <= target : value >= target;
+  if (met) return 'met';
+  const gap = Math.abs(value - target);
+  return `not met: ${fmt.fixed(value)}${unit}, ${fmt.fixed(gap)}${unit} (${fmt.int((100 * gap) / target)} %) ${atMost ? 'over' : 'short'}`;
+}
+
 const targets = [
-  `50,000 events/s end to end (${tp ? `${tp.enginePerSecond >= 50_000 ? 'met' : 'not met'} by one instance` : 'not measured'})`,
-  `1,000,000 senders restored in under 10 s, from start to every partition restored (${
+  `25,000 events/s through one instance (${tp ? verdict(tp.enginePerSecond, 25_000, false, ' events/s') : 'not measured'})`,
+  `1,000,000 senders restored in at most 10 s, from start to every partition restored (${
     !rs
       ? 'not measured'
       : rs.restoredSenders < 1_000_000
         ? `not measured at that size: ${fmt.int(rs.restoredSenders)} senders`
-        : rs.spawnToRestoredSeconds < 10
-          ? 'met'
-          : 'not met'
+        : verdict(rs.spawnToRestoredSeconds, 10, true, ' s')
   })`,
 ];
 
@@ -991,7 +997,7 @@ The engine runs as a process (\`services/feature-engine/src/main.ts\`) with its 
 | --- | --- |
 ${rows.map(([what, figure]) => `| ${what} | ${figure} |`).join('\n')}
 
-Targets of issue 4: ${targets.join('; ')}.${MAX_MESSAGE_BYTES ? ` Unlike production, the engine's output topics had max.message.bytes ${MAX_MESSAGE_BYTES} (SPAMGATE_BENCH_MAX_MESSAGE_BYTES).` : ''}${ENGINE_NODE_OPTIONS ? ` Unlike a default deployment, the engine ran with NODE_OPTIONS=${ENGINE_NODE_OPTIONS} (SPAMGATE_BENCH_ENGINE_NODE_OPTIONS).` : ''}
+Targets of issue 18: ${targets.join('; ')}.${MAX_MESSAGE_BYTES ? ` Unlike production, the engine's output topics had max.message.bytes ${MAX_MESSAGE_BYTES} (SPAMGATE_BENCH_MAX_MESSAGE_BYTES).` : ''}${ENGINE_NODE_OPTIONS ? ` Unlike a default deployment, the engine ran with NODE_OPTIONS=${ENGINE_NODE_OPTIONS} (SPAMGATE_BENCH_ENGINE_NODE_OPTIONS).` : ''}
 ${
   warnings.size > 0
     ? `\nThe engines logged at warn or above: ${[...warnings]
