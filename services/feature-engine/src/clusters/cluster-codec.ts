@@ -20,7 +20,6 @@
  * FULL_TAG_V4's slices had no sender blocks (none); the cheap form's messages gained a flag for
  * theirs. Only the current form is written.
  */
-
 import { Reader, StateCodecError, Writer } from '@spamgate/core';
 import { readCounter, readRings, writeCounter, writeRings } from '../windows/state-codec.ts';
 import type { WindowSpec } from '../windows/window-spec.ts';

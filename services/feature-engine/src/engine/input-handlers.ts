@@ -13,7 +13,7 @@
 import { clusterIdString, parseClusterId, SpamgateError } from '@spamgate/core';
 import type { ClusterEvent, FeedbackEvent, Hash64, MessageEvent, ReceivedMessage } from '@spamgate/schemas';
 import type { ClusterFeaturesRecord, ClusterProcessor } from '../clusters/cluster-processor.ts';
-import type { ClusterMessage } from '../clusters/cluster-state.ts';
+import type { ClusterMessage, HashHalves } from '../clusters/cluster-state.ts';
 import { callbackHashes, type FactKeys, messageFacts } from './facts.ts';
 import type { PartitionProcessor, ProcessorOutput } from './partition-processor.ts';
 
@@ -84,7 +84,7 @@ function hash64({ hi, lo }: { hi: number; lo: number }): Hash64 {
 const blockHash = (block: { hi: number; lo: number } | null): Hash64 | null => (block ? hash64(block) : null);
 
 /** Hash64 bytes as two unsigned 32-bit halves: what hash64 was given. */
-const halvesOf = (h: Hash64): { hi: number; lo: number } => ({
+const halvesOf = (h: Hash64): HashHalves => ({
   hi: h.readUInt32BE(0),
   lo: h.readUInt32BE(4),
 });
