@@ -4,9 +4,11 @@
  * Any Avro library can read it without a schema registry. Decoding finds the writer schema by
  * its fingerprint among every known version and resolves it to the current (reader) schema.
  * Known versions are the current and released ones of this release, and the newer writers'
- * schemas learned at run time (`learn`, fed from the topic spamgate.schemas).
+ * schemas learned at run time (`learn`, fed from the topic spamgate.schemas). Bytes from outside
+ * are bounded before avsc reads them: a size limit, then every length and count (bounds.ts).
  */
 import avro from 'avsc';
+import { type BodyCheck, BoundsViolation, bodyCheck, unsafeParts } from './bounds.ts';
 import { SchemaDecodeError, SchemaEncodeError, SchemaLearnError } from './errors.ts';
 import { fingerprintBytes } from './fingerprint.ts';
 import type { RecordName, Records } from './generated/types.ts';
@@ -15,10 +17,22 @@ import { loadCurrentSchemas, loadHistory, type SchemaVersion } from './registry.
 export const MARKER = Buffer.from([0xc3, 0x01]);
 const HEADER = MARKER.length + 8;
 
+/**
+ * The largest record any spamgate topic carries, in bytes (header included); a larger one is
+ * refused unread (TOO_LARGE). About 250 times the largest record spamgate writes, and room for a
+ * message body of 255 concatenated segments in 4-byte UTF-8; it bounds what a decode allocates.
+ */
+export const MAX_RECORD_BYTES = 256 * 1024;
+
+/** The longest writer schema `learn` reads, as JSON text; spamgate's own are under 11 KiB. */
+export const MAX_SCHEMA_CHARS = 64 * 1024;
+
 interface WriterEntry {
   readonly writer: SchemaVersion;
   /** Resolver from this writer to the current schema of the same record; undefined if identical. */
   readonly resolver: avro.Resolver | undefined;
+  /** Bounds every length and count of a body before avsc reads it; undefined when none can lie. */
+  readonly check: BodyCheck | undefined;
 }
 
 /** A writer schema `learn` accepted (or already knew). */
@@ -47,8 +61,8 @@ export interface Codec {
   /**
    * Adds a writer schema (its JSON text, or the parsed JSON) at run time: a newer release's
    * version of a record this release has, which resolves to the current schema (a field added
-   * with a default, a new enum symbol where the enum has a default, ...). Throws
-   * SchemaLearnError for anything else, and remembers the refusal: bytes written with a refused
+   * with a default, a new enum symbol where the enum has a default, ...) and whose bodies can be
+   * bounded. Throws SchemaLearnError for anything else, and remembers the refusal: bytes written with a refused
    * schema fail to decode with INCOMPATIBLE_WRITER instead of UNKNOWN_FINGERPRINT.
    */
   learn(schema: string | Readonly<Record<string, unknown>>): LearnedSchema;
@@ -73,7 +87,8 @@ export function createCodec(
     const resolver = writer.fingerprint.equals(reader.fingerprint)
       ? undefined
       : reader.type.createResolver(writer.type);
-    writers.set(key, { writer, resolver });
+    // A release's schema that cannot be bounded is a defect of this release: fail at start.
+    writers.set(key, { writer, resolver, check: bodyCheck(writer.type) });
   };
   for (const v of current.values()) add(v);
   for (const versions of history.values()) for (const v of versions) add(v);
@@ -89,6 +104,9 @@ export function createCodec(
     type: avro.Type;
     fingerprint: Buffer;
   } {
+    if (typeof text === 'string' && text.length > MAX_SCHEMA_CHARS) {
+      throw new SchemaLearnError('SCHEMA_INVALID', undefined, `longer than ${MAX_SCHEMA_CHARS} characters`);
+    }
     let parsed: unknown;
     try {
       parsed = typeof text === 'string' ? JSON.parse(text) : text;
@@ -118,7 +136,7 @@ export function createCodec(
     if (known) return { record: known.writer.record, fingerprint: fp, added: false };
     const refusal = refused.get(fp);
     if (refusal) throw refusal;
-    const refuse = (code: 'UNKNOWN_RECORD' | 'INCOMPATIBLE', message: string, cause?: unknown) => {
+    const refuse = (code: 'UNKNOWN_RECORD' | 'INCOMPATIBLE' | 'UNSAFE', message: string, cause?: unknown) => {
       const err = new SchemaLearnError(code, fp, message, cause);
       refused.set(fp, err);
       return err;
@@ -126,6 +144,8 @@ export function createCodec(
     // By full name (namespace included), as Avro resolution matches named types.
     const reader = [...current.values()].find((s) => s.type.name === type.name);
     if (!reader) throw refuse('UNKNOWN_RECORD', `${type.name} is not a record this release has`);
+    const unsafe = unsafeParts(type);
+    if (unsafe.length > 0) throw refuse('UNSAFE', `its bodies cannot be bounded: ${unsafe.join('; ')}`);
     let resolver: avro.Resolver;
     try {
       resolver = reader.type.createResolver(type);
@@ -143,7 +163,7 @@ export function createCodec(
       type,
       fingerprint,
     });
-    writers.set(fp, { writer, resolver });
+    writers.set(fp, { writer, resolver, check: bodyCheck(type) });
     return { record: reader.record, fingerprint: fp, added: true };
   }
 
@@ -186,6 +206,9 @@ export function createCodec(
       }
       if (bytes.length < HEADER)
         throw new SchemaDecodeError(record, 'TRUNCATED', 'shorter than the 10-byte header');
+      if (bytes.length > MAX_RECORD_BYTES) {
+        throw new SchemaDecodeError(record, 'TOO_LARGE', `${bytes.length} bytes, over ${MAX_RECORD_BYTES}`);
+      }
       const fp = bytes.subarray(MARKER.length, HEADER).toString('hex');
       const entry = writers.get(fp);
       if (!entry) {
@@ -197,6 +220,14 @@ export function createCodec(
         throw new SchemaDecodeError(record, 'WRONG_RECORD', `bytes hold a ${entry.writer.record}`);
       }
       const reader = schema(record);
+      if (entry.check) {
+        try {
+          entry.check(bytes, HEADER);
+        } catch (err) {
+          if (!(err instanceof BoundsViolation)) throw err;
+          throw new SchemaDecodeError(record, err.code, err.message, err);
+        }
+      }
       let result: { value: unknown; offset: number };
       try {
         result = reader.type.decode(bytes, HEADER, entry.resolver) as { value: unknown; offset: number };

@@ -4,6 +4,8 @@ export const DECODE_ERROR_CODES = [
   'EMPTY',
   'BAD_MARKER',
   'TRUNCATED',
+  'TOO_LARGE',
+  'BAD_LENGTH',
   'UNKNOWN_FINGERPRINT',
   'INCOMPATIBLE_WRITER',
   'WRONG_RECORD',
@@ -44,12 +46,13 @@ export class SchemaEncodeError extends SpamgateError {
   }
 }
 
-export const LEARN_ERROR_CODES = ['SCHEMA_INVALID', 'UNKNOWN_RECORD', 'INCOMPATIBLE'] as const;
+export const LEARN_ERROR_CODES = ['SCHEMA_INVALID', 'UNKNOWN_RECORD', 'INCOMPATIBLE', 'UNSAFE'] as const;
 export type LearnErrorCode = (typeof LEARN_ERROR_CODES)[number];
 
 /**
  * A writer schema learned at run time (from spamgate.schemas) that this release cannot read:
- * not an Avro record schema, a record it does not have, or a change its schema cannot resolve.
+ * not an Avro record schema, a record it does not have, a change its schema cannot resolve, or
+ * bodies that cannot be bounded (UNSAFE: a type that contains itself, items that take no bytes).
  * Never retriable: the same schema is refused the same way; bytes written with it fail to
  * decode with INCOMPATIBLE_WRITER.
  */

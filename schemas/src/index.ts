@@ -1,4 +1,11 @@
-export { type Codec, createCodec, type LearnedSchema, MARKER } from './codec.ts';
+export {
+  type Codec,
+  createCodec,
+  type LearnedSchema,
+  MARKER,
+  MAX_RECORD_BYTES,
+  MAX_SCHEMA_CHARS,
+} from './codec.ts';
 export { type CompatibilityProblem, checkCompatibility } from './compatibility.ts';
 export {
   DECODE_ERROR_CODES,

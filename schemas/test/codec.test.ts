@@ -12,225 +12,16 @@ import {
   generateTypes,
   loadCurrentSchemas,
   loadHistory,
+  MAX_RECORD_BYTES,
   type MessageEvent,
   type Records,
   SchemaDecodeError,
   SchemaEncodeError,
   type SchemaVersion,
 } from '../src/index.ts';
+import { SAMPLES } from './samples.ts';
 
 const codec = createCodec();
-
-export const SAMPLES: { [K in keyof Records]: Records[K] } = {
-  MessageEvent: {
-    messageId: 'm-1',
-    eventTime: 1_795_900_000_123,
-    sender: '+12025550100',
-    senderKind: 'LONG_CODE',
-    recipient: '+12025550199',
-    body: 'Hi Ann, polls close at 8pm. Reply STOP to opt out',
-    campaignId: 'CABC123',
-    originNetwork: 'net-7',
-  },
-  FeedbackEvent: {
-    feedbackId: 'f-1',
-    eventTime: 1_795_900_000_000,
-    kind: 'SPAM_REPORT',
-    sender: '+12025550100',
-    recipient: null,
-    messageId: 'm-1',
-    errorCode: null,
-  },
-  SenderFeatures: {
-    sender: '+12025550100',
-    senderKind: 'LONG_CODE',
-    campaignId: null,
-    asOf: 1_795_900_000_000,
-    emittedAt: 1_795_900_000_500,
-    windows: [
-      {
-        window: '1m',
-        windowMs: 60_000,
-        messages: 42,
-        distinctRecipients: 40,
-        peak1s: 3,
-        peak10s: 12,
-        fanOut: 40 / 42,
-        newContactShare: 0.9,
-        contactShare: 0.05,
-        sequentialShare: 0,
-        prefixEntropy: 3.5,
-        topTemplateShare: 1,
-        distinctTemplates: 1,
-        urlShare: 1,
-        distinctUrlDomains: 1,
-        callbackShare: 0,
-        timingCv: 0.05,
-        quietHourShare: 0,
-        deliveryFailures: 2,
-        deliveryFailureRate: 2 / 42,
-        spamReports: 1,
-        subscriberBlocks: 0,
-        registeredCapShare: 0.4,
-        repliedRecipients: 3,
-        replyRate: 3 / 40,
-        optOuts: 2,
-        optOutRate: 2 / 40,
-        postOptOutSends: 1,
-      },
-    ],
-    clusters: [{ clusterId: '0a1b2c3d4e5f60', recipients: 38 }],
-    urlDomains: ['example.com', 'bit.ly'],
-  },
-  SenderMinute: {
-    sender: '+12025550100',
-    senderKind: 'LONG_CODE',
-    campaignId: null,
-    minute: 1_795_899_960_000,
-    messages: 300,
-    distinctRecipients: 298,
-    urlMessages: 300,
-    deliveryFailures: 12,
-    spamReports: 1,
-    subscriberBlocks: 0,
-    lateEvents: 2,
-    version: 1,
-  },
-  Decision: {
-    decisionId: 'd-1',
-    sender: '+12025550100',
-    action: 'THROTTLE',
-    throttleRatePerMinute: 75,
-    score: 0.4,
-    reasons: [{ code: 'VOLUME_OVER_CAP', feature: 'messages', window: '1m', observed: 300, threshold: 75 }],
-    policyVersion: '2026-11-01',
-    overrideId: null,
-    basedOnEventTime: 1_795_900_000_000,
-    decidedAt: 1_795_900_000_010,
-    expiresAt: 1_795_986_400_000,
-    policyAction: 'THROTTLE',
-    previousAction: 'ALLOW',
-    trigger: 'FEATURES',
-    shadow: false,
-    published: true,
-    throttleRatePerHour: 600,
-    throttleScope: 'NEW_CONTACTS',
-  },
-  ContentDecision: {
-    decisionId: 'c-1',
-    clusterId: '0a1b2c3d4e5f60',
-    action: 'BLOCK',
-    urlDomains: ['parcel-redelivery.example'],
-    callbackNumbers: ['1234567890123456789'],
-    score: 0.9,
-    reasons: [
-      {
-        code: 'CONTENT_SPAM_REPORTS',
-        feature: 'spamReportRate',
-        window: '1h',
-        observed: 0.02,
-        threshold: 0.005,
-      },
-    ],
-    policyVersion: '2026-12-06.1',
-    overrideId: null,
-    campaignIds: [],
-    distinctSenders: 40,
-    distinctRecipients: 900,
-    basedOnEventTime: 1_795_900_000_000,
-    decidedAt: 1_795_900_000_010,
-    expiresAt: 1_795_986_400_000,
-    previousAction: null,
-    trigger: 'CLUSTER',
-  },
-  ContentOverride: {
-    overrideId: 'co-1',
-    scope: 'DOMAIN',
-    target: 'donate.example',
-    action: 'ALLOW',
-    reason: 'appeal #43',
-    author: 'noc@carrier',
-    createdAt: 1_795_900_000_000,
-    expiresAt: null,
-  },
-  PolicyOverride: {
-    overrideId: 'o-1',
-    scope: 'CAMPAIGN',
-    target: 'CABC123',
-    action: 'ALLOW',
-    reason: 'appeal #42',
-    author: 'noc@carrier',
-    createdAt: 1_795_900_000_000,
-    expiresAt: null,
-  },
-  ClusterEvent: {
-    eventTime: 1_795_900_000_123,
-    kind: 'MESSAGE',
-    senderHash: Buffer.from('0123456789abcdef', 'hex'),
-    recipientHash: Buffer.from('fedcba9876543210', 'hex'),
-    campaignId: 'CABC123',
-    urlDomains: ['example.org'],
-    messageId: 'm-1',
-    sequential: true,
-    callbackHashes: [Buffer.from('00112233445566ff', 'hex')],
-    afterOptOut: false,
-    senderIgnoresOptOuts: true,
-    senderBlockHash: Buffer.from('a1b2c3d4e5f60718', 'hex'),
-  },
-  ClusterFeatures: {
-    clusterId: '0a1b2c3d4e5f60',
-    asOf: 1_795_900_000_000,
-    emittedAt: 1_795_900_000_500,
-    windows: [
-      {
-        window: '15m',
-        windowMs: 900_000,
-        messages: 400,
-        distinctSenders: 200,
-        distinctRecipients: 398,
-        optOuts: 12,
-        spamReports: 3,
-        optOutRate: 12 / 398,
-        registeredShare: 0,
-        campaignIds: [],
-        distinctCampaigns: 0,
-        topSenderShare: 0.005,
-        urlDomains: ['bit.ly'],
-        distinctUrlDomains: 1,
-        replies: 2,
-        deliveryFailures: 40,
-        sequentialShare: 0,
-        callbackNumbers: ['1234567890123456789'],
-        postOptOutSends: 0,
-        sendingForMs: 240_000,
-        optOutIgnoringSenders: 7,
-        optedOutSenders: 5,
-        optOutIgnoredSenders: 3,
-        senderSample: [12, 4_503_599_627_370_495],
-        senderBlockSample: [7],
-      },
-    ],
-  },
-  ReceivedMessage: {
-    messageId: 'm-1',
-    eventTime: 1_795_900_000_123,
-    recipient: '+12025550100',
-    fromHash: Buffer.from('0123456789abcdef', 'hex'),
-    kind: 'OPT_OUT',
-  },
-  DeadLetter: {
-    originalTopic: 'sms.message-events',
-    originalPartition: 3,
-    originalOffset: 12_345,
-    key: Buffer.from('+12025550100'),
-    value: Buffer.from([0xc3, 0x01, 0xff]),
-    errorClass: 'SchemaDecodeError',
-    errorCode: 'UNKNOWN_FINGERPRINT',
-    errorMessage: 'no known schema',
-    service: 'feature-engine/fe-1',
-    failedAt: 1_795_900_000_000,
-  },
-};
 
 function roundTrip<K extends keyof Records>(c: Codec, record: K): void {
   const bytes = c.encode(record, SAMPLES[record]);
@@ -457,10 +248,17 @@ test('encode writes exactly what the schema accepts: every wrong field of every 
 
 test('records of any size encode, however far past the scratch buffer, and the next small one after them', () => {
   const c = createCodec();
-  for (const size of [60_000, 70_000, 300_000, 1_048_576, 5_000_000]) {
+  for (const size of [60_000, 70_000, 200_000, 300_000, 1_048_576, 5_000_000]) {
     const value = Buffer.alloc(size, size % 251);
     const big = { ...SAMPLES.DeadLetter, value };
-    assert.deepEqual(c.decode('DeadLetter', c.encode('DeadLetter', big)).value, value, `${size} bytes`);
+    const bytes = c.encode('DeadLetter', big);
+    assert.ok(bytes.length > size, `${size} bytes`);
+    if (bytes.length <= MAX_RECORD_BYTES) {
+      assert.deepEqual(c.decode('DeadLetter', bytes).value, value, `${size} bytes`);
+    } else {
+      // Past the decoder's limit: written whole, and refused unread by any reader (bounds.test.ts).
+      assert.throws(() => c.decode('DeadLetter', bytes), /TOO_LARGE|over 262144/);
+    }
     looseDeepEqual(c.decode('DeadLetter', c.encode('DeadLetter', SAMPLES.DeadLetter)), SAMPLES.DeadLetter);
   }
 });
