@@ -1,6 +1,6 @@
 /** The ClickHouse sink's settings, beyond the common ones (services/core commonSettings). */
 import { type ConfigOf, setting, topicPrefixSetting } from '@spamgate/core';
-import type { TableName } from '@spamgate/schemas';
+import type { RecordName, TableName } from '@spamgate/schemas';
 
 export const clickHouseSinkSettings = {
   topicPrefix: topicPrefixSetting,
@@ -91,6 +91,18 @@ export function sinkTopics(prefix: string): SinkTopics {
     deadLetters: topicName(prefix, 'sms.dead-letters'),
   };
 }
+
+/** The Avro record each topic carries. */
+export const RECORD_OF_TOPIC: Readonly<Record<keyof SinkTopics, RecordName>> = Object.freeze({
+  decisionEvaluations: 'Decision',
+  policyOverrides: 'PolicyOverride',
+  contentDecisions: 'ContentDecision',
+  contentOverrides: 'ContentOverride',
+  senderFeatures: 'SenderFeatures',
+  clusterFeatures: 'ClusterFeatures',
+  senderMinutes: 'SenderMinute',
+  deadLetters: 'DeadLetter',
+});
 
 /** The table each topic is written to. */
 export const TABLE_OF_TOPIC: Readonly<Record<keyof SinkTopics, TableName>> = Object.freeze({

@@ -74,9 +74,7 @@ import {
   type OverridePosition,
   partitionDay,
   policyOverrideRow,
-  type RecordName,
   type Row,
-  RowMappingError,
   SchemaDecodeError,
   schemaRegistrations,
   senderFeaturesRows,
@@ -106,6 +104,7 @@ import {
 } from './batches.ts';
 import {
   type ClickHouseSinkConfig,
+  RECORD_OF_TOPIC,
   type SinkTopics,
   sinkTopics,
   TABLE_OF_TOPIC,
@@ -195,18 +194,6 @@ export async function missingColumns(
 }
 
 type TopicKind = keyof SinkTopics;
-
-/** The Avro record each topic carries. */
-const RECORD_OF: Readonly<Record<TopicKind, RecordName>> = {
-  decisionEvaluations: 'Decision',
-  policyOverrides: 'PolicyOverride',
-  contentDecisions: 'ContentDecision',
-  contentOverrides: 'ContentOverride',
-  senderFeatures: 'SenderFeatures',
-  clusterFeatures: 'ClusterFeatures',
-  senderMinutes: 'SenderMinute',
-  deadLetters: 'DeadLetter',
-};
 
 /** The offset kafkajs fetched a batch from (where the partition's previous batch ended); kafkajs has it, its types do not. */
 function fetchedOffsetOf(batch: EachBatchPayload['batch']): string {
@@ -350,7 +337,8 @@ export function createClickHouseSink(deps: ClickHouseSinkDeps): ClickHouseSink {
       const value = m.value === null ? null : codec.decode('ContentOverride', m.value);
       return [contentOverrideRow(key, value, overridePosition(partition, m))];
     }
-    if (!m.value || m.value.length === 0) throw new SchemaDecodeError(RECORD_OF[kind], 'EMPTY', 'null value');
+    if (!m.value || m.value.length === 0)
+      throw new SchemaDecodeError(RECORD_OF_TOPIC[kind], 'EMPTY', 'null value');
     switch (kind) {
       case 'decisionEvaluations':
         return [decisionRow(codec.decode('Decision', m.value))];
@@ -379,7 +367,7 @@ export function createClickHouseSink(deps: ClickHouseSinkDeps): ClickHouseSink {
       SINK_SERVICE,
       now(),
     );
-    return { key: m.key ?? null, value: codec.encode('DeadLetter', record) };
+    return { key: record.key, value: codec.encode('DeadLetter', record) };
   }
 
   /** Sends dead letters until Kafka takes them; false when `giveUp` says so first (partition lost, sink stopping). */

@@ -4,26 +4,20 @@ import { test } from 'node:test';
 import { ConfigError, loadConfig } from '@spamgate/core';
 import { TABLES } from '@spamgate/schemas';
 import { topicName as catalogTopicName, TOPICS } from '../../../infra/kafka/topics.ts';
-import { clickHouseSinkSettings, sinkTopics, TABLE_OF_TOPIC, topicName } from '../src/config.ts';
-
-/** The Avro record the sink decodes from each topic. */
-const SCHEMA_OF: Record<keyof ReturnType<typeof sinkTopics>, string> = {
-  decisionEvaluations: 'Decision',
-  policyOverrides: 'PolicyOverride',
-  contentDecisions: 'ContentDecision',
-  contentOverrides: 'ContentOverride',
-  senderFeatures: 'SenderFeatures',
-  clusterFeatures: 'ClusterFeatures',
-  senderMinutes: 'SenderMinute',
-  deadLetters: 'DeadLetter',
-};
+import {
+  clickHouseSinkSettings,
+  RECORD_OF_TOPIC,
+  sinkTopics,
+  TABLE_OF_TOPIC,
+  topicName,
+} from '../src/config.ts';
 
 test('every topic the sink reads is in the catalog, with the record the sink decodes', () => {
   const topics = sinkTopics('');
   for (const [kind, name] of Object.entries(topics) as [keyof typeof topics, string][]) {
     const spec = TOPICS.find((t) => t.name === name);
     assert.ok(spec, `${name} is in infra/kafka/topics.ts`);
-    assert.equal(spec.valueSchema, SCHEMA_OF[kind], name);
+    assert.equal(spec.valueSchema, RECORD_OF_TOPIC[kind], name);
     assert.ok(TABLES[TABLE_OF_TOPIC[kind]], `${name} goes to a table`);
   }
   assert.equal(new Set(Object.values(TABLE_OF_TOPIC)).size, Object.keys(TABLES).length, 'every table is fed');

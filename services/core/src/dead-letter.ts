@@ -15,6 +15,15 @@ export function isBadInput(err: unknown): err is SpamgateError {
   return err instanceof SpamgateError && err.badInput;
 }
 
+/**
+ * The most of a bad record a dead letter keeps: a larger key or value is left out (null) and the
+ * message says where to read it (topic, partition, offset). A dead letter must stay writable and
+ * readable whatever came in: the broker refuses records over max.message.bytes (1 MiB by
+ * default), and every reader refuses records over the contract's MAX_RECORD_BYTES (256 KiB).
+ */
+export const DEAD_LETTER_MAX_KEY_BYTES = 4 * 1024;
+export const DEAD_LETTER_MAX_VALUE_BYTES = 64 * 1024;
+
 export interface DeadLetterFields {
   originalTopic: string;
   originalPartition: number;
@@ -28,6 +37,10 @@ export interface DeadLetterFields {
   failedAt: number;
 }
 
+/**
+ * The dead letter of `source`, failed with `err`. Its `key` (capped as above) is also the key the
+ * dead letter is written with.
+ */
 export function deadLetterOf(
   source: {
     readonly topic: string;
@@ -41,15 +54,27 @@ export function deadLetterOf(
   failedAt: number,
 ): DeadLetterFields {
   const e = describeError(err);
+  const left: string[] = [];
+  const keep = (bytes: Buffer | null, max: number, what: string): Buffer | null => {
+    if (bytes === null || bytes.length <= max) return bytes;
+    left.push(`${what} of ${bytes.length} bytes`);
+    return null;
+  };
+  const key = keep(source.key, DEAD_LETTER_MAX_KEY_BYTES, 'key');
+  const value = keep(source.value, DEAD_LETTER_MAX_VALUE_BYTES, 'value');
+  const note =
+    left.length === 0
+      ? ''
+      : ` [${left.join(' and ')} not kept: read it at ${source.topic}/${source.partition}@${source.offset}]`;
   return {
     originalTopic: source.topic,
     originalPartition: source.partition,
     originalOffset: Number(source.offset),
-    key: source.key,
-    value: source.value,
+    key,
+    value,
     errorClass: e.name,
     errorCode: e.code ?? 'UNKNOWN',
-    errorMessage: e.message.slice(0, 2_000),
+    errorMessage: e.message.slice(0, 2_000 - note.length) + note,
     service,
     failedAt,
   };

@@ -35,7 +35,13 @@ export {
 } from './consumer.ts';
 export * from './content/index.ts';
 export { crc32c } from './crc32c.ts';
-export { type DeadLetterFields, deadLetterOf, isBadInput } from './dead-letter.ts';
+export {
+  DEAD_LETTER_MAX_KEY_BYTES,
+  DEAD_LETTER_MAX_VALUE_BYTES,
+  type DeadLetterFields,
+  deadLetterOf,
+  isBadInput,
+} from './dead-letter.ts';
 export {
   ConfigError,
   type ConfigProblem,

@@ -219,7 +219,7 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
     );
     metrics.deadLetters.inc({ code: record.errorCode });
     logger.warn({ topic, partition, offset: m.offset, code: record.errorCode }, 'record dead-lettered');
-    return { key: m.key ?? null, value: codec.encode('DeadLetter', record) };
+    return { key: record.key, value: codec.encode('DeadLetter', record) };
   }
 
   /** Dead letters of the tables every instance reads: not in any task's transaction. */

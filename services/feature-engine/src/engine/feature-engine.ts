@@ -432,7 +432,7 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
       service,
       now(),
     );
-    task.deadLetters.push({ key: m.key ?? null, value: codec.encode('DeadLetter', record) });
+    task.deadLetters.push({ key: record.key, value: codec.encode('DeadLetter', record) });
     metrics.deadLetters.inc({ code: record.errorCode });
     logger.warn({ topic, partition, offset: m.offset, code: record.errorCode }, 'record dead-lettered');
   }
