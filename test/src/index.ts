@@ -11,6 +11,7 @@ export {
   testLogger,
   uniqueName,
 } from './helpers.ts';
+export { type HostileRecord, type HostileRecords, hostileCode, hostileRecords } from './hostile-records.ts';
 export { getInfra, type Infra, type InfraSource, InfraUnavailableError, resolveInfra } from './infra.ts';
 export { removeGroupMember } from './leave-group.ts';
 export { type NewerRelease, newerRelease, type RecordSchema } from './newer-release.ts';

@@ -62,6 +62,21 @@ export interface Harness {
   ): Promise<void>;
 }
 
+/** `count` messages of one sender to as many recipients, a second apart from two minutes ago. */
+export function oneSenderEvents(count: number): MessageEvent[] {
+  const t0 = Date.now() - 120_000;
+  return Array.from({ length: count }, (_, i) => ({
+    messageId: `m-${i}`,
+    eventTime: t0 + i * 1_000,
+    sender: '+12025550100',
+    senderKind: 'LONG_CODE',
+    recipient: `+1303555${String(1000 + i)}`,
+    body: 'see you at noon',
+    campaignId: null,
+    originNetwork: null,
+  }));
+}
+
 /** Registers before/after hooks for the calling test file and returns the harness they fill. */
 export function useHarness(): Harness {
   let kafka: Kafka;

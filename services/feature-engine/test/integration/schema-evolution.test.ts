@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { readToEnd, registerSchemas } from '@spamgate/core';
 import { MARKER, type MessageEvent } from '@spamgate/schemas';
 import { newerRelease, testLogger, uniqueName } from '@spamgate/test';
-import { codec, useHarness } from './harness.ts';
+import { codec, oneSenderEvents, useHarness } from './harness.ts';
 
 const h = useHarness();
 
@@ -29,17 +29,7 @@ test('message events written with a newer schema are applied once it is on spamg
     schemas: next.registrations,
     logger: testLogger('smsc'),
   });
-  const t0 = Date.now() - 120_000;
-  const events: MessageEvent[] = Array.from({ length: 30 }, (_, i) => ({
-    messageId: `m-${i}`,
-    eventTime: t0 + i * 1_000,
-    sender: '+12025550100',
-    senderKind: 'LONG_CODE',
-    recipient: `+1303555${String(1000 + i)}`,
-    body: 'see you at noon',
-    campaignId: null,
-    originNetwork: null,
-  }));
+  const events = oneSenderEvents(30);
   const producer = h.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   try {

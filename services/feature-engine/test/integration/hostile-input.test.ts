@@ -1,0 +1,83 @@
+// The feature engine as a process, fed issue 19's hostile records on every topic it reads (its
+// inputs and its own repartition topics): each is dead-lettered with its reason, none stops it,
+// and the messages after them are applied.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { readToEnd, registerSchemas } from '@spamgate/core';
+import type { RecordName } from '@spamgate/schemas';
+import { hostileCode, hostileRecords, testLogger, uniqueName } from '@spamgate/test';
+import { codec, oneSenderEvents, useHarness } from './harness.ts';
+
+const h = useHarness();
+
+test('hostile records on every input topic are dead-lettered, and the engine goes on', {
+  timeout: 120_000,
+}, async () => {
+  const prefix = uniqueName('fe-hostile');
+  const t = await h.provision(prefix);
+  const hostile = hostileRecords();
+  await registerSchemas(h.kafka, {
+    topic: t.schemas,
+    schemas: [hostile.schema],
+    logger: testLogger('writer'),
+  });
+  const inputs: readonly [string, RecordName][] = [
+    [t.messages, 'MessageEvent'],
+    [t.feedback, 'FeedbackEvent'],
+    [t.byRecipient, 'ReceivedMessage'],
+    [t.byCluster, 'ClusterEvent'],
+  ];
+  const producer = h.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  try {
+    for (const [topic] of inputs) {
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: hostile.records.map((r, i) => ({ key: `hostile-${i}`, value: r.value })),
+      });
+    }
+  } finally {
+    await producer.disconnect();
+  }
+  const engine = h.startEngine(prefix);
+  const events = oneSenderEvents(20);
+  await h.produce(t.messages, events);
+  await h.waitCommitted(prefix, t.messages, hostile.records.length + events.length, engine, 90_000);
+  assert.equal(engine.child.exitCode, null, 'the engine is still running');
+
+  // Every message after the hostile records applied: each re-keyed by its recipient.
+  const received: string[] = [];
+  await readToEnd(h.kafka, {
+    topic: t.byRecipient,
+    groupId: uniqueName('check'),
+    onRecords: ({ messages }) => {
+      for (const m of messages) {
+        if (m.key?.toString().startsWith('hostile-')) continue; // the test's own
+        received.push(codec.decode('ReceivedMessage', m.value!).messageId);
+      }
+    },
+  });
+  assert.deepEqual(received.sort(), events.map((e) => e.messageId).sort());
+  const letters: string[] = [];
+  await readToEnd(h.kafka, {
+    topic: t.deadLetters,
+    groupId: uniqueName('check'),
+    onRecords: ({ messages }) => {
+      for (const m of messages) {
+        const l = codec.decode('DeadLetter', m.value!);
+        letters.push(`${l.originalTopic} ${m.key} ${l.errorCode}`);
+      }
+    },
+  });
+  assert.deepEqual(
+    letters.sort(),
+    inputs
+      .flatMap(([topic, record]) =>
+        hostile.records.map((r, i) => `${topic} hostile-${i} ${hostileCode(r, record)}`),
+      )
+      .sort(),
+  );
+  engine.child.kill('SIGTERM');
+  assert.equal((await engine.exited).code, 0, engine.stderr());
+});
