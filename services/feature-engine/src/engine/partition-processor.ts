@@ -39,7 +39,7 @@ import {
   relationBookCounterparts,
   relationFeaturesAt,
 } from '../relations/relation-book.ts';
-import { createDistinctCounter, type DistinctCounter } from '../sketches/distinct-counter.ts';
+import { createDistinctCounter } from '../sketches/distinct-counter.ts';
 import {
   addFeedback,
   addMessage,
@@ -51,14 +51,8 @@ import {
   type FeedbackKind,
   featuresAt,
   type MessageFacts,
-  type SenderState,
 } from '../windows/sender-state.ts';
-import {
-  NO_URL_DOMAINS,
-  recordUrlDomains,
-  type UrlDomainList,
-  urlDomainsAt,
-} from '../windows/url-domains.ts';
+import { NO_URL_DOMAINS, recordUrlDomains, urlDomainsAt } from '../windows/url-domains.ts';
 import { DEFAULT_WINDOWS, sliceStart, type WindowSpec } from '../windows/window-spec.ts';
 import { decodeSenderEntry, encodeSenderEntry } from './entry-codec.ts';
 import {
