@@ -47,6 +47,7 @@
 import {
   backoffDelay,
   type ClickHouseClient,
+  checkRecordKey,
   clickHouseErrorCode,
   createSchemaCatalog,
   deadLetterOf,
@@ -329,27 +330,50 @@ export function createClickHouseSink(deps: ClickHouseSinkDeps): ClickHouseSink {
   function rowsOf(kind: TopicKind, partition: number, m: KafkaMessage): Row[] {
     const key = m.key === null ? null : m.key.toString('utf8');
     // Override topics are compacted tables: a tombstone (null value) is a removal, recorded too.
+    // A record must be keyed by what its topic is keyed by (KEY_MISMATCH otherwise), as in
+    // every service: a key without a value (a removal) is the only key there is to go by.
     if (kind === 'policyOverrides') {
       const value = m.value === null ? null : codec.decode('PolicyOverride', m.value);
-      return [policyOverrideRow(key, value, overridePosition(partition, m))];
+      const row = policyOverrideRow(key, value, overridePosition(partition, m));
+      if (value && key !== null) checkRecordKey('PolicyOverride', 'target', key, value.target);
+      return [row];
     }
     if (kind === 'contentOverrides') {
       const value = m.value === null ? null : codec.decode('ContentOverride', m.value);
-      return [contentOverrideRow(key, value, overridePosition(partition, m))];
+      // The row first: a key that names no scope at all says so (KEY_INVALID).
+      const row = contentOverrideRow(key, value, overridePosition(partition, m));
+      if (value && key !== null)
+        checkRecordKey('ContentOverride', 'scope:target', key, `${value.scope}:${value.target}`);
+      return [row];
     }
     if (!m.value || m.value.length === 0)
       throw new SchemaDecodeError(RECORD_OF_TOPIC[kind], 'EMPTY', 'null value');
     switch (kind) {
-      case 'decisionEvaluations':
-        return [decisionRow(codec.decode('Decision', m.value))];
-      case 'contentDecisions':
-        return [contentDecisionRow(codec.decode('ContentDecision', m.value))];
-      case 'senderFeatures':
-        return senderFeaturesRows(codec.decode('SenderFeatures', m.value));
-      case 'clusterFeatures':
-        return clusterFeaturesRows(codec.decode('ClusterFeatures', m.value));
-      case 'senderMinutes':
-        return [senderMinuteRow(codec.decode('SenderMinute', m.value))];
+      case 'decisionEvaluations': {
+        const d = codec.decode('Decision', m.value);
+        checkRecordKey('Decision', 'sender', key, d.sender);
+        return [decisionRow(d)];
+      }
+      case 'contentDecisions': {
+        const d = codec.decode('ContentDecision', m.value);
+        checkRecordKey('ContentDecision', 'clusterId', key, d.clusterId);
+        return [contentDecisionRow(d)];
+      }
+      case 'senderFeatures': {
+        const f = codec.decode('SenderFeatures', m.value);
+        checkRecordKey('SenderFeatures', 'sender', key, f.sender);
+        return senderFeaturesRows(f);
+      }
+      case 'clusterFeatures': {
+        const c = codec.decode('ClusterFeatures', m.value);
+        checkRecordKey('ClusterFeatures', 'clusterId', key, c.clusterId);
+        return clusterFeaturesRows(c);
+      }
+      case 'senderMinutes': {
+        const minute = codec.decode('SenderMinute', m.value);
+        checkRecordKey('SenderMinute', 'sender', key, minute.sender);
+        return [senderMinuteRow(minute)];
+      }
       case 'deadLetters':
         return [deadLetterRow(codec.decode('DeadLetter', m.value))];
     }

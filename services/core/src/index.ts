@@ -80,6 +80,7 @@ export {
 } from './privacy.ts';
 export { MAX_REQUEST_BYTES, partitionOfKey, requestsOf, type TopicMessages } from './produce.ts';
 export { mulberry32, seededRandom } from './random.ts';
+export { checkRecordKey, KeyMismatchError } from './record-key.ts';
 export { backoffDelay, type RetryOptions, retry } from './retry.ts';
 export {
   createSchemaCatalog,

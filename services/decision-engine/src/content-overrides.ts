@@ -4,7 +4,7 @@
  * removes the override). An override applies until it is removed or the evidence's clock passes
  * its expiresAt, like everything the engine times.
  */
-import { SpamgateError } from '@spamgate/core';
+import { checkRecordKey, SpamgateError } from '@spamgate/core';
 import type { ContentOverride } from '@spamgate/schemas';
 import type { ContentOverrideView } from './content-decider.ts';
 import { DOMAIN } from './policy-rules.ts';
@@ -30,8 +30,7 @@ export const contentOverrideKey = (scope: 'CLUSTER' | 'DOMAIN', target: string):
 
 /** Checks an override against its record key; throws InvalidContentOverrideError. */
 export function checkContentOverride(key: string, o: ContentOverride): ContentOverrideView {
-  if (key !== contentOverrideKey(o.scope, o.target))
-    throw new InvalidContentOverrideError(`key ${JSON.stringify(key)} is not ${o.scope}:<target>`);
+  checkRecordKey('ContentOverride', 'scope:target', key, contentOverrideKey(o.scope, o.target));
   if (o.scope === 'CLUSTER' && !CLUSTER_ID.test(o.target))
     throw new InvalidContentOverrideError('a cluster target is 14 lower-case hex digits');
   if (o.scope === 'DOMAIN' && !DOMAIN.test(o.target))

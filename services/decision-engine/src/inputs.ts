@@ -4,7 +4,7 @@
  * share above 1, a time in another century) is refused with a typed error and dead-lettered,
  * never evaluated: a decision resting on it could block someone.
  */
-import { SpamgateError } from '@spamgate/core';
+import { checkRecordKey, SpamgateError } from '@spamgate/core';
 import type { ClusterFeatures, ContentDecision, SenderFeatures } from '@spamgate/schemas';
 
 export class InvalidFeaturesError extends SpamgateError {
@@ -56,7 +56,7 @@ function checkNumbers(record: string, window: Record<string, unknown>): void {
 
 export function checkSenderFeatures(key: string, f: SenderFeatures, now: number): void {
   const record = 'SenderFeatures';
-  if (f.sender !== key) throw new InvalidFeaturesError(record, 'sender is not the record key');
+  checkRecordKey(record, 'sender', key, f.sender);
   if (f.sender.length === 0 || f.sender.length > 64 || CONTROL.test(f.sender))
     throw new InvalidFeaturesError(record, 'sender must be 1-64 characters without control characters');
   checkTime(record, 'asOf', f.asOf, now);
@@ -79,7 +79,7 @@ export function checkSenderFeatures(key: string, f: SenderFeatures, now: number)
 
 export function checkClusterFeatures(key: string, f: ClusterFeatures, now: number): void {
   const record = 'ClusterFeatures';
-  if (f.clusterId !== key) throw new InvalidFeaturesError(record, 'clusterId is not the record key');
+  checkRecordKey(record, 'clusterId', key, f.clusterId);
   if (!/^[0-9a-f]{14}$/.test(f.clusterId))
     throw new InvalidFeaturesError(record, 'cluster id is not 14 hex digits');
   checkTime(record, 'asOf', f.asOf, now);
@@ -119,6 +119,5 @@ export function checkClusterFeatures(key: string, f: ClusterFeatures, now: numbe
 
 /** A content decision (sms.content-decisions, which the engine follows as a table) must be about its key. */
 export function checkContentDecision(key: string, d: ContentDecision): void {
-  if (d.clusterId !== key)
-    throw new InvalidFeaturesError('ContentDecision', 'clusterId is not the record key');
+  checkRecordKey('ContentDecision', 'clusterId', key, d.clusterId);
 }

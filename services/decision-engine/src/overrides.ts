@@ -4,7 +4,7 @@
  * An override applies until it is removed or its expiresAt passes (wall clock: operators and
  * appeals think in calendar time).
  */
-import { SpamgateError } from '@spamgate/core';
+import { checkRecordKey, SpamgateError } from '@spamgate/core';
 import type { PolicyOverride } from '@spamgate/schemas';
 import type { ActiveOverride } from './decider.ts';
 
@@ -26,8 +26,7 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** Checks an override against its record key; throws InvalidOverrideError. */
 export function checkOverride(key: string, o: PolicyOverride): ActiveOverride {
-  if (o.target !== key)
-    throw new InvalidOverrideError(`target ${JSON.stringify(o.target)} is not the record key`);
+  checkRecordKey('PolicyOverride', 'target', key, o.target);
   if (o.target.length === 0 || o.target.length > 64 || CONTROL.test(o.target))
     throw new InvalidOverrideError('target must be 1-64 characters without control characters');
   if (o.overrideId.length === 0 || o.overrideId.length > 200 || CONTROL.test(o.overrideId))

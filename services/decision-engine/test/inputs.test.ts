@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ConfigError, isBadInput } from '@spamgate/core';
+import { ConfigError, isBadInput, KeyMismatchError } from '@spamgate/core';
 import type { PolicyOverride } from '@spamgate/schemas';
 import { decide, EMPTY_STATE } from '../src/decider.ts';
 import { createDueQueue } from '../src/due-queue.ts';
@@ -125,8 +125,9 @@ const override = (o: Partial<PolicyOverride> = {}): PolicyOverride => ({
 test('overrides: checked against their key; sender scope before campaign scope; lapse by wall clock, reported once', () => {
   assert.throws(
     () => checkOverride('+19995550000', override()),
-    (e: unknown) => e instanceof InvalidOverrideError && isBadInput(e),
+    (e: unknown) => e instanceof KeyMismatchError && e.code === 'KEY_MISMATCH' && isBadInput(e),
   );
+  assert.throws(() => checkOverride('+12025550100', override({ reason: '' })), InvalidOverrideError);
   assert.throws(() => checkOverride('+12025550100', override({ reason: '  ' })), /reason/);
   assert.throws(() => checkOverride('+12025550100', override({ expiresAt: T0 - 1 })), /expiresAt/);
   assert.throws(() => checkOverride('a\u0000b', override({ target: 'a\u0000b' })), /control/);
@@ -170,7 +171,6 @@ test('absurd features are refused with a typed error; sane ones pass', () => {
   });
   checkSenderFeatures(late.sender, late, now);
   const bad: [string, ReturnType<typeof features>][] = [
-    ['sender is not the record key', { ...ok, sender: '+1999' }],
     ['plausible time', { ...ok, asOf: 42 }],
     ['plausible time', { ...ok, asOf: now + 3 * 86_400_000 }],
     ['messages = -1', features({ windows: { '1m': { messages: -1 } } })],
@@ -188,9 +188,14 @@ test('absurd features are refused with a typed error; sane ones pass', () => {
         e.message.includes(message),
       message,
     );
+  // Keyed other than by the sender (or cluster id): another key's partition would count it.
+  assert.throws(
+    () => checkSenderFeatures('+12025550100', { ...ok, sender: '+1999' }, now),
+    (e: unknown) => e instanceof KeyMismatchError && e.code === 'KEY_MISMATCH' && isBadInput(e),
+  );
   const c = cluster('0a1b2c3d4e5f60', { distinctSenders: 3 });
   checkClusterFeatures(c.clusterId, c, now);
-  assert.throws(() => checkClusterFeatures('0a1b2c3d4e5f61', c, now), InvalidFeaturesError);
+  assert.throws(() => checkClusterFeatures('0a1b2c3d4e5f61', c, now), KeyMismatchError);
   assert.throws(
     () => checkClusterFeatures(c.clusterId, cluster(c.clusterId, { registeredShare: 2 }), now),
     /exceeds 1/,

@@ -1,12 +1,13 @@
-// The decision engine as a process, fed issue 19's hostile records on every topic it reads: each
-// is dead-lettered with its reason, none stops it, and the features after them are decided on.
+// The decision engine as a process, fed issue 19's hostile records on every topic it reads, and
+// valid ones under another key: each is dead-lettered with its reason, none stops it, and the
+// features after them are decided on.
 // sms.cluster-features matters most: every engine reads it whole before it decides.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { registerSchemas } from '@spamgate/core';
 import type { DeadLetter, RecordName } from '@spamgate/schemas';
 import { eventually, hostileCode, hostileRecords, testLogger, uniqueName } from '@spamgate/test';
-import { BLAST, features } from '../fixtures.ts';
+import { BLAST, cluster, features } from '../fixtures.ts';
 import { codec, decodeDecision, useDecisionHarness } from './harness.ts';
 
 const h = useDecisionHarness();
@@ -31,6 +32,17 @@ test('hostile records on every input topic are dead-lettered, and the engine goe
   for (const [topic] of inputs) {
     for (const [i, r] of hostile.records.entries()) await h.produceRaw(topic, `hostile-${i}`, r.value);
   }
+  // Valid records under a key that is not their sender or cluster id.
+  await h.produceRaw(
+    topics.features,
+    'mis-keyed',
+    codec.encode('SenderFeatures', features({ sender: '+12025550002' })),
+  );
+  await h.produceRaw(
+    topics.clusterFeatures,
+    'mis-keyed',
+    codec.encode('ClusterFeatures', cluster('0a1b2c3d4e5f60', {})),
+  );
   const engine = h.startEngine(prefix);
   const decisions = await h.read(topics.decisions, decodeDecision);
   const letters = await h.read(topics.deadLetters, (b) => codec.decode('DeadLetter', b) as DeadLetter);
@@ -48,9 +60,12 @@ test('hostile records on every input topic are dead-lettered, and the engine goe
   await eventually(() => decisions.records.find((r) => r.key === blaster && r.value?.action === 'BLOCK'), {
     what: 'the blaster after the hostile records blocked',
   });
-  const expected = inputs.flatMap(([topic, record]) =>
-    hostile.records.map((r, i) => `${topic} hostile-${i} ${hostileCode(r, record)}`),
-  );
+  const expected = [
+    ...inputs.flatMap(([topic, record]) =>
+      hostile.records.map((r, i) => `${topic} hostile-${i} ${hostileCode(r, record)}`),
+    ),
+    ...[topics.features, topics.clusterFeatures].map((topic) => `${topic} mis-keyed KEY_MISMATCH`),
+  ];
   const got = await eventually(
     () => (letters.records.length >= expected.length ? letters.records : undefined),
     { what: `${expected.length} dead letters` },
@@ -59,7 +74,7 @@ test('hostile records on every input topic are dead-lettered, and the engine goe
     got.map((l) => `${l.value!.originalTopic} ${l.key} ${l.value!.errorCode}`).sort(),
     expected.sort(),
   );
-  await h.waitCommitted(prefix, topics.features, hostile.records.length + 1, engine);
+  await h.waitCommitted(prefix, topics.features, hostile.records.length + 2, engine);
   assert.equal(engine.child.exitCode, null, 'the engine is still running');
   assert.ok(
     engine.logs.some(

@@ -15,6 +15,7 @@
 import {
   type CommitSchedule,
   type Counter,
+  checkRecordKey,
   committedOffsets,
   createCommitSchedule,
   createInputPositions,
@@ -457,13 +458,21 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
     const wall = now();
     try {
       if (!m.value) throw new SchemaDecodeError(SCHEMA_OF_TOPIC[topic] ?? topic, 'EMPTY', 'null value');
-      if (topic === topics.messages)
-        queue(task, handlers.message(task, codec.decode('MessageEvent', m.value), wall));
-      else if (topic === topics.feedback)
-        queue(task, handlers.feedback(task, codec.decode('FeedbackEvent', m.value), wall));
-      else if (topic === topics.byRecipient)
-        queue(task, handlers.received(task, codec.decode('ReceivedMessage', m.value), wall));
-      else
+      // A record keyed other than by its sender (or recipient) may sit in another sender's
+      // partition: counted there, it would split and undercount its own (KEY_MISMATCH).
+      if (topic === topics.messages) {
+        const e = codec.decode('MessageEvent', m.value);
+        checkRecordKey('MessageEvent', 'sender', m.key, e.sender);
+        queue(task, handlers.message(task, e, wall));
+      } else if (topic === topics.feedback) {
+        const f = codec.decode('FeedbackEvent', m.value);
+        checkRecordKey('FeedbackEvent', 'sender', m.key, f.sender);
+        queue(task, handlers.feedback(task, f, wall));
+      } else if (topic === topics.byRecipient) {
+        const r = codec.decode('ReceivedMessage', m.value);
+        checkRecordKey('ReceivedMessage', 'recipient', m.key, r.recipient);
+        queue(task, handlers.received(task, r, wall));
+      } else
         handlers.clusterEvent(
           task,
           m.key?.toString('utf8') ?? '',
