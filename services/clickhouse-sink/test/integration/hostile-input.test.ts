@@ -1,6 +1,7 @@
 // The sink as a process, fed issue 19's hostile records on every topic it reads: each lands in
 // dead_letters with its reason (by way of sms.dead-letters, which the sink reads too; those on
-// sms.dead-letters itself are skipped and logged), none stops it, and the rows after them land.
+// sms.dead-letters itself are skipped and logged), and so does a row under another key; none
+// stops it, and the rows after them land.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { registerSchemas, SCHEMAS_TOPIC, topicName } from '@spamgate/core';
@@ -29,6 +30,11 @@ test('hostile records on every input topic land in dead_letters, and the sink go
     );
   }
   const records = recordFactory(19, Math.floor((Date.now() - 600_000) / 60_000) * 60_000);
+  // A valid row under a key that is not its sender.
+  await h.produce(
+    h.topics.senderMinutes,
+    h.messages('SenderMinute', [records.senderMinute(2)], () => 'mis-keyed'),
+  );
   await h.produce(
     h.topics.senderMinutes,
     h.messages('SenderMinute', [records.senderMinute(1)], (m) => m.sender),
@@ -38,7 +44,8 @@ test('hostile records on every input topic land in dead_letters, and the sink go
   // Malformed records on sms.dead-letters itself are counted and skipped, never dead-lettered again.
   const expected = inputs
     .filter(([name]) => name !== 'deadLetters')
-    .flatMap(([name, record]) => hostile.records.map((r) => `${h.topics[name]} ${hostileCode(r, record)}`));
+    .flatMap(([name, record]) => hostile.records.map((r) => `${h.topics[name]} ${hostileCode(r, record)}`))
+    .concat(`${h.topics.senderMinutes} KEY_MISMATCH`);
   await h.waitForRows('dead_letters', expected.length, sink);
   const rows = await h.rows<{ original_topic: string; error_code: string }>(
     `SELECT original_topic, error_code FROM ${h.db.database}.dead_letters FINAL`,

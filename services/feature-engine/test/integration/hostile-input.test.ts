@@ -1,6 +1,7 @@
 // The feature engine as a process, fed issue 19's hostile records on every topic it reads (its
-// inputs and its own repartition topics): each is dead-lettered with its reason, none stops it,
-// and the messages after them are applied.
+// inputs and its own repartition topics), and valid records keyed other than by their sender or
+// recipient: each is dead-lettered with its reason, none stops it, and the messages after them
+// are applied.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { readToEnd, registerSchemas } from '@spamgate/core';
@@ -37,13 +38,42 @@ test('hostile records on every input topic are dead-lettered, and the engine goe
         messages: hostile.records.map((r, i) => ({ key: `hostile-${i}`, value: r.value })),
       });
     }
+    // Valid records under another number's key: in that number's partition, they would count there.
+    const [first] = oneSenderEvents(1);
+    const misKeyed: [string, Buffer][] = [
+      [t.messages, codec.encode('MessageEvent', { ...first!, messageId: 'mis-keyed' })],
+      [
+        t.feedback,
+        codec.encode('FeedbackEvent', {
+          feedbackId: 'f-mis-keyed',
+          eventTime: first!.eventTime,
+          kind: 'SPAM_REPORT',
+          sender: first!.sender,
+          recipient: null,
+          messageId: null,
+          errorCode: null,
+        }),
+      ],
+      [
+        t.byRecipient,
+        codec.encode('ReceivedMessage', {
+          messageId: 'mis-keyed',
+          eventTime: first!.eventTime,
+          recipient: first!.recipient,
+          fromHash: Buffer.alloc(8, 1),
+          kind: 'MESSAGE',
+        }),
+      ],
+    ];
+    for (const [topic, value] of misKeyed)
+      await producer.send({ topic, acks: -1, messages: [{ key: 'mis-keyed', value }] });
   } finally {
     await producer.disconnect();
   }
   const engine = h.startEngine(prefix);
   const events = oneSenderEvents(20);
   await h.produce(t.messages, events);
-  await h.waitCommitted(prefix, t.messages, hostile.records.length + events.length, engine, 90_000);
+  await h.waitCommitted(prefix, t.messages, hostile.records.length + 1 + events.length, engine, 90_000);
   assert.equal(engine.child.exitCode, null, 'the engine is still running');
 
   // Every message after the hostile records applied: each re-keyed by its recipient.
@@ -53,7 +83,7 @@ test('hostile records on every input topic are dead-lettered, and the engine goe
     groupId: uniqueName('check'),
     onRecords: ({ messages }) => {
       for (const m of messages) {
-        if (m.key?.toString().startsWith('hostile-')) continue; // the test's own
+        if (/^(hostile-|mis-keyed)/.test(m.key?.toString() ?? '')) continue; // the test's own
         received.push(codec.decode('ReceivedMessage', m.value!).messageId);
       }
     },
@@ -72,11 +102,12 @@ test('hostile records on every input topic are dead-lettered, and the engine goe
   });
   assert.deepEqual(
     letters.sort(),
-    inputs
-      .flatMap(([topic, record]) =>
+    [
+      ...inputs.flatMap(([topic, record]) =>
         hostile.records.map((r, i) => `${topic} hostile-${i} ${hostileCode(r, record)}`),
-      )
-      .sort(),
+      ),
+      ...[t.messages, t.feedback, t.byRecipient].map((topic) => `${topic} mis-keyed KEY_MISMATCH`),
+    ].sort(),
   );
   engine.child.kill('SIGTERM');
   assert.equal((await engine.exited).code, 0, engine.stderr());
