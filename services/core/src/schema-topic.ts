@@ -10,7 +10,8 @@
  *   already there.
  * - `createSchemaCatalog`: a reader that meets bytes with a fingerprint it does not know reads
  *   the topic to its end and learns what is new, so a record written by a newer release is
- *   resolved to the reader's schema instead of dead-lettered.
+ *   resolved to the reader's schema instead of dead-lettered. Reads are rate-limited and time out.
+ *   (kafkajs cannot fetch outside a consumer group, so each read has a throwaway group.)
  *
  * Core knows nothing of Avro: the codec (@spamgate/schemas) is passed in as a SchemaLearner.
  */
@@ -118,12 +119,13 @@ export async function registerSchemas(
 /** The schema topic as it stands (latest value per key, tombstones applied), by fingerprint. */
 export async function readSchemaTopic(
   kafka: Kafka,
-  options: { readonly topic: string; readonly groupId: string },
+  options: { readonly topic: string; readonly groupId: string; readonly signal?: AbortSignal },
 ): Promise<Map<string, StoredSchema>> {
   const out = new Map<string, StoredSchema>();
   await readToEnd(kafka, {
     topic: options.topic,
     groupId: options.groupId,
+    ...(options.signal ? { signal: options.signal } : {}),
     onRecords: ({ messages }) => {
       for (const m of messages) {
         const fingerprint = m.key?.toString('utf8') ?? '';
@@ -178,14 +180,25 @@ export interface SchemaCatalogOptions {
    * not one per record.
    */
   readonly retryUnknownAfterMs?: number;
+  /**
+   * Reads of the topic allowed at once (default 3) and the time it takes to earn one back, ms
+   * (default 10 s): a token bucket. A deploy's few new schemas read at once; a stream of made-up
+   * fingerprints, each new, costs one read per interval, not one per batch. While no read is
+   * allowed, records of unknown fingerprints are dead-lettered as UNKNOWN_FINGERPRINT, never
+   * held: a partition does not wait on the schema topic.
+   */
+  readonly readBurst?: number;
+  readonly readIntervalMs?: number;
+  /** Longest a read of the topic may take, ms (default 15 s); then it is abandoned as failed. */
+  readonly readTimeoutMs?: number;
   /** Most fingerprints remembered as unknown (default 10,000); the oldest are forgotten first. */
   readonly maxUnknown?: number;
   /** Interval of the heartbeat calls while a read runs, ms (default 3 s). */
   readonly heartbeatIntervalMs?: number;
   /** Wall clock, ms; tests may pass another. */
   readonly now?: () => number;
-  /** Reads the topic (readSchemaTopic by default); tests pass a fake. */
-  readonly read?: (groupId: string) => Promise<ReadonlyMap<string, StoredSchema>>;
+  /** Reads the topic (readSchemaTopic by default), stopping when `signal` aborts; tests pass a fake. */
+  readonly read?: (groupId: string, signal: AbortSignal) => Promise<ReadonlyMap<string, StoredSchema>>;
 }
 
 export interface SchemaCatalog {
@@ -211,9 +224,22 @@ export function createSchemaCatalog(options: SchemaCatalogOptions): SchemaCatalo
   const retryAfterMs = options.retryUnknownAfterMs ?? 60_000;
   const maxUnknown = options.maxUnknown ?? 10_000;
   const heartbeatMs = options.heartbeatIntervalMs ?? 3_000;
-  const read = options.read ?? ((groupId: string) => readSchemaTopic(kafka, { topic, groupId }));
+  const readBurst = options.readBurst ?? 3;
+  const readIntervalMs = options.readIntervalMs ?? 10_000;
+  const readTimeoutMs = options.readTimeoutMs ?? 15_000;
+  const read =
+    options.read ??
+    ((groupId: string, signal: AbortSignal) => readSchemaTopic(kafka, { topic, groupId, signal }));
+  /** Reads allowed now (the token bucket), as of `tokensAt`. */
+  let tokens = readBurst;
+  let tokensAt = now();
   /** Fingerprints a read did not find, and when they may be looked for again; oldest first. */
   const unknownUntil = new Map<string, number>();
+  /**
+   * Fingerprints met while no read was allowed, and when they may be looked for again; oldest
+   * first. Apart from unknownUntil, so that each map's times only grow and expiry stops early.
+   */
+  const limitedUntil = new Map<string, number>();
   /** Keys of the topic already given to the codec (learned or refused): not given again. */
   const seen = new Set<string>();
   /** Reads run one at a time: a caller waits for the read in flight, then reads again if need be. */
@@ -222,11 +248,15 @@ export function createSchemaCatalog(options: SchemaCatalogOptions): SchemaCatalo
 
   function forgetExpired(): void {
     const t = now();
-    for (const [fp, until] of unknownUntil) {
-      if (until > t) break;
-      unknownUntil.delete(fp);
+    for (const held of [unknownUntil, limitedUntil]) {
+      for (const [fp, until] of held) {
+        if (until > t) break;
+        held.delete(fp);
+      }
     }
   }
+
+  const heldBack = (fp: string) => unknownUntil.has(fp) || limitedUntil.has(fp);
 
   /** The values' unknown fingerprints not looked for lately, each with one of its values. */
   function wanted(values: Iterable<Buffer | null | undefined>): Map<string, Buffer> {
@@ -235,23 +265,66 @@ export function createSchemaCatalog(options: SchemaCatalogOptions): SchemaCatalo
     for (const v of values) {
       if (!v) continue;
       const fp = codec.unknownFingerprint(v);
-      if (fp !== undefined && !unknownUntil.has(fp) && !out.has(fp)) out.set(fp, v);
+      if (fp !== undefined && !heldBack(fp) && !out.has(fp)) out.set(fp, v);
     }
     return out;
+  }
+
+  /** Takes a read from the bucket; false when none is left. */
+  function mayRead(): boolean {
+    const t = now();
+    tokens = Math.min(readBurst, tokens + (t - tokensAt) / readIntervalMs);
+    tokensAt = t;
+    if (tokens < 1) return false;
+    tokens -= 1;
+    return true;
+  }
+
+  /** Reads the topic, abandoned (and the reader stopped) after readTimeoutMs. */
+  async function readWithin(groupId: string): Promise<ReadonlyMap<string, StoredSchema>> {
+    const abort = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const err = new SpamgateError(`reading ${topic} took over ${readTimeoutMs} ms`, {
+          code: 'SCHEMA_READ_TIMEOUT',
+          retriable: true,
+        });
+        abort.abort(err);
+        reject(err);
+      }, readTimeoutMs);
+    });
+    try {
+      return await Promise.race([read(groupId, abort.signal), timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async function refresh(asked: Map<string, Buffer>): Promise<void> {
     // A read that finished while this one waited may have settled them: it began after the
     // records were read, and a writer registers its schema before it writes, so a fingerprint
     // it did not find is not on the topic.
-    const todo = [...asked].filter(([fp, v]) => !unknownUntil.has(fp) && codec.unknownFingerprint(v));
+    const todo = [...asked].filter(([fp, v]) => !heldBack(fp) && codec.unknownFingerprint(v));
     if (todo.length === 0) return;
+    if (!mayRead()) {
+      for (const [fp] of todo) limitedUntil.set(fp, now() + readIntervalMs);
+      for (const fp of limitedUntil.keys()) {
+        if (limitedUntil.size <= maxUnknown) break;
+        limitedUntil.delete(fp);
+      }
+      logger.warn(
+        { topic, missing: todo.slice(0, 10).map(([fp]) => fp), count: todo.length, readIntervalMs },
+        'schema topic reads rate-limited: records of these writer schemas are dead-lettered (UNKNOWN_FINGERPRINT)',
+      );
+      return;
+    }
     reads++;
     const started = now();
     let stored: ReadonlyMap<string, StoredSchema> | undefined;
     let failure: unknown;
     try {
-      stored = await read(`${options.groupId}-${process.pid}-${reads}`);
+      stored = await readWithin(`${options.groupId}-${process.pid}-${reads}`);
     } catch (err) {
       failure = err;
     }

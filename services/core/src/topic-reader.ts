@@ -112,6 +112,8 @@ export async function readToEnd(
     readonly groupId: string;
     readonly partitions?: readonly number[];
     readonly onRecords: (records: TopicRecords) => void | Promise<void>;
+    /** Stops the read when it aborts: the promise rejects with the signal's reason. */
+    readonly signal?: AbortSignal;
   },
 ): Promise<Map<number, number>> {
   const ends = await endOffsets(kafka, options.topic);
@@ -120,8 +122,15 @@ export async function readToEnd(
   for (const [p, e] of ends) if (!wanted || wanted.has(p)) out.set(p, e.high);
   if ([...ends].every(([p, e]) => (wanted && !wanted.has(p)) || e.high <= e.low)) return out;
   const reading = startReading(kafka, options.topic, options.groupId, ends, wanted, options.onRecords, true);
+  const { signal } = options;
+  const aborted =
+    signal &&
+    new Promise<never>((_, reject) => {
+      if (signal.aborted) reject(signal.reason);
+      signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+    });
   try {
-    await reading.caughtUp;
+    await (aborted ? Promise.race([reading.caughtUp, aborted]) : reading.caughtUp);
   } finally {
     await reading.consumer.disconnect();
     await deleteGroup(kafka, options.groupId);

@@ -68,6 +68,7 @@ function harness(topic: Map<string, StoredSchema>, options: Partial<SchemaCatalo
       groups.push(groupId);
       return topic;
     },
+    readBurst: Number.POSITIVE_INFINITY, // the rate limit has tests of its own
     ...options,
   });
   return {
@@ -212,4 +213,49 @@ test('each read has a consumer group of its own', async () => {
   await h.catalog.learnWriters([bytesOf(2)]);
   assert.equal(new Set(h.groups).size, 2);
   for (const g of h.groups) assert.match(g, /^reader-/);
+});
+
+test('reads are rate-limited: a burst, then one per interval; fingerprints met meanwhile are held back, not waited for', async () => {
+  const topic = new Map<string, StoredSchema>();
+  const h = harness(topic, { readBurst: 2, readIntervalMs: 10_000 });
+  await h.catalog.learnWriters([bytesOf(1)]);
+  await h.catalog.learnWriters([bytesOf(2)]);
+  assert.equal(h.catalog.reads, 2, 'the burst');
+  topic.set(...stored(9)); // registered just now
+  // A third new fingerprint at once: no read left, so no read (its records are dead-lettered).
+  await h.catalog.learnWriters([bytesOf(9)]);
+  assert.equal(h.catalog.reads, 2);
+  assert.ok(!h.codec.known.has(fp(9)));
+  h.advance(9_999);
+  await h.catalog.learnWriters([bytesOf(9)]);
+  assert.equal(h.catalog.reads, 2, 'held back for the interval');
+  h.advance(1);
+  await h.catalog.learnWriters([bytesOf(9)]);
+  assert.equal(h.catalog.reads, 3, 'one read earned back per interval');
+  assert.ok(h.codec.known.has(fp(9)));
+  // A stream of made-up fingerprints, each new, reads once per interval however many batches.
+  for (let i = 0; i < 100; i++) {
+    h.advance(100);
+    await h.catalog.learnWriters([bytesOf(1_000 + i)]);
+  }
+  assert.equal(h.catalog.reads, 4, '10 s of batches, one read');
+});
+
+test('a read that takes too long is abandoned, its reader told to stop, and counts as not found', async () => {
+  let signal: AbortSignal | undefined;
+  const h = harness(new Map(), {
+    readTimeoutMs: 50,
+    read: (_groupId, s) => {
+      signal = s;
+      return new Promise(() => {}); // a broker that never answers
+    },
+  });
+  const started = Date.now();
+  await h.catalog.learnWriters([bytesOf(1)]);
+  assert.ok(Date.now() - started < 5_000, 'not waited for beyond the timeout');
+  assert.equal(signal?.aborted, true, 'the reader was told to stop');
+  assert.match(String((signal?.reason as Error | undefined)?.message), /took over 50 ms/);
+  assert.equal(h.codec.known.size, 0);
+  await h.catalog.learnWriters([bytesOf(1)]);
+  assert.equal(h.catalog.reads, 1, 'not read again before retryUnknownAfterMs');
 });
