@@ -69,7 +69,16 @@ export {
 } from './kafka.ts';
 export { filterAbortedMessages } from './kafkajs-read-committed.ts';
 export { createLifecycle, type Lifecycle, type LifecycleOptions } from './lifecycle.ts';
-export { createLogger, type Logger, type LoggerOptions, REDACTED_PATHS, REDACTION_CENSOR } from './logger.ts';
+export {
+  censorText,
+  createLogger,
+  type Logger,
+  type LoggerOptions,
+  NUMBER_CENSOR,
+  PRIVATE_FIELDS,
+  REDACTION_CENSOR,
+  redactForLog,
+} from './logger.ts';
 export { Counter, createMetricsRegistry, Gauge, Histogram, instrumentConsumer, Registry } from './metrics.ts';
 export { createOpsServer, type OpsServer, type OpsServerOptions, type ReadinessCheck } from './ops-server.ts';
 export {

@@ -10,7 +10,8 @@ import { SpamgateError } from './errors.ts';
 export class KeyMismatchError extends SpamgateError {
   override name = 'KeyMismatchError';
   constructor(record: string, field: string, key: string | null) {
-    const shown = key === null ? 'no key' : `key ${JSON.stringify(key.slice(0, 80))}`;
+    // Not the key itself: it may be a subscriber's number, and this message is logged and stored.
+    const shown = key === null ? 'no key' : `a key of ${key.length} characters other than its ${field}`;
     super(`${record} has ${shown}, but its topic is keyed by its ${field}`, {
       code: 'KEY_MISMATCH',
       retriable: false,

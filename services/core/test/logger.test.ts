@@ -46,6 +46,49 @@ test('message bodies and subscriber numbers are censored even when a caller logs
   assert.match(text, /\[redacted\]/);
 });
 
+test('private fields are censored at any depth, in arrays and in any casing; numbers in any string too', () => {
+  const out = capture();
+  const logger = createLogger({ service: 's', instanceId: 'i', destination: out.stream });
+  const err = Object.assign(new Error('no route to +1 (202) 555-0142 for "meet at 5"'), { code: 'X' });
+  logger.error(
+    {
+      batch: {
+        records: [{ value: { Body: 'win a prize', RECIPIENT: 'alice' } }, { recipient_address: 'bob' }],
+      },
+      a: { b: { c: { d: { msisdn: 'deep', note: 'call +442071838750 now' } } } },
+      err,
+      bytes: Buffer.from('+12025550100'),
+      offsets: ['1795900000123', 42],
+      url: 'http://sink:s3cret@clickhouse:8123/',
+    },
+    'failed for +12025550100 at offset 1795900000123',
+  );
+  const [line] = out.lines();
+  const text = JSON.stringify(line);
+  for (const secret of ['prize', 'alice', 'bob', 'deep', '442071838750', '2025550100', '555-0142'])
+    assert.ok(!text.includes(secret), `${secret} in ${text}`);
+  assert.equal(
+    line?.msg,
+    'failed for +[number] at offset 1795900000123',
+    'numbers without + are not numbers',
+  );
+  assert.deepEqual(line?.offsets, ['1795900000123', 42]);
+  const e = line?.err as Record<string, unknown>;
+  assert.equal(e.message, 'no route to +[number] for "meet at 5"');
+  assert.equal(e.code, 'X');
+  assert.equal(line?.bytes, '[12 bytes]');
+  assert.equal(line?.url, 'http://[credentials]@clickhouse:8123/');
+});
+
+test('a value nested past the depth limit, or in a cycle, is cut there', () => {
+  const out = capture();
+  const logger = createLogger({ service: 's', instanceId: 'i', destination: out.stream });
+  const cyclic: Record<string, unknown> = { name: 'loop' };
+  cyclic.self = cyclic;
+  logger.info({ cyclic }, 'x');
+  assert.match(JSON.stringify(out.lines()[0]), /\[too deep\]/);
+});
+
 test('the level setting filters lower levels', () => {
   const out = capture();
   const logger = createLogger({ service: 's', instanceId: 'i', level: 'warn', destination: out.stream });
