@@ -10,6 +10,8 @@ RUN npm ci --omit=dev --no-audit --no-fund
 
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production
+# The ops endpoints (/healthz, /readyz, /metrics) serve probes and scrapes from outside the container.
+ENV SPAMGATE_HTTP_HOST=0.0.0.0
 WORKDIR /app
 COPY --from=deps --chown=node:node /app /app
 USER node

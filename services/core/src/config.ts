@@ -264,6 +264,12 @@ export const commonSettings = {
     doc: 'Port of the /healthz, /readyz and /metrics endpoints (0 picks a free one).',
     default: '9464',
   }),
+  httpHost: setting.string({
+    variable: 'SPAMGATE_HTTP_HOST',
+    doc: 'Address the ops endpoints bind; the container image sets 0.0.0.0.',
+    default: '127.0.0.1',
+    pattern: /^(?:[0-9.]{7,15}|[0-9a-fA-F:]{2,39}|[A-Za-z0-9.-]{1,253})$/,
+  }),
   shutdownTimeoutMs: setting.duration({
     variable: 'SPAMGATE_SHUTDOWN_TIMEOUT',
     doc: 'Bound on graceful shutdown (finish the batch, commit, flush, disconnect); then exit 1.',

@@ -84,10 +84,13 @@ export function createOpsServer(options: OpsServerOptions): OpsServer {
       server = s;
       return new Promise((resolve, reject) => {
         s.once('error', reject);
-        s.listen(options.port, options.host ?? '0.0.0.0', () => {
+        s.listen(options.port, options.host ?? '127.0.0.1', () => {
           s.off('error', reject);
           const address = s.address() as AddressInfo;
-          options.logger.info({ port: address.port }, 'ops endpoint listening (/healthz, /readyz, /metrics)');
+          options.logger.info(
+            { host: address.address, port: address.port },
+            'ops endpoint listening (/healthz, /readyz, /metrics)',
+          );
           resolve(address);
         });
       });

@@ -54,7 +54,7 @@ export function createServiceContext<S extends ConfigSpec>(
     ...(options.logDestination ? { destination: options.logDestination } : {}),
   });
   const registry = createMetricsRegistry({ service: name, instance: config.instanceId });
-  const ops = createOpsServer({ port: config.httpPort, registry, logger });
+  const ops = createOpsServer({ port: config.httpPort, host: config.httpHost, registry, logger });
   const lifecycle = createLifecycle({
     logger,
     timeoutMs: config.shutdownTimeoutMs,

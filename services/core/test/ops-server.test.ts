@@ -2,10 +2,13 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import {
+  ConfigError,
   Counter,
+  commonSettings,
   createLogger,
   createMetricsRegistry,
   createOpsServer,
+  loadConfig,
   type OpsServer,
 } from '../src/index.ts';
 
@@ -65,4 +68,16 @@ test('/metrics serves the service registry in Prometheus text format with defaul
 test('unknown paths are 404 and other methods 405', async () => {
   assert.equal((await fetch(`${base}/nope`)).status, 404);
   assert.equal((await fetch(`${base}/healthz`, { method: 'POST' })).status, 405);
+});
+
+test('the endpoints bind loopback unless a host is given, and the setting defaults to it', async () => {
+  const local = createOpsServer({ port: 0, registry, logger });
+  try {
+    assert.equal((await local.listen()).address, '127.0.0.1');
+  } finally {
+    await local.close();
+  }
+  assert.equal(loadConfig(commonSettings, {}).httpHost, '127.0.0.1');
+  assert.equal(loadConfig(commonSettings, { SPAMGATE_HTTP_HOST: '0.0.0.0' }).httpHost, '0.0.0.0');
+  assert.throws(() => loadConfig(commonSettings, { SPAMGATE_HTTP_HOST: 'a b' }), ConfigError);
 });
