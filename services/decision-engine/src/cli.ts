@@ -39,6 +39,7 @@ import {
   schemaRegistrations,
 } from '@spamgate/schemas';
 import { checkContentOverride, contentOverrideKey } from './content-overrides.ts';
+import { normaliseSenderTarget } from './override-target.ts';
 import { checkOverride } from './overrides.ts';
 import { loadPolicy, PROFILE_NAMES } from './policy.ts';
 import { UsageError } from './usage.ts';
@@ -107,8 +108,10 @@ function target(values: {
     throw new UsageError('name exactly one of --sender ADDR, --campaign ID, --cluster ID or --domain NAME');
   const raw = values[named[0]!]!.trim();
   switch (named[0]) {
-    case 'sender':
-      return { scope: 'SENDER', target: raw, key: raw, content: false };
+    case 'sender': {
+      const sender = normaliseSenderTarget(raw);
+      return { scope: 'SENDER', target: sender, key: sender, content: false };
+    }
     case 'campaign':
       return { scope: 'CAMPAIGN', target: raw, key: raw, content: false };
     case 'cluster': {
