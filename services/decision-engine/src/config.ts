@@ -58,6 +58,13 @@ export const decisionEngineSettings = {
     min: 1,
     max: 1024,
   }),
+  maxSenders: setting.integer({
+    variable: 'SPAMGATE_DECISION_MAX_SENDERS',
+    doc: 'Senders held per instance (about 1.7 KB each); over it, the least recently active ALLOW senders are forgotten.',
+    default: '1000000',
+    min: 1_000,
+    max: 1_000_000_000,
+  }),
 } as const;
 
 export type DecisionEngineConfig = ConfigOf<typeof decisionEngineSettings>;

@@ -65,6 +65,8 @@ export interface DecisionEngineMetrics {
   readonly latency: Histogram;
   readonly ownedPartitions: Gauge;
   readonly senders: Gauge;
+  /** Senders forgotten to keep within SPAMGATE_DECISION_MAX_SENDERS (idle ones forgotten by age are not counted). */
+  readonly shedSenders: Counter;
   readonly overrides: Gauge;
   readonly clusters: Gauge;
 }
@@ -653,6 +655,15 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
     if (after > next) task.offset = String(after);
     // The consumer moves on now; the offset is committed by the transaction schedule() runs.
     resolveOffset(batch.lastOffset());
+    // The memory budget, shared among the owned partitions; the tombstones go in this transaction.
+    const shed = task.decider.shed(Math.floor(config.maxSenders / Math.max(1, tasks.size)));
+    if (shed > 0) {
+      metrics.shedSenders.inc(shed);
+      logger.warn(
+        { partition: p, shed, maxSenders: config.maxSenders },
+        'decision state over its budget: the least recently active ALLOW senders forgotten',
+      );
+    }
     collect(task);
     const decided = task.toPublish.length > 0;
     schedule(task);

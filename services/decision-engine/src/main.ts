@@ -150,6 +150,11 @@ runMain(async () => {
         help: 'Senders held in memory.',
         registers,
       }),
+      shedSenders: new Counter({
+        name: 'spamgate_decision_engine_senders_shed_total',
+        help: 'Senders forgotten to stay within SPAMGATE_DECISION_MAX_SENDERS.',
+        registers,
+      }),
       overrides: new Gauge({
         name: 'spamgate_decision_engine_overrides',
         help: 'Operator overrides held (sender, campaign and content overrides).',

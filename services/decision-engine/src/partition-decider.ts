@@ -39,6 +39,16 @@ import {
   type SenderEntry,
 } from './state.ts';
 
+/**
+ * A sender whose latest features are this much older than the partition's clock is forgotten
+ * (its state tombstoned) when nothing but ALLOW is in force for it: its features left
+ * sms.sender-features (7 days' retention) a day before, and its windows (24 h at most) emptied
+ * long before that. Its last decision stays on sms.decisions; new features start it afresh.
+ */
+export const SENDER_IDLE_TTL_MS = 8 * 86_400_000;
+/** How often, in the partition's event time, idle senders are looked for. */
+const IDLE_SWEEP_MS = 3_600_000;
+
 /** What every partition reads of the instance's tables and configuration (all may change at any time). */
 export interface DeciderTables {
   readonly policy: () => Policy;
@@ -129,6 +139,12 @@ export interface PartitionDecider {
   take(): DeciderOutput;
   /** Restores one changelog record (before any input). */
   restore(key: string, value: Uint8Array): void;
+  /**
+   * Forgets the least recently active senders that nothing but ALLOW is in force for
+   * (their state tombstoned) until at most `maxSenders` are held, or none is left to forget;
+   * returns how many it forgot. The instance's memory budget, shared among its partitions.
+   */
+  shed(maxSenders: number): number;
   /** The senders held and the cluster ids their latest features name. */
   hasSender(sender: string): boolean;
 }
@@ -172,6 +188,33 @@ export function createPartitionDecider(partition: number, tables: DeciderTables)
     contentDecisions: [],
   };
   const changed = new Set<string>();
+  /** The clock at the last look for idle senders. */
+  let sweptAt = Number.NEGATIVE_INFINITY;
+
+  /** Whether a sender's state may go: nothing in force that a later decision must lift or keep. */
+  function forgettable(sender: string, entry: SenderEntry, at: number): boolean {
+    // Only ALLOW, which is what a sender without state gets anyway: a MONITOR, THROTTLE or
+    // BLOCK on sms.decisions must be lifted by a later decision of this state.
+    const f = entry.decision.inForce;
+    if (f && (f.action !== 'ALLOW' || f.standing || f.overrideId !== null)) return false;
+    return !tables.senderOverride(sender, entry.campaignId, at) && !tables.doNotOriginate(sender);
+  }
+
+  /** Drops a sender's state; take() writes its tombstone. */
+  function forget(sender: string, entry: SenderEntry): void {
+    index(sender, entry.clusterIds, []);
+    entries.delete(sender);
+    queued.delete(sender);
+    changed.add(sender);
+  }
+
+  function sweepIdle(): void {
+    if (!Number.isFinite(clock) || clock - sweptAt < IDLE_SWEEP_MS) return;
+    sweptAt = clock;
+    for (const [sender, entry] of entries)
+      if (clock - entry.asOf >= SENDER_IDLE_TTL_MS && forgettable(sender, entry, clock))
+        forget(sender, entry);
+  }
 
   function index(sender: string, before: readonly string[], after: readonly string[]): void {
     for (const id of before)
@@ -316,6 +359,7 @@ export function createPartitionDecider(partition: number, tables: DeciderTables)
     if (t > clock) clock = t;
     lapses(decidedAt);
     runDue(decidedAt);
+    sweepIdle();
   }
 
   const decider: PartitionDecider = {
@@ -462,6 +506,23 @@ export function createPartitionDecider(partition: number, tables: DeciderTables)
       const taken = { ...out, changelog };
       out = { evaluations: [], decisions: [], contentDecisions: [] };
       return taken;
+    },
+    shed(maxSenders) {
+      if (entries.size <= maxSenders) return 0;
+      // Down to nine tenths, so that a budget reached is not sorted again at every batch.
+      const target = Math.floor(maxSenders * 0.9);
+      const at = now(Date.now());
+      const candidates: [string, SenderEntry][] = [];
+      for (const [sender, entry] of entries)
+        if (forgettable(sender, entry, at)) candidates.push([sender, entry]);
+      candidates.sort((a, b) => a[1].asOf - b[1].asOf || (a[0] < b[0] ? -1 : 1));
+      let forgotten = 0;
+      for (const [sender, entry] of candidates) {
+        if (entries.size <= target) break;
+        forget(sender, entry);
+        forgotten++;
+      }
+      return forgotten;
     },
     restore(key, value) {
       if (key === CLOCK_KEY) {

@@ -10,7 +10,12 @@ import {
   type SenderFeatures,
 } from '@spamgate/schemas';
 import { type ContentInForce, contentInForce } from '../src/evaluate.ts';
-import { createPartitionDecider, type PartitionDecider, standaloneTables } from '../src/partition-decider.ts';
+import {
+  createPartitionDecider,
+  type PartitionDecider,
+  SENDER_IDLE_TTL_MS,
+  standaloneTables,
+} from '../src/partition-decider.ts';
 import type { Policy } from '../src/policy.ts';
 import {
   capOf,
@@ -304,5 +309,53 @@ describe('content decisions', () => {
       null,
       'and its state deleted from the changelog',
     );
+  });
+});
+
+describe('bounded state', () => {
+  const quiet = (sender: string, asOf: number) =>
+    features({ sender, asOf, windows: { '24h': { messages: 3 } } });
+
+  it('forgets an ALLOW sender idle for SENDER_IDLE_TTL_MS of event time, with a tombstone; keeps one with a BLOCK in force', () => {
+    const h = harness();
+    h.features(quiet('+12025550101', T0));
+    h.features(
+      features({ sender: '+12025550102', asOf: T0, windows: { '24h': { messages: 5, postOptOutSends: 1 } } }),
+    );
+    assert.equal(h.decisions.at(-1)?.action, 'BLOCK');
+    assert.ok(h.changelog.get('+12025550101'), 'held');
+    for (let t = T0; t <= T0 + SENDER_IDLE_TTL_MS - HOUR; t += HOUR) h.advance(t);
+    assert.ok(h.decider.hasSender('+12025550101'), 'not before the TTL');
+    for (let t = T0 + SENDER_IDLE_TTL_MS - HOUR; t <= T0 + SENDER_IDLE_TTL_MS + 2 * HOUR; t += HOUR)
+      h.advance(t);
+    assert.equal(h.decider.hasSender('+12025550101'), false);
+    assert.equal(h.changelog.get('+12025550101'), null, 'its state tombstoned');
+    // The violator's BLOCK lapsed to a THROTTLE on its stale evidence: a decision in force that
+    // only its state can lift, so it is kept, however idle.
+    assert.equal(h.decisions.filter((d) => d.sender === '+12025550102').at(-1)?.action, 'THROTTLE');
+    assert.ok(h.decider.hasSender('+12025550102'));
+    // Forgotten is as new: its next features are decided afresh.
+    h.features(quiet('+12025550101', T0 + SENDER_IDLE_TTL_MS + 3 * HOUR));
+    assert.ok(h.decider.hasSender('+12025550101'));
+  });
+
+  it('sheds the least recently active ALLOW senders to nine tenths of the budget, never one with a decision in force', () => {
+    const h = harness();
+    h.features(
+      features({ sender: '+12025550999', asOf: T0, windows: { '24h': { messages: 5, postOptOutSends: 1 } } }),
+    );
+    for (let i = 0; i < 100; i++) h.features(quiet(`+1303555${String(1000 + i)}`, T0 + (i + 1) * MINUTE));
+    assert.equal(h.decider.senderCount, 101);
+    assert.equal(h.decider.shed(200), 0, 'within the budget');
+    assert.equal(h.decider.shed(50), 56);
+    assert.equal(h.decider.senderCount, 45);
+    assert.ok(h.decider.hasSender('+12025550999'), 'the blocked sender is kept, however old');
+    assert.equal(h.decider.hasSender('+13035551000'), false, 'the oldest ALLOW went first');
+    assert.ok(h.decider.hasSender('+13035551099'), 'the newest stayed');
+    h.advance(T0 + 101 * MINUTE);
+    assert.equal(h.changelog.get('+13035551000'), null, 'tombstoned');
+    // Only ALLOW senders can go: with none left, the budget is exceeded rather than a BLOCK forgotten.
+    assert.equal(h.decider.shed(1_000) + h.decider.shed(1), 44);
+    assert.equal(h.decider.senderCount, 1);
   });
 });
