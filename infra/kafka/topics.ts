@@ -310,6 +310,9 @@ export const TOPICS: readonly TopicSpec[] = freezeCatalog([
     configs: {
       // Tombstones stay 7 days so an instance that was down up to a week still sees the removal.
       'delete.retention.ms': String(7 * DAY_MS),
+      // The broker stamps each record when it takes it: an override's audit time (ClickHouse's
+      // recorded_at, and the day partition it lands in) cannot be back-dated by its producer.
+      'message.timestamp.type': 'LogAppendTime',
     },
     copartitionGroup: null,
   },
@@ -331,6 +334,9 @@ export const TOPICS: readonly TopicSpec[] = freezeCatalog([
     configs: {
       // Tombstones stay 7 days so an instance that was down up to a week still sees the removal.
       'delete.retention.ms': String(7 * DAY_MS),
+      // The broker stamps each record when it takes it: an override's audit time (ClickHouse's
+      // recorded_at, and the day partition it lands in) cannot be back-dated by its producer.
+      'message.timestamp.type': 'LogAppendTime',
     },
     copartitionGroup: null,
   },

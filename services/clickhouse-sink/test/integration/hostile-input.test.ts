@@ -62,3 +62,22 @@ test('hostile records on every input topic land in dead_letters, and the sink go
   );
   assert.equal(sink.child.exitCode, null, 'the sink is still running');
 });
+
+test('an override its producer back-dated is recorded at the time the broker took it', {
+  timeout: 120_000,
+}, async () => {
+  const records = recordFactory(20, Math.floor(Date.now() / 60_000) * 60_000);
+  const override = records.policyOverride(1);
+  const yearAgo = Date.now() - 400 * 86_400_000;
+  const before = Math.floor(Date.now() / 1000) - 5;
+  await h.produce(h.topics.policyOverrides, [
+    { ...h.messages('PolicyOverride', [override], (o) => o.target)[0]!, timestamp: String(yearAgo) },
+  ]);
+  const sink = h.startSink();
+  await h.waitForRows('policy_overrides', 1, sink);
+  const [row] = await h.rows<{ at: string }>(
+    `SELECT toUInt32(recorded_at) AS at FROM ${h.db.database}.policy_overrides FINAL`,
+  );
+  // Not a year ago, where a retention drop would take it: LogAppendTime on the override topics.
+  assert.ok(Number(row!.at) >= before, `recorded at ${row!.at}, produced with ${yearAgo / 1000}`);
+});
