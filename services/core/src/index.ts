@@ -83,6 +83,8 @@ export { Counter, createMetricsRegistry, Gauge, Histogram, instrumentConsumer, R
 export { createOpsServer, type OpsServer, type OpsServerOptions, type ReadinessCheck } from './ops-server.ts';
 export {
   createSubscriberHasher,
+  HashKeyMismatchError,
+  hashKeyId,
   MIN_HASH_KEY_BYTES,
   normaliseAddress,
   type SubscriberHasher,

@@ -26,6 +26,27 @@ export function normaliseAddress(address: string): string {
   return /^\+?\d+$/.test(digits) ? digits : trimmed.toLowerCase();
 }
 
+/**
+ * The id of a hash key: 16 hex digits of HMAC-SHA-256(key, a fixed label). Stored with the state
+ * the key's hashes are in, it tells a changed key without revealing either.
+ */
+export function hashKeyId(key: string): string {
+  // Upper case: the subscriber hasher lower-cases what it hashes, so no hash in the data equals an id.
+  const words = createHmacSha256(key)('SPAMGATE HASH KEY ID V1');
+  return [words[0]!, words[1]!].map((w) => (w >>> 0).toString(16).padStart(8, '0')).join('');
+}
+
+/** State written under one hash key met with another (HASH_KEY_MISMATCH): fatal at start. */
+export class HashKeyMismatchError extends SpamgateError {
+  override name = 'HashKeyMismatchError';
+  constructor(where: string, stored: string, configured: string) {
+    super(
+      `${where} was written under hash key ${stored}, but SPAMGATE_HASH_KEY is key ${configured}: its opt-outs, contacts and clusters hold the other key's hashes and would silently stop matching. Start with the key that wrote it; to change keys, see README "Changing the hash key"`,
+      { code: 'HASH_KEY_MISMATCH', retriable: false },
+    );
+  }
+}
+
 export function createSubscriberHasher(key: string): SubscriberHasher {
   if (Buffer.byteLength(key, 'utf8') < MIN_HASH_KEY_BYTES) {
     throw new SpamgateError(`the subscriber hash key must be at least ${MIN_HASH_KEY_BYTES} bytes`, {

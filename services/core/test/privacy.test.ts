@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createSubscriberHasher, normaliseAddress, SpamgateError } from '../src/index.ts';
+import { createSubscriberHasher, hashKeyId, normaliseAddress, SpamgateError } from '../src/index.ts';
 
 const KEY = 'test-key-0123456789abcdef';
 
@@ -38,4 +38,15 @@ test('a short key is refused', () => {
 test('non-numeric addresses are lower-cased, numeric ones lose formatting', () => {
   assert.equal(normaliseAddress('+1 202.555-0100'), '+12025550100');
   assert.equal(normaliseAddress('  MyBank '), 'mybank');
+});
+
+test('a hash key has an id that tells keys apart without revealing them', () => {
+  const a = 'a-secret-key-0123456789';
+  const id = hashKeyId(a);
+  assert.match(id, /^[0-9a-f]{16}$/);
+  assert.equal(hashKeyId(a), id, 'stable');
+  assert.notEqual(hashKeyId(`${a}x`), id);
+  assert.ok(!id.includes('secret'));
+  // Not the hash of any number under the key: the id cannot be matched against hashed data.
+  assert.notEqual(BigInt(`0x${id}`).toString(), createSubscriberHasher(a).hash('SPAMGATE HASH KEY ID V1'));
 });

@@ -25,7 +25,9 @@ import {
   fetchWait,
   followPositions,
   type Gauge,
+  HashKeyMismatchError,
   type Histogram,
+  hashKeyId,
   inputLags,
   isBadInput,
   type Lifecycle,
@@ -138,6 +140,8 @@ const RESTORE_COALESCE_MS = 200;
 /** Changelog keys of the content clusters partition p holds, and of their watermark. */
 export const CLUSTER_KEY_PREFIX = '\u0000cluster:';
 export const CLUSTER_META_KEY = '\u0000cluster-watermark';
+/** Changelog key of the id of the hash key the partition's state was written under (hashKeyId). */
+export const HASH_KEY_ID_KEY = '\u0000hash-key';
 
 /** The records the engine writes: their schemas are registered before it writes any. */
 export const FEATURE_ENGINE_WRITES: readonly RecordName[] = [
@@ -153,6 +157,8 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
   const { kafka, logger, config, metrics } = deps;
   const now = deps.now ?? Date.now;
   const codec: Codec = createCodec();
+  const keyId = hashKeyId(config.hashKey);
+  const keyIdBytes = Buffer.from(keyId, 'utf8');
   const handlers: InputHandlers = createInputHandlers({
     keys: createFactKeys(config.hashKey),
     utcOffsetHours: config.utcOffsetHours,
@@ -278,6 +284,7 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
                 if (
                   key === PARTITION_META_KEY ||
                   key === CLUSTER_META_KEY ||
+                  key === HASH_KEY_ID_KEY ||
                   key.startsWith(CLUSTER_KEY_PREFIX)
                 )
                   records.set(key, m.value);
@@ -297,8 +304,20 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
     }
     for (const [p, records] of latest) {
       const { processor, clusters } = out.get(p)!;
+      const stored = records.get(HASH_KEY_ID_KEY);
+      if (stored && stored.toString('utf8') !== keyId) {
+        const err = new HashKeyMismatchError(
+          `partition ${p} of ${topics.changelog}`,
+          stored.toString('utf8'),
+          keyId,
+        );
+        // Not a partition to retry: every one was written under the other key. Stop, and say why.
+        logger.fatal({ partition: p, err: describeError(err) }, 'hash key mismatch; exiting');
+        void deps.lifecycle.shutdown('hash key mismatch').then(() => process.exit(1));
+        throw err;
+      }
       for (const [key, value] of records) {
-        if (value === null) continue;
+        if (value === null || key === HASH_KEY_ID_KEY) continue;
         if (key === PARTITION_META_KEY) {
           const meta = decodePartitionMeta(value);
           processor.restoreWatermark(meta.watermark, meta.closedBy);
@@ -567,6 +586,8 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
       value: encodePartitionMeta(task.processor.watermark, task.processor.closedBy),
       partition: p,
     });
+    // The key this state's hashes are under: a restore under another key refuses to start.
+    changelog.push({ key: HASH_KEY_ID_KEY, value: keyIdBytes, partition: p });
     const clusterFeatures: Message[] = clusterOutputs.map((f) => ({
       key: f.clusterId,
       value: codec.encode('ClusterFeatures', f),
