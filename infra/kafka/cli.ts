@@ -16,6 +16,9 @@ import {
   createLogger,
   describeError,
   EXIT_CONFIG,
+  type KafkaSecurity,
+  kafkaSecurityOf,
+  kafkaSecuritySettings,
   type Logger,
   loadConfig,
   publishMissingSchemas,
@@ -41,12 +44,14 @@ every other difference (drift) without changing it. Then publishes every schema 
   --strict   exit ${EXIT_DRIFT} when any topic drifts from the catalog
   --help     show this text
 
-Environment: SPAMGATE_KAFKA_BROKERS (default 127.0.0.1:9092), SPAMGATE_TOPIC_PREFIX (default empty),
+Environment: SPAMGATE_KAFKA_BROKERS (default 127.0.0.1:9092), SPAMGATE_KAFKA_SECURITY and its SASL
+and TLS settings (see README), SPAMGATE_TOPIC_PREFIX (default empty),
 SPAMGATE_CONNECT_TIMEOUT (default 60s), SPAMGATE_LOG_LEVEL (default warn; logs go to stderr).
 `;
 
 const spec = {
   kafkaBrokers: commonSettings.kafkaBrokers,
+  ...kafkaSecuritySettings,
   topicPrefix: topicPrefixSetting,
   connectTimeoutMs: commonSettings.connectTimeoutMs,
   // The report on stdout is what a person reads; JSON logs on stderr only for trouble.
@@ -58,9 +63,20 @@ const spec = {
  * waitForKafka also probes the transaction coordinator, and its probe producer's warnings
  * would clutter every run.
  */
-async function waitForMetadata(brokers: readonly string[], timeoutMs: number, logger: Logger): Promise<void> {
+async function waitForMetadata(
+  brokers: readonly string[],
+  security: KafkaSecurity,
+  timeoutMs: number,
+  logger: Logger,
+): Promise<void> {
   // No client-level retries: this loop owns the waiting, so the deadline holds.
-  const probe = createKafka({ brokers, clientId: 'spamgate-topics-probe', logger, retry: { retries: 0 } });
+  const probe = createKafka({
+    brokers,
+    clientId: 'spamgate-topics-probe',
+    logger,
+    retry: { retries: 0 },
+    security,
+  });
   await retry(
     async () => {
       const admin = probe.admin();
@@ -104,8 +120,9 @@ async function main(argv: readonly string[]): Promise<number> {
     level: config.logLevel,
     destination: process.stderr,
   });
-  await waitForMetadata(config.kafkaBrokers, config.connectTimeoutMs, logger);
-  const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: 'spamgate-topics', logger });
+  const security = kafkaSecurityOf(config);
+  await waitForMetadata(config.kafkaBrokers, security, config.connectTimeoutMs, logger);
+  const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: 'spamgate-topics', logger, security });
   const report = await provisionTopics({ kafka, catalog: TOPICS, prefix: config.topicPrefix, logger });
   for (const line of formatReport(report)) process.stdout.write(`${line}\n`);
   // Every version, released ones too: a reader meeting records of any of them finds its schema.

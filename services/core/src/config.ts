@@ -237,6 +237,38 @@ export const commonSettings = {
     doc: 'Kafka bootstrap servers.',
     default: '127.0.0.1:9092',
   }),
+  kafkaSecurity: setting.oneOf({
+    variable: 'SPAMGATE_KAFKA_SECURITY',
+    doc: 'Kafka security protocol: plaintext, ssl (TLS), sasl_plaintext or sasl_ssl.',
+    values: ['plaintext', 'ssl', 'sasl_plaintext', 'sasl_ssl'],
+    default: 'plaintext',
+  }),
+  kafkaSaslMechanism: setting.oneOf({
+    variable: 'SPAMGATE_KAFKA_SASL_MECHANISM',
+    doc: 'SASL mechanism with sasl_*: scram-sha-512, scram-sha-256 or plain.',
+    values: ['scram-sha-512', 'scram-sha-256', 'plain'],
+    default: 'scram-sha-512',
+  }),
+  kafkaSaslUsername: setting.optionalString({
+    variable: 'SPAMGATE_KAFKA_SASL_USERNAME',
+    doc: 'SASL user (the principal the broker authorises) with sasl_*.',
+  }),
+  kafkaSaslPasswordFile: setting.optionalString({
+    variable: 'SPAMGATE_KAFKA_SASL_PASSWORD_FILE',
+    doc: "File holding the SASL user's password (a mounted secret) with sasl_*.",
+  }),
+  kafkaTlsCaFile: setting.optionalString({
+    variable: 'SPAMGATE_KAFKA_TLS_CA_FILE',
+    doc: "PEM file of the CA that signed the brokers' certificates with ssl or sasl_ssl; unset trusts the system's.",
+  }),
+  kafkaTlsCertFile: setting.optionalString({
+    variable: 'SPAMGATE_KAFKA_TLS_CERT_FILE',
+    doc: 'PEM client certificate for mutual TLS (with SPAMGATE_KAFKA_TLS_KEY_FILE).',
+  }),
+  kafkaTlsKeyFile: setting.optionalString({
+    variable: 'SPAMGATE_KAFKA_TLS_KEY_FILE',
+    doc: 'PEM private key of the client certificate for mutual TLS.',
+  }),
   clickhouseUrl: setting.url({
     variable: 'SPAMGATE_CLICKHOUSE_URL',
     doc: 'ClickHouse HTTP endpoint.',
@@ -283,4 +315,15 @@ export const commonSettings = {
     default: '60s',
     minMs: 100,
   }),
+} as const;
+
+/** The Kafka security settings of commonSettings alone, for tools that read only a few settings. */
+export const kafkaSecuritySettings = {
+  kafkaSecurity: commonSettings.kafkaSecurity,
+  kafkaSaslMechanism: commonSettings.kafkaSaslMechanism,
+  kafkaSaslUsername: commonSettings.kafkaSaslUsername,
+  kafkaSaslPasswordFile: commonSettings.kafkaSaslPasswordFile,
+  kafkaTlsCaFile: commonSettings.kafkaTlsCaFile,
+  kafkaTlsCertFile: commonSettings.kafkaTlsCertFile,
+  kafkaTlsKeyFile: commonSettings.kafkaTlsKeyFile,
 } as const;

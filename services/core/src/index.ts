@@ -20,6 +20,7 @@ export {
   commonSettings,
   describeConfig,
   type Env,
+  kafkaSecuritySettings,
   loadConfig,
   type ParseResult,
   parseDuration,
@@ -67,6 +68,7 @@ export {
   waitForKafka,
   waitForTopicLeaders,
 } from './kafka.ts';
+export { type KafkaSecurity, type KafkaSecurityConfig, kafkaSecurityOf } from './kafka-security.ts';
 export { filterAbortedMessages } from './kafkajs-read-committed.ts';
 export { createLifecycle, type Lifecycle, type LifecycleOptions } from './lifecycle.ts';
 export {

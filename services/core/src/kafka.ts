@@ -6,6 +6,7 @@
 import './kafkajs-fixes.ts';
 import { type Admin, Kafka, type KafkaConfig, type logCreator, logLevel, Partitioners } from 'kafkajs';
 import { ConnectTimeoutError } from './errors.ts';
+import type { KafkaSecurity } from './kafka-security.ts';
 import type { Logger } from './logger.ts';
 import { retry } from './retry.ts';
 
@@ -18,6 +19,8 @@ export interface KafkaOptions {
   /** Per-request timeout; default 30 s. */
   readonly requestTimeoutMs?: number;
   readonly retry?: KafkaConfig['retry'];
+  /** TLS and SASL (kafkaSecurityOf); plaintext when absent. */
+  readonly security?: KafkaSecurity;
 }
 
 const LEVELS: Readonly<Record<number, 'error' | 'warn' | 'info' | 'debug'>> = {
@@ -77,6 +80,7 @@ export function createKafka(options: KafkaOptions): Kafka {
     logLevel: Math.min(toKafkaLevel(options.logger), logLevel.WARN),
     logCreator: kafkaLogCreator(options.logger.child({ component: 'kafkajs' })),
     retry: options.retry ?? { initialRetryTime: 300, retries: 8, maxRetryTime: 10_000 },
+    ...options.security,
   });
 }
 

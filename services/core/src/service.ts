@@ -10,6 +10,7 @@ import { type ClickHouseClient, createClickHouse, waitForClickHouse } from './cl
 import { type ConfigOf, type ConfigSpec, commonSettings, type Env, loadConfig } from './config.ts';
 import { ConfigError } from './errors.ts';
 import { createKafka, waitForKafka } from './kafka.ts';
+import { kafkaSecurityOf } from './kafka-security.ts';
 import { createLifecycle, type Lifecycle } from './lifecycle.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetricsRegistry, type Registry } from './metrics.ts';
@@ -74,6 +75,7 @@ export function createServiceContext<S extends ConfigSpec>(
         brokers: config.kafkaBrokers,
         clientId: `spamgate-${name}-${config.instanceId}`,
         logger,
+        security: kafkaSecurityOf(config),
       });
       await waitForKafka(kafka, { timeoutMs: config.connectTimeoutMs, logger });
       logger.info({ brokers: config.kafkaBrokers }, 'kafka ready');

@@ -23,6 +23,8 @@ import {
   createLogger,
   describeError,
   EXIT_CONFIG,
+  kafkaSecurityOf,
+  kafkaSecuritySettings,
   loadConfig,
   parseDuration,
   readToEnd,
@@ -69,12 +71,13 @@ sms.content-decisions) ALLOW lifts its content BLOCK and keeps it from being blo
 blocks its messages at the firewall from every sender; for a URL domain (--domain) ALLOW keeps
 it out of every content decision's match keys, BLOCK blocks senders linking to it. Without --ttl
 an override lasts until removed.
-Environment: SPAMGATE_KAFKA_BROKERS, SPAMGATE_TOPIC_PREFIX, SPAMGATE_CLICKHOUSE_URL,
-SPAMGATE_CLICKHOUSE_DATABASE (see README).
+Environment: SPAMGATE_KAFKA_BROKERS, SPAMGATE_KAFKA_SECURITY and its SASL and TLS settings,
+SPAMGATE_TOPIC_PREFIX, SPAMGATE_CLICKHOUSE_URL, SPAMGATE_CLICKHOUSE_DATABASE (see README).
 `;
 
 const spec = {
   kafkaBrokers: commonSettings.kafkaBrokers,
+  ...kafkaSecuritySettings,
   clickhouseUrl: commonSettings.clickhouseUrl,
   clickhouseUser: commonSettings.clickhouseUser,
   clickhousePassword: commonSettings.clickhousePassword,
@@ -227,7 +230,12 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, ou
     level: config.logLevel,
     destination: process.stderr,
   });
-  const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: 'spamgate-cli', logger });
+  const kafka = createKafka({
+    brokers: config.kafkaBrokers,
+    clientId: 'spamgate-cli',
+    logger,
+    security: kafkaSecurityOf(config),
+  });
   const topics = {
     sender: topicName(config.topicPrefix, 'sms.policy-overrides'),
     content: topicName(config.topicPrefix, 'sms.content-overrides'),

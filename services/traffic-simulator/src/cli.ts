@@ -6,6 +6,9 @@ import { parseArgs } from 'node:util';
 import {
   commonSettings,
   type Env,
+  type KafkaSecurity,
+  kafkaSecurityOf,
+  kafkaSecuritySettings,
   loadConfig,
   parseDuration,
   SpamgateError,
@@ -70,11 +73,14 @@ export interface CliOptions {
   readonly dryRun: boolean;
   readonly topicPrefix: string;
   readonly brokers: readonly string[];
+  /** TLS and SASL for Kafka, from the environment's SPAMGATE_KAFKA_SECURITY and its settings. */
+  readonly security: KafkaSecurity;
   readonly logLevel: string;
 }
 
 const envSpec = {
   kafkaBrokers: commonSettings.kafkaBrokers,
+  ...kafkaSecuritySettings,
   topicPrefix: topicPrefixSetting,
   logLevel: commonSettings.logLevel,
 };
@@ -184,6 +190,7 @@ export function parseCliArgs(argv: readonly string[], env: Env): CliOptions {
     dryRun,
     topicPrefix: config.topicPrefix,
     brokers: config.kafkaBrokers,
+    security: kafkaSecurityOf(config),
     logLevel: config.logLevel,
   });
 }

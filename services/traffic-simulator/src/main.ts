@@ -103,6 +103,7 @@ async function main(argv: readonly string[]): Promise<number> {
       brokers: options.brokers,
       clientId: `spamgate-simulator-${process.pid}`,
       logger,
+      security: options.security,
     });
     const topics = simulatorTopics(options.topicPrefix);
     process.stderr.write(

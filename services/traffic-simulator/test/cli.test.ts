@@ -42,6 +42,7 @@ describe('command line', () => {
         dryRun: false,
         topicPrefix: '',
         brokers: ['127.0.0.1:9092'],
+        security: {},
         logLevel: 'info',
       },
     );
