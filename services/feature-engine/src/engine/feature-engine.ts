@@ -159,6 +159,8 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
   const codec: Codec = createCodec();
   const keyId = hashKeyId(config.hashKey);
   const keyIdBytes = Buffer.from(keyId, 'utf8');
+  /** Set when a partition's state was written under another hash key: nothing more is committed. */
+  let keyRefused = false;
   const handlers: InputHandlers = createInputHandlers({
     keys: createFactKeys(config.hashKey),
     utcOffsetHours: config.utcOffsetHours,
@@ -306,6 +308,7 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
       const { processor, clusters } = out.get(p)!;
       const stored = records.get(HASH_KEY_ID_KEY);
       if (stored && stored.toString('utf8') !== keyId) {
+        keyRefused = true;
         const err = new HashKeyMismatchError(
           `partition ${p} of ${topics.changelog}`,
           stored.toString('utf8'),
@@ -549,6 +552,9 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
   async function commit(task: Task): Promise<void> {
     const p = task.partition;
     if (tasks.get(p) !== task) return; // dropped while this commit waited for its turn
+    // Another partition's state was written under another key: this process is stopping, and
+    // must not stamp a partition with its own key on the way out (the right key would then be refused).
+    if (keyRefused) return;
     task.uncommitted = 0;
     const offsets = [...task.offsets];
     const lateBefore = task.processor.stats.lateEvents;

@@ -3,8 +3,9 @@
 // silently stop matching.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { hashKeyId } from '@spamgate/core';
+import { hashKeyId, readToEnd } from '@spamgate/core';
 import { uniqueName } from '@spamgate/test';
+import { HASH_KEY_ID_KEY } from '../../src/engine/feature-engine.ts';
 import { HARNESS_HASH_KEY, oneSenderEvents, useHarness } from './harness.ts';
 
 const h = useHarness();
@@ -34,6 +35,17 @@ test('state written under one hash key is refused under another, with both key i
     err.message,
   );
   assert.ok(!JSON.stringify(second.logs).includes(other), 'the key itself is never logged');
+
+  // The refused process wrote nothing under its key, so the right key is not refused in turn.
+  const ids = new Set<string>();
+  await readToEnd(h.kafka, {
+    topic: t.changelog,
+    groupId: uniqueName('check'),
+    onRecords: ({ messages }) => {
+      for (const m of messages) if (m.key?.toString() === HASH_KEY_ID_KEY) ids.add(String(m.value));
+    },
+  });
+  assert.deepEqual([...ids], [hashKeyId(HARNESS_HASH_KEY)]);
 
   // The right key starts as before.
   const third = h.startEngine(prefix);
