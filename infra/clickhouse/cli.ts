@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   ConfigError,
+  clickhousePasswordOf,
   commonSettings,
   createClickHouse,
   createLogger,
@@ -47,6 +48,7 @@ const spec = {
   clickhouseUrl: commonSettings.clickhouseUrl,
   clickhouseUser: commonSettings.clickhouseUser,
   clickhousePassword: commonSettings.clickhousePassword,
+  clickhousePasswordFile: commonSettings.clickhousePasswordFile,
   clickhouseDatabase: commonSettings.clickhouseDatabase,
   connectTimeoutMs: commonSettings.connectTimeoutMs,
   instanceId: commonSettings.instanceId,
@@ -89,7 +91,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const connection = {
     url: config.clickhouseUrl,
     username: config.clickhouseUser,
-    password: config.clickhousePassword,
+    password: clickhousePasswordOf(config),
     application: 'spamgate-migrate',
   };
   // On the `default` database: the spamgate database may not exist yet.

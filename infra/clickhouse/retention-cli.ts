@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import {
   ConfigError,
+  clickhousePasswordOf,
   commonSettings,
   createClickHouse,
   createLogger,
@@ -21,6 +22,7 @@ const spec = {
   clickhouseUrl: commonSettings.clickhouseUrl,
   clickhouseUser: commonSettings.clickhouseUser,
   clickhousePassword: commonSettings.clickhousePassword,
+  clickhousePasswordFile: commonSettings.clickhousePasswordFile,
   clickhouseDatabase: commonSettings.clickhouseDatabase,
   connectTimeoutMs: commonSettings.connectTimeoutMs,
   logLevel: { ...commonSettings.logLevel, default: 'warn' },
@@ -46,7 +48,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const client = createClickHouse({
     url: config.clickhouseUrl,
     username: config.clickhouseUser,
-    password: config.clickhousePassword,
+    password: clickhousePasswordOf(config),
     logger,
     application: 'spamgate-retention',
   });

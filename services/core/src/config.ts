@@ -285,6 +285,10 @@ export const commonSettings = {
     default: '',
     secret: true,
   }),
+  clickhousePasswordFile: setting.optionalString({
+    variable: 'SPAMGATE_CLICKHOUSE_PASSWORD_FILE',
+    doc: 'File holding the ClickHouse password (a mounted secret), instead of SPAMGATE_CLICKHOUSE_PASSWORD.',
+  }),
   clickhouseDatabase: setting.string({
     variable: 'SPAMGATE_CLICKHOUSE_DATABASE',
     doc: "Database holding spamgate's tables.",

@@ -9,6 +9,7 @@ export {
   createClickHouse,
   waitForClickHouse,
 } from './clickhouse.ts';
+export { clickhousePasswordOf } from './clickhouse-password.ts';
 export {
   type CommitSchedule,
   type CommitScheduleOptions,

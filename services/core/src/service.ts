@@ -7,6 +7,7 @@
 
 import type { Kafka } from 'kafkajs';
 import { type ClickHouseClient, createClickHouse, waitForClickHouse } from './clickhouse.ts';
+import { clickhousePasswordOf } from './clickhouse-password.ts';
 import { type ConfigOf, type ConfigSpec, commonSettings, type Env, loadConfig } from './config.ts';
 import { ConfigError } from './errors.ts';
 import { createKafka, waitForKafka } from './kafka.ts';
@@ -85,7 +86,7 @@ export function createServiceContext<S extends ConfigSpec>(
       const client = createClickHouse({
         url: config.clickhouseUrl,
         username: config.clickhouseUser,
-        password: config.clickhousePassword,
+        password: clickhousePasswordOf(config),
         logger,
         application: `spamgate-${name}`,
       });

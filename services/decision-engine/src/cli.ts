@@ -81,6 +81,7 @@ const spec = {
   clickhouseUrl: commonSettings.clickhouseUrl,
   clickhouseUser: commonSettings.clickhouseUser,
   clickhousePassword: commonSettings.clickhousePassword,
+  clickhousePasswordFile: commonSettings.clickhousePasswordFile,
   clickhouseDatabase: commonSettings.clickhouseDatabase,
   topicPrefix: topicPrefixSetting,
   logLevel: { ...commonSettings.logLevel, default: 'warn' },

@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import {
   type ClickHouseClient,
   type ContentDecisionView,
+  clickhousePasswordOf,
   commonSettings,
   createClickHouse,
   createEnforcementTally,
@@ -499,6 +500,7 @@ export async function runWhatIf(
       clickhouseUrl: commonSettings.clickhouseUrl,
       clickhouseUser: commonSettings.clickhouseUser,
       clickhousePassword: commonSettings.clickhousePassword,
+      clickhousePasswordFile: commonSettings.clickhousePasswordFile,
       clickhouseDatabase: commonSettings.clickhouseDatabase,
       registrationsFile: decisionEngineSettings.registrationsFile,
     },
@@ -514,7 +516,7 @@ export async function runWhatIf(
   const client = createClickHouse({
     url: config.clickhouseUrl,
     username: config.clickhouseUser,
-    password: config.clickhousePassword,
+    password: clickhousePasswordOf(config),
     database: config.clickhouseDatabase,
     logger,
     application: 'spamgate-what-if',

@@ -7,7 +7,14 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { commonSettings, createClickHouse, createLogger, type Env, loadConfig } from '@spamgate/core';
+import {
+  clickhousePasswordOf,
+  commonSettings,
+  createClickHouse,
+  createLogger,
+  type Env,
+  loadConfig,
+} from '@spamgate/core';
 import { readLedger } from '../ledger.ts';
 import { buildReport } from './build.ts';
 import { renderHtml } from './html.ts';
@@ -31,6 +38,7 @@ const spec = {
   clickhouseUrl: commonSettings.clickhouseUrl,
   clickhouseUser: commonSettings.clickhouseUser,
   clickhousePassword: commonSettings.clickhousePassword,
+  clickhousePasswordFile: commonSettings.clickhousePasswordFile,
   clickhouseDatabase: commonSettings.clickhouseDatabase,
   logLevel: { ...commonSettings.logLevel, default: 'warn' },
 };
@@ -76,7 +84,7 @@ export async function runReportCli(argv: readonly string[], env: Env, io: Report
   const clickhouse = createClickHouse({
     url: config.clickhouseUrl,
     username: config.clickhouseUser,
-    password: config.clickhousePassword,
+    password: clickhousePasswordOf(config),
     logger,
     application: 'spamgate-report',
   });
