@@ -99,6 +99,8 @@ interface Restored {
   /** Partition p of the by-cluster topic: the content clusters whose id hashes to p. */
   readonly clusters: ClusterProcessor;
   readonly end: number;
+  /** Whether the changelog already holds this key's id (HASH_KEY_ID_KEY). */
+  keyIdStored: boolean;
 }
 
 interface Task {
@@ -115,6 +117,8 @@ interface Task {
   readonly byCluster: Message[];
   /** The changelog partition's end offset after our last commit (to skip a needless restore). */
   changelogEnd: number;
+  /** The hash key's id is not on the changelog yet: the next transaction writes it, once. */
+  keyIdPending: boolean;
   /** When p's transactions run; each takes what accumulated since the previous one. */
   readonly schedule: CommitSchedule;
   /** Input events applied since the running or last commit took its outputs. */
@@ -246,6 +250,7 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
         processor: createPartitionProcessor(options),
         clusters: createClusterProcessor(clusterOptions),
         end: ends.get(p)?.high ?? 0,
+        keyIdStored: false,
       });
       latest.set(p, new Map());
       const e = ends.get(p);
@@ -307,6 +312,7 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
     for (const [p, records] of latest) {
       const { processor, clusters } = out.get(p)!;
       const stored = records.get(HASH_KEY_ID_KEY);
+      out.get(p)!.keyIdStored = stored?.toString('utf8') === keyId;
       if (stored && stored.toString('utf8') !== keyId) {
         keyRefused = true;
         const err = new HashKeyMismatchError(
@@ -401,6 +407,7 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
       byRecipient: [],
       byCluster: [],
       changelogEnd: restored.end,
+      keyIdPending: !restored.keyIdStored,
       lastInputAt: t,
       lastWatermarkAtInput: restored.processor.watermark,
       lastClusterWatermarkAtInput: restored.clusters.watermark,
@@ -592,8 +599,9 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
       value: encodePartitionMeta(task.processor.watermark, task.processor.closedBy),
       partition: p,
     });
-    // The key this state's hashes are under: a restore under another key refuses to start.
-    changelog.push({ key: HASH_KEY_ID_KEY, value: keyIdBytes, partition: p });
+    // The key this state's hashes are under, once per partition (compaction keeps it): a restore
+    // under another key refuses to start.
+    if (task.keyIdPending) changelog.push({ key: HASH_KEY_ID_KEY, value: keyIdBytes, partition: p });
     const clusterFeatures: Message[] = clusterOutputs.map((f) => ({
       key: f.clusterId,
       value: codec.encode('ClusterFeatures', f),
@@ -628,6 +636,7 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
         });
       }
       await txn.commit();
+      task.keyIdPending = false;
       // The last record's offset plus one, plus one more for the commit marker.
       if (changelogEnd !== undefined) task.changelogEnd = changelogEnd + 1;
       metrics.commits.inc();

@@ -37,15 +37,23 @@ test('state written under one hash key is refused under another, with both key i
   assert.ok(!JSON.stringify(second.logs).includes(other), 'the key itself is never logged');
 
   // The refused process wrote nothing under its key, so the right key is not refused in turn.
+  // And each partition carries the id once, not once per transaction.
   const ids = new Set<string>();
+  const perPartition = new Map<number, number>();
   await readToEnd(h.kafka, {
     topic: t.changelog,
     groupId: uniqueName('check'),
-    onRecords: ({ messages }) => {
-      for (const m of messages) if (m.key?.toString() === HASH_KEY_ID_KEY) ids.add(String(m.value));
+    onRecords: ({ partition, messages }) => {
+      for (const m of messages)
+        if (m.key?.toString() === HASH_KEY_ID_KEY) {
+          ids.add(String(m.value));
+          perPartition.set(partition, (perPartition.get(partition) ?? 0) + 1);
+        }
     },
   });
   assert.deepEqual([...ids], [hashKeyId(HARNESS_HASH_KEY)]);
+  assert.ok(perPartition.size > 0);
+  assert.deepEqual(new Set(perPartition.values()), new Set([1]), JSON.stringify([...perPartition]));
 
   // The right key starts as before.
   const third = h.startEngine(prefix);
