@@ -190,6 +190,8 @@ export function createPartitionDecider(partition: number, tables: DeciderTables)
   const changed = new Set<string>();
   /** The clock at the last look for idle senders. */
   let sweptAt = Number.NEGATIVE_INFINITY;
+  /** Senders held when shed last could not get within its budget; 0 when it could. */
+  let shedExhaustedAt = 0;
 
   /** Whether a sender's state may go: nothing in force that a later decision must lift or keep. */
   function forgettable(sender: string, entry: SenderEntry, at: number): boolean {
@@ -509,6 +511,9 @@ export function createPartitionDecider(partition: number, tables: DeciderTables)
     },
     shed(maxSenders) {
       if (entries.size <= maxSenders) return 0;
+      // Over budget with too few ALLOW senders to forget: look again only once it has grown a
+      // tenth, not at every batch (each look walks every sender).
+      if (entries.size < shedExhaustedAt * 1.1) return 0;
       // Down to nine tenths, so that a budget reached is not sorted again at every batch.
       const target = Math.floor(maxSenders * 0.9);
       const at = now(Date.now());
@@ -522,6 +527,7 @@ export function createPartitionDecider(partition: number, tables: DeciderTables)
         forget(sender, entry);
         forgotten++;
       }
+      shedExhaustedAt = entries.size > maxSenders ? entries.size : 0;
       return forgotten;
     },
     restore(key, value) {

@@ -357,5 +357,15 @@ describe('bounded state', () => {
     // Only ALLOW senders can go: with none left, the budget is exceeded rather than a BLOCK forgotten.
     assert.equal(h.decider.shed(1_000) + h.decider.shed(1), 44);
     assert.equal(h.decider.senderCount, 1);
+    // Over budget with nothing to forget, it looks again only once a tenth more is held.
+    const blocked = (sender: string) =>
+      features({ sender, asOf: T0 + 200 * MINUTE, windows: { '24h': { messages: 5, postOptOutSends: 1 } } });
+    for (let i = 0; i < 19; i++) h.features(blocked(`+1505555${String(1000 + i)}`));
+    assert.equal(h.decider.shed(1), 0, '20 senders, every one blocked');
+    h.features(quiet('+14045551000', T0 + 201 * MINUTE));
+    assert.equal(h.decider.shed(1), 0, '21 held, not a tenth more than 20: not looked at');
+    assert.ok(h.decider.hasSender('+14045551000'));
+    h.features(quiet('+14045551001', T0 + 202 * MINUTE));
+    assert.equal(h.decider.shed(1), 2, '22 held: looked again, and the two ALLOW senders forgotten');
   });
 });
