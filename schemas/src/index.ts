@@ -77,6 +77,7 @@ export {
   type ContentOverrideEntry,
   type ContentOverrideTarget,
   contentOverrideFromRow,
+  contentOverrideKey,
   contentOverrideRow,
   contentOverrideTarget,
   type OverridePosition,

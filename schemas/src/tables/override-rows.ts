@@ -135,6 +135,10 @@ export interface ContentOverrideEntry extends OverridePosition, ContentOverrideT
 
 const CONTENT_OVERRIDE_KEY = /^(CLUSTER|DOMAIN):([\s\S]+)$/;
 
+/** The record key of a content override: `CLUSTER:<id>` or `DOMAIN:<domain>` (contentOverrideTarget reads it back). */
+export const contentOverrideKey = (scope: ContentOverrideScope, target: string): string =>
+  `${scope}:${target}`;
+
 /** The scope and target a key of sms.content-overrides names (`DOMAIN:example.com`); undefined when it is not `<CLUSTER|DOMAIN>:<target>`. */
 export function contentOverrideTarget(key: string): ContentOverrideTarget | undefined {
   const m = CONTENT_OVERRIDE_KEY.exec(key);

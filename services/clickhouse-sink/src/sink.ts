@@ -68,6 +68,7 @@ import {
   type Codec,
   clusterFeaturesRows,
   contentDecisionRow,
+  contentOverrideKey,
   contentOverrideRow,
   createCodec,
   deadLetterRow,
@@ -343,7 +344,7 @@ export function createClickHouseSink(deps: ClickHouseSinkDeps): ClickHouseSink {
       // The row first: a key that names no scope at all says so (KEY_INVALID).
       const row = contentOverrideRow(key, value, overridePosition(partition, m));
       if (value && key !== null)
-        checkRecordKey('ContentOverride', 'scope:target', key, `${value.scope}:${value.target}`);
+        checkRecordKey('ContentOverride', 'scope:target', key, contentOverrideKey(value.scope, value.target));
       return [row];
     }
     if (!m.value || m.value.length === 0)

@@ -20,6 +20,7 @@ import type {
   ThrottleScope,
   WindowFeatures,
 } from '@spamgate/schemas';
+import { contentOverrideKey as keyOf } from '@spamgate/schemas';
 import { seededRandom } from '@spamgate/test';
 
 const KINDS: readonly AddressKind[] = ['UNKNOWN', 'LONG_CODE', 'SHORT_CODE', 'TOLL_FREE', 'ALPHANUMERIC'];
@@ -266,7 +267,7 @@ export function recordFactory(seed: number, baseMs: number): RecordFactory {
 
 /** The key of a content override on sms.content-overrides: `<scope>:<target>`. */
 export function contentOverrideKey(o: Pick<ContentOverride, 'scope' | 'target'>): string {
-  return `${o.scope}:${o.target}`;
+  return keyOf(o.scope, o.target);
 }
 
 /** Rows as ClickHouse's JSONEachRow gives them back: UInt64 as strings, DateTime as UTC text. */

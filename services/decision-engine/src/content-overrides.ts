@@ -5,7 +5,7 @@
  * its expiresAt, like everything the engine times.
  */
 import { checkRecordKey, SpamgateError } from '@spamgate/core';
-import type { ContentOverride } from '@spamgate/schemas';
+import { type ContentOverride, contentOverrideKey } from '@spamgate/schemas';
 import type { ContentOverrideView } from './content-decider.ts';
 import { DOMAIN } from './policy-rules.ts';
 
@@ -24,9 +24,8 @@ const CLUSTER_ID = /^[0-9a-f]{14}$/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
-/** The record key of a content override: `CLUSTER:<id>` or `DOMAIN:<domain>`. */
-export const contentOverrideKey = (scope: 'CLUSTER' | 'DOMAIN', target: string): string =>
-  `${scope}:${target}`;
+/** The record key of a content override, as the contract spells it. */
+export { contentOverrideKey };
 
 /** Checks an override against its record key; throws InvalidContentOverrideError. */
 export function checkContentOverride(key: string, o: ContentOverride): ContentOverrideView {
