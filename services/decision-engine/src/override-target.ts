@@ -4,14 +4,14 @@
  * code as its digits; an alphanumeric sender id as typed. An override on "+1 202 555 0100" would
  * otherwise be stored, reported as done, and never match the sender "+12025550100".
  */
+import { normaliseAddress } from '@spamgate/core';
 import { UsageError } from './usage.ts';
-
-/** Separators people type inside numbers. */
-const SEPARATORS = /[\s().-]/g;
 
 export function normaliseSenderTarget(raw: string): string {
   const typed = raw.trim();
-  const compact = typed.replace(SEPARATORS, '');
+  // Separators dropped from a number as the subscriber hasher drops them (anything else is only
+  // lower-cased, and read as typed below).
+  const compact = normaliseAddress(typed);
   if (compact.startsWith('+')) {
     if (/^\+[1-9]\d{7,14}$/.test(compact)) return compact;
     throw new UsageError(
