@@ -1,8 +1,8 @@
 /**
- * `npm run topics [-- --strict]`: provisions spamgate's topics from the catalog and prints one
- * line per topic (created / partitions raised / ok / DRIFT), then publishes every known writer
- * schema (current and released) that spamgate.schemas lacks. JSON logs go to stderr, the report
- * to stdout.
+ * `npm run topics [-- --strict] [-- --acls]`: provisions spamgate's topics from the catalog and
+ * prints one line per topic (created / partitions raised / ok / DRIFT), then publishes every known
+ * writer schema (current and released) that spamgate.schemas lacks; with --acls, also creates the
+ * ACLs of a secured deployment (acls.ts). JSON logs go to stderr, the report to stdout.
  *
  * Exit codes: 0 done (drift is printed but tolerated), 3 drift with --strict, 64 bad arguments,
  * 78 bad configuration (every bad variable named), 1 anything else (Kafka unreachable, ...).
@@ -27,6 +27,7 @@ import {
   topicName,
 } from '@spamgate/core';
 import { schemaRegistrations } from '@spamgate/schemas';
+import { aclBindings, aclDeploymentOf, aclSettings, applyAcls, formatBindings } from './acls.ts';
 import { formatReport, provisionTopics } from './provision.ts';
 import { TOPICS, topicPrefixSetting } from './topics.ts';
 
@@ -35,13 +36,16 @@ const EXIT_DRIFT = 3;
 /** sysexits.h EX_USAGE. */
 const EXIT_USAGE = 64;
 
-const USAGE = `usage: npm run topics [-- --strict]
+const USAGE = `usage: npm run topics [-- --strict] [-- --acls]
 
 Creates missing spamgate topics, raises partition counts the catalog raised, and reports
 every other difference (drift) without changing it. Then publishes every schema version
 (schemas/avro and schemas/history) that ${SCHEMAS_TOPIC} does not hold yet.
 
   --strict   exit ${EXIT_DRIFT} when any topic drifts from the catalog
+  --acls     also create the ACLs of a secured deployment: each role's principal may read and
+             write what the catalog says and nothing else (SPAMGATE_ACL_* name the principals;
+             README, Security). Needs a broker with an authorizer and a super user's login.
   --help     show this text
 
 Environment: SPAMGATE_KAFKA_BROKERS (default 127.0.0.1:9092), SPAMGATE_KAFKA_SECURITY and its SASL
@@ -98,22 +102,30 @@ async function waitForMetadata(
 
 async function main(argv: readonly string[]): Promise<number> {
   let strict: boolean;
+  let acls: boolean;
   try {
     const { values } = parseArgs({
       args: [...argv],
-      options: { strict: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } },
+      options: {
+        strict: { type: 'boolean', default: false },
+        acls: { type: 'boolean', default: false },
+        help: { type: 'boolean', default: false },
+      },
     });
     if (values.help) {
       process.stdout.write(USAGE);
       return 0;
     }
     strict = values.strict;
+    acls = values.acls;
   } catch (err) {
     process.stderr.write(`${describeError(err).message}\n\n${USAGE}`);
     return EXIT_USAGE;
   }
 
   const config = loadConfig(spec, process.env);
+  // Read before anything is changed, so that a bad principal fails the run at once.
+  const aclConfig = acls ? loadConfig(aclSettings, process.env) : undefined;
   const logger = createLogger({
     service: 'topics',
     instanceId: String(process.pid),
@@ -137,6 +149,18 @@ async function main(argv: readonly string[]): Promise<number> {
     `writer schemas on ${schemaTopic}: ${schemas.published.length} published, ` +
       `${schemas.present.length} there already\n`,
   );
+  if (aclConfig) {
+    const bindings = aclBindings(TOPICS, aclDeploymentOf(aclConfig, config.topicPrefix));
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await applyAcls(admin, bindings, logger);
+    } finally {
+      await admin.disconnect().catch(() => {});
+    }
+    for (const line of formatBindings(bindings)) process.stdout.write(`${line}\n`);
+    process.stdout.write(`ACLs: ${bindings.length} bindings in place\n`);
+  }
   if (!report.drifted) return 0;
   if (strict) {
     process.stdout.write(

@@ -37,6 +37,33 @@ export interface TopicSpec {
    * same instance), so they must share key and partition count. null: joined with nothing.
    */
   readonly copartitionGroup: string | null;
+  /**
+   * Who writes and who reads it, by role. A secured deployment's ACLs (acls.ts) grant exactly
+   * this and nothing more, so the broker refuses every other write or read.
+   */
+  readonly access: TopicAccess;
+}
+
+/**
+ * The principals of a secured deployment, by what they do (acls.ts maps each to its principals):
+ * - ingest: the carrier's bridge from the SMSC or firewall, which writes the input events;
+ * - feature-engine, decision-engine, clickhouse-sink: each service its own principal;
+ * - operator: people with `spamgate override` (overrides, dead letters);
+ * - enforcement: the SMSC and SMS firewall, which read the decisions in force.
+ */
+export const ROLES = [
+  'ingest',
+  'feature-engine',
+  'decision-engine',
+  'clickhouse-sink',
+  'operator',
+  'enforcement',
+] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface TopicAccess {
+  readonly write: readonly Role[];
+  readonly read: readonly Role[];
 }
 
 /**
@@ -81,6 +108,7 @@ export const TOPICS: readonly TopicSpec[] = freezeCatalog([
     retentionMs: 7 * DAY_MS,
     configs: {},
     copartitionGroup: 'sender',
+    access: { write: ['ingest'], read: ['feature-engine'] },
   },
   {
     name: 'sms.feedback-events',
@@ -97,6 +125,7 @@ export const TOPICS: readonly TopicSpec[] = freezeCatalog([
     retentionMs: 7 * DAY_MS,
     configs: {},
     copartitionGroup: 'sender',
+    access: { write: ['ingest'], read: ['feature-engine'] },
   },
   {
     name: 'sms.sender-features',
@@ -118,6 +147,7 @@ export const TOPICS: readonly TopicSpec[] = freezeCatalog([
       'min.compaction.lag.ms': String(6 * HOUR_MS),
     },
     copartitionGroup: 'sender',
+    access: { write: ['feature-engine'], read: ['decision-engine', 'clickhouse-sink'] },
   },
   {
     name: 'sms.sender-minutes',
@@ -134,6 +164,7 @@ export const TOPICS: readonly TopicSpec[] = freezeCatalog([
     retentionMs: 7 * DAY_MS,
     configs: {},
     copartitionGroup: 'sender',
+    access: { write: ['feature-engine'], read: ['clickhouse-sink'] },
   },
   {
     name: 'spamgate.feature-engine.changelog',
@@ -159,6 +190,7 @@ export const TOPICS: readonly TopicSpec[] = freezeCatalog([
       'min.cleanable.dirty.ratio': '0.1',
     },
     copartitionGroup: 'sender',
+    access: { write: ['feature-engine'], read: ['feature-engine'] },
   },
   {
     name: 'spamgate.feature-engine.by-recipient',
@@ -177,6 +209,7 @@ export const TOPICS: readonly TopicSpec[] = freezeCatalog([
     retentionMs: 7 * DAY_MS,
     configs: {},
     copartitionGroup: 'sender',
+    access: { write: ['feature-engine'], read: ['feature-engine'] },
   },
   {
     name: 'spamgate.feature-engine.by-cluster',
@@ -194,6 +227,7 @@ export const TOPICS: readonly TopicSpec[] = freezeCatalog([
     retentionMs: 7 * DAY_MS,
     configs: {},
     copartitionGroup: 'sender',
+    access: { write: ['feature-engine'], read: ['feature-engine'] },
   },
   {
     name: 'sms.cluster-features',
@@ -214,6 +248,7 @@ export const TOPICS: readonly TopicSpec[] = freezeCatalog([
       'min.compaction.lag.ms': String(6 * HOUR_MS),
     },
     copartitionGroup: null,
+    access: { write: ['feature-engine'], read: ['decision-engine', 'clickhouse-sink'] },
   },
   {
     name: 'sms.decisions',
@@ -234,6 +269,8 @@ export const TOPICS: readonly TopicSpec[] = freezeCatalog([
       'min.compaction.lag.ms': String(DAY_MS),
     },
     copartitionGroup: 'sender',
+    // Only the decision engine writes what the firewall enforces: a forged ALLOW is refused.
+    access: { write: ['decision-engine'], read: ['enforcement'] },
   },
   {
     name: 'sms.decision-evaluations',
@@ -250,6 +287,7 @@ export const TOPICS: readonly TopicSpec[] = freezeCatalog([
     retentionMs: 7 * DAY_MS,
     configs: {},
     copartitionGroup: 'sender',
+    access: { write: ['decision-engine'], read: ['clickhouse-sink'] },
   },
   {
     name: 'sms.content-decisions',
@@ -272,6 +310,7 @@ export const TOPICS: readonly TopicSpec[] = freezeCatalog([
       'min.compaction.lag.ms': String(DAY_MS),
     },
     copartitionGroup: null,
+    access: { write: ['decision-engine'], read: ['enforcement', 'clickhouse-sink'] },
   },
   {
     name: 'spamgate.decision-engine.state',
@@ -291,6 +330,7 @@ export const TOPICS: readonly TopicSpec[] = freezeCatalog([
       'min.cleanable.dirty.ratio': '0.1',
     },
     copartitionGroup: 'sender',
+    access: { write: ['decision-engine'], read: ['decision-engine'] },
   },
   {
     name: 'sms.policy-overrides',
@@ -315,6 +355,8 @@ export const TOPICS: readonly TopicSpec[] = freezeCatalog([
       'message.timestamp.type': 'LogAppendTime',
     },
     copartitionGroup: null,
+    // Only operators write overrides, so only they can allow-list a sender or remove an override.
+    access: { write: ['operator'], read: ['decision-engine', 'clickhouse-sink', 'operator'] },
   },
   {
     name: 'sms.content-overrides',
@@ -339,6 +381,8 @@ export const TOPICS: readonly TopicSpec[] = freezeCatalog([
       'message.timestamp.type': 'LogAppendTime',
     },
     copartitionGroup: null,
+    // As sms.policy-overrides: operators only.
+    access: { write: ['operator'], read: ['decision-engine', 'clickhouse-sink', 'operator'] },
   },
   {
     name: 'sms.dead-letters',
@@ -354,6 +398,10 @@ export const TOPICS: readonly TopicSpec[] = freezeCatalog([
     retentionMs: 30 * DAY_MS,
     configs: {},
     copartitionGroup: null,
+    access: {
+      write: ['feature-engine', 'decision-engine', 'clickhouse-sink'],
+      read: ['clickhouse-sink', 'operator'],
+    },
   },
   {
     name: 'spamgate.schemas',
@@ -373,6 +421,11 @@ export const TOPICS: readonly TopicSpec[] = freezeCatalog([
     retentionMs: -1,
     configs: {},
     copartitionGroup: null,
+    // Every writer registers the schemas of what it writes (npm run topics publishes them all).
+    access: {
+      write: ['feature-engine', 'decision-engine', 'clickhouse-sink', 'operator'],
+      read: ['feature-engine', 'decision-engine', 'clickhouse-sink', 'operator', 'enforcement'],
+    },
   },
 ]);
 
@@ -427,6 +480,12 @@ export function validateCatalog(catalog: readonly TopicSpec[]): string[] {
     }
     for (const name of DEDICATED_CONFIGS) {
       if (name in t.configs) problems.push(`${at} sets ${name} in configs; use its dedicated field`);
+    }
+    if (t.access.write.length === 0) problems.push(`${at} has no writer`);
+    if (t.access.read.length === 0) problems.push(`${at} has no reader`);
+    for (const role of [...t.access.write, ...t.access.read]) {
+      if (!(ROLES as readonly string[]).includes(role))
+        problems.push(`${at} names an unknown role "${role}"`);
     }
   }
 

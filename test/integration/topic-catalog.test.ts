@@ -36,6 +36,7 @@ function spec(overrides: Partial<TopicSpec> = {}): TopicSpec {
     retentionMs: 86_400_000,
     configs: {},
     copartitionGroup: null,
+    access: { write: ['feature-engine'], read: ['clickhouse-sink'] },
     ...overrides,
   };
 }

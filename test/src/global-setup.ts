@@ -1,6 +1,6 @@
 /**
  * node --test --test-global-setup: resolves the servers once for the whole run and exports
- * them to every test process through KAFKA_BROKERS and CLICKHOUSE_URL.
+ * them to every test process through KAFKA_BROKERS (KAFKA_SECURED_BROKERS) and CLICKHOUSE_URL.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -20,6 +20,7 @@ export async function globalSetup(): Promise<void> {
   }
   infra = await resolveInfra();
   process.env.KAFKA_BROKERS = infra.kafkaBrokers.join(',');
+  if (infra.kafkaSecuredBrokers) process.env.KAFKA_SECURED_BROKERS = infra.kafkaSecuredBrokers.join(',');
   process.env.CLICKHOUSE_URL = infra.clickhouseUrl;
   process.env.SPAMGATE_TEST_INFRA_SOURCE = infra.source;
 }

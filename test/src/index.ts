@@ -13,6 +13,7 @@ export {
 } from './helpers.ts';
 export { type HostileRecord, type HostileRecords, hostileCode, hostileRecords } from './hostile-records.ts';
 export { getInfra, type Infra, type InfraSource, InfraUnavailableError, resolveInfra } from './infra.ts';
+export { createKafkaLogin, type KafkaLogin, securedBrokers, securedKafka } from './kafka-logins.ts';
 export { removeGroupMember } from './leave-group.ts';
 export { type NewerRelease, newerRelease, type RecordSchema } from './newer-release.ts';
 export { type PrivateClickHouse, startPrivateClickHouse } from './private-clickhouse.ts';

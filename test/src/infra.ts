@@ -1,6 +1,7 @@
 /**
  * Where the integration tests find Kafka and ClickHouse, in this order:
- *   1. KAFKA_BROKERS and CLICKHOUSE_URL, when the user points the tests at existing servers;
+ *   1. KAFKA_BROKERS and CLICKHOUSE_URL, when the user points the tests at existing servers
+ *      (KAFKA_SECURED_BROKERS: the same cluster's SASL/SCRAM listener, for the security tests);
  *   2. testcontainers, when a Docker engine is reachable (apache/kafka and clickhouse images
  *      pinned in infra/versions.env);
  *   3. the infra/local servers, started if they are not running.
@@ -28,6 +29,11 @@ export type InfraSource = 'env' | 'testcontainers' | 'local';
 export interface Infra {
   readonly source: InfraSource;
   readonly kafkaBrokers: readonly string[];
+  /**
+   * The same cluster's SASL/SCRAM listener, where ACLs apply (the security tests); undefined
+   * when pointed at servers by KAFKA_BROKERS without KAFKA_SECURED_BROKERS.
+   */
+  readonly kafkaSecuredBrokers: readonly string[] | undefined;
   readonly clickhouseUrl: string;
   /** Stops what this process started (containers); local servers are left running. */
   stop(): Promise<void>;
@@ -73,15 +79,25 @@ async function startContainers(): Promise<Infra> {
   const versions = readVersions();
   const { GenericContainer, Wait } = await import('testcontainers');
   const kafkaPort = await freePort();
+  const securedPort = await freePort();
+  // As infra/local/kafka/server.properties.in: an anonymous super-user listener and a SCRAM one
+  // with ACLs (the apache/kafka image maps KAFKA_ variables to properties: _ for ., __ for _, ___ for -).
   const kafka = await new GenericContainer(versions.KAFKA_IMAGE ?? 'apache/kafka')
-    .withExposedPorts({ container: 9092, host: kafkaPort })
+    .withExposedPorts({ container: 9092, host: kafkaPort }, { container: 9094, host: securedPort })
     .withEnvironment({
       KAFKA_NODE_ID: '1',
       KAFKA_PROCESS_ROLES: 'broker,controller',
-      KAFKA_LISTENERS: 'PLAINTEXT://:9092,CONTROLLER://:9093',
-      KAFKA_ADVERTISED_LISTENERS: `PLAINTEXT://127.0.0.1:${kafkaPort}`,
+      KAFKA_LISTENERS: 'PLAINTEXT://:9092,CONTROLLER://:9093,SASL_PLAINTEXT://:9094',
+      KAFKA_ADVERTISED_LISTENERS: `PLAINTEXT://127.0.0.1:${kafkaPort},SASL_PLAINTEXT://127.0.0.1:${securedPort}`,
       KAFKA_CONTROLLER_LISTENER_NAMES: 'CONTROLLER',
-      KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+      KAFKA_LISTENER_SECURITY_PROTOCOL_MAP:
+        'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT',
+      KAFKA_SASL_ENABLED_MECHANISMS: 'SCRAM-SHA-512',
+      KAFKA_LISTENER_NAME_SASL__PLAINTEXT_SCRAM___SHA___512_SASL_JAAS_CONFIG:
+        'org.apache.kafka.common.security.scram.ScramLoginModule required;',
+      KAFKA_AUTHORIZER_CLASS_NAME: 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+      KAFKA_SUPER_USERS: 'User:ANONYMOUS',
+      KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND: 'false',
       KAFKA_CONTROLLER_QUORUM_VOTERS: '1@localhost:9093',
       KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: '1',
       KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR: '1',
@@ -99,6 +115,7 @@ async function startContainers(): Promise<Infra> {
   return {
     source: 'testcontainers',
     kafkaBrokers: [`127.0.0.1:${kafkaPort}`],
+    kafkaSecuredBrokers: [`127.0.0.1:${securedPort}`],
     clickhouseUrl: `http://${clickhouse.getHost()}:${clickhouse.getMappedPort(8123)}`,
     async stop() {
       await Promise.allSettled([kafka.stop(), clickhouse.stop()]);
@@ -120,6 +137,7 @@ async function startLocal(): Promise<Infra> {
   return {
     source: 'local',
     kafkaBrokers: [`127.0.0.1:${process.env.SPAMGATE_KAFKA_PORT || '9092'}`],
+    kafkaSecuredBrokers: [`127.0.0.1:${process.env.SPAMGATE_KAFKA_SECURED_PORT || '9094'}`],
     clickhouseUrl: `http://127.0.0.1:${process.env.SPAMGATE_CLICKHOUSE_HTTP_PORT || '8123'}`,
     async stop() {},
   };
@@ -132,6 +150,7 @@ function fromEnv(): Infra | undefined {
   return {
     source: 'env',
     kafkaBrokers: brokers.split(',').map((b) => b.trim()),
+    kafkaSecuredBrokers: process.env.KAFKA_SECURED_BROKERS?.split(',').map((b) => b.trim()),
     clickhouseUrl: url,
     async stop() {},
   };

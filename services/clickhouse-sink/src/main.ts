@@ -12,7 +12,7 @@ runMain(async () => {
   let sink: ClickHouseSink | undefined;
   ctx.ops.addReadinessCheck('sink', () => sink?.readiness() ?? 'connecting to Kafka and ClickHouse');
   await ctx.ops.listen();
-  const kafka = await ctx.connectKafka();
+  const kafka = await ctx.connectKafka(ctx.config.groupId);
   const clickhouse = await ctx.connectClickHouse();
   sink = createClickHouseSink({
     kafka,

@@ -87,16 +87,19 @@ export function createKafka(options: KafkaOptions): Kafka {
 /**
  * Waits until the cluster answers metadata, the group coordinator serves a group, and the
  * transaction coordinator hands out a producer id. Throws ConnectTimeoutError after timeoutMs.
+ * The probe's group and transactional id start with `probePrefix` (a service passes its group,
+ * so the ACLs on its group prefix cover the probe too).
  */
 export async function waitForKafka(
   kafka: Kafka,
-  options: { timeoutMs: number; logger?: Logger },
+  options: { timeoutMs: number; logger?: Logger; probePrefix?: string },
 ): Promise<void> {
   const deadline = Date.now() + options.timeoutMs;
+  const prefix = options.probePrefix ?? 'spamgate';
   await retry(
     async () => {
       const admin = kafka.admin();
-      const probe = `spamgate-readiness-${process.pid}-${Date.now()}`;
+      const probe = `${prefix}-readiness-${process.pid}-${Date.now()}`;
       const producer = kafka.producer({
         transactionalId: probe,
         idempotent: true,

@@ -29,8 +29,12 @@ export interface ServiceContext<C> {
   readonly registry: Registry;
   readonly ops: OpsServer;
   readonly lifecycle: Lifecycle;
-  /** Connects to Kafka, waiting (bounded by SPAMGATE_CONNECT_TIMEOUT) until it is ready. */
-  connectKafka(): Promise<Kafka>;
+  /**
+   * Connects to Kafka, waiting (bounded by SPAMGATE_CONNECT_TIMEOUT) until it is ready. `group`:
+   * the service's consumer group, which prefixes the readiness probe's group and transactional
+   * id, so that the ACLs on its group prefix cover them.
+   */
+  connectKafka(group?: string): Promise<Kafka>;
   /** Connects to ClickHouse the same way; the client is closed on shutdown. */
   connectClickHouse(): Promise<ClickHouseClient>;
 }
@@ -71,14 +75,18 @@ export function createServiceContext<S extends ConfigSpec>(
     registry,
     ops,
     lifecycle,
-    async connectKafka() {
+    async connectKafka(group) {
       const kafka = createKafka({
         brokers: config.kafkaBrokers,
         clientId: `spamgate-${name}-${config.instanceId}`,
         logger,
         security: kafkaSecurityOf(config),
       });
-      await waitForKafka(kafka, { timeoutMs: config.connectTimeoutMs, logger });
+      await waitForKafka(kafka, {
+        timeoutMs: config.connectTimeoutMs,
+        logger,
+        ...(group !== undefined ? { probePrefix: group } : {}),
+      });
       logger.info({ brokers: config.kafkaBrokers }, 'kafka ready');
       return kafka;
     },

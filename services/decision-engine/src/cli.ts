@@ -41,6 +41,7 @@ import {
   schemaRegistrations,
 } from '@spamgate/schemas';
 import { checkContentOverride, contentOverrideKey } from './content-overrides.ts';
+import { overrideAuthor } from './override-author.ts';
 import { normaliseSenderTarget } from './override-target.ts';
 import { checkOverride } from './overrides.ts';
 import { loadPolicy, PROFILE_NAMES } from './policy.ts';
@@ -55,6 +56,8 @@ export const USAGE = `usage: npx spamgate <command>
   override allow  TARGET --reason TEXT [--ttl 7d] [--author NAME]
   override block  TARGET --reason TEXT [--ttl 7d] [--author NAME]
   override remove TARGET [--reason TEXT] [--author NAME]
+                  the author is the Kafka principal you log in as (SASL user or certificate
+                  CN); --author only on an unauthenticated cluster
                   TARGET: --sender ADDR | --campaign ID | --cluster ID | --domain NAME
   override list   [--all] [--json]      overrides in force (--all: lapsed ones too)
   policy check FILE                     validate a policy file and summarise it
@@ -133,13 +136,24 @@ function when(t: number | null): string {
   return t === null ? 'never' : new Date(t).toISOString();
 }
 
-/** Fails fast, with the fix, when the overrides topic was never provisioned. */
-async function requireTopic(kafka: ReturnType<typeof createKafka>, topic: string): Promise<void> {
+/**
+ * Fails fast, with the fix, when the overrides topic was never provisioned, or (with ACLs) this
+ * principal may not see it: the broker lists only the topics a principal may describe.
+ */
+async function requireTopic(
+  kafka: ReturnType<typeof createKafka>,
+  topic: string,
+  principal: string | undefined,
+): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
     if (!(await admin.listTopics()).includes(topic))
-      throw new Error(`topic ${topic} does not exist: run \`npm run topics\` (or \`npm start\`) first`);
+      throw new Error(
+        principal === undefined
+          ? `topic ${topic} does not exist: run \`npm run topics\` (or \`npm start\`) first`
+          : `topic ${topic} does not exist, or the Kafka principal ${principal} may not use it (an operator's principal needs the ACLs of \`npm run topics -- --acls\`)`,
+      );
   } finally {
     await admin.disconnect();
   }
@@ -241,12 +255,12 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, ou
     sender: topicName(config.topicPrefix, 'sms.policy-overrides'),
     content: topicName(config.topicPrefix, 'sms.content-overrides'),
   };
-  const author = values.author ?? env.SPAMGATE_OPERATOR ?? userInfo().username;
+  const author = overrideAuthor(config, values.author ?? env.SPAMGATE_OPERATOR, userInfo().username);
   const now = Date.now();
 
   if (sub === 'list') {
-    await requireTopic(kafka, topics.sender);
-    await requireTopic(kafka, topics.content);
+    await requireTopic(kafka, topics.sender, config.kafkaSaslUsername);
+    await requireTopic(kafka, topics.content, config.kafkaSaslUsername);
     const all = [
       ...(await readOverrides(kafka, topics.sender, 'PolicyOverride')).values(),
       ...(await readOverrides(kafka, topics.content, 'ContentOverride')).values(),
@@ -287,7 +301,7 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, ou
   const record: RecordName = t.content ? 'ContentOverride' : 'PolicyOverride';
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   if (sub === 'remove') {
-    await requireTopic(kafka, topic);
+    await requireTopic(kafka, topic, config.kafkaSaslUsername);
     const current = (await readOverrides(kafka, topic, record as 'PolicyOverride' | 'ContentOverride')).get(
       t.key,
     );
@@ -341,7 +355,7 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, ou
     checkOverride(t.key, o);
     value = codec.encode('PolicyOverride', o);
   }
-  await requireTopic(kafka, topic);
+  await requireTopic(kafka, topic, config.kafkaSaslUsername);
   // Its schema first (acks=all), so a decision engine or sink of an older release can read it.
   await registerSchemas(kafka, {
     topic: topicName(config.topicPrefix, SCHEMAS_TOPIC),

@@ -90,7 +90,7 @@ runMain(async () => {
     () => engine?.isReady() || 'loading overrides, joining the group or restoring state',
   );
   await ctx.ops.listen();
-  const kafka = await ctx.connectKafka();
+  const kafka = await ctx.connectKafka(ctx.config.groupId);
   engine = createDecisionEngine({
     kafka,
     logger,

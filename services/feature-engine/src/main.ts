@@ -11,7 +11,7 @@ runMain(async () => {
   let engine: ReturnType<typeof createFeatureEngine> | undefined;
   ctx.ops.addReadinessCheck('partitions', () => engine?.isReady() || 'joining the group or restoring state');
   await ctx.ops.listen();
-  const kafka = await ctx.connectKafka();
+  const kafka = await ctx.connectKafka(ctx.config.groupId);
   const registers = [ctx.registry];
   engine = createFeatureEngine({
     kafka,

@@ -1,0 +1,37 @@
+/**
+ * Who an override is by. On a cluster that authenticates clients (SASL, or TLS with a client
+ * certificate) it is the principal the CLI logs in as, and naming anyone else is refused; the
+ * broker's ACLs let only operators' principals write overrides (README, "Security"). Without
+ * authentication it can only be what the operator says.
+ */
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { KafkaSecurityConfig } from '@spamgate/core';
+import { UsageError } from './usage.ts';
+
+/** The author to record: `asserted` (--author or SPAMGATE_OPERATOR) or `fallback` when unauthenticated. */
+export function overrideAuthor(
+  c: KafkaSecurityConfig,
+  asserted: string | undefined,
+  fallback: string,
+  readFile: (path: string) => string = (path) => readFileSync(path, 'utf8'),
+): string {
+  const principal = authenticatedAs(c, readFile);
+  if (principal === undefined) return asserted ?? fallback;
+  if (asserted !== undefined && asserted !== principal)
+    throw new UsageError(
+      `an override's author is the principal you log in to Kafka as (${principal}); it cannot name "${asserted}"`,
+    );
+  return principal;
+}
+
+/** The name the broker authenticates this client as: the SASL user, or the certificate's CN. */
+function authenticatedAs(c: KafkaSecurityConfig, readFile: (path: string) => string): string | undefined {
+  if (c.kafkaSecurity === 'sasl_plaintext' || c.kafkaSecurity === 'sasl_ssl') return c.kafkaSaslUsername;
+  if (c.kafkaSecurity === 'ssl' && c.kafkaTlsCertFile !== undefined) {
+    const subject = new X509Certificate(readFile(c.kafkaTlsCertFile)).subject;
+    const cn = /^CN=(.+)$/m.exec(subject)?.[1];
+    if (cn !== undefined) return cn;
+  }
+  return undefined;
+}
