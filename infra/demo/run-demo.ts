@@ -14,6 +14,7 @@ import {
   type ClickHouseClient,
   createClickHouse,
   createKafka,
+  type KafkaSecurity,
   type Logger,
   sql,
   sqlTable,
@@ -31,7 +32,9 @@ import {
   renderText,
   runSimulator,
 } from '@spamgate/traffic-simulator';
+import type { Kafka } from 'kafkajs';
 import { loadMigrations, migrate } from '../clickhouse/migrate.ts';
+import { aclBindings, applyAcls } from '../kafka/acls.ts';
 import { provisionTopics } from '../kafka/provision.ts';
 import { TOPICS } from '../kafka/topics.ts';
 import { type ServiceProcess, startService, waitReady } from './processes.ts';
@@ -67,9 +70,27 @@ export interface DemoOptions {
    */
   readonly hashKey?: string | undefined;
   readonly logger: Logger;
+  /**
+   * Run the services and the simulator on the cluster's secured listener, each logged in as its
+   * own principal, under the ACLs of `npm run topics -- --acls` (which the demo applies for its
+   * topics and groups through `brokers`, a super user's listener). Unset: everything on `brokers`.
+   */
+  readonly secured?: SecuredDemo;
   /** Progress lines for the person watching. */
   readonly say: (line: string) => void;
   readonly signal?: AbortSignal;
+}
+
+/** One principal's login: the settings a service reads, and the same for the demo's own client. */
+export interface DemoLogin {
+  readonly principal: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly security: KafkaSecurity;
+}
+
+export interface SecuredDemo {
+  readonly brokers: readonly string[];
+  readonly logins: Readonly<Record<'ingest' | (typeof SERVICES)[number]['name'], DemoLogin>>;
 }
 
 export interface DemoResult {
@@ -117,6 +138,17 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     // A secret for this run only when the demo starts the services: its data is thrown away with its database.
     const hashKey = o.startServices ? randomBytes(24).toString('hex') : o.hashKey;
     if (o.startServices) {
+      const groups = {
+        'feature-engine': `${o.topicPrefix}-feature-engine`,
+        'decision-engine': `${o.topicPrefix}-decision-engine`,
+        'clickhouse-sink': `${o.topicPrefix}-clickhouse-sink`,
+      };
+      if (o.secured) {
+        await applyDemoAcls(kafka, o.topicPrefix, groups, o.secured, o.logger);
+        o.say(
+          'services and simulator each log in as their own principal, under the ACLs of npm run topics -- --acls',
+        );
+      }
       const common = {
         SPAMGATE_KAFKA_BROKERS: o.brokers.join(','),
         SPAMGATE_CLICKHOUSE_URL: o.clickhouseUrl,
@@ -125,12 +157,13 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
         SPAMGATE_REGISTRATIONS_FILE: o.registrationsFile,
         SPAMGATE_HTTP_PORT: '0',
         SPAMGATE_HASH_KEY: hashKey!,
-        SPAMGATE_FEATURE_ENGINE_GROUP: `${o.topicPrefix}-feature-engine`,
-        SPAMGATE_DECISION_ENGINE_GROUP: `${o.topicPrefix}-decision-engine`,
-        SPAMGATE_SINK_GROUP: `${o.topicPrefix}-clickhouse-sink`,
+        SPAMGATE_FEATURE_ENGINE_GROUP: groups['feature-engine'],
+        SPAMGATE_DECISION_ENGINE_GROUP: groups['decision-engine'],
+        SPAMGATE_SINK_GROUP: groups['clickhouse-sink'],
       };
       for (const s of SERVICES) {
-        services.push(startService(s.name, join(REPO, s.script), common, join(o.outDir, `${s.name}.log`)));
+        const env = { ...common, ...o.secured?.logins[s.name].env };
+        services.push(startService(s.name, join(REPO, s.script), env, join(o.outDir, `${s.name}.log`)));
       }
       o.say(`started ${SERVICES.map((s) => s.name).join(', ')} (logs in ${o.outDir})`);
       await Promise.all(services.map((s) => waitReady(s, 120_000)));
@@ -144,9 +177,17 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       `simulating ${o.ratePerSecond} messages/s for ${Math.round(o.durationMs / 1000)} s (seed ${o.seed}); labels in ${labelsPath}`,
     );
     const failedService = watchServices(services);
+    const simulatorKafka = o.secured
+      ? createKafka({
+          brokers: o.secured.brokers,
+          clientId: 'spamgate-demo-simulator',
+          logger: o.logger,
+          security: o.secured.logins.ingest.security,
+        })
+      : kafka;
     const labels = await Promise.race([
       runSimulator({
-        kafka,
+        kafka: simulatorKafka,
         topicPrefix: o.topicPrefix,
         seed: o.seed,
         ratePerSecond: o.ratePerSecond,
@@ -179,6 +220,39 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     if (services.length > 0) o.say('stopping the services');
     await Promise.all(services.map((s) => s.stop()));
     await clickhouse?.close();
+  }
+}
+
+/** The ACLs of the demo's principals on its topics and groups (nobody else's: no operator, no firewall). */
+async function applyDemoAcls(
+  kafka: Kafka,
+  topicPrefix: string,
+  groups: Readonly<Record<(typeof SERVICES)[number]['name'], string>>,
+  secured: SecuredDemo,
+  logger: Logger,
+): Promise<void> {
+  const { logins } = secured;
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await applyAcls(
+      admin,
+      aclBindings(TOPICS, {
+        topicPrefix,
+        principals: {
+          ingest: [logins.ingest.principal],
+          'feature-engine': [logins['feature-engine'].principal],
+          'decision-engine': [logins['decision-engine'].principal],
+          'clickhouse-sink': [logins['clickhouse-sink'].principal],
+          operator: [],
+          enforcement: [],
+        },
+        groupPrefixes: { ...groups, ingest: null, operator: null, enforcement: null },
+      }),
+      logger,
+    );
+  } finally {
+    await admin.disconnect();
   }
 }
 

@@ -310,7 +310,9 @@ export const TOPICS: readonly TopicSpec[] = freezeCatalog([
       'min.compaction.lag.ms': String(DAY_MS),
     },
     copartitionGroup: null,
-    access: { write: ['decision-engine'], read: ['enforcement', 'clickhouse-sink'] },
+    // The decision engine reads it whole too: every sender decision consults the content
+    // decisions in force, whichever instance made them.
+    access: { write: ['decision-engine'], read: ['enforcement', 'decision-engine', 'clickhouse-sink'] },
   },
   {
     name: 'spamgate.decision-engine.state',

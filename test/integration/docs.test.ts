@@ -52,6 +52,15 @@ test("the contract's retention table matches the retention settings", async () =
   }
 });
 
+test("the contract's ACL table says who writes and reads each topic, as the catalog does", async () => {
+  const { TOPICS } = await import('../../infra/kafka/topics.ts');
+  const contract = readFileSync(`${REPO_ROOT}docs/contract.md`, 'utf8');
+  for (const t of TOPICS) {
+    const row = `| \`${t.name}\` | ${t.access.write.join(', ')} | ${t.access.read.join(', ')} |`;
+    assert.ok(contract.includes(row), `docs/contract.md lacks the row ${row}`);
+  }
+});
+
 test("the contract's topic table has every topic of the catalog, with its partitions and cleanup policy", async () => {
   const { TOPICS } = await import('../../infra/kafka/topics.ts');
   const contract = readFileSync(`${REPO_ROOT}docs/contract.md`, 'utf8');
