@@ -14,6 +14,9 @@ import type { Kafka } from 'kafkajs';
 import { getInfra } from './infra.ts';
 import { REPO_ROOT } from './versions.ts';
 
+/** SPAMGATE_HASH_KEY of the services tests start (every service hashes dead letters' keys with it). */
+export const TEST_HASH_KEY = 'spamgate-test-hash-key-0123456789';
+
 /** A name no other test (or earlier run) uses: prefix, time, random suffix. */
 export function uniqueName(prefix: string): string {
   return `${prefix}_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;

@@ -6,6 +6,7 @@ export {
   createTestDatabase,
   createTestTopic,
   eventually,
+  TEST_HASH_KEY,
   type TestDatabase,
   testKafka,
   testLogger,

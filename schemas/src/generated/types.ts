@@ -184,7 +184,7 @@ export type ContentOverrideScope = 'CLUSTER' | 'DOMAIN';
 /** ALLOW: never block the cluster's messages (CLUSTER), or never match or block on the domain (DOMAIN); BLOCK: block the cluster's messages, or every message linking to the domain. */
 export type ContentOverrideAction = 'ALLOW' | 'BLOCK';
 
-/** A record a service could not process, kept with the reason so that nothing acknowledged is lost. Topic sms.dead-letters, key = the original key. */
+/** A record a service could not process: where it is and why, never what it held (no body, no clear number). Topic sms.dead-letters, key = keyHash of the original key. */
 export interface DeadLetter {
   /** Topic the record was read from. */
   originalTopic: string;
@@ -192,9 +192,9 @@ export interface DeadLetter {
   originalPartition: number;
   /** Its offset. */
   originalOffset: number;
-  /** The original key bytes. */
+  /** The original key bytes, as releases before v2 wrote them; always null since: the key may be a subscriber's number (see keyHash). */
   key: null | Buffer;
-  /** The original value bytes. May hold a message body: readable only by whoever may read the input topics. */
+  /** The original value bytes, as releases before v2 wrote them; always null since: the value may hold a message body. Read it at originalTopic/originalPartition@originalOffset. */
   value: null | Buffer;
   /** Name of the error, e.g. SchemaDecodeError. */
   errorClass: string;
@@ -206,6 +206,14 @@ export interface DeadLetter {
   service: string;
   /** When, ms since the epoch. */
   failedAt: number;
+  /** Keyed hash of the original key (the subscriber hasher's, under SPAMGATE_HASH_KEY: an unsigned 64-bit decimal that joins the recipient hashes in ClickHouse); null when it had none. */
+  keyHash: null | string;
+  /** Size of the original value in bytes; 0 when it had none. */
+  valueBytes: number;
+  /** Hex SHA-256 of the original value, to match it at its topic, partition and offset; null when it had none. */
+  valueSha256: null | string;
+  /** The writer schema's fingerprint (16 hex digits after C3 01) when the value is single-object encoded; null otherwise. */
+  writerFingerprint: null | string;
 }
 
 /** What the carrier's SMSC and SMS firewall should do with a sender's traffic, and why. Topic sms.decisions (compacted), key = sender (UTF-8): the latest record per sender is the one in force. */

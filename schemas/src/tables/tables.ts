@@ -1,8 +1,9 @@
 /**
  * Every table the sink writes: its columns and the DateTime column it is partitioned by; and the
- * dead_letters row, which stores a dead letter's value only as its size and SHA-256.
+ * dead_letters row, which stores a dead letter's key and value only as hashes.
  */
 import { createHash } from 'node:crypto';
+import { type SubscriberHasher, writerFingerprintOf } from '@spamgate/core';
 import type { DeadLetter } from '../generated/types.ts';
 import { type ColumnSpec, type Row, seconds, type TableName, uint32, uint64 } from './columns.ts';
 import { CONTENT_DECISION_COLUMNS, DECISION_COLUMNS } from './decision-rows.ts';
@@ -15,25 +16,33 @@ export const DEAD_LETTER_COLUMNS: readonly ColumnSpec[] = [
   { name: 'original_topic', type: 'String' },
   { name: 'original_partition', type: 'UInt32' },
   { name: 'original_offset', type: 'UInt64' },
-  { name: 'key_base64', type: 'String' },
+  { name: 'key_hash', type: 'UInt64' },
   { name: 'value_bytes', type: 'UInt64' },
   { name: 'value_sha256', type: 'String' },
+  { name: 'writer_fingerprint', type: 'String' },
   { name: 'error_class', type: 'String' },
   { name: 'error_code', type: 'String' },
   { name: 'error_message', type: 'String' },
 ];
 
-/** The row of a DeadLetter: the value only as its size and hex SHA-256 ('' when there was none). */
-export function deadLetterRow(r: DeadLetter): Row {
+/**
+ * The row of a DeadLetter: where the record is, why it failed, its key as a keyed hash (0 when
+ * it had none) and its value only as size, SHA-256 and writer fingerprint. A letter of a release
+ * before DeadLetter v2 still carries the bytes: they are hashed here, and never stored.
+ */
+export function deadLetterRow(r: DeadLetter, hasher: SubscriberHasher): Row {
+  const keyHash = r.keyHash ?? (r.key ? hasher.hash(Buffer.from(r.key).toString('utf8')) : '0');
+  const value = r.value ? Buffer.from(r.value) : null;
   return {
     failed_at: seconds('failedAt', r.failedAt),
     service: r.service,
     original_topic: r.originalTopic,
     original_partition: uint32('originalPartition', r.originalPartition),
     original_offset: uint64('originalOffset', r.originalOffset),
-    key_base64: r.key ? Buffer.from(r.key).toString('base64') : '',
-    value_bytes: r.value ? r.value.length : 0,
-    value_sha256: r.value ? createHash('sha256').update(r.value).digest('hex') : '',
+    key_hash: keyHash,
+    value_bytes: value ? value.length : uint64('valueBytes', r.valueBytes),
+    value_sha256: value ? createHash('sha256').update(value).digest('hex') : (r.valueSha256 ?? ''),
+    writer_fingerprint: (value ? writerFingerprintOf(value) : r.writerFingerprint) ?? '',
     error_class: r.errorClass,
     error_code: r.errorCode,
     error_message: r.errorMessage,

@@ -187,6 +187,7 @@ async function runSink(): Promise<SinkRun> {
     SPAMGATE_CLICKHOUSE_DATABASE: db!.database,
     SPAMGATE_TOPIC_PREFIX: prefix,
     SPAMGATE_SINK_GROUP: sinkGroup,
+    SPAMGATE_HASH_KEY: 'sink-bench-hash-key-0123456789',
     SPAMGATE_INSTANCE_ID: `${prefix}-sink`,
     SPAMGATE_HTTP_PORT: '0',
     ...SINK_OVERRIDES,

@@ -1,5 +1,5 @@
 /** The ClickHouse sink's settings, beyond the common ones (services/core commonSettings). */
-import { type ConfigOf, setting, topicPrefixSetting } from '@spamgate/core';
+import { type ConfigOf, hashKeySetting, setting, topicPrefixSetting } from '@spamgate/core';
 import type { RecordName, TableName } from '@spamgate/schemas';
 
 export const clickHouseSinkSettings = {
@@ -10,6 +10,7 @@ export const clickHouseSinkSettings = {
     default: 'spamgate-clickhouse-sink',
     pattern: /^[A-Za-z0-9._-]{1,200}$/,
   }),
+  hashKey: hashKeySetting,
   batchRows: setting.integer({
     variable: 'SPAMGATE_SINK_BATCH_ROWS',
     doc: 'Rows per insert into one table: a batch is written once this many wait (or SPAMGATE_SINK_BATCH_AGE passed).',

@@ -50,6 +50,7 @@ import {
   checkRecordKey,
   clickHouseErrorCode,
   createSchemaCatalog,
+  createSubscriberHasher,
   deadLetterOf,
   describeError,
   fetchWait,
@@ -227,6 +228,8 @@ export function createClickHouseSink(deps: ClickHouseSinkDeps): ClickHouseSink {
   const now = deps.now ?? Date.now;
   const codec: Codec = createCodec();
   const topics = sinkTopics(config.topicPrefix);
+  /** Hashes dead letters' keys (a key may be a subscriber's number), its own and older releases' letters alike. */
+  const deadLetterHasher = createSubscriberHasher(config.hashKey);
   // Records written by a newer release carry a fingerprint this codec does not know: their
   // schema is learned from the schema topic before the batch is decoded. The sink also
   // registers there what it writes itself (DeadLetter).
@@ -376,7 +379,7 @@ export function createClickHouseSink(deps: ClickHouseSinkDeps): ClickHouseSink {
         return [senderMinuteRow(minute)];
       }
       case 'deadLetters':
-        return [deadLetterRow(codec.decode('DeadLetter', m.value))];
+        return [deadLetterRow(codec.decode('DeadLetter', m.value), deadLetterHasher)];
     }
   }
 
@@ -391,8 +394,9 @@ export function createClickHouseSink(deps: ClickHouseSinkDeps): ClickHouseSink {
       err,
       SINK_SERVICE,
       now(),
+      deadLetterHasher,
     );
-    return { key: record.key, value: codec.encode('DeadLetter', record) };
+    return { key: record.keyHash, value: codec.encode('DeadLetter', record) };
   }
 
   /** Sends dead letters until Kafka takes them; false when `giveUp` says so first (partition lost, sink stopping). */

@@ -35,7 +35,7 @@ test('topic names are prefixed by the catalog rule', () => {
 });
 
 test('batches default to 10000 rows or 1 s, and bad settings are all reported at once', () => {
-  const config = loadConfig(clickHouseSinkSettings, {});
+  const config = loadConfig(clickHouseSinkSettings, { SPAMGATE_HASH_KEY: 'sink-config-test-key-0123' });
   assert.equal(config.batchRows, 10_000);
   assert.equal(config.batchAgeMs, 1_000);
   assert.equal(config.groupId, 'spamgate-clickhouse-sink');
@@ -43,6 +43,7 @@ test('batches default to 10000 rows or 1 s, and bad settings are all reported at
   assert.throws(
     () =>
       loadConfig(clickHouseSinkSettings, {
+        SPAMGATE_HASH_KEY: 'sink-config-test-key-0123',
         SPAMGATE_SINK_BATCH_ROWS: '0',
         SPAMGATE_SINK_BATCH_AGE: 'soon',
         SPAMGATE_SINK_SESSION_TIMEOUT: '1s',

@@ -253,13 +253,18 @@ export function recordFactory(seed: number, baseMs: number): RecordFactory {
         originalTopic: 'sms.message-events',
         originalPartition: int(12),
         originalOffset: i,
-        key: Buffer.from(sender(i)),
-        value: Buffer.from(`not avro ${i}`),
+        // As every release since DeadLetter v2 writes it: no key, no value, their hashes.
+        key: null,
+        value: null,
         errorClass: 'SchemaDecodeError',
         errorCode: 'BAD_MARKER',
         errorMessage: 'cannot decode MessageEvent: does not start with the single-object marker C3 01',
         service: 'feature-engine/test',
         failedAt: baseMs + i * 1_000,
+        keyHash: String(1_000_000_007n * BigInt(i + 1)),
+        valueBytes: 10 + int(100),
+        valueSha256: i.toString(16).padStart(64, '0'),
+        writerFingerprint: i % 2 === 0 ? null : '0123456789abcdef',
       };
     },
   };

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
-import { isBadInput } from '@spamgate/core';
+import { createSubscriberHasher, isBadInput } from '@spamgate/core';
 import {
   CLUSTER_FEATURES_COLUMNS,
   CLUSTER_WINDOW_COLUMNS,
@@ -42,6 +42,8 @@ import {
   WINDOW_FEATURE_COLUMNS,
 } from '@spamgate/schemas';
 import { asStored, contentOverrideKey, recordFactory } from './records.ts';
+
+const HASHER = createSubscriberHasher('sink-tables-test-key');
 
 const codec = createCodec();
 const BASE = Date.UTC(2026, 2, 14, 9, 26, 0);
@@ -143,7 +145,7 @@ test('a row has exactly the columns its table declares', () => {
     ['content_overrides', [contentOverrideRow('DOMAIN:x.example', records.contentOverride(1), at(3))]],
     ['content_overrides', [contentOverrideRow('CLUSTER:0a1b2c3d4e5f60', null, at(4))]],
     ['sender_minute', [senderMinuteRow(records.senderMinute(1))]],
-    ['dead_letters', [deadLetterRow(records.deadLetter(1))]],
+    ['dead_letters', [deadLetterRow(records.deadLetter(1), HASHER)]],
   ];
   for (const [table, rows] of cases) {
     for (const row of rows) {
@@ -313,17 +315,47 @@ test('a policy-override tombstone is a removal of its key', () => {
   );
 });
 
-test("a dead letter's row keeps the value's size and digest, never the value", () => {
+test("a dead letter's row keeps where the record is and keyed hashes, never a key or value", () => {
   const letter = records.deadLetter(5);
-  const row = deadLetterRow(letter);
-  assert.equal(row.value_bytes, letter.value!.length);
-  assert.equal(row.value_sha256, createHash('sha256').update(letter.value!).digest('hex'));
-  assert.equal(row.key_base64, letter.key!.toString('base64'));
-  assert.ok(!JSON.stringify(row).includes(letter.value!.toString()), 'the value is not in the row');
-  assert.ok(!JSON.stringify(row).includes(letter.value!.toString('base64')));
-  const empty = deadLetterRow({ ...letter, key: null, value: null });
-  assert.deepEqual([empty.key_base64, empty.value_bytes, empty.value_sha256], ['', 0, '']);
+  const row = deadLetterRow(letter, HASHER);
+  assert.deepEqual(
+    [row.key_hash, row.value_bytes, row.value_sha256, row.writer_fingerprint],
+    [letter.keyHash, letter.valueBytes, letter.valueSha256, '0123456789abcdef'],
+  );
   assert.deepEqual(Object.keys(row).sort(), DEAD_LETTER_COLUMNS.map((c) => c.name).sort());
+  const none = deadLetterRow(
+    { ...letter, keyHash: null, valueBytes: 0, valueSha256: null, writerFingerprint: null },
+    HASHER,
+  );
+  assert.deepEqual(
+    [none.key_hash, none.value_bytes, none.value_sha256, none.writer_fingerprint],
+    ['0', 0, '', ''],
+  );
+});
+
+test("an older release's dead letter, which still carries the key and value, is stored hashed all the same", () => {
+  const sender = '+12025550177';
+  const value = Buffer.concat([
+    Buffer.from('c3010011223344556677', 'hex'),
+    Buffer.from('Win a prize at http://x.example'),
+  ]);
+  const v1 = {
+    ...records.deadLetter(6),
+    key: Buffer.from(sender),
+    value,
+    keyHash: null,
+    valueBytes: 0,
+    valueSha256: null,
+    writerFingerprint: null,
+  };
+  const row = deadLetterRow(v1, HASHER);
+  assert.equal(row.key_hash, HASHER.hash(sender));
+  assert.equal(row.value_bytes, value.length);
+  assert.equal(row.value_sha256, createHash('sha256').update(value).digest('hex'));
+  assert.equal(row.writer_fingerprint, '0011223344556677');
+  const text = JSON.stringify(row);
+  for (const secret of [sender, 'prize', value.toString('base64'), Buffer.from(sender).toString('base64')])
+    assert.ok(!text.includes(secret), `the row holds ${secret}`);
 });
 
 test("a decision's optional fields are stored empty and read back as null, reasons' missing numbers as 0", () => {
@@ -481,7 +513,7 @@ test('values a column cannot hold are refused with a typed error naming the fiel
     ],
     [
       'negative partition',
-      () => deadLetterRow({ ...records.deadLetter(1), originalPartition: -1 }),
+      () => deadLetterRow({ ...records.deadLetter(1), originalPartition: -1 }, HASHER),
       'VALUE_OUT_OF_RANGE',
       /originalPartition/,
     ],

@@ -38,11 +38,10 @@ export {
 export * from './content/index.ts';
 export { crc32c } from './crc32c.ts';
 export {
-  DEAD_LETTER_MAX_KEY_BYTES,
-  DEAD_LETTER_MAX_VALUE_BYTES,
   type DeadLetterFields,
   deadLetterOf,
   isBadInput,
+  writerFingerprintOf,
 } from './dead-letter.ts';
 export {
   ConfigError,
@@ -88,6 +87,7 @@ export {
   createSubscriberHasher,
   HashKeyMismatchError,
   hashKeyId,
+  hashKeySetting,
   MIN_HASH_KEY_BYTES,
   normaliseAddress,
   type SubscriberHasher,

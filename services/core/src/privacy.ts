@@ -4,11 +4,24 @@
  * key from configuration; data teams can count and join on the hash but not read the number.
  * The key is rotatable: a new key gives new hashes (old and new do not join), which is the point.
  */
+import { setting } from './config.ts';
 import { SpamgateError } from './errors.ts';
 import { createHmacSha256 } from './hmac-sha256.ts';
 
 /** Minimum key length in bytes; shorter keys are refused. */
 export const MIN_HASH_KEY_BYTES = 16;
+
+/**
+ * SPAMGATE_HASH_KEY, one secret per deployment: every service hashes with it (the feature engine
+ * its recipients and content, every service the keys of its dead letters), so hashes join.
+ */
+export const hashKeySetting = setting.string({
+  variable: 'SPAMGATE_HASH_KEY',
+  doc: "Secret for keyed hashes of recipients, content fingerprints and dead letters' keys (16 bytes or more); the same in every service.",
+  pattern: /^.{16,}$/,
+  expected: 'a secret of at least 16 characters',
+  secret: true,
+});
 
 export interface SubscriberHasher {
   /** The first 8 bytes of HMAC-SHA-256(key, normalised number), as an unsigned 64-bit decimal string. */

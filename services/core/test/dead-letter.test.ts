@@ -1,13 +1,16 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import {
   ConfigError,
-  DEAD_LETTER_MAX_KEY_BYTES,
-  DEAD_LETTER_MAX_VALUE_BYTES,
+  createSubscriberHasher,
   deadLetterOf,
   isBadInput,
   SpamgateError,
+  writerFingerprintOf,
 } from '../src/index.ts';
+
+const hasher = createSubscriberHasher('dead-letter-test-key');
 
 test('a record is dead-lettered only for errors that say the record is at fault', () => {
   const record = new SpamgateError('sender is not a number', { code: 'INVALID_ADDRESS', badInput: true });
@@ -32,6 +35,7 @@ test('a record is dead-lettered only for errors that say the record is at fault'
     record,
     'feature-engine/a',
     1_000,
+    hasher,
   );
   assert.deepEqual(
     [dl.originalTopic, dl.originalPartition, dl.originalOffset, dl.errorClass, dl.errorCode, dl.service],
@@ -39,31 +43,49 @@ test('a record is dead-lettered only for errors that say the record is at fault'
   );
 });
 
-test('a dead letter leaves out a key or value too large to write or read again, and says where it is', () => {
+test('a dead letter keeps where the record is and keyed hashes, never its key or value', () => {
+  const recipient = '+12025550123';
+  const body = 'Your parcel is held: pay the fee at http://bad.example/x';
+  // A single-object encoded value: C3 01, the 8-byte fingerprint, then the body's bytes.
+  const value = Buffer.concat([Buffer.from('c301a1b2c3d4e5f60718', 'hex'), Buffer.from(body)]);
+  const err = new SpamgateError('x'.repeat(5_000), { code: 'EVENT_TIME_SKEW', badInput: true });
   const source = {
-    topic: 'sms.message-events',
+    topic: 'spamgate.feature-engine.by-recipient',
     partition: 1,
     offset: '7',
-    key: Buffer.alloc(DEAD_LETTER_MAX_KEY_BYTES + 1, 1),
-    value: Buffer.alloc(DEAD_LETTER_MAX_VALUE_BYTES + 1, 2),
+    key: Buffer.from(recipient),
+    value,
   };
-  const err = new SpamgateError('x'.repeat(5_000), { code: 'TOO_LARGE', badInput: true });
-  const dl = deadLetterOf(source, err, 'sink/a', 1);
+  const dl = deadLetterOf(source, err, 'feature-engine/a', 1, hasher);
   assert.equal(dl.key, null);
   assert.equal(dl.value, null);
-  assert.ok(dl.errorMessage.length <= 2_000);
-  assert.match(
-    dl.errorMessage,
-    /key of 4097 bytes and value of 65537 bytes not kept: read it at sms\.message-events\/1@7\]$/,
+  // The key's hash is the recipient hash ClickHouse's tables hold (it joins them); the value is
+  // only its size, digest and writer.
+  assert.equal(dl.keyHash, hasher.hash(recipient));
+  assert.equal(dl.keyHash, hasher.hash('+1 (202) 555-0123'));
+  assert.equal(dl.valueBytes, value.length);
+  assert.equal(dl.valueSha256, createHash('sha256').update(value).digest('hex'));
+  assert.equal(dl.writerFingerprint, 'a1b2c3d4e5f60718');
+  const text = JSON.stringify(dl);
+  for (const secret of [recipient, '2025550123', 'parcel', value.toString('base64')])
+    assert.ok(!text.includes(secret), `the dead letter holds ${secret}`);
+  assert.equal(dl.errorMessage, err.message.slice(0, 2_000));
+  // Another key gives another hash; no key, no value: nulls and 0.
+  assert.notEqual(
+    deadLetterOf({ ...source, key: Buffer.from('+12025550124') }, err, 's', 1, hasher).keyHash,
+    dl.keyHash,
   );
-  // At the limits, both are kept whole.
-  const fits = deadLetterOf(
-    { ...source, key: source.key.subarray(1), value: source.value.subarray(1) },
-    err,
-    'sink/a',
-    1,
+  const empty = deadLetterOf({ ...source, key: null, value: null }, err, 's', 1, hasher);
+  assert.deepEqual(
+    [empty.keyHash, empty.valueBytes, empty.valueSha256, empty.writerFingerprint],
+    [null, 0, null, null],
   );
-  assert.equal(fits.key?.length, DEAD_LETTER_MAX_KEY_BYTES);
-  assert.equal(fits.value?.length, DEAD_LETTER_MAX_VALUE_BYTES);
-  assert.equal(fits.errorMessage, err.message.slice(0, 2_000));
+});
+
+test('a writer fingerprint is read only from a single-object header', () => {
+  assert.equal(writerFingerprintOf(Buffer.from('c3010102030405060708', 'hex')), '0102030405060708');
+  assert.equal(writerFingerprintOf(Buffer.from('c30101020304050607', 'hex')), null, 'too short');
+  assert.equal(writerFingerprintOf(Buffer.from('c3020102030405060708', 'hex')), null);
+  assert.equal(writerFingerprintOf(Buffer.from('plain text body')), null);
+  assert.equal(writerFingerprintOf(null), null);
 });

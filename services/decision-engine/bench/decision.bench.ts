@@ -145,6 +145,7 @@ async function kafkaLatency(commitInterval?: string) {
     SPAMGATE_KAFKA_BROKERS: brokers.join(','),
     SPAMGATE_TOPIC_PREFIX: prefix,
     SPAMGATE_DECISION_ENGINE_GROUP: `${prefix}-de`,
+    SPAMGATE_HASH_KEY: 'decision-bench-hash-key-0123456789',
     SPAMGATE_POLICY_FILE: join(dir, 'policy.json'),
     SPAMGATE_HTTP_PORT: '0',
     ...(commitInterval ? { SPAMGATE_DECISION_COMMIT_INTERVAL: commitInterval } : {}),

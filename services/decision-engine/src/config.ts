@@ -1,6 +1,13 @@
 /** The decision engine's settings, beyond the common ones (services/core commonSettings). */
 import { fileURLToPath } from 'node:url';
-import { type ConfigOf, SCHEMAS_TOPIC, setting, topicName, topicPrefixSetting } from '@spamgate/core';
+import {
+  type ConfigOf,
+  hashKeySetting,
+  SCHEMAS_TOPIC,
+  setting,
+  topicName,
+  topicPrefixSetting,
+} from '@spamgate/core';
 
 export const decisionEngineSettings = {
   topicPrefix: topicPrefixSetting,
@@ -10,6 +17,7 @@ export const decisionEngineSettings = {
     default: 'spamgate-decision-engine',
     pattern: /^[A-Za-z0-9._-]{1,200}$/,
   }),
+  hashKey: hashKeySetting,
   policyFile: setting.string({
     variable: 'SPAMGATE_POLICY_FILE',
     doc: 'JSON policy in force (docs/policy.md); empty for infra/config/policy.json. Re-read when it changes; an invalid file never replaces a valid policy.',

@@ -13,6 +13,7 @@ import {
   createCommitSchedule,
   createInputPositions,
   createSchemaCatalog,
+  createSubscriberHasher,
   deadLetterOf,
   describeError,
   type FollowedTopic,
@@ -143,6 +144,8 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
   const now = deps.now ?? Date.now;
   const codec: Codec = createCodec();
   const topics: DecisionEngineTopics = decisionEngineTopics(config.topicPrefix);
+  /** Hashes dead letters' keys: a key may be a subscriber's number. */
+  const deadLetterHasher = createSubscriberHasher(config.hashKey);
   // Inputs written by a newer release carry fingerprints this codec does not know: their schemas
   // are learned from the schema topic before they are decoded.
   const schemaCatalog = createSchemaCatalog({
@@ -218,10 +221,11 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
       err,
       service,
       now(),
+      deadLetterHasher,
     );
     metrics.deadLetters.inc({ code: record.errorCode });
     logger.warn({ topic, partition, offset: m.offset, code: record.errorCode }, 'record dead-lettered');
-    return { key: record.key, value: codec.encode('DeadLetter', record) };
+    return { key: record.keyHash, value: codec.encode('DeadLetter', record) };
   }
 
   /** Dead letters of the tables every instance reads: not in any task's transaction. */

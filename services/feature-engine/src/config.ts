@@ -1,5 +1,12 @@
 /** The feature engine's settings, beyond the common ones (services/core commonSettings). */
-import { type ConfigOf, SCHEMAS_TOPIC, setting, topicName, topicPrefixSetting } from '@spamgate/core';
+import {
+  type ConfigOf,
+  hashKeySetting,
+  SCHEMAS_TOPIC,
+  setting,
+  topicName,
+  topicPrefixSetting,
+} from '@spamgate/core';
 
 export const featureEngineSettings = {
   topicPrefix: topicPrefixSetting,
@@ -15,13 +22,7 @@ export const featureEngineSettings = {
     default: 'spamgate-feature-engine',
     pattern: /^[A-Za-z0-9._-]{1,200}$/,
   }),
-  hashKey: setting.string({
-    variable: 'SPAMGATE_HASH_KEY',
-    doc: 'Secret for keyed hashes of recipients and content fingerprints (16 bytes or more); rotate to re-key.',
-    pattern: /^.{16,}$/,
-    expected: 'a secret of at least 16 characters',
-    secret: true,
-  }),
+  hashKey: hashKeySetting,
   allowedLatenessMs: setting.duration({
     variable: 'SPAMGATE_ALLOWED_LATENESS',
     doc: 'How far behind the newest event an event may be and still count on time (watermark lag).',

@@ -5,12 +5,14 @@
 // whose key names no scope is dead-lettered while its neighbours land.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { createSubscriberHasher } from '@spamgate/core';
 import {
   type ContentDecision,
   contentDecisionFromRow,
   contentOverrideFromRow,
   type StoredRow,
 } from '@spamgate/schemas';
+import { TEST_HASH_KEY } from '@spamgate/test';
 import type { Message } from 'kafkajs';
 import { createClickHouseSink, SINK_SERVICE } from '../../src/sink.ts';
 import { contentOverrideKey, recordFactory } from '../records.ts';
@@ -108,15 +110,15 @@ test('content overrides and their removals land in the audit table; a key that n
   // Every record of the topic is a row of its own, in the order the topic holds them.
   assert.ok(entries.every((e, i) => i === 0 || e.offset > entries[i - 1]!.offset));
 
-  const letters = await h.rows<{ original_topic: string; error_code: string; key_base64: string }>(
-    `SELECT original_topic, error_code, key_base64 FROM ${h.db.database}.dead_letters FINAL
+  const letters = await h.rows<{ original_topic: string; error_code: string; key_hash: string }>(
+    `SELECT original_topic, error_code, key_hash FROM ${h.db.database}.dead_letters FINAL
      WHERE service = ${literal(SINK_SERVICE)}`,
   );
   assert.deepEqual(letters, [
     {
       original_topic: h.topics.contentOverrides,
       error_code: 'KEY_INVALID',
-      key_base64: Buffer.from(noScope.key).toString('base64'),
+      key_hash: createSubscriberHasher(TEST_HASH_KEY).hash(noScope.key),
     },
   ]);
 });

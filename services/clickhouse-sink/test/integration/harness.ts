@@ -23,6 +23,7 @@ import {
   getInfra,
   type ServiceProcess,
   spawnService,
+  TEST_HASH_KEY,
   type TestDatabase,
   testKafka,
   testLogger,
@@ -177,6 +178,7 @@ export function useSinkHarness(
         SPAMGATE_CLICKHOUSE_DATABASE: db.database,
         SPAMGATE_TOPIC_PREFIX: prefix,
         SPAMGATE_SINK_GROUP: groupId,
+        SPAMGATE_HASH_KEY: TEST_HASH_KEY,
         // The broker's least: a killed sink's partitions move to the next one after 6 s.
         SPAMGATE_SINK_SESSION_TIMEOUT: '6s',
         SPAMGATE_HTTP_PORT: '0',
@@ -201,7 +203,7 @@ export function useSinkHarness(
         registry,
         metrics: createSinkMetrics(registry),
         config: {
-          ...loadConfig(clickHouseSinkSettings, {}),
+          ...loadConfig(clickHouseSinkSettings, { SPAMGATE_HASH_KEY: TEST_HASH_KEY }),
           topicPrefix: prefix,
           groupId,
           instanceId: 'test',

@@ -169,7 +169,7 @@ function* stream(totals: Record<TableName, Record<string, number>>): Generator<B
       case 'deadLetter': {
         const d = records.deadLetter(k);
         add('dead_letters', {
-          'sum(value_bytes)': d.value?.length ?? 0,
+          'sum(value_bytes)': d.valueBytes,
           'sum(original_offset)': d.originalOffset,
         });
         yield { topic: t.deadLetters, key: d.originalTopic, value: codec.encode('DeadLetter', d) };

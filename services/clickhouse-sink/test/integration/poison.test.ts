@@ -4,9 +4,9 @@
 // And a table altered so that it refuses every record is an outage to wait out, not poison.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createLogger, readToEnd } from '@spamgate/core';
+import { createLogger, createSubscriberHasher, readToEnd } from '@spamgate/core';
 import type { DeadLetter } from '@spamgate/schemas';
-import { eventually, uniqueName } from '@spamgate/test';
+import { eventually, TEST_HASH_KEY, uniqueName } from '@spamgate/test';
 import type { Message } from 'kafkajs';
 import { createClickHouseSink, SINK_SERVICE } from '../../src/sink.ts';
 import { recordFactory } from '../records.ts';
@@ -120,7 +120,8 @@ test("a record ClickHouse refuses is dead-lettered with ClickHouse's reason whil
         originalTopic: letter.originalTopic,
         originalPartition: letter.originalPartition,
         originalOffset: letter.originalOffset,
-        key: letter.key?.toString(),
+        key: letter.key,
+        keyHash: letter.keyHash,
         value: letter.value,
         errorClass: letter.errorClass,
         errorCode: letter.errorCode,
@@ -129,7 +130,9 @@ test("a record ClickHouse refuses is dead-lettered with ClickHouse's reason whil
         originalTopic: topic,
         originalPartition: 0,
         originalOffset: Number(poisonOffset),
-        key: poisoned.target,
+        // Where the record is and a keyed hash of its key, never the key or value.
+        key: null,
+        keyHash: createSubscriberHasher(TEST_HASH_KEY).hash(poisoned.target),
         value: null,
         errorClass: 'RecordRefusedError',
         errorCode: 'CANNOT_PARSE_ESCAPE_SEQUENCE',

@@ -4,7 +4,13 @@
 // registered nowhere, or whose schema cannot be resolved, is dead-lettered while its neighbours land.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { readSchemaTopic, registerSchemas, SCHEMAS_TOPIC, topicName } from '@spamgate/core';
+import {
+  createSubscriberHasher,
+  readSchemaTopic,
+  registerSchemas,
+  SCHEMAS_TOPIC,
+  topicName,
+} from '@spamgate/core';
 import {
   type Decision,
   decisionFromRow,
@@ -18,6 +24,7 @@ import {
   type LogLine,
   newerRelease,
   type RecordSchema,
+  TEST_HASH_KEY,
   testLogger,
   uniqueName,
 } from '@spamgate/test';
@@ -172,12 +179,17 @@ test('records of a newer schema version are written with the right values once i
   for (const d of decisions)
     assert.deepEqual(roundDoubles(decisionRows.get(d.decisionId)), roundDoubles(d satisfies Decision));
 
+  // Dead letters hold their record's key only as a keyed hash: named back here from the keys sent.
+  const hasher = createSubscriberHasher(TEST_HASH_KEY);
+  const keyOfHash = new Map(
+    [...Array.from({ length: 300 }, (_, i) => `garbage-${i}`), 'broken'].map((k) => [hasher.hash(k), k]),
+  );
   const letters = (
-    await h.rows<{ key_base64: string; error_code: string; error_message: string; service: string }>(
-      `SELECT key_base64, error_code, error_message, service FROM ${h.db.database}.dead_letters FINAL
+    await h.rows<{ key_hash: string; error_code: string; error_message: string; service: string }>(
+      `SELECT key_hash, error_code, error_message, service FROM ${h.db.database}.dead_letters FINAL
         WHERE original_topic = ${literal(h.topics.senderMinutes)} ORDER BY original_offset`,
     )
-  ).map((l) => ({ ...l, key: Buffer.from(l.key_base64, 'base64').toString() }));
+  ).map((l) => ({ ...l, key: keyOfHash.get(l.key_hash) ?? l.key_hash }));
   assert.equal(letters.length, GARBAGE + 1);
   for (const l of letters) assert.equal(l.service, SINK_SERVICE);
   const garbage = letters.filter((l) => l.key.startsWith('garbage-'));

@@ -147,7 +147,35 @@ test('rows written before 0006 to 0012, or without their columns after them, rea
       ),
       format: 'JSONEachRow',
     });
-    assert.deepEqual((await run(Number.MAX_SAFE_INTEGER)).applied, [6, 7, 8, 9, 10, 11, 12]);
+    // A dead letter as releases before 0013 stored it: its key, a sender's number, in base64.
+    await old.client.insert({
+      table: 'dead_letters',
+      values: [
+        {
+          failed_at: 1_796_000_000,
+          service: 'feature-engine',
+          original_topic: 'sms.message-events',
+          original_partition: 1,
+          original_offset: 9,
+          key_base64: Buffer.from('+12025550166').toString('base64'),
+          value_bytes: 12,
+          value_sha256: '00',
+          error_class: 'SpamgateError',
+          error_code: 'INVALID_ADDRESS',
+          error_message: 'x',
+        },
+      ],
+      format: 'JSONEachRow',
+    });
+    assert.deepEqual((await run(Number.MAX_SAFE_INTEGER)).applied, [6, 7, 8, 9, 10, 11, 12, 13]);
+    // 0013 dropped the clear key with its column: the row keeps where the record was, and no key.
+    const [letter] = await (
+      await old.client.query({ query: 'SELECT * FROM dead_letters', format: 'JSONEachRow' })
+    ).json<StoredRow>();
+    assert.deepEqual(
+      [letter?.original_offset, letter?.key_hash, letter?.writer_fingerprint, 'key_base64' in (letter ?? {})],
+      ['9', '0', '', false],
+    );
     // A sink of the earlier release goes on writing its rows after the migration (18.16 stores
     // '' and 0 for the omitted columns, current ClickHouse their defaults).
     const later = { ...decision, decisionId: `${decision.decisionId}-later` };

@@ -225,7 +225,7 @@ test('every record lands once through a hard kill and a restart, and a malformed
   );
   assert.equal(
     await sum('dead_letters', 'sum(value_bytes)'),
-    deadLetters.reduce((s, d) => s + d.value!.length, 0) + malformed.value.length,
+    deadLetters.reduce((s, d) => s + d.valueBytes, 0) + malformed.value.length,
   );
 
   // The aborted decision never arrived; the malformed minute is a dead letter of the sink.

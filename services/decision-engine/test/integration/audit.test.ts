@@ -11,6 +11,7 @@ import {
   eventually,
   getInfra,
   spawnService,
+  TEST_HASH_KEY,
   type TestDatabase,
   uniqueName,
 } from '@spamgate/test';
@@ -48,6 +49,7 @@ test('every override, the decision it changed and every evaluation (shadow ones 
     SPAMGATE_CLICKHOUSE_DATABASE: db.database,
     SPAMGATE_TOPIC_PREFIX: prefix,
     SPAMGATE_SINK_GROUP: `${prefix}-sink`,
+    SPAMGATE_HASH_KEY: TEST_HASH_KEY,
     SPAMGATE_HTTP_PORT: '0',
   });
   t.after(() => {

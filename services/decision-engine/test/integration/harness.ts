@@ -9,6 +9,7 @@ import {
   removeGroupMember,
   type ServiceProcess,
   spawnService,
+  TEST_HASH_KEY,
   testKafka,
   uniqueName,
 } from '@spamgate/test';
@@ -109,6 +110,7 @@ export function useDecisionHarness(): DecisionHarness {
         SPAMGATE_KAFKA_BROKERS: brokers,
         SPAMGATE_TOPIC_PREFIX: prefix,
         SPAMGATE_DECISION_ENGINE_GROUP: `${prefix}-de`,
+        SPAMGATE_HASH_KEY: TEST_HASH_KEY,
         SPAMGATE_HTTP_PORT: '0',
         SPAMGATE_LOG_LEVEL: 'info',
         ...env,

@@ -4,11 +4,21 @@
 // sms.cluster-features matters most: every engine reads it whole before it decides.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { registerSchemas } from '@spamgate/core';
+import { createSubscriberHasher, registerSchemas } from '@spamgate/core';
 import type { DeadLetter, RecordName } from '@spamgate/schemas';
-import { eventually, hostileCode, hostileRecords, testLogger, uniqueName } from '@spamgate/test';
+import {
+  eventually,
+  hostileCode,
+  hostileRecords,
+  TEST_HASH_KEY,
+  testLogger,
+  uniqueName,
+} from '@spamgate/test';
 import { BLAST, cluster, features } from '../fixtures.ts';
 import { codec, decodeDecision, useDecisionHarness } from './harness.ts';
+
+/** A dead letter is keyed by its record's key as a keyed hash, never the key itself. */
+const hashed = (key: string) => createSubscriberHasher(TEST_HASH_KEY).hash(key);
 
 const h = useDecisionHarness();
 
@@ -62,9 +72,11 @@ test('hostile records on every input topic are dead-lettered, and the engine goe
   });
   const expected = [
     ...inputs.flatMap(([topic, record]) =>
-      hostile.records.map((r, i) => `${topic} hostile-${i} ${hostileCode(r, record)}`),
+      hostile.records.map((r, i) => `${topic} ${hashed(`hostile-${i}`)} ${hostileCode(r, record)}`),
     ),
-    ...[topics.features, topics.clusterFeatures].map((topic) => `${topic} mis-keyed KEY_MISMATCH`),
+    ...[topics.features, topics.clusterFeatures].map(
+      (topic) => `${topic} ${hashed('mis-keyed')} KEY_MISMATCH`,
+    ),
   ];
   const got = await eventually(
     () => (letters.records.length >= expected.length ? letters.records : undefined),

@@ -3,9 +3,16 @@
 // decides on them; a record whose fingerprint is registered nowhere is dead-lettered.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { registerSchemas } from '@spamgate/core';
+import { createSubscriberHasher, registerSchemas } from '@spamgate/core';
 import { type DeadLetter, MARKER, type PolicyOverride, type SenderFeatures } from '@spamgate/schemas';
-import { eventually, newerRelease, type RecordSchema, testLogger, uniqueName } from '@spamgate/test';
+import {
+  eventually,
+  newerRelease,
+  type RecordSchema,
+  TEST_HASH_KEY,
+  testLogger,
+  uniqueName,
+} from '@spamgate/test';
 import { BLAST, features } from '../fixtures.ts';
 import { codec, decodeDecision, useDecisionHarness } from './harness.ts';
 
@@ -102,7 +109,8 @@ test('features and overrides written with a newer schema are decided on once it 
   });
   assert.equal(letter!.value!.errorCode, 'UNKNOWN_FINGERPRINT');
   assert.equal(letter!.value!.originalTopic, topics.features);
-  assert.equal(letter!.key, GARBLED);
+  // Keyed by the record's key as a keyed hash, never the key itself.
+  assert.equal(letter!.key, createSubscriberHasher(TEST_HASH_KEY).hash(GARBLED));
   await h.waitCommitted(prefix, topics.features, 11, engine);
   assert.equal(letters.records.length, 1, 'only the garbled record: every newer one was read');
   assert.deepEqual(

@@ -20,6 +20,7 @@ import {
   createCommitSchedule,
   createInputPositions,
   createSchemaCatalog,
+  createSubscriberHasher,
   deadLetterOf,
   describeError,
   fetchWait,
@@ -163,6 +164,8 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
   const codec: Codec = createCodec();
   const keyId = hashKeyId(config.hashKey);
   const keyIdBytes = Buffer.from(keyId, 'utf8');
+  /** Hashes dead letters' keys: a key may be a subscriber's number. */
+  const deadLetterHasher = createSubscriberHasher(config.hashKey);
   /** Set when a partition's state was written under another hash key: nothing more is committed. */
   let keyRefused = false;
   const handlers: InputHandlers = createInputHandlers({
@@ -461,8 +464,9 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
       err,
       service,
       now(),
+      deadLetterHasher,
     );
-    task.deadLetters.push({ key: record.key, value: codec.encode('DeadLetter', record) });
+    task.deadLetters.push({ key: record.keyHash, value: codec.encode('DeadLetter', record) });
     metrics.deadLetters.inc({ code: record.errorCode });
     logger.warn({ topic, partition, offset: m.offset, code: record.errorCode }, 'record dead-lettered');
   }

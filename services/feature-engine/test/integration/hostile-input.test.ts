@@ -4,10 +4,13 @@
 // are applied.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { readToEnd, registerSchemas } from '@spamgate/core';
+import { createSubscriberHasher, readToEnd, registerSchemas } from '@spamgate/core';
 import type { RecordName } from '@spamgate/schemas';
 import { hostileCode, hostileRecords, testLogger, uniqueName } from '@spamgate/test';
-import { codec, oneSenderEvents, useHarness } from './harness.ts';
+import { codec, HARNESS_HASH_KEY, oneSenderEvents, useHarness } from './harness.ts';
+
+/** A dead letter is keyed by its record's key as a keyed hash, never the key itself. */
+const hashed = (key: string) => createSubscriberHasher(HARNESS_HASH_KEY).hash(key);
 
 const h = useHarness();
 
@@ -96,7 +99,9 @@ test('hostile records on every input topic are dead-lettered, and the engine goe
     onRecords: ({ messages }) => {
       for (const m of messages) {
         const l = codec.decode('DeadLetter', m.value!);
-        letters.push(`${l.originalTopic} ${m.key} ${l.errorCode}`);
+        assert.equal(m.key?.toString(), l.keyHash ?? undefined);
+        assert.deepEqual([l.key, l.value], [null, null], 'a dead letter holds neither key nor value');
+        letters.push(`${l.originalTopic} ${l.keyHash} ${l.errorCode}`);
       }
     },
   });
@@ -104,9 +109,11 @@ test('hostile records on every input topic are dead-lettered, and the engine goe
     letters.sort(),
     [
       ...inputs.flatMap(([topic, record]) =>
-        hostile.records.map((r, i) => `${topic} hostile-${i} ${hostileCode(r, record)}`),
+        hostile.records.map((r, i) => `${topic} ${hashed(`hostile-${i}`)} ${hostileCode(r, record)}`),
       ),
-      ...[t.messages, t.feedback, t.byRecipient].map((topic) => `${topic} mis-keyed KEY_MISMATCH`),
+      ...[t.messages, t.feedback, t.byRecipient].map(
+        (topic) => `${topic} ${hashed('mis-keyed')} KEY_MISMATCH`,
+      ),
     ].sort(),
   );
   engine.child.kill('SIGTERM');

@@ -3,10 +3,10 @@
 // a record whose fingerprint is registered nowhere is dead-lettered.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { readToEnd, registerSchemas } from '@spamgate/core';
+import { createSubscriberHasher, readToEnd, registerSchemas } from '@spamgate/core';
 import { MARKER, type MessageEvent } from '@spamgate/schemas';
 import { newerRelease, testLogger, uniqueName } from '@spamgate/test';
-import { codec, oneSenderEvents, useHarness } from './harness.ts';
+import { codec, HARNESS_HASH_KEY, oneSenderEvents, useHarness } from './harness.ts';
 
 const h = useHarness();
 
@@ -72,7 +72,10 @@ test('message events written with a newer schema are applied once it is on spamg
         letters.push({ key: m.key!.toString(), code: codec.decode('DeadLetter', m.value!).errorCode });
     },
   });
-  assert.deepEqual(letters, [{ key: 'garbled', code: 'UNKNOWN_FINGERPRINT' }]);
+  // Keyed by the record's key as a keyed hash, never the key itself.
+  assert.deepEqual(letters, [
+    { key: createSubscriberHasher(HARNESS_HASH_KEY).hash('garbled'), code: 'UNKNOWN_FINGERPRINT' },
+  ]);
   assert.deepEqual(
     engine.logs.filter((l) => l.msg === 'learned a writer schema').map((l) => l.record),
     ['MessageEvent'],
