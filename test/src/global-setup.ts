@@ -22,6 +22,7 @@ export async function globalSetup(): Promise<void> {
   process.env.KAFKA_BROKERS = infra.kafkaBrokers.join(',');
   if (infra.kafkaSecuredBrokers) process.env.KAFKA_SECURED_BROKERS = infra.kafkaSecuredBrokers.join(',');
   process.env.CLICKHOUSE_URL = infra.clickhouseUrl;
+  if (infra.clickhouseUsersSecrets) process.env.CLICKHOUSE_USERS_SECRETS = infra.clickhouseUsersSecrets;
   process.env.SPAMGATE_TEST_INFRA_SOURCE = infra.source;
 }
 

@@ -9,8 +9,11 @@
  * servers cannot be had the run fails with the reason: tests never skip for want of servers.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
   createClickHouse,
@@ -35,6 +38,12 @@ export interface Infra {
    */
   readonly kafkaSecuredBrokers: readonly string[] | undefined;
   readonly clickhouseUrl: string;
+  /**
+   * Where the passwords of the least-privilege ClickHouse users are (spamgate_sink.password,
+   * spamgate_analyst.password; infra/clickhouse/users.d), whose database is `spamgate`; undefined
+   * when pointed at servers by CLICKHOUSE_URL without CLICKHOUSE_USERS_SECRETS.
+   */
+  readonly clickhouseUsersSecrets: string | undefined;
   /** Stops what this process started (containers); local servers are left running. */
   stop(): Promise<void>;
 }
@@ -75,6 +84,22 @@ async function freePort(): Promise<number> {
   });
 }
 
+/** infra/clickhouse/users.d rendered with fresh passwords, kept in a directory of their own. */
+function renderClickHouseUsers(): { xml: string; secrets: string } {
+  const secrets = mkdtempSync(join(tmpdir(), 'spamgate-clickhouse-users-'));
+  const hashes: Record<string, string> = {};
+  for (const user of ['spamgate_sink', 'spamgate_analyst']) {
+    const password = randomBytes(24).toString('base64url');
+    writeFileSync(join(secrets, `${user}.password`), password, { mode: 0o600 });
+    hashes[user] = createHash('sha256').update(password).digest('hex');
+  }
+  const xml = readFileSync(`${REPO_ROOT}infra/clickhouse/users.d/spamgate-users.xml.in`, 'utf8')
+    .replaceAll('@SINK_PASSWORD_SHA256@', hashes.spamgate_sink!)
+    .replaceAll('@ANALYST_PASSWORD_SHA256@', hashes.spamgate_analyst!)
+    .replaceAll('@DATABASE@', 'spamgate');
+  return { xml, secrets };
+}
+
 async function startContainers(): Promise<Infra> {
   const versions = readVersions();
   const { GenericContainer, Wait } = await import('testcontainers');
@@ -107,8 +132,12 @@ async function startContainers(): Promise<Infra> {
     })
     .withWaitStrategy(Wait.forLogMessage(/Kafka Server started/))
     .start();
+  const users = renderClickHouseUsers();
   const clickhouse = await new GenericContainer(versions.CLICKHOUSE_IMAGE ?? 'clickhouse/clickhouse-server')
     .withExposedPorts(8123)
+    .withCopyContentToContainer([
+      { content: users.xml, target: '/etc/clickhouse-server/users.d/spamgate-users.xml' },
+    ])
     .withEnvironment({ CLICKHOUSE_SKIP_USER_SETUP: '1' })
     .withWaitStrategy(Wait.forHttp('/ping', 8123).forStatusCode(200))
     .start();
@@ -117,6 +146,7 @@ async function startContainers(): Promise<Infra> {
     kafkaBrokers: [`127.0.0.1:${kafkaPort}`],
     kafkaSecuredBrokers: [`127.0.0.1:${securedPort}`],
     clickhouseUrl: `http://${clickhouse.getHost()}:${clickhouse.getMappedPort(8123)}`,
+    clickhouseUsersSecrets: users.secrets,
     async stop() {
       await Promise.allSettled([kafka.stop(), clickhouse.stop()]);
     },
@@ -139,6 +169,7 @@ async function startLocal(): Promise<Infra> {
     kafkaBrokers: [`127.0.0.1:${process.env.SPAMGATE_KAFKA_PORT || '9092'}`],
     kafkaSecuredBrokers: [`127.0.0.1:${process.env.SPAMGATE_KAFKA_SECURED_PORT || '9094'}`],
     clickhouseUrl: `http://127.0.0.1:${process.env.SPAMGATE_CLICKHOUSE_HTTP_PORT || '8123'}`,
+    clickhouseUsersSecrets: `${process.env.SPAMGATE_LOCAL_DIR || `${REPO_ROOT}.local`}/clickhouse/secrets`,
     async stop() {},
   };
 }
@@ -152,6 +183,7 @@ function fromEnv(): Infra | undefined {
     kafkaBrokers: brokers.split(',').map((b) => b.trim()),
     kafkaSecuredBrokers: process.env.KAFKA_SECURED_BROKERS?.split(',').map((b) => b.trim()),
     clickhouseUrl: url,
+    clickhouseUsersSecrets: process.env.CLICKHOUSE_USERS_SECRETS,
     async stop() {},
   };
 }
