@@ -17,6 +17,14 @@ export { getInfra, type Infra, type InfraSource, InfraUnavailableError, resolveI
 export { createKafkaLogin, type KafkaLogin, securedBrokers, securedKafka } from './kafka-logins.ts';
 export { removeGroupMember } from './leave-group.ts';
 export { type NewerRelease, newerRelease, type RecordSchema } from './newer-release.ts';
+export {
+  findSecrets,
+  type Leak,
+  readSecrets,
+  type Secrets,
+  scanForLeaks,
+  secretsOf,
+} from './privacy-scan.ts';
 export { type PrivateClickHouse, startPrivateClickHouse } from './private-clickhouse.ts';
 export { type LogLine, type ServiceProcess, settingsList, spawnService } from './process.ts';
 export { REPO_ROOT, readVersions } from './versions.ts';
