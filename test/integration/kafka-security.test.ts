@@ -4,15 +4,20 @@
 // write overrides, and an override records the principal that wrote it. The pipeline itself runs
 // under these ACLs in the demo test.
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { before, test } from 'node:test';
+import { commonSettings, createKafka, kafkaSecurityOf, loadConfig } from '@spamgate/core';
 import { createCodec, type Decision, type PolicyOverride } from '@spamgate/schemas';
 import {
+  type ClientCertificate,
+  createClientCertificate,
   createKafkaLogin,
   type KafkaLogin,
   securedBrokers,
   securedKafka,
   testKafka,
   testLogger,
+  tlsListeners,
   uniqueName,
 } from '@spamgate/test';
 import type { Kafka } from 'kafkajs';
@@ -31,6 +36,8 @@ let operator: KafkaLogin;
 let ingest: KafkaLogin;
 let firewall: KafkaLogin;
 let stranger: KafkaLogin;
+let nocCert: ClientCertificate;
+let strangerCert: ClientCertificate;
 
 before(async () => {
   const admin = (await testKafka()).admin();
@@ -39,6 +46,10 @@ before(async () => {
   const logins = await Promise.all(
     ['decision-engine', 'sink', 'operator', 'ingest', 'firewall', 'stranger'].map(createKafkaLogin),
   );
+  [nocCert, strangerCert] = (await Promise.all(['noc', 'stranger'].map(createClientCertificate))) as [
+    ClientCertificate,
+    ClientCertificate,
+  ];
   [decisionEngine, sink, operator, ingest, firewall, stranger] = logins as [
     KafkaLogin,
     KafkaLogin,
@@ -54,7 +65,8 @@ before(async () => {
       'feature-engine': [],
       'decision-engine': [decisionEngine.principal],
       'clickhouse-sink': [sink.principal],
-      operator: [operator.principal],
+      // An operator who logs in with a certificate (mutual TLS) beside one with a password.
+      operator: [operator.principal, nocCert.principal],
       enforcement: [firewall.principal],
     },
     groupPrefixes: {
@@ -214,5 +226,92 @@ test('spamgate override records the principal it logs in as, and refuses to name
       () => {},
     ),
     /may not use it \(an operator's principal needs the ACLs/,
+  );
+});
+
+/** The settings a service reads to reach the cluster over TLS, as core turns them into a client. */
+async function tlsClient(env: Record<string, string>): Promise<Kafka> {
+  const tls = await tlsListeners();
+  const config = loadConfig(commonSettings, {
+    SPAMGATE_KAFKA_TLS_CA_FILE: join(tls.caDir, 'ca.pem'),
+    ...env,
+  });
+  return createKafka({
+    brokers: config.kafkaBrokers,
+    clientId: uniqueName('tls-test'),
+    logger: testLogger(),
+    retry: { retries: 0 },
+    security: kafkaSecurityOf(config),
+  });
+}
+
+async function offsetsWith(kafka: Kafka, name: string) {
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    return await admin.fetchTopicOffsets(topic(name));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+test("over TLS, the services' settings (sasl_ssl, the CA from a file) log in under the same ACLs; a client that does not trust the CA is refused", async () => {
+  const tls = await tlsListeners();
+  const over = (login: KafkaLogin, extra: Record<string, string> = {}) =>
+    tlsClient({
+      ...login.env,
+      SPAMGATE_KAFKA_BROKERS: tls.brokers.join(','),
+      SPAMGATE_KAFKA_SECURITY: 'sasl_ssl',
+      ...extra,
+    });
+  assert.equal((await offsetsWith(await over(firewall), 'sms.decisions')).length, 12);
+  await assert.rejects(offsetsWith(await over(stranger), 'sms.decisions'), REFUSED);
+  // Without the CA the broker's certificate is not trusted: no connection at all.
+  const untrusting = createKafka({
+    brokers: tls.brokers,
+    clientId: uniqueName('tls-test'),
+    logger: testLogger(),
+    retry: { retries: 0 },
+    security: { ...firewall.security, ssl: { rejectUnauthorized: true } },
+  });
+  await assert.rejects(offsetsWith(untrusting, 'sms.decisions'), /self[- ]signed certificate/);
+});
+
+test('mutual TLS: the certificate is the login, its CN the author of an override; another certificate is refused, none cannot connect', async () => {
+  const tls = await tlsListeners();
+  const mtlsEnv = (cert: ClientCertificate) => ({
+    SPAMGATE_KAFKA_BROKERS: tls.mtlsBrokers.join(','),
+    SPAMGATE_KAFKA_SECURITY: 'ssl',
+    SPAMGATE_KAFKA_TLS_CA_FILE: join(tls.caDir, 'ca.pem'),
+    SPAMGATE_KAFKA_TLS_CERT_FILE: cert.certFile,
+    SPAMGATE_KAFKA_TLS_KEY_FILE: cert.keyFile,
+    SPAMGATE_TOPIC_PREFIX: prefix,
+    SPAMGATE_LOG_LEVEL: 'fatal',
+  });
+  const target = '+12025550188';
+  const out: string[] = [];
+  assert.equal(
+    await runCli(['override', 'block', '--sender', target, '--reason', 'ticket 9'], mtlsEnv(nocCert), (l) =>
+      out.push(l),
+    ),
+    0,
+    out.join('\n'),
+  );
+  const listed: string[] = [];
+  assert.equal(await runCli(['override', 'list', '--json'], mtlsEnv(nocCert), (l) => listed.push(l)), 0);
+  const mine = listed.map((l) => JSON.parse(l) as PolicyOverride).filter((o) => o.target === target);
+  assert.deepEqual(
+    mine.map((o) => [o.action, o.author]),
+    [['BLOCK', nocCert.name]],
+  );
+  await assert.rejects(
+    runCli(['override', 'remove', '--sender', target], mtlsEnv(strangerCert), () => {}),
+    /may not use it/,
+  );
+  // No client certificate: the handshake fails.
+  const { SPAMGATE_KAFKA_TLS_CERT_FILE: _, SPAMGATE_KAFKA_TLS_KEY_FILE: __, ...noCert } = mtlsEnv(nocCert);
+  await assert.rejects(
+    offsetsWith(await tlsClient(noCert), 'sms.policy-overrides'),
+    /certificate|Connection error/,
   );
 });

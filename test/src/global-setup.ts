@@ -21,6 +21,11 @@ export async function globalSetup(): Promise<void> {
   infra = await resolveInfra();
   process.env.KAFKA_BROKERS = infra.kafkaBrokers.join(',');
   if (infra.kafkaSecuredBrokers) process.env.KAFKA_SECURED_BROKERS = infra.kafkaSecuredBrokers.join(',');
+  if (infra.kafkaTls) {
+    process.env.KAFKA_TLS_BROKERS = infra.kafkaTls.brokers.join(',');
+    process.env.KAFKA_MTLS_BROKERS = infra.kafkaTls.mtlsBrokers.join(',');
+    process.env.KAFKA_TLS_CA_DIR = infra.kafkaTls.caDir;
+  }
   process.env.CLICKHOUSE_URL = infra.clickhouseUrl;
   if (infra.clickhouseUsersSecrets) process.env.CLICKHOUSE_USERS_SECRETS = infra.clickhouseUsersSecrets;
   process.env.SPAMGATE_TEST_INFRA_SOURCE = infra.source;

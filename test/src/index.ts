@@ -13,8 +13,23 @@ export {
   uniqueName,
 } from './helpers.ts';
 export { type HostileRecord, type HostileRecords, hostileCode, hostileRecords } from './hostile-records.ts';
-export { getInfra, type Infra, type InfraSource, InfraUnavailableError, resolveInfra } from './infra.ts';
-export { createKafkaLogin, type KafkaLogin, securedBrokers, securedKafka } from './kafka-logins.ts';
+export {
+  getInfra,
+  type Infra,
+  type InfraSource,
+  InfraUnavailableError,
+  type KafkaTls,
+  resolveInfra,
+} from './infra.ts';
+export {
+  type ClientCertificate,
+  createClientCertificate,
+  createKafkaLogin,
+  type KafkaLogin,
+  securedBrokers,
+  securedKafka,
+  tlsListeners,
+} from './kafka-logins.ts';
 export { removeGroupMember } from './leave-group.ts';
 export { type NewerRelease, newerRelease, type RecordSchema } from './newer-release.ts';
 export {

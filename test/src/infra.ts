@@ -1,7 +1,8 @@
 /**
  * Where the integration tests find Kafka and ClickHouse, in this order:
  *   1. KAFKA_BROKERS and CLICKHOUSE_URL, when the user points the tests at existing servers
- *      (KAFKA_SECURED_BROKERS: the same cluster's SASL/SCRAM listener, for the security tests);
+ *      (KAFKA_SECURED_BROKERS: the same cluster's SASL/SCRAM listener, for the security tests;
+ *      KAFKA_TLS_BROKERS, KAFKA_MTLS_BROKERS and KAFKA_TLS_CA_DIR: its TLS listeners and their CA);
  *   2. testcontainers, when a Docker engine is reachable (apache/kafka and clickhouse images
  *      pinned in infra/versions.env);
  *   3. the infra/local servers, started if they are not running.
@@ -29,6 +30,12 @@ const run = promisify(execFile);
 
 export type InfraSource = 'env' | 'testcontainers' | 'local';
 
+export interface KafkaTls {
+  readonly brokers: readonly string[];
+  readonly mtlsBrokers: readonly string[];
+  readonly caDir: string;
+}
+
 export interface Infra {
   readonly source: InfraSource;
   readonly kafkaBrokers: readonly string[];
@@ -37,6 +44,11 @@ export interface Infra {
    * when pointed at servers by KAFKA_BROKERS without KAFKA_SECURED_BROKERS.
    */
   readonly kafkaSecuredBrokers: readonly string[] | undefined;
+  /**
+   * The same cluster's TLS listeners, SASL/SCRAM over TLS and mutual TLS, and the directory of
+   * the CA their certificates come from (ca.pem, and ca.key to issue client certificates with).
+   */
+  readonly kafkaTls: KafkaTls | undefined;
   readonly clickhouseUrl: string;
   /**
    * Where the passwords of the least-privilege ClickHouse users are (spamgate_sink.password,
@@ -105,21 +117,46 @@ async function startContainers(): Promise<Infra> {
   const { GenericContainer, Wait } = await import('testcontainers');
   const kafkaPort = await freePort();
   const securedPort = await freePort();
-  // As infra/local/kafka/server.properties.in: an anonymous super-user listener and a SCRAM one
-  // with ACLs (the apache/kafka image maps KAFKA_ variables to properties: _ for ., __ for _, ___ for -).
+  const tlsPort = await freePort();
+  const mtlsPort = await freePort();
+  // The CA and broker certificate, made on this machine as infra/local makes them, copied in.
+  const caDir = mkdtempSync(join(tmpdir(), 'spamgate-kafka-tls-'));
+  await run('bash', [`${REPO_ROOT}infra/local/spamgate-local`, 'tls-init', caDir], { timeout: 15 * 60_000 });
+  // As infra/local/kafka/server.properties.in: an anonymous super-user listener, and SCRAM, SCRAM
+  // over TLS and mutual TLS ones with ACLs (the apache/kafka image maps KAFKA_ variables to properties: _ for ., __ for _, ___ for -).
   const kafka = await new GenericContainer(versions.KAFKA_IMAGE ?? 'apache/kafka')
-    .withExposedPorts({ container: 9092, host: kafkaPort }, { container: 9094, host: securedPort })
+    .withExposedPorts(
+      { container: 9092, host: kafkaPort },
+      { container: 9094, host: securedPort },
+      { container: 9095, host: tlsPort },
+      { container: 9096, host: mtlsPort },
+    )
+    .withCopyFilesToContainer(
+      ['broker-keystore.pem', 'ca.pem'].map((f) => ({
+        source: join(caDir, f),
+        target: `/etc/kafka/spamgate-tls/${f}`,
+      })),
+    )
     .withEnvironment({
       KAFKA_NODE_ID: '1',
       KAFKA_PROCESS_ROLES: 'broker,controller',
-      KAFKA_LISTENERS: 'PLAINTEXT://:9092,CONTROLLER://:9093,SASL_PLAINTEXT://:9094',
-      KAFKA_ADVERTISED_LISTENERS: `PLAINTEXT://127.0.0.1:${kafkaPort},SASL_PLAINTEXT://127.0.0.1:${securedPort}`,
+      KAFKA_LISTENERS:
+        'PLAINTEXT://:9092,CONTROLLER://:9093,SASL_PLAINTEXT://:9094,SASL_SSL://:9095,SSL://:9096',
+      KAFKA_ADVERTISED_LISTENERS: `PLAINTEXT://127.0.0.1:${kafkaPort},SASL_PLAINTEXT://127.0.0.1:${securedPort},SASL_SSL://127.0.0.1:${tlsPort},SSL://127.0.0.1:${mtlsPort}`,
       KAFKA_CONTROLLER_LISTENER_NAMES: 'CONTROLLER',
       KAFKA_LISTENER_SECURITY_PROTOCOL_MAP:
-        'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT',
+        'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL,SSL:SSL',
       KAFKA_SASL_ENABLED_MECHANISMS: 'SCRAM-SHA-512',
       KAFKA_LISTENER_NAME_SASL__PLAINTEXT_SCRAM___SHA___512_SASL_JAAS_CONFIG:
         'org.apache.kafka.common.security.scram.ScramLoginModule required;',
+      KAFKA_LISTENER_NAME_SASL__SSL_SCRAM___SHA___512_SASL_JAAS_CONFIG:
+        'org.apache.kafka.common.security.scram.ScramLoginModule required;',
+      KAFKA_SSL_KEYSTORE_TYPE: 'PEM',
+      KAFKA_SSL_KEYSTORE_LOCATION: '/etc/kafka/spamgate-tls/broker-keystore.pem',
+      KAFKA_SSL_TRUSTSTORE_TYPE: 'PEM',
+      KAFKA_SSL_TRUSTSTORE_LOCATION: '/etc/kafka/spamgate-tls/ca.pem',
+      KAFKA_LISTENER_NAME_SSL_SSL_CLIENT_AUTH: 'required',
+      KAFKA_SSL_PRINCIPAL_MAPPING_RULES: 'RULE:^CN=([^,]+).*$/$1/,DEFAULT',
       KAFKA_AUTHORIZER_CLASS_NAME: 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
       KAFKA_SUPER_USERS: 'User:ANONYMOUS',
       KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND: 'false',
@@ -145,6 +182,7 @@ async function startContainers(): Promise<Infra> {
     source: 'testcontainers',
     kafkaBrokers: [`127.0.0.1:${kafkaPort}`],
     kafkaSecuredBrokers: [`127.0.0.1:${securedPort}`],
+    kafkaTls: { brokers: [`127.0.0.1:${tlsPort}`], mtlsBrokers: [`127.0.0.1:${mtlsPort}`], caDir },
     clickhouseUrl: `http://${clickhouse.getHost()}:${clickhouse.getMappedPort(8123)}`,
     clickhouseUsersSecrets: users.secrets,
     async stop() {
@@ -168,10 +206,23 @@ async function startLocal(): Promise<Infra> {
     source: 'local',
     kafkaBrokers: [`127.0.0.1:${process.env.SPAMGATE_KAFKA_PORT || '9092'}`],
     kafkaSecuredBrokers: [`127.0.0.1:${process.env.SPAMGATE_KAFKA_SECURED_PORT || '9094'}`],
+    kafkaTls: {
+      brokers: [`127.0.0.1:${process.env.SPAMGATE_KAFKA_TLS_PORT || '9095'}`],
+      mtlsBrokers: [`127.0.0.1:${process.env.SPAMGATE_KAFKA_MTLS_PORT || '9096'}`],
+      caDir: `${process.env.SPAMGATE_LOCAL_DIR || `${REPO_ROOT}.local`}/kafka/tls`,
+    },
     clickhouseUrl: `http://127.0.0.1:${process.env.SPAMGATE_CLICKHOUSE_HTTP_PORT || '8123'}`,
     clickhouseUsersSecrets: `${process.env.SPAMGATE_LOCAL_DIR || `${REPO_ROOT}.local`}/clickhouse/secrets`,
     async stop() {},
   };
+}
+
+/** KAFKA_TLS_BROKERS, KAFKA_MTLS_BROKERS and KAFKA_TLS_CA_DIR, all three or none. */
+function kafkaTlsFromEnv(): KafkaTls | undefined {
+  const { KAFKA_TLS_BROKERS: tls, KAFKA_MTLS_BROKERS: mtls, KAFKA_TLS_CA_DIR: caDir } = process.env;
+  if (!tls || !mtls || !caDir) return undefined;
+  const list = (s: string) => s.split(',').map((b) => b.trim());
+  return { brokers: list(tls), mtlsBrokers: list(mtls), caDir };
 }
 
 function fromEnv(): Infra | undefined {
@@ -182,6 +233,7 @@ function fromEnv(): Infra | undefined {
     source: 'env',
     kafkaBrokers: brokers.split(',').map((b) => b.trim()),
     kafkaSecuredBrokers: process.env.KAFKA_SECURED_BROKERS?.split(',').map((b) => b.trim()),
+    kafkaTls: kafkaTlsFromEnv(),
     clickhouseUrl: url,
     clickhouseUsersSecrets: process.env.CLICKHOUSE_USERS_SECRETS,
     async stop() {},

@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { createKafka, type KafkaSecurity } from '@spamgate/core';
 import type { Kafka } from 'kafkajs';
 import { testLogger, uniqueName } from './helpers.ts';
-import { getInfra } from './infra.ts';
+import { getInfra, type KafkaTls } from './infra.ts';
 import { REPO_ROOT } from './versions.ts';
 
 const run = promisify(execFile);
@@ -98,4 +98,40 @@ async function untilAuthenticated(login: KafkaLogin, brokers: readonly string[])
       await admin.disconnect().catch(() => {});
     }
   }
+}
+
+/** The TLS listeners and their CA, or a clear failure: the security tests never skip. */
+export async function tlsListeners(): Promise<KafkaTls> {
+  const infra = await getInfra();
+  if (!infra.kafkaTls) {
+    throw new Error(
+      "the TLS tests need the cluster's TLS listeners and their CA: set KAFKA_TLS_BROKERS, KAFKA_MTLS_BROKERS and KAFKA_TLS_CA_DIR (infra/local: 127.0.0.1:9095, 127.0.0.1:9096, .local/kafka/tls)",
+    );
+  }
+  return infra.kafkaTls;
+}
+
+export interface ClientCertificate {
+  /** The certificate's CN, which the mutual-TLS listener takes as the principal's name. */
+  readonly name: string;
+  readonly principal: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+}
+
+/** A client certificate from the listeners' CA, CN unique per call and named after `role`. */
+export async function createClientCertificate(role: string): Promise<ClientCertificate> {
+  const tls = await tlsListeners();
+  const name = uniqueName(role);
+  dir ??= mkdtempSync(join(tmpdir(), 'spamgate-logins-'));
+  await run('bash', [`${REPO_ROOT}infra/local/spamgate-local`, 'tls-client', name, dir], {
+    env: { ...process.env, SPAMGATE_TLS_CA_DIR: tls.caDir },
+    timeout: 15 * 60_000,
+  });
+  return {
+    name,
+    principal: `User:${name}`,
+    certFile: join(dir, `${name}.pem`),
+    keyFile: join(dir, `${name}.key`),
+  };
 }

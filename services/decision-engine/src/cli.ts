@@ -41,7 +41,7 @@ import {
   schemaRegistrations,
 } from '@spamgate/schemas';
 import { checkContentOverride, contentOverrideKey } from './content-overrides.ts';
-import { overrideAuthor } from './override-author.ts';
+import { authenticatedAs, overrideAuthor } from './override-author.ts';
 import { normaliseSenderTarget } from './override-target.ts';
 import { checkOverride } from './overrides.ts';
 import { loadPolicy, PROFILE_NAMES } from './policy.ts';
@@ -256,11 +256,12 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, ou
     content: topicName(config.topicPrefix, 'sms.content-overrides'),
   };
   const author = overrideAuthor(config, values.author ?? env.SPAMGATE_OPERATOR, userInfo().username);
+  const principal = authenticatedAs(config);
   const now = Date.now();
 
   if (sub === 'list') {
-    await requireTopic(kafka, topics.sender, config.kafkaSaslUsername);
-    await requireTopic(kafka, topics.content, config.kafkaSaslUsername);
+    await requireTopic(kafka, topics.sender, principal);
+    await requireTopic(kafka, topics.content, principal);
     const all = [
       ...(await readOverrides(kafka, topics.sender, 'PolicyOverride')).values(),
       ...(await readOverrides(kafka, topics.content, 'ContentOverride')).values(),
@@ -301,7 +302,7 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, ou
   const record: RecordName = t.content ? 'ContentOverride' : 'PolicyOverride';
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   if (sub === 'remove') {
-    await requireTopic(kafka, topic, config.kafkaSaslUsername);
+    await requireTopic(kafka, topic, principal);
     const current = (await readOverrides(kafka, topic, record as 'PolicyOverride' | 'ContentOverride')).get(
       t.key,
     );
@@ -355,7 +356,7 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, ou
     checkOverride(t.key, o);
     value = codec.encode('PolicyOverride', o);
   }
-  await requireTopic(kafka, topic, config.kafkaSaslUsername);
+  await requireTopic(kafka, topic, principal);
   // Its schema first (acks=all), so a decision engine or sink of an older release can read it.
   await registerSchemas(kafka, {
     topic: topicName(config.topicPrefix, SCHEMAS_TOPIC),

@@ -26,7 +26,10 @@ export function overrideAuthor(
 }
 
 /** The name the broker authenticates this client as: the SASL user, or the certificate's CN. */
-function authenticatedAs(c: KafkaSecurityConfig, readFile: (path: string) => string): string | undefined {
+export function authenticatedAs(
+  c: KafkaSecurityConfig,
+  readFile: (path: string) => string = (path) => readFileSync(path, 'utf8'),
+): string | undefined {
   if (c.kafkaSecurity === 'sasl_plaintext' || c.kafkaSecurity === 'sasl_ssl') return c.kafkaSaslUsername;
   if (c.kafkaSecurity === 'ssl' && c.kafkaTlsCertFile !== undefined) {
     const subject = new X509Certificate(readFile(c.kafkaTlsCertFile)).subject;
