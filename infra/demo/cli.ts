@@ -12,6 +12,7 @@ import {
   commonSettings,
   createLogger,
   describeError,
+  hashKeySetting,
   loadConfig,
   parseDuration,
   topicPrefixSetting,
@@ -133,8 +134,8 @@ async function main(argv: readonly string[]): Promise<number> {
       startServices: !values.compose,
       topicPrefix: values.compose ? config.topicPrefix : run,
       database: values.compose ? config.clickhouseDatabase : run.replaceAll('-', '_'),
-      // docker-compose's default unless the environment names the key the containers use.
-      hashKey: values.compose ? (process.env.SPAMGATE_HASH_KEY ?? 'compose-dev-only-hash-key') : undefined,
+      // The key the containers use (compose requires it), so the ledger has the content keys they match.
+      hashKey: values.compose ? loadConfig({ hashKey: hashKeySetting }, process.env).hashKey : undefined,
       logger,
       say,
       signal: abort.signal,

@@ -72,6 +72,15 @@ test('the feature engine runs in compose after topics and tables exist', () => {
   const fe = compose.services['feature-engine'];
   assert.ok(fe, 'a feature-engine service');
   assert.ok(fe.environment?.SPAMGATE_HASH_KEY, 'it gets a hash key');
+  // The same one in every service, and no default: a key published in this file is no secret.
+  for (const name of ['feature-engine', 'decision-engine', 'clickhouse-sink']) {
+    const key = compose.services[name]?.environment?.SPAMGATE_HASH_KEY;
+    assert.match(
+      String(key),
+      /^\$\{SPAMGATE_HASH_KEY:\?[^}]+\}$/,
+      `${name}: SPAMGATE_HASH_KEY required, no default`,
+    );
+  }
   assert.equal(fe.depends_on?.init?.condition, 'service_completed_successfully');
 });
 

@@ -91,6 +91,7 @@ export {
   MIN_HASH_KEY_BYTES,
   normaliseAddress,
   type SubscriberHasher,
+  weakHashKey,
 } from './privacy.ts';
 export { MAX_REQUEST_BYTES, partitionOfKey, requestsOf, type TopicMessages } from './produce.ts';
 export { mulberry32, seededRandom } from './random.ts';

@@ -4,24 +4,40 @@
  * key from configuration; data teams can count and join on the hash but not read the number.
  * The key is rotatable: a new key gives new hashes (old and new do not join), which is the point.
  */
-import { setting } from './config.ts';
+import { type Setting, setting } from './config.ts';
 import { SpamgateError } from './errors.ts';
 import { createHmacSha256 } from './hmac-sha256.ts';
 
 /** Minimum key length in bytes; shorter keys are refused. */
 export const MIN_HASH_KEY_BYTES = 16;
 
+/** Example keys published with spamgate: a deployment that kept one has no secret. */
+const PUBLISHED_KEYS: ReadonlySet<string> = new Set(['compose-dev-only-hash-key']);
+/** A key of fewer distinct characters ("aaaa...", "1111...") is guessable however long. */
+const MIN_DISTINCT_KEY_CHARS = 8;
+
+/** Why `key` is no secret to hash subscribers with, or undefined when it will do. */
+export function weakHashKey(key: string): string | undefined {
+  if (Buffer.byteLength(key, 'utf8') < MIN_HASH_KEY_BYTES) return `shorter than ${MIN_HASH_KEY_BYTES} bytes`;
+  if (new Set(key).size < MIN_DISTINCT_KEY_CHARS)
+    return `fewer than ${MIN_DISTINCT_KEY_CHARS} distinct characters`;
+  if (PUBLISHED_KEYS.has(key)) return 'an example key published with spamgate';
+  return undefined;
+}
+
 /**
  * SPAMGATE_HASH_KEY, one secret per deployment: every service hashes with it (the feature engine
  * its recipients and content, every service the keys of its dead letters), so hashes join.
  */
-export const hashKeySetting = setting.string({
-  variable: 'SPAMGATE_HASH_KEY',
-  doc: "Secret for keyed hashes of recipients, content fingerprints and dead letters' keys (16 bytes or more); the same in every service.",
-  pattern: /^.{16,}$/,
-  expected: 'a secret of at least 16 characters',
-  secret: true,
-});
+export const hashKeySetting: Setting<string> = {
+  ...setting.string({
+    variable: 'SPAMGATE_HASH_KEY',
+    doc: "Secret for keyed hashes of recipients, content fingerprints and dead letters' keys (16 bytes or more, 8 distinct characters or more: openssl rand -hex 24); the same in every service.",
+    expected: 'a random secret of at least 16 bytes and 8 distinct characters (openssl rand -hex 24)',
+    secret: true,
+  }),
+  parse: (raw) => (weakHashKey(raw) === undefined ? { ok: true, value: raw } : { ok: false }),
+};
 
 export interface SubscriberHasher {
   /** The first 8 bytes of HMAC-SHA-256(key, normalised number), as an unsigned 64-bit decimal string. */

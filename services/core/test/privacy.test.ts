@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createSubscriberHasher, hashKeyId, normaliseAddress, SpamgateError } from '../src/index.ts';
+import {
+  ConfigError,
+  createSubscriberHasher,
+  hashKeyId,
+  hashKeySetting,
+  loadConfig,
+  normaliseAddress,
+  SpamgateError,
+  weakHashKey,
+} from '../src/index.ts';
 
 const KEY = 'test-key-0123456789abcdef';
 
@@ -49,4 +58,28 @@ test('a hash key has an id that tells keys apart without revealing them', () => 
   assert.ok(!id.includes('secret'));
   // Not the hash of any number under the key: the id cannot be matched against hashed data.
   assert.notEqual(BigInt(`0x${id}`).toString(), createSubscriberHasher(a).hash('SPAMGATE HASH KEY ID V1'));
+});
+
+test('a hash key that is no secret is refused at start, by name and without its value', () => {
+  assert.equal(weakHashKey('0123456789abcdef0123'), undefined);
+  assert.equal(weakHashKey('7f3e9c1a5b2d8e4f'), undefined);
+  assert.match(weakHashKey('short-key') ?? '', /shorter than 16 bytes/);
+  assert.match(weakHashKey('a'.repeat(64)) ?? '', /fewer than 8 distinct/);
+  assert.match(weakHashKey('1212121212121212') ?? '', /fewer than 8 distinct/);
+  // The example docker-compose once shipped: whoever kept it has no secret.
+  assert.match(weakHashKey('compose-dev-only-hash-key') ?? '', /published/);
+  const spec = { hashKey: hashKeySetting };
+  assert.throws(
+    () => loadConfig(spec, { SPAMGATE_HASH_KEY: 'compose-dev-only-hash-key' }),
+    (err: unknown) =>
+      err instanceof ConfigError &&
+      /SPAMGATE_HASH_KEY/.test(err.message) &&
+      /openssl rand -hex 24/.test(err.message) &&
+      !err.message.includes('compose-dev-only'),
+  );
+  assert.throws(() => loadConfig(spec, {}), ConfigError, 'required');
+  assert.equal(
+    loadConfig(spec, { SPAMGATE_HASH_KEY: 'a1b2c3d4e5f60718293a' }).hashKey,
+    'a1b2c3d4e5f60718293a',
+  );
 });
