@@ -255,8 +255,8 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, ou
     sender: topicName(config.topicPrefix, 'sms.policy-overrides'),
     content: topicName(config.topicPrefix, 'sms.content-overrides'),
   };
-  const author = overrideAuthor(config, values.author ?? env.SPAMGATE_OPERATOR, userInfo().username);
   const principal = authenticatedAs(config);
+  const author = overrideAuthor(principal, values.author ?? env.SPAMGATE_OPERATOR, userInfo().username);
   const now = Date.now();
 
   if (sub === 'list') {

@@ -9,14 +9,15 @@ import { readFileSync } from 'node:fs';
 import type { KafkaSecurityConfig } from '@spamgate/core';
 import { UsageError } from './usage.ts';
 
-/** The author to record: `asserted` (--author or SPAMGATE_OPERATOR) or `fallback` when unauthenticated. */
+/**
+ * The author to record: the `principal` the client logs in as (authenticatedAs), or when there is
+ * none, `asserted` (--author or SPAMGATE_OPERATOR), else `fallback`.
+ */
 export function overrideAuthor(
-  c: KafkaSecurityConfig,
+  principal: string | undefined,
   asserted: string | undefined,
   fallback: string,
-  readFile: (path: string) => string = (path) => readFileSync(path, 'utf8'),
 ): string {
-  const principal = authenticatedAs(c, readFile);
   if (principal === undefined) return asserted ?? fallback;
   if (asserted !== undefined && asserted !== principal)
     throw new UsageError(

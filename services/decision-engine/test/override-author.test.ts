@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { KafkaSecurityConfig } from '@spamgate/core';
-import { overrideAuthor } from '../src/override-author.ts';
+import { authenticatedAs, overrideAuthor } from '../src/override-author.ts';
 import { UsageError } from '../src/usage.ts';
 
 const PLAIN: KafkaSecurityConfig = {
@@ -30,19 +30,21 @@ AiB4+44eCvfAfcc80bF+82+mrmmdOjf/9zozEnuLm7goSQ==
 `;
 
 test('unauthenticated, the author is what the operator says, else the OS user', () => {
-  assert.equal(overrideAuthor(PLAIN, 'noc-bob', 'root'), 'noc-bob');
-  assert.equal(overrideAuthor(PLAIN, undefined, 'root'), 'root');
+  assert.equal(authenticatedAs(PLAIN), undefined);
+  assert.equal(overrideAuthor(authenticatedAs(PLAIN), 'noc-bob', 'root'), 'noc-bob');
+  assert.equal(overrideAuthor(authenticatedAs(PLAIN), undefined, 'root'), 'root');
   // TLS without a client certificate authenticates the broker, not the operator.
-  assert.equal(overrideAuthor({ ...PLAIN, kafkaSecurity: 'ssl' }, 'noc-bob', 'root'), 'noc-bob');
+  assert.equal(authenticatedAs({ ...PLAIN, kafkaSecurity: 'ssl' }), undefined);
 });
 
 test('over SASL the author is the login, and naming another is refused', () => {
   for (const kafkaSecurity of ['sasl_plaintext', 'sasl_ssl'] as const) {
-    const c = { ...PLAIN, kafkaSecurity, kafkaSaslUsername: 'noc-alice' };
-    assert.equal(overrideAuthor(c, undefined, 'root'), 'noc-alice');
-    assert.equal(overrideAuthor(c, 'noc-alice', 'root'), 'noc-alice');
+    const principal = authenticatedAs({ ...PLAIN, kafkaSecurity, kafkaSaslUsername: 'noc-alice' });
+    assert.equal(principal, 'noc-alice');
+    assert.equal(overrideAuthor(principal, undefined, 'root'), 'noc-alice');
+    assert.equal(overrideAuthor(principal, 'noc-alice', 'root'), 'noc-alice');
     assert.throws(
-      () => overrideAuthor(c, 'noc-bob', 'root'),
+      () => overrideAuthor(principal, 'noc-bob', 'root'),
       (err: unknown) =>
         err instanceof UsageError && /principal you log in to Kafka as \(noc-alice\)/.test(err.message),
     );
@@ -55,6 +57,6 @@ test("with a client certificate the author is the certificate's CN", () => {
     assert.equal(path, '/run/secrets/cert.pem');
     return CERT;
   };
-  assert.equal(overrideAuthor(c, undefined, 'root', read), 'noc-alice');
-  assert.throws(() => overrideAuthor(c, 'mallory', 'root', read), UsageError);
+  assert.equal(authenticatedAs(c, read), 'noc-alice');
+  assert.throws(() => overrideAuthor(authenticatedAs(c, read), 'mallory', 'root'), UsageError);
 });
