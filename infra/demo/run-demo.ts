@@ -74,6 +74,7 @@ export interface DemoOptions {
    * Run the services and the simulator on the cluster's secured listener, each logged in as its
    * own principal, under the ACLs of `npm run topics -- --acls` (which the demo applies for its
    * topics and groups through `brokers`, a super user's listener). Unset: everything on `brokers`.
+   * Only with `startServices`: services already running (docker-compose) keep their own settings.
    */
   readonly secured?: SecuredDemo;
   /** Progress lines for the person watching. */
@@ -177,14 +178,15 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       `simulating ${o.ratePerSecond} messages/s for ${Math.round(o.durationMs / 1000)} s (seed ${o.seed}); labels in ${labelsPath}`,
     );
     const failedService = watchServices(services);
-    const simulatorKafka = o.secured
-      ? createKafka({
-          brokers: o.secured.brokers,
-          clientId: 'spamgate-demo-simulator',
-          logger: o.logger,
-          security: o.secured.logins.ingest.security,
-        })
-      : kafka;
+    const simulatorKafka =
+      o.secured && o.startServices
+        ? createKafka({
+            brokers: o.secured.brokers,
+            clientId: 'spamgate-demo-simulator',
+            logger: o.logger,
+            security: o.secured.logins.ingest.security,
+          })
+        : kafka;
     const labels = await Promise.race([
       runSimulator({
         kafka: simulatorKafka,
