@@ -6,11 +6,11 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createKafka, type KafkaSecurity } from '@spamgate/core';
+import { commonSettings, createKafka, type KafkaSecurity, kafkaSecurityOf, loadConfig } from '@spamgate/core';
 import type { Kafka } from 'kafkajs';
 import { testLogger, uniqueName } from './helpers.ts';
 import { getInfra, type KafkaTls } from './infra.ts';
@@ -53,21 +53,16 @@ export async function createKafkaLogin(role: string): Promise<KafkaLogin> {
     env: { ...process.env, SPAMGATE_SCRAM_BOOTSTRAP: infra.kafkaBrokers[0] },
     timeout: 15 * 60_000,
   });
-  const login: KafkaLogin = {
-    username,
-    principal: `User:${username}`,
-    passwordFile,
-    security: {
-      sasl: { mechanism: 'scram-sha-512', username, password: readFileSync(passwordFile, 'utf8').trim() },
-    },
-    env: {
-      SPAMGATE_KAFKA_BROKERS: brokers.join(','),
-      SPAMGATE_KAFKA_SECURITY: 'sasl_plaintext',
-      SPAMGATE_KAFKA_SASL_MECHANISM: 'scram-sha-512',
-      SPAMGATE_KAFKA_SASL_USERNAME: username,
-      SPAMGATE_KAFKA_SASL_PASSWORD_FILE: passwordFile,
-    },
+  const env = {
+    SPAMGATE_KAFKA_BROKERS: brokers.join(','),
+    SPAMGATE_KAFKA_SECURITY: 'sasl_plaintext',
+    SPAMGATE_KAFKA_SASL_MECHANISM: 'scram-sha-512',
+    SPAMGATE_KAFKA_SASL_USERNAME: username,
+    SPAMGATE_KAFKA_SASL_PASSWORD_FILE: passwordFile,
   };
+  // The client options a service makes of these settings (core's kafkaSecurityOf), not a copy.
+  const security = kafkaSecurityOf(loadConfig(commonSettings, env));
+  const login: KafkaLogin = { username, principal: `User:${username}`, passwordFile, security, env };
   await untilAuthenticated(login, brokers);
   return login;
 }
