@@ -194,9 +194,10 @@ export const SAMPLES: { [K in keyof Records]: Records[K] } = {
   ReceivedMessage: {
     messageId: 'm-1',
     eventTime: 1_795_900_000_123,
-    recipient: '+12025550100',
+    recipient: '9f86d081884c7d65',
     fromHash: Buffer.from('0123456789abcdef', 'hex'),
     kind: 'OPT_OUT',
+    recipientHashed: true,
   },
   DeadLetter: {
     originalTopic: 'sms.message-events',

@@ -99,6 +99,7 @@ export function runInProcess(options: InProcessRunOptions): InProcessRun {
   const p: PartitionProcessors = {
     processor: createPartitionProcessor({
       ...DEFAULT_PROCESSOR_OPTIONS,
+      bookId: keys.bookId,
       registrations: options.registrations,
     }),
     clusters: createClusterProcessor({ ...DEFAULT_CLUSTER_PROCESSOR_OPTIONS }),

@@ -335,18 +335,20 @@ export type OverrideScope = 'SENDER' | 'CAMPAIGN';
 /** ALLOW: never throttle or block; BLOCK: always block. */
 export type OverrideAction = 'ALLOW' | 'BLOCK';
 
-/** A message re-keyed by its recipient, so that it reaches the partition of the sender it may answer. Internal topic spamgate.feature-engine.by-recipient, key = the recipient address (UTF-8), exactly as that address appears when it sends. Carries no body and no sender number: only a keyed hash of the sender. */
+/** A message re-keyed by its recipient, so that it reaches the partition of the sender it may answer. Internal topic spamgate.feature-engine.by-recipient, key = the recipient's relation-book id (UTF-8; see recipient), written to the partition Kafka's default partitioner gives the recipient's address, where that address's own messages are. Carries no body and no number in clear: the recipient as a book id, the sender as a keyed hash. A record of a release before book ids (recipientHashed false) carries and is keyed by the clear address. */
 export interface ReceivedMessage {
   /** The original message's id (MessageEvent.messageId). */
   messageId: string;
   /** The original message's event time, ms since the epoch. */
   eventTime: number;
-  /** The address that received the message (the record key): the sender whose relation book it updates. */
+  /** The recipient's relation-book id when recipientHashed (16 lower-case hex digits of the keyed 64-bit hash Hash64 holds), else its clear address: the book it updates, and the record key. */
   recipient: string;
   /** Keyed hash of the address that sent the message: the counterpart, never in clear. */
   fromHash: Hash64;
   /** OPT_OUT: an opt-out request (STOP, ...); OPT_IN: START or UNSTOP, which revokes an earlier opt-out; MESSAGE: anything else. */
   kind: ReceivedKind;
+  /** Whether recipient is a book id (every release since book ids) or, false, a clear address (records of an earlier release, read the old way). */
+  recipientHashed: boolean;
 }
 
 /** What the message is to its recipient. Readers map symbols they do not know to MESSAGE. */

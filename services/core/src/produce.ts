@@ -42,12 +42,19 @@ export function requestsOf(topicMessages: readonly TopicMessages[], maxBytes: nu
  * key among `partitions`: where a producer that names no partition writes the key's records.
  */
 export function partitionOfKey(key: string | Buffer, partitions: number): number {
-  const metadata = Array.from({ length: partitions }, (_, i) => ({ partitionId: i, leader: 0 }));
+  let metadata = metadataOf.get(partitions);
+  if (!metadata) {
+    // Made once per count: the feature engine asks for every message it re-keys.
+    metadata = Array.from({ length: partitions }, (_, i) => ({ partitionId: i, leader: 0 }));
+    metadataOf.set(partitions, metadata);
+  }
   return defaultPartitioner({
     topic: 'spamgate',
     partitionMetadata: metadata as unknown as PartitionMetadata[],
     message: { key, value: null },
   });
 }
+
+const metadataOf = new Map<number, { partitionId: number; leader: number }[]>();
 
 const defaultPartitioner = Partitioners.DefaultPartitioner();

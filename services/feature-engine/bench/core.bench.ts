@@ -17,7 +17,7 @@ if (!gc) throw new Error('run with node --expose-gc');
 const keys = createFactKeys('bench-secret-0123456789abcdef');
 const handlers = createInputHandlers({ keys, utcOffsetHours: 0 });
 const T0 = Date.UTC(2026, 10, 27, 10, 0, 0);
-const options = { ...DEFAULT_PROCESSOR_OPTIONS, maxFutureSkewMs: 365 * 86_400_000 };
+const options = { ...DEFAULT_PROCESSOR_OPTIONS, bookId: keys.bookId, maxFutureSkewMs: 365 * 86_400_000 };
 const size = (process.env.SPAMGATE_BENCH_SIZE ?? 'full') === 'smoke' ? 0.02 : 1;
 
 const templates = [
@@ -136,7 +136,14 @@ function bytesPerReceiver(receivers: number): number {
   const held = createPartitionProcessor(options);
   const from = keys.recipientHash('+14150000000');
   for (let s = 0; s < receivers; s++) {
-    held.heard(`+1510${String(s).padStart(7, '0')}`, from.hi, from.lo, T0 + (s % 1_000) * 10, 'message', T0);
+    held.heard(
+      keys.bookId(`+1510${String(s).padStart(7, '0')}`),
+      from.hi,
+      from.lo,
+      T0 + (s % 1_000) * 10,
+      'message',
+      T0,
+    );
     if (s % 10_000 === 9_999) held.takeChanged();
   }
   held.takeChanged();

@@ -20,15 +20,16 @@ import {
   peekLight,
   peekLightBytes,
 } from '../src/engine/light-codec.ts';
-import { createPartitionProcessor, DEFAULT_PROCESSOR_OPTIONS } from '../src/engine/partition-processor.ts';
+import { createPartitionProcessor } from '../src/engine/partition-processor.ts';
 import { NO_URL_DOMAINS, recordUrlDomains } from '../src/windows/url-domains.ts';
 import { DEFAULT_WINDOWS } from '../src/windows/window-spec.ts';
+import { TEST_PROCESSOR_OPTIONS } from './processor-options.ts';
 
 const KEYS = createFactKeys('codec-secret-0123456789abcdef');
 const T0 = 1_794_996_000_000;
 const CLOCK = T0 + 365 * 86_400_000;
 const SENDER = '+14155550100';
-const FULL_ONLY = { ...DEFAULT_PROCESSOR_OPTIONS, light: { maxEvents: 0, maxTemplates: 0 } };
+const FULL_ONLY = { ...TEST_PROCESSOR_OPTIONS, light: { maxEvents: 0, maxTemplates: 0 } };
 
 /**
  * Written before URL domains were kept, by the engine of commit e01a84e: sender +14155550100
@@ -117,7 +118,7 @@ test('a cheap sender written before URL domains (the wide form) reads as none, a
     compact.length <= LIGHT_BEFORE.length - 30,
     `${compact.length} bytes, wide ${LIGHT_BEFORE.length}`,
   );
-  const p = createPartitionProcessor();
+  const p = createPartitionProcessor(TEST_PROCESSOR_OPTIONS);
   p.restore(SENDER, LIGHT_BEFORE);
   send(p, T0 + 5_000, 'see https://www.other.example.com/b and https://x.bit.ly/c');
   p.advanceWatermark(T0 + 60_000);

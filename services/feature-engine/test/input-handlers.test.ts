@@ -26,9 +26,11 @@ import {
   type Rekeyed,
 } from '../src/engine/input-handlers.ts';
 import { createPartitionProcessor, EventTimeSkewError } from '../src/engine/partition-processor.ts';
+import { processorOptionsFor } from './processor-options.ts';
 
 const SECRET = 'input-handlers-secret-0123456789';
 const keys = createFactKeys(SECRET);
+const TEST_PROCESSOR_OPTIONS = processorOptionsFor(keys);
 const hasher = createSubscriberHasher(SECRET);
 const handlers = createInputHandlers({ keys, utcOffsetHours: 0 });
 const T0 = 1_794_996_000_000;
@@ -48,7 +50,7 @@ const CLUSTER = clusterIdString(clusterIdOf(body('Ann'), keys.cluster)!);
 
 /** One partition's processors, with the default 5 min allowed future skew. */
 const partitions = (): PartitionProcessors => ({
-  processor: createPartitionProcessor(),
+  processor: createPartitionProcessor(TEST_PROCESSOR_OPTIONS),
   clusters: createClusterProcessor(),
 });
 
@@ -75,7 +77,8 @@ const bytesOf = (h: Buffer) => h.readBigUInt64BE(0);
 
 /**
  * Delivery of re-keyed records between partitions as the repartition topics would, each to the
- * partition `owner` names for its key (a record keyed anything else fails the test). `route`
+ * partition `owner` names for its key (a record keyed anything else fails the test); a record by
+ * recipient is keyed by the recipient's book id and placed by its address. `route`
  * returns the cluster events among what it delivered; `toCluster` holds every one delivered.
  */
 function network(owner: ReadonlyMap<string, PartitionProcessors>) {
@@ -90,7 +93,9 @@ function network(owner: ReadonlyMap<string, PartitionProcessors>) {
     for (const r of records) {
       if (r.to === 'byRecipient') {
         assert.equal(r.key, r.value.recipient, 'keyed by its recipient');
-        events.push(...route(handlers.received(partitionOf(r.key), r.value, t), t));
+        assert.equal(r.key, keys.bookId(r.partitionKey), "the recipient's book id, never its number");
+        assert.equal(r.value.recipientHashed, true);
+        events.push(...route(handlers.received(partitionOf(r.partitionKey), r.value, t), t));
       } else {
         handlers.clusterEvent(partitionOf(r.key), r.key, r.value, t);
         events.push(r.value);
@@ -123,7 +128,7 @@ test('a message, the answers to it and feedback about it reach its cluster throu
   assert.deepEqual(
     first.map((r) => [r.to, r.key]),
     [
-      ['byRecipient', R1],
+      ['byRecipient', keys.bookId(R1)],
       ['byCluster', CLUSTER],
     ],
   );
@@ -155,7 +160,7 @@ test('a message, the answers to it and feedback about it reach its cluster throu
   const stop = handlers.message(B, message(R1, S1, T0 + 5 * MIN, 'STOP'), CLOCK);
   assert.deepEqual(
     stop.map((r) => [r.to, r.key, (r.value as ReceivedMessage).kind]),
-    [['byRecipient', S1, 'OPT_OUT']],
+    [['byRecipient', keys.bookId(S1), 'OPT_OUT']],
     'an opt-out has no cluster of its own',
   );
   const optOut = route(stop, CLOCK);
@@ -403,15 +408,28 @@ test('bad records throw the typed errors the shell dead-letters, and change noth
     () => handlers.feedback(p, { ...feedback('SPAM_REPORT', S1, R1, T0), sender: '\u0007' }, CLOCK),
     deadLettered(InvalidAddressError),
   );
-  assert.throws(
-    () =>
-      handlers.received(
-        p,
-        { messageId: 'x', eventTime: T0, recipient: '', fromHash: keys.hash64(S1), kind: 'MESSAGE' },
-        CLOCK,
-      ),
-    deadLettered(InvalidAddressError),
-  );
+  // An earlier release's record names the recipient in clear; this one's by a book id.
+  for (const [recipient, recipientHashed] of [
+    ['', false],
+    ['+1202555010', true],
+    [keys.bookId(R1).toUpperCase(), true],
+  ] as const)
+    assert.throws(
+      () =>
+        handlers.received(
+          p,
+          {
+            messageId: 'x',
+            eventTime: T0,
+            recipient,
+            fromHash: keys.hash64(S1),
+            kind: 'MESSAGE',
+            recipientHashed,
+          },
+          CLOCK,
+        ),
+      deadLettered(InvalidAddressError),
+    );
   assert.equal(p.processor.senderCount + p.processor.relationBookCount, 0, 'no sender state');
   const event = handlers.message(partitions(), ok, CLOCK)[1]!.value as ClusterEvent;
   assert.throws(

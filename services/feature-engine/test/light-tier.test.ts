@@ -18,15 +18,16 @@ import {
 import { emptyLight } from '../src/engine/light-entry.ts';
 import {
   createPartitionProcessor,
-  DEFAULT_PROCESSOR_OPTIONS,
   type HeardKind,
   type MessageFlags,
   type PartitionProcessor,
   type ProcessorOptions,
   type ProcessorOutput,
 } from '../src/engine/partition-processor.ts';
+import { processorOptionsFor } from './processor-options.ts';
 
 const KEYS = createFactKeys('light-secret-0123456789abcdef');
+const TEST_PROCESSOR_OPTIONS = processorOptionsFor(KEYS);
 const T0 = 1_794_996_000_000;
 const CLOCK = T0 + 30 * 86_400_000;
 const BODIES = [
@@ -120,7 +121,7 @@ function feed(p: PartitionProcessor, input: Input): MessageFlags | number {
   }
   if (input.kind === 'heard') {
     const { hi, lo } = KEYS.recipientHash(input.from);
-    return p.heard(input.sender, hi, lo, input.t, input.h, CLOCK);
+    return p.heard(KEYS.bookId(input.sender), hi, lo, input.t, input.h, CLOCK);
   }
   const named = input.recipient === null ? undefined : KEYS.recipientHash(input.recipient);
   return p.feedback(input.sender, input.t, input.f, CLOCK, named);
@@ -179,19 +180,19 @@ const fullOnly = (o: ProcessorOptions): ProcessorOptions => ({
  * and fall idle many times within a few thousand events.
  */
 const SHORT: ProcessorOptions = {
-  ...DEFAULT_PROCESSOR_OPTIONS,
+  ...TEST_PROCESSOR_OPTIONS,
   windows: [
     { name: '1m', lengthMs: 60_000, sliceMs: 10_000 },
     { name: '10m', lengthMs: 600_000, sliceMs: 60_000 },
   ],
-  features: { ...DEFAULT_PROCESSOR_OPTIONS.features, newContactLookbackMs: 900_000 },
+  features: { ...TEST_PROCESSOR_OPTIONS.features, newContactLookbackMs: 900_000 },
 };
 
 test('cheap senders publish exactly what full state publishes, through promotions and restores', () => {
   const listedDomains = new Set<number>();
   for (const [seed, options, all] of [
-    [11, DEFAULT_PROCESSOR_OPTIONS, inputs(11)],
-    [12, DEFAULT_PROCESSOR_OPTIONS, inputs(12)],
+    [11, TEST_PROCESSOR_OPTIONS, inputs(11)],
+    [12, TEST_PROCESSOR_OPTIONS, inputs(12)],
     [13, SHORT, inputs(13, 4_000, 400, 3)],
     [14, SHORT, inputs(14, 4_000, 600, 2)],
   ] as const) {
@@ -260,7 +261,7 @@ test('cheap senders publish exactly what full state publishes, through promotion
 });
 
 test('a cheap sender survives its bytes and refuses damaged ones', () => {
-  const p = createPartitionProcessor();
+  const p = createPartitionProcessor(TEST_PROCESSOR_OPTIONS);
   const event = (t: number, recipient: string): MessageEvent => ({
     messageId: `m${t}`,
     eventTime: t,
@@ -334,7 +335,7 @@ test('minute and window closes write no record; a restore brings a cheap sender 
       ).facts,
       CLOCK,
     );
-  const p = createPartitionProcessor();
+  const p = createPartitionProcessor(TEST_PROCESSOR_OPTIONS);
   send(p, quiet, T0 + 5_000);
   assert.deepEqual(
     p.drain(0).map((o) => [o.kind, o.sender]),
@@ -358,7 +359,7 @@ test('minute and window closes write no record; a restore brings a cheap sender 
   // A new owner restores the quiet sender's record, which predates both closes, and goes on as
   // the first owner does: neither close is made again, and the same input gives the same output.
   const restored = (closedBy?: number) => {
-    const q = createPartitionProcessor();
+    const q = createPartitionProcessor(TEST_PROCESSOR_OPTIONS);
     q.restore(quiet, record);
     q.restoreWatermark(meta.watermark, closedBy);
     return q;
@@ -380,7 +381,7 @@ test('minute and window closes write no record; a restore brings a cheap sender 
 
 test('shedding drops the least active senders’ window state but keeps their open minutes', () => {
   const p = createPartitionProcessor({
-    ...DEFAULT_PROCESSOR_OPTIONS,
+    ...TEST_PROCESSOR_OPTIONS,
     light: { maxEvents: 0, maxTemplates: 0 },
   });
   const send = (sender: string, t: number) =>
@@ -447,7 +448,7 @@ test('shedding drops the least active senders’ window state but keeps their op
 });
 
 test('shedding forgets the least recently active cheap senders once full state is exhausted', () => {
-  const p = createPartitionProcessor();
+  const p = createPartitionProcessor(TEST_PROCESSOR_OPTIONS);
   for (let i = 0; i < 10; i++) p.feedback(`+1415555000${i}`, T0 + i * 1_000, 'DELIVERY_FAILURE', CLOCK);
   assert.equal(p.lightSenderCount, 10);
   p.advanceWatermark(T0 + 600_000);
@@ -460,7 +461,7 @@ test('shedding forgets the least recently active cheap senders once full state i
 });
 
 test('when the shortest window closes on a silent sender, its features are published once more', () => {
-  for (const options of [DEFAULT_PROCESSOR_OPTIONS, fullOnly(DEFAULT_PROCESSOR_OPTIONS)]) {
+  for (const options of [TEST_PROCESSOR_OPTIONS, fullOnly(TEST_PROCESSOR_OPTIONS)]) {
     const p = createPartitionProcessor(options);
     for (let i = 0; i < 3; i++)
       p.message(
@@ -507,7 +508,7 @@ test('when the shortest window closes on a silent sender, its features are publi
 });
 
 test('one drain can publish more records than a function call takes arguments', () => {
-  const p = createPartitionProcessor();
+  const p = createPartitionProcessor(TEST_PROCESSOR_OPTIONS);
   const n = 150_000;
   for (let i = 0; i < n; i++) p.feedback(`+1${String(4_150_000_000 + i)}`, T0 + i, 'SPAM_REPORT', CLOCK);
   p.advanceWatermark(T0 + 86_400_000);
@@ -517,7 +518,7 @@ test('one drain can publish more records than a function call takes arguments', 
 });
 
 test('a sender shed of its windows keeps its URL domains; a forgotten one loses them with its tombstone', () => {
-  for (const options of [DEFAULT_PROCESSOR_OPTIONS, fullOnly(DEFAULT_PROCESSOR_OPTIONS)]) {
+  for (const options of [TEST_PROCESSOR_OPTIONS, fullOnly(TEST_PROCESSOR_OPTIONS)]) {
     const p = createPartitionProcessor(options);
     const send = (sender: string, t: number, domain: string) =>
       p.message(

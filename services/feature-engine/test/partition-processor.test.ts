@@ -13,16 +13,17 @@ import {
 } from '../src/engine/facts.ts';
 import {
   createPartitionProcessor,
-  DEFAULT_PROCESSOR_OPTIONS,
   EventTimeSkewError,
   type PartitionProcessor,
   type ProcessorOptions,
   type ProcessorOutput,
 } from '../src/engine/partition-processor.ts';
 import type { MessageFacts } from '../src/windows/sender-state.ts';
+import { processorOptionsFor } from './processor-options.ts';
 import { referenceUrlDomains } from './url-domains-reference.ts';
 
 const KEYS = createFactKeys('test-secret-0123456789abcdef');
+const TEST_PROCESSOR_OPTIONS = processorOptionsFor(KEYS);
 const T0 = 1_794_996_000_000; // on the hour
 const FAR_FUTURE_CLOCK = T0 + 10 * 86_400_000;
 
@@ -85,7 +86,7 @@ function run(
   restartAt = -1,
   replay: 'latest' | 'every record' = 'latest',
 ): ProcessorOutput[] {
-  let p = createPartitionProcessor();
+  let p = createPartitionProcessor(TEST_PROCESSOR_OPTIONS);
   const out: ProcessorOutput[] = [];
   const changelog = new Map<string, Uint8Array | null>();
   const log: { key: string; value: Uint8Array | null }[] = [];
@@ -100,7 +101,7 @@ function run(
       // What a new owner does: rebuild from the changelog (and the watermark) only.
       persist();
       const meta = encodePartitionMeta(p.watermark, p.closedBy);
-      p = createPartitionProcessor();
+      p = createPartitionProcessor(TEST_PROCESSOR_OPTIONS);
       if (replay === 'latest') {
         for (const [sender, bytes] of changelog) if (bytes) p.restore(sender, bytes);
       } else {
@@ -199,7 +200,7 @@ test('a restore that applies every changelog record in order, tombstones include
       ? { ...x, event: { ...x.event, eventTime: x.event.eventTime + 3 * DAY } }
       : { ...x, t: x.t + 3 * DAY };
   const all = inputs(7);
-  const p = createPartitionProcessor();
+  const p = createPartitionProcessor(TEST_PROCESSOR_OPTIONS);
   const log: { key: string; value: Uint8Array | null }[] = [];
   const persist = () => log.push(...p.takeChanged());
   const play = (xs: Input[]) =>
@@ -228,10 +229,10 @@ test('a restore that applies every changelog record in order, tombstones include
   p.drain(0);
   persist();
 
-  const fromLatest = createPartitionProcessor();
+  const fromLatest = createPartitionProcessor(TEST_PROCESSOR_OPTIONS);
   const latest = new Map(log.map((r) => [r.key, r.value]));
   for (const [key, value] of latest) if (value) fromLatest.restore(key, value);
-  const fromLog = createPartitionProcessor();
+  const fromLog = createPartitionProcessor(TEST_PROCESSOR_OPTIONS);
   for (const { key, value } of log) {
     if (value) fromLog.restore(key, value);
     else fromLog.forget(key);
@@ -254,7 +255,7 @@ test('a restore that applies every changelog record in order, tombstones include
 });
 
 test('events later than the allowed lateness are counted in the late column, not dropped', () => {
-  const p = createPartitionProcessor();
+  const p = createPartitionProcessor(TEST_PROCESSOR_OPTIONS);
   const msg = (t: number, id: string): MessageEvent => ({
     messageId: id,
     eventTime: t,
@@ -287,11 +288,11 @@ test('events later than the allowed lateness are counted in the late column, not
 });
 
 test('an event far in the future is refused and changes nothing', () => {
-  const p = createPartitionProcessor();
+  const p = createPartitionProcessor(TEST_PROCESSOR_OPTIONS);
   const facts = messageFacts(
     {
       messageId: 'x',
-      eventTime: T0 + DEFAULT_PROCESSOR_OPTIONS.maxFutureSkewMs + 1,
+      eventTime: T0 + TEST_PROCESSOR_OPTIONS.maxFutureSkewMs + 1,
       sender: 's',
       senderKind: 'UNKNOWN',
       recipient: '+13035550100',
@@ -350,8 +351,8 @@ test('call-back numbers become subscriber hashes, the first four, as a firewall 
 
 test('message() says whether it walked the numbers and whether its recipient had opted out, as sequentialShare and postOptOutSends count; feedback names its cluster', () => {
   for (const options of [
-    DEFAULT_PROCESSOR_OPTIONS,
-    { ...DEFAULT_PROCESSOR_OPTIONS, light: { maxEvents: 0, maxTemplates: 0 } },
+    TEST_PROCESSOR_OPTIONS,
+    { ...TEST_PROCESSOR_OPTIONS, light: { maxEvents: 0, maxTemplates: 0 } },
   ]) {
     const p = createPartitionProcessor(options);
     const sent = (recipient: number, t: number, cluster = Number.NaN) =>
@@ -395,7 +396,7 @@ test('message() says whether it walked the numbers and whether its recipient had
     assert.ok(Number.isNaN(p.feedback('S', T0 + 7_000, 'SPAM_REPORT', FAR_FUTURE_CLOCK)));
     // 101 opts out: the one confirmation within 5 min is excused, every later message is flagged;
     // a message to someone else is not.
-    p.heard('S', to(101).hi, to(101).lo, T0 + 8_000, 'optOut', FAR_FUTURE_CLOCK);
+    p.heard(KEYS.bookId('S'), to(101).hi, to(101).lo, T0 + 8_000, 'optOut', FAR_FUTURE_CLOCK);
     const after = [
       sent(101, T0 + 9_000, 42),
       sent(101, T0 + 10_000, 42),
@@ -451,10 +452,10 @@ function walk(timeMs: number, n: number): MessageFacts {
 /** Far enough ahead for every event of these tests. */
 const CLOCK = T0 + 365 * 86_400_000;
 const FULL_ONLY: ProcessorOptions = {
-  ...DEFAULT_PROCESSOR_OPTIONS,
+  ...TEST_PROCESSOR_OPTIONS,
   light: { maxEvents: 0, maxTemplates: 0 },
 };
-const LONGEST = DEFAULT_PROCESSOR_OPTIONS.windows[DEFAULT_PROCESSOR_OPTIONS.windows.length - 1]!;
+const LONGEST = TEST_PROCESSOR_OPTIONS.windows[TEST_PROCESSOR_OPTIONS.windows.length - 1]!;
 
 /** A message's facts with the given links, straight from their domains (no body to analyse). */
 function linked(timeMs: number, recipient: number, domains: readonly string[]): MessageFacts {
@@ -478,7 +479,7 @@ const published = (out: ProcessorOutput[], sender: string): string[] | undefined
   out.flatMap((o) => (o.kind === 'features' && o.sender === sender ? [o.value.urlDomains] : [])).at(-1);
 
 test('urlDomains list the registrable domains of a sender’s links, newest first, each once, in both tiers', () => {
-  for (const options of [DEFAULT_PROCESSOR_OPTIONS, FULL_ONLY]) {
+  for (const options of [TEST_PROCESSOR_OPTIONS, FULL_ONLY]) {
     const p = createPartitionProcessor(options);
     const bodies = [
       'Your parcel: https://track.parcels-now.com/a1 or http://bit.ly/x',
@@ -512,7 +513,7 @@ test('urlDomains list the registrable domains of a sender’s links, newest firs
 });
 
 test('urlDomains keep 16, and a domain older than the longest window is neither published nor kept', () => {
-  for (const options of [DEFAULT_PROCESSOR_OPTIONS, FULL_ONLY]) {
+  for (const options of [TEST_PROCESSOR_OPTIONS, FULL_ONLY]) {
     const p = createPartitionProcessor(options);
     p.message('S', 'LONG_CODE', null, linked(T0, 1, ['old.example']), CLOCK);
     const twenty = Array.from({ length: 20 }, (_, i) => `d${i}.example`);
@@ -538,7 +539,7 @@ test('urlDomains keep 16, and a domain older than the longest window is neither 
 });
 
 test('a sender restored from the changelog keeps exactly its urlDomains, in both tiers', () => {
-  for (const options of [DEFAULT_PROCESSOR_OPTIONS, FULL_ONLY]) {
+  for (const options of [TEST_PROCESSOR_OPTIONS, FULL_ONLY]) {
     const p = createPartitionProcessor(options);
     p.message('S', 'LONG_CODE', null, linked(T0, 1, ['a.example', 'b.example']), CLOCK);
     p.message('S', 'LONG_CODE', null, linked(T0 + 5_000, 2, ['c.example', 'a.example']), CLOCK);
@@ -588,7 +589,7 @@ test('urlDomains equal a brute-force recomputation through drains, late events, 
         facts: linked(at, i % 50, domains),
       });
     }
-    for (const options of [DEFAULT_PROCESSOR_OPTIONS, FULL_ONLY]) {
+    for (const options of [TEST_PROCESSOR_OPTIONS, FULL_ONLY]) {
       for (const [every, restarts] of [
         [1, []],
         [40, [700, 1_900]],
@@ -642,7 +643,7 @@ test('urlDomains equal a brute-force recomputation through drains, late events, 
 });
 
 test('a burst’s last message is published once the partition’s newest event is one emit interval past it', () => {
-  const p = createPartitionProcessor();
+  const p = createPartitionProcessor(TEST_PROCESSOR_OPTIONS);
   const message = (sender: string, t: number, i: number): Input => ({
     kind: 'message',
     event: {

@@ -2,14 +2,15 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseRegistrations } from '@spamgate/schemas';
 import { createFactKeys, messageFacts } from '../src/engine/facts.ts';
-import { createPartitionProcessor, DEFAULT_PROCESSOR_OPTIONS } from '../src/engine/partition-processor.ts';
+import { createPartitionProcessor } from '../src/engine/partition-processor.ts';
+import { TEST_PROCESSOR_OPTIONS } from './processor-options.ts';
 
 test('a registered sender over its tier shows registeredCapShare above 1; others show 0', () => {
   const registrations = parseRegistrations(
     { version: 't', tiers: { small: { perMinute: 10 } }, campaigns: { CAMP: 'small' } },
     'test',
   );
-  const p = createPartitionProcessor({ ...DEFAULT_PROCESSOR_OPTIONS, registrations });
+  const p = createPartitionProcessor({ ...TEST_PROCESSOR_OPTIONS, registrations });
   const keys = createFactKeys('registration-test-secret-0123');
   const t0 = 1_794_996_000_000;
   for (const [sender, campaignId] of [

@@ -18,6 +18,7 @@ import {
 } from '@spamgate/core';
 import type { Hash64, MessageEvent } from '@spamgate/schemas';
 import { MAX_CALLBACKS_PER_MESSAGE } from '../clusters/cluster-state.ts';
+import { bookId } from '../relations/relation-book.ts';
 import type { MessageFacts } from '../windows/sender-state.ts';
 
 export interface FactKeys {
@@ -25,6 +26,8 @@ export interface FactKeys {
   readonly recipientHash: (address: string) => { hi: number; lo: number };
   /** The same hash as the 8 big-endian bytes of the Avro Hash64 type. */
   readonly hash64: (address: string) => Hash64;
+  /** The same hash as a relation-book id (relation-book.ts bookId): how books and by-recipient name an address. */
+  readonly bookId: (address: string) => string;
   readonly positionOffset: number;
   /**
    * The keyed hash of an address's number block (the number without its last digit, so ten
@@ -49,6 +52,10 @@ export function createFactKeys(secret: string): FactKeys {
       b.writeUInt32BE(hi, 0);
       b.writeUInt32BE(lo, 4);
       return b;
+    },
+    bookId: (address) => {
+      const { hi, lo } = hasher.hashHalves(address);
+      return bookId(hi, lo);
     },
     positionOffset: offset,
     senderBlock: (address) => {

@@ -35,6 +35,7 @@ import {
   type Logger,
   openFencedProducer,
   partitionEnd,
+  partitionOfKey,
   partitionStart,
   type Registry,
   registerSchemas,
@@ -168,10 +169,8 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
   const deadLetterHasher = createSubscriberHasher(config.hashKey);
   /** Set when a partition's state was written under another hash key: nothing more is committed. */
   let keyRefused = false;
-  const handlers: InputHandlers = createInputHandlers({
-    keys: createFactKeys(config.hashKey),
-    utcOffsetHours: config.utcOffsetHours,
-  });
+  const keys = createFactKeys(config.hashKey);
+  const handlers: InputHandlers = createInputHandlers({ keys, utcOffsetHours: config.utcOffsetHours });
   const topics: FeatureEngineTopics = featureEngineTopics(
     config.topicPrefix,
     config.inputTopicPrefix ?? config.topicPrefix,
@@ -188,6 +187,7 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
   });
   const options: ProcessorOptions = {
     ...DEFAULT_PROCESSOR_OPTIONS,
+    bookId: keys.bookId,
     allowedLatenessMs: config.allowedLatenessMs,
     emitIntervalMs: config.emitIntervalMs,
     maxFutureSkewMs: config.maxFutureSkewMs,
@@ -225,6 +225,12 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
     partitionAssigners: [copartition.assigner],
   });
 
+  /**
+   * Partitions of the by-recipient topic: its records name the recipient by a hash, so the shell
+   * places them itself (partitionOfKey of the clear address), as a keyed producer would have.
+   */
+  let byRecipientPartitions = 0;
+
   /** Reads partitions' changelogs into fresh processors; returns each partition's end offset. */
   async function restore(partitions: readonly number[]): Promise<Map<number, Restored>> {
     const started = now();
@@ -238,6 +244,8 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
           { low: Number(o.low), high: Number(o.high) },
         ]),
       );
+      // Read again at every assignment, so partitions added since are counted.
+      byRecipientPartitions = (await admin.fetchTopicOffsets(topics.byRecipient)).length;
     } finally {
       await admin.disconnect();
     }
@@ -482,7 +490,12 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
   function queue(task: Task, records: readonly Rekeyed[]): void {
     for (const r of records) {
       if (r.to === 'byRecipient')
-        task.byRecipient.push({ key: r.key, value: codec.encode('ReceivedMessage', r.value) });
+        task.byRecipient.push({
+          key: r.key,
+          value: codec.encode('ReceivedMessage', r.value),
+          // Keyed by a hash, placed by the clear address: where that address's own messages are.
+          partition: partitionOfKey(r.partitionKey, byRecipientPartitions),
+        });
       else task.byCluster.push({ key: r.key, value: codec.encode('ClusterEvent', r.value) });
     }
   }
@@ -615,8 +628,6 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
       { topic: topics.features, messages: features },
       { topic: topics.minutes, messages: minutes },
       { topic: topics.deadLetters, messages: task.deadLetters.splice(0) },
-      // No partition: the producer's partitioner (Kafka's murmur2, as every client's default)
-      // puts each record where the recipient's own messages are.
       { topic: topics.byRecipient, messages: task.byRecipient.splice(0) },
       { topic: topics.byCluster, messages: task.byCluster.splice(0) },
       { topic: topics.clusterFeatures, messages: clusterFeatures },

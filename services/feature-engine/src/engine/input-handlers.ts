@@ -14,6 +14,7 @@ import { clusterIdString, parseClusterId, SpamgateError } from '@spamgate/core';
 import type { ClusterEvent, FeedbackEvent, Hash64, MessageEvent, ReceivedMessage } from '@spamgate/schemas';
 import type { ClusterFeaturesRecord, ClusterProcessor } from '../clusters/cluster-processor.ts';
 import type { ClusterMessage, HashHalves } from '../clusters/cluster-state.ts';
+import { bookId, isBookId } from '../relations/relation-book.ts';
 import { callbackHashes, type FactKeys, messageFacts } from './facts.ts';
 import type { PartitionProcessor, ProcessorOutput } from './partition-processor.ts';
 
@@ -24,12 +25,18 @@ export interface PartitionProcessors {
 }
 
 /**
- * A record to deliver to another partition: by recipient (the key is the recipient's address, the
- * partition is the one its own messages go to) or by content cluster (the key is the cluster id,
- * clusterIdString's form).
+ * A record to deliver to another partition: by recipient (the key is the recipient's book id; the
+ * partition is the one the default partitioner gives `partitionKey`, the clear address, where its
+ * own messages go; the clear address goes no further than choosing it) or by content cluster (the
+ * key is the cluster id, clusterIdString's form).
  */
 export type Rekeyed =
-  | { readonly to: 'byRecipient'; readonly key: string; readonly value: ReceivedMessage }
+  | {
+      readonly to: 'byRecipient';
+      readonly key: string;
+      readonly partitionKey: string;
+      readonly value: ReceivedMessage;
+    }
   | { readonly to: 'byCluster'; readonly key: string; readonly value: ClusterEvent };
 
 export interface InputHandlers {
@@ -70,6 +77,19 @@ export function checkAddress(field: string, address: string): void {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
   if (/[\u0000-\u001f\u007f-\u009f]/.test(address))
     throw new InvalidAddressError(field, 'contains control characters');
+}
+
+/**
+ * The book a by-recipient record updates: the id it carries, or (a record of a release before book
+ * ids) its clear address's. A malformed one is an InvalidAddressError, dead-lettered.
+ */
+function recipientBookOf(event: ReceivedMessage, keys: FactKeys): string {
+  if (!event.recipientHashed) {
+    checkAddress('recipient', event.recipient);
+    return keys.bookId(event.recipient);
+  }
+  if (!isBookId(event.recipient)) throw new InvalidAddressError('recipient', 'not a book id (16 hex digits)');
+  return event.recipient;
 }
 
 /** A keyed 64-bit hash given as halves, as the 8 big-endian bytes of the Avro Hash64 type. */
@@ -164,15 +184,18 @@ export function createInputHandlers(options: {
               event.messageId,
             )
           : undefined;
+      const recipientBook = bookId(facts.recipientHi, facts.recipientLo);
       const received: Rekeyed = {
         to: 'byRecipient',
-        key: event.recipient,
+        key: recipientBook,
+        partitionKey: event.recipient,
         value: {
           messageId: event.messageId,
           eventTime: event.eventTime,
-          recipient: event.recipient,
+          recipient: recipientBook,
           fromHash: senderHash,
           kind: content.isOptOut ? 'OPT_OUT' : content.isOptIn ? 'OPT_IN' : 'MESSAGE',
+          recipientHashed: true,
         },
       };
       if (content.clusterId === null) return ignored ? [received, ignored] : [received];
@@ -214,11 +237,11 @@ export function createInputHandlers(options: {
     },
 
     received(p, event, wallClockMs) {
-      checkAddress('recipient', event.recipient);
+      const book = recipientBookOf(event, keys);
       const from = event.fromHash;
       const kind = event.kind === 'OPT_OUT' ? 'optOut' : event.kind === 'OPT_IN' ? 'optIn' : 'message';
       const cluster = p.processor.heard(
-        event.recipient,
+        book,
         from.readUInt32BE(0),
         from.readUInt32BE(4),
         event.eventTime,
@@ -233,7 +256,7 @@ export function createInputHandlers(options: {
           cluster,
           kind === 'optOut' ? 'OPT_OUT' : 'REPLY',
           event.eventTime,
-          keys.hash64(event.recipient),
+          Buffer.from(book, 'hex'), // the book id is the recipient's hash: who answered
           from,
           event.messageId,
         ),

@@ -29,6 +29,7 @@ import {
   forgetExpiredRelations,
   IGNORES_OPT_OUTS_MS,
   ignoresOptOutsAt,
+  isBookId,
   isEmptyBook,
   latestClusterTo,
   packedBookLatestMs,
@@ -101,9 +102,17 @@ export interface ProcessorOptions {
   readonly registrations: Registrations;
   /** Replies, contacts and opt-outs (relation-book.ts). */
   readonly relations: RelationOptions;
+  /**
+   * An address's relation-book id (relation-book.ts bookId over the deployment's subscriber
+   * hasher: FactKeys.bookId). No default: it needs the hash key.
+   */
+  readonly bookId: (address: string) => string;
 }
 
-export const DEFAULT_PROCESSOR_OPTIONS: ProcessorOptions = Object.freeze({
+/** Every option but the keyed one (bookId). */
+export type ProcessorDefaults = Omit<ProcessorOptions, 'bookId'>;
+
+export const DEFAULT_PROCESSOR_OPTIONS: ProcessorDefaults = Object.freeze({
   windows: DEFAULT_WINDOWS,
   features: DEFAULT_FEATURE_OPTIONS,
   allowedLatenessMs: 30_000,
@@ -115,9 +124,10 @@ export const DEFAULT_PROCESSOR_OPTIONS: ProcessorOptions = Object.freeze({
 });
 
 /**
- * Changelog key of a sender's relation book: the sender after a NUL and "r" (addresses never hold
- * control characters, the shell refuses them, so it cannot collide with a sender or with
- * PARTITION_META_KEY).
+ * Changelog key of a relation book: its book id (a keyed hash, never the number) after a NUL and
+ * "r" (addresses never hold control characters, the shell refuses them, so it cannot collide with
+ * a sender or with PARTITION_META_KEY). A release before book ids wrote the clear address there
+ * instead; a restore re-keys such a book and deletes the old key at the next commit.
  */
 export const RELATION_KEY_PREFIX = '\u0000r';
 
@@ -243,20 +253,20 @@ export interface PartitionProcessor {
     recipient?: { hi: number; lo: number },
   ): number;
   /**
-   * A counterpart's message to `sender` (from the repartition topic): a reply, an opt-out or an
-   * opt-in, for the sender's relation book. Throws EventTimeSkewError like message. Returns the
-   * content cluster of the message it answers, to attribute the answer to (recordHeard says
-   * when), else NaN.
+   * A counterpart's message to the address whose book is `book` (a book id, from the repartition
+   * topic): a reply, an opt-out or an opt-in, for its relation book. Throws EventTimeSkewError
+   * like message. Returns the content cluster of the message it answers, to attribute the answer
+   * to (recordHeard says when), else NaN.
    */
   heard(
-    sender: string,
+    book: string,
     counterpartHi: number,
     counterpartLo: number,
     timeMs: number,
     kind: HeardKind,
     wallClockMs: number,
   ): number;
-  /** Senders with a relation book. */
+  /** Relation books held: of senders, and of addresses that have only received. */
   readonly relationBookCount: number;
   /** Moves the watermark forward to t if it is behind (the shell's idle-partition fallback). */
   advanceWatermark(t: number): void;
@@ -267,7 +277,7 @@ export interface PartitionProcessor {
   drain(emittedAtMs: number): ProcessorOutput[];
   /**
    * Changelog records of what changed since the last call: senders (key = sender) and relation
-   * books (key = RELATION_KEY_PREFIX + sender), their bytes, or null when evicted.
+   * books (key = RELATION_KEY_PREFIX + book id), their bytes, or null when evicted.
    */
   takeChanged(): { key: string; value: Uint8Array | null }[];
   /**
@@ -398,9 +408,7 @@ function minuteRecord(sender: string, start: number, agg: MinuteAggregate): Proc
   };
 }
 
-export function createPartitionProcessor(
-  options: ProcessorOptions = DEFAULT_PROCESSOR_OPTIONS,
-): PartitionProcessor {
+export function createPartitionProcessor(options: ProcessorOptions): PartitionProcessor {
   /** Full entries, or a cheap sender's packed bytes (light-codec.ts). */
   const senders = new Map<string, SenderEntry | string>();
   /** Within the longest window: the relation books keep violations that long. */
@@ -451,11 +459,18 @@ export function createPartitionProcessor(
   /** The watermark's minute at the last full scan; minutes close only when it moves. */
   let scannedMinute = Number.NaN;
 
-  /** Relation books: decoded, or (small ones between batches) their bytes as a Latin-1 string. */
+  /**
+   * Relation books by book id: decoded, or (small ones between batches) their bytes as a Latin-1
+   * string.
+   */
   const books = new Map<string, RelationBook | string>();
   /** Books opened since the last takeChanged; their size is out of bookBytes until then. */
   const changedBooks = new Set<string>();
   const droppedBooks = new Set<string>();
+  /** Clear-address book keys of an earlier release, restored under their id: deleted at the next commit. */
+  const legacyBookKeys = new Set<string>();
+  /** Ids whose book came from such a key, and no book-id record since: a tombstone of it drops them. */
+  const fromLegacy = new Set<string>();
   let bookBytes = 0;
   const relationHorizonMs = Math.max(
     options.relations.contactLookbackMs,
@@ -463,26 +478,36 @@ export function createPartitionProcessor(
     longestWindowMs,
   );
 
-  /** A sender's book, decoded and marked changed (created when `create`). */
-  function openBook(sender: string, create: boolean): RelationBook | undefined {
-    const held = books.get(sender);
+  /** The book with this id, decoded and marked changed (created when `create`). */
+  function openBook(id: string, create: boolean): RelationBook | undefined {
+    const held = books.get(id);
     if (held === undefined && !create) return undefined;
-    if (!changedBooks.has(sender)) {
+    if (!changedBooks.has(id)) {
       if (held !== undefined) bookBytes -= relationBookBytes(held);
-      changedBooks.add(sender);
+      changedBooks.add(id);
     }
-    droppedBooks.delete(sender);
+    droppedBooks.delete(id);
     if (typeof held === 'object') return held;
     const book = held === undefined ? createRelationBook() : decodeRelationBook(Buffer.from(held, 'latin1'));
-    books.set(sender, book);
+    books.set(id, book);
     return book;
   }
 
-  /** A sender's book to read, without marking it changed. */
-  function readBook(sender: string): RelationBook | undefined {
-    const held = books.get(sender);
+  /** A sender's own book, opened, with the sender as its owner. */
+  function openOwnBook(sender: string): RelationBook {
+    const book = openBook(options.bookId(sender), true)!;
+    book.owner = sender;
+    return book;
+  }
+
+  /** The book with this id to read, without marking it changed. */
+  function readBook(id: string): RelationBook | undefined {
+    const held = books.get(id);
     return typeof held === 'string' ? decodeRelationBook(Buffer.from(held, 'latin1')) : held;
   }
+
+  /** Whether a book is that of an address with sender state (its owner sends, and is held). */
+  const ownerHeld = (book: RelationBook): boolean => book.owner !== undefined && senders.has(book.owner);
 
   /** The newest event time of a book, packed or not. */
   function bookLatest(held: RelationBook | string): number {
@@ -491,38 +516,62 @@ export function createPartitionProcessor(
 
   /** Forgets what the watermark has left behind in books idle past every look-back. */
   function expireBooks(): void {
-    for (const [sender, held] of books) {
+    for (const [id, held] of books) {
       if (watermark - bookLatest(held) <= relationHorizonMs) continue;
-      const book = openBook(sender, false)!;
+      const book = openBook(id, false)!;
       forgetExpiredRelations(book, options.windows, options.relations, watermark);
     }
   }
 
   /** Drops the least recently active books that `eligible` accepts until `target` bytes are freed. */
-  function shedBooks(target: number, eligible: (sender: string, book: RelationBook) => boolean): number {
+  function shedBooks(target: number, eligible: (book: RelationBook) => boolean): number {
     if (target <= 0) return 0;
-    const candidates: { sender: string; latest: number }[] = [];
-    for (const [sender, held] of books) {
+    const candidates: { id: string; latest: number }[] = [];
+    for (const [id, held] of books) {
       const book = typeof held === 'object' ? held : decodeRelationBook(Buffer.from(held, 'latin1'));
-      if (eligible(sender, book)) candidates.push({ sender, latest: book.latestMs });
+      if (eligible(book)) candidates.push({ id, latest: book.latestMs });
     }
-    candidates.sort((a, b) => a.latest - b.latest || (a.sender < b.sender ? -1 : 1));
+    candidates.sort((a, b) => a.latest - b.latest || (a.id < b.id ? -1 : 1));
     let freed = 0;
-    for (const { sender } of candidates) {
+    for (const { id } of candidates) {
       if (freed >= target) break;
-      const held = books.get(sender)!;
+      const held = books.get(id)!;
       const size = relationBookBytes(held);
-      if (changedBooks.delete(sender))
+      if (changedBooks.delete(id))
         freed += 0; // its size was already out of bookBytes
       else {
         bookBytes -= size;
         freed += size;
       }
-      books.delete(sender);
-      droppedBooks.add(sender);
+      books.delete(id);
+      fromLegacy.delete(id);
+      droppedBooks.add(id);
       stats.shedRelationBooks++;
     }
     return freed;
+  }
+
+  /**
+   * A book an earlier release keyed by the clear address: held under the address's id, with the
+   * address as its owner in memory (takeChanged writes it only if the address has sender state),
+   * and re-written under the id at the next commit, which also deletes the clear key. Of two books
+   * of one address (a partition moved back and forth across an upgrade) the newer is kept.
+   */
+  function restoreLegacyBook(address: string, bytes: Uint8Array): void {
+    const id = options.bookId(address);
+    const book = decodeRelationBook(bytes);
+    const held = books.get(id);
+    if (held !== undefined && bookLatest(held) > book.latestMs) {
+      legacyBookKeys.add(address);
+      return;
+    }
+    if (held !== undefined && !changedBooks.has(id)) bookBytes -= relationBookBytes(held);
+    book.owner = address;
+    books.set(id, book);
+    changedBooks.add(id); // its size stays out of bookBytes until takeChanged
+    droppedBooks.delete(id);
+    fromLegacy.add(id);
+    legacyBookKeys.add(address);
   }
 
   /** A sender's features may change with its book: publish them again (if it has any). */
@@ -688,7 +737,7 @@ export function createPartitionProcessor(
   }
 
   function features(e: SenderEntry, asOf: number, emittedAt: number): SenderFeatures {
-    const book = readBook(e.sender);
+    const book = readBook(options.bookId(e.sender));
     const relations = book && relationFeaturesAt(book, asOf, options.windows);
     const longest = options.windows[options.windows.length - 1]!;
     const clusters = book ? dominantClusters(book, asOf, longest) : [];
@@ -849,7 +898,7 @@ export function createPartitionProcessor(
     stats,
     message(sender, kind, campaignId, facts, wallClockMs, clusterId = Number.NaN) {
       observe(facts.timeMs, wallClockMs);
-      const book = openBook(sender, true)!;
+      const book = openOwnBook(sender);
       const recipient = counterpartKey(facts.recipientHi, facts.recipientLo);
       const { contact, afterOptOut, optOutCluster } = recordSent(
         book,
@@ -890,7 +939,7 @@ export function createPartitionProcessor(
     feedback(sender, timeMs, kind, wallClockMs, recipient) {
       observe(timeMs, wallClockMs);
       const attributed = kind === 'SPAM_REPORT' || kind === 'DELIVERY_FAILURE';
-      const book = attributed && recipient ? readBook(sender) : undefined;
+      const book = attributed && recipient ? readBook(options.bookId(sender)) : undefined;
       const cluster = book ? latestClusterTo(book, counterpartKey(recipient!.hi, recipient!.lo)) : Number.NaN;
       const light = lightEntry(sender);
       if (!light || !lightFeedback(sender, light, timeMs, kind)) {
@@ -904,12 +953,12 @@ export function createPartitionProcessor(
       advance(timeMs);
       return cluster;
     },
-    heard(sender, counterpartHi, counterpartLo, timeMs, kind, wallClockMs) {
+    heard(id, counterpartHi, counterpartLo, timeMs, kind, wallClockMs) {
       observe(timeMs, wallClockMs);
-      const book = openBook(sender, true)!;
+      const book = openBook(id, true)!;
       const key = counterpartKey(counterpartHi, counterpartLo);
       const cluster = recordHeard(book, key, timeMs, kind, options.relations);
-      outcomeChanged(sender);
+      if (book.owner !== undefined) outcomeChanged(book.owner);
       advance(timeMs);
       return cluster;
     },
@@ -994,25 +1043,32 @@ export function createPartitionProcessor(
       for (const sender of [...evicted].sort()) out.push({ key: sender, value: null });
       changed.clear();
       evicted.clear();
-      for (const sender of [...changedBooks].sort()) {
-        const book = books.get(sender);
+      for (const id of [...changedBooks].sort()) {
+        const book = books.get(id);
         if (typeof book !== 'object') continue;
         forgetExpiredRelations(book, options.windows, options.relations);
+        fromLegacy.delete(id);
         if (isEmptyBook(book)) {
-          books.delete(sender);
-          droppedBooks.add(sender);
+          books.delete(id);
+          droppedBooks.add(id);
           continue;
         }
-        const bytes = encodeRelationBook(book);
+        // The owner is written only while it has sender state: a book restored from a clear key
+        // holds that address, which may be one that only ever received.
+        const bytes = encodeRelationBook(book, ownerHeld(book));
         const kept = book.counterparts.size <= PACKED_BOOK_MAX_COUNTERPARTS ? bytes.toString('latin1') : book;
-        books.set(sender, kept);
+        books.set(id, kept);
         bookBytes += relationBookBytes(kept);
-        out.push({ key: RELATION_KEY_PREFIX + sender, value: bytes });
+        out.push({ key: RELATION_KEY_PREFIX + id, value: bytes });
       }
-      for (const sender of [...droppedBooks].sort())
-        out.push({ key: RELATION_KEY_PREFIX + sender, value: null });
+      for (const id of [...droppedBooks].sort()) out.push({ key: RELATION_KEY_PREFIX + id, value: null });
+      // After the books under their ids, in the same transaction: a restore that reads both
+      // keeps the id's.
+      for (const address of [...legacyBookKeys].sort())
+        out.push({ key: RELATION_KEY_PREFIX + address, value: null });
       changedBooks.clear();
       droppedBooks.clear();
+      legacyBookKeys.clear();
       return out;
     },
     shed(target) {
@@ -1021,7 +1077,7 @@ export function createPartitionProcessor(
       let count = 0;
       // First the relation books of addresses that only receive (no sender state, no opt-out):
       // what is lost is who messaged them, which matters only if they start sending.
-      freed += shedBooks(target - freed, (sender, book) => !senders.has(sender) && book.optOuts.size === 0);
+      freed += shedBooks(target - freed, (book) => !ownerHeld(book) && book.optOuts.size === 0);
       const full: { sender: string; e: SenderEntry; activity: number }[] = [];
       for (const [sender, held] of senders)
         if (typeof held === 'object') full.push({ sender, e: held, activity: activity(held) });
@@ -1073,21 +1129,27 @@ export function createPartitionProcessor(
       }
       // Then any book, least recently active first, those holding opt-outs last: forgetting an
       // opt-out forgets the evidence of sends after it.
-      if (freed < target) freed += shedBooks(target - freed, (_, book) => book.optOuts.size === 0);
+      if (freed < target) freed += shedBooks(target - freed, (book) => book.optOuts.size === 0);
       if (freed < target) freed += shedBooks(target - freed, () => true);
       stats.shedSenders += count;
       return { senders: count, relationBooks: stats.shedRelationBooks - booksBefore, bytes: freed };
     },
     restore(key, bytes) {
       if (key.startsWith(RELATION_KEY_PREFIX)) {
-        const sender = key.slice(RELATION_KEY_PREFIX.length);
-        const held = books.get(sender);
-        if (held !== undefined) bookBytes -= relationBookBytes(held);
+        const id = key.slice(RELATION_KEY_PREFIX.length);
+        if (!isBookId(id)) {
+          restoreLegacyBook(id, bytes);
+          return;
+        }
+        const held = books.get(id);
+        if (changedBooks.delete(id))
+          fromLegacy.delete(id); // a legacy book restored under this id: superseded
+        else if (held !== undefined) bookBytes -= relationBookBytes(held);
         const kept =
           relationBookCounterparts(bytes) <= PACKED_BOOK_MAX_COUNTERPARTS
             ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')
             : decodeRelationBook(bytes);
-        books.set(sender, kept);
+        books.set(id, kept);
         bookBytes += relationBookBytes(kept);
         return;
       }
@@ -1125,11 +1187,18 @@ export function createPartitionProcessor(
     },
     forget(key) {
       if (key.startsWith(RELATION_KEY_PREFIX)) {
-        const sender = key.slice(RELATION_KEY_PREFIX.length);
-        const held = books.get(sender);
+        const rest = key.slice(RELATION_KEY_PREFIX.length);
+        const legacy = !isBookId(rest);
+        const id = legacy ? options.bookId(rest) : rest;
+        // A clear key's tombstone drops only the book restored from that key, not a newer id's;
+        // the key itself is deleted already.
+        if (legacy) legacyBookKeys.delete(rest);
+        if (legacy && !fromLegacy.has(id)) return;
+        const held = books.get(id);
         if (held === undefined) return;
-        bookBytes -= relationBookBytes(held);
-        books.delete(sender);
+        if (changedBooks.delete(id)) fromLegacy.delete(id);
+        else bookBytes -= relationBookBytes(held);
+        books.delete(id);
         return;
       }
       remove(key);

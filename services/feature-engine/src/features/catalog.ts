@@ -206,9 +206,10 @@ ${featureRows}
 
 A reply to a sender is a message of another sender, read in that sender's partition. The engine
 re-keys every message by its recipient into the internal topic
-\`spamgate.feature-engine.by-recipient\` (no body; the sender only as a keyed hash; written in the
-same transaction as the rest of the batch's outputs) and reads it back in the partition of the
-recipient, where it lands in that address's relation book: per counterpart, when they were last
+\`spamgate.feature-engine.by-recipient\` (no body; both addresses only as keyed hashes; written in
+the same transaction as the rest of the batch's outputs) and reads it back in the partition of the
+recipient, where it lands in that address's relation book (named by the hash, its book id): per
+counterpart, when they were last
 messaged, last heard from, which message they last answered, and whether they opted out.
 
 - **Lag.** Reply and opt-out features count the recipients messaged in the window and the answers

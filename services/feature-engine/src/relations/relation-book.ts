@@ -90,6 +90,12 @@ export interface RelationBook {
   readonly violations: number[];
   /** Newest event time the book has seen. */
   latestMs: number;
+  /**
+   * The address whose book it is, as it sends, once it has sent: books are keyed by a keyed hash
+   * (a book id) and an answer names only that, so this is how an answer finds the sender whose
+   * features it changes. Never set from a recipient: an address that only receives stays a hash.
+   */
+  owner: string | undefined;
 }
 
 /** The relation features of one window (see catalog.ts for the published definitions). */
@@ -117,11 +123,36 @@ export function counterpartKey(hi: number, lo: number): number {
   return (hi >>> 0) * TWO_21 + ((lo >>> 0) >>> 11);
 }
 
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+const hex32 = (w: number): string =>
+  HEX[w >>> 24]! + HEX[(w >>> 16) & 0xff]! + HEX[(w >>> 8) & 0xff]! + HEX[w & 0xff]!;
+
+/**
+ * A relation book's id: the address's keyed 64-bit hash (the subscriber hasher's, given as its
+ * halves) in 16 lower-case hex digits. Books, their changelog keys and the by-recipient topic
+ * name an address only by it; at 64 bits two of 100 million addresses share one with
+ * probability about 3e-4.
+ */
+export function bookId(hi: number, lo: number): string {
+  return hex32(hi >>> 0) + hex32(lo >>> 0);
+}
+
+/** Whether `s` has a book id's form (bookId): what a hashed by-recipient record must carry. */
+export function isBookId(s: string): boolean {
+  return /^[0-9a-f]{16}$/.test(s);
+}
+
 /** Whole seconds, so that the changelog form (seconds) is exact. */
 export const toSeconds = (ms: number): number => Math.floor(ms / 1000) * 1000;
 
 export function createRelationBook(): RelationBook {
-  return { counterparts: new Map(), optOuts: new Map(), violations: [], latestMs: Number.NEGATIVE_INFINITY };
+  return {
+    counterparts: new Map(),
+    optOuts: new Map(),
+    violations: [],
+    latestMs: Number.NEGATIVE_INFINITY,
+    owner: undefined,
+  };
 }
 
 function counterpart(book: RelationBook, key: number): Counterpart {
@@ -387,10 +418,15 @@ export function isEmptyBook(book: RelationBook): boolean {
 
 // ---- bytes -------------------------------------------------------------------------------------
 
-/** First byte of a relation book's changelog value. */
-export const RELATION_BOOK_VERSION = 2;
+/** First byte of a relation book's changelog value: version 2's layout and the owner after it. */
+export const RELATION_BOOK_VERSION = 3;
+/** Version 3 without the owner: what books were before they were keyed by a hash. Still decodes. */
+export const RELATION_BOOK_V2 = 2;
 /** The first release's layout: latestMs a float64, every key 8 bytes. Still decodes, and is still written for a time before 1970. */
 export const RELATION_BOOK_V1 = 1;
+
+/** Longest owner decoded: addresses are at most 64 characters (input-handlers.ts checkAddress). */
+const MAX_OWNER_BYTES = 256;
 
 const HAS_SENT = 1;
 const HAS_HEARD = 2;
@@ -407,10 +443,13 @@ const OPT_OUT_CLUSTER = 2;
  * presence flags, varint seconds before latestMs for each time present (sent, heard, answered,
  * opt-out answered, previous sent), the cluster id (as a key) if any | varint opt-outs | per
  * opt-out: key, u8 flags (1 confirmed, 2 cluster), varint seconds before latestMs, the cluster id
- * (as a key) if any | varint violations | varint seconds before latestMs each. Books written
- * before opt-outs kept their cluster have flags 0 or 1, and decode with none.
+ * (as a key) if any | varint violations | varint seconds before latestMs each | (version 3)
+ * varint owner length, the owner's UTF-8 bytes (length 0: none). Books written before opt-outs
+ * kept their cluster have flags 0 or 1, and decode with none.
  */
-export function encodeRelationBook(book: RelationBook): Buffer {
+/** A book's changelog bytes; without `withOwner`, as if it had none (its owner no longer sends). */
+export function encodeRelationBook(book: RelationBook, withOwner = true): Buffer {
+  const owner = withOwner ? book.owner : undefined;
   const w = new Writer();
   const compact = Number.isSafeInteger(book.latestMs) && book.latestMs >= 0;
   w.u8(compact ? RELATION_BOOK_VERSION : RELATION_BOOK_V1);
@@ -439,22 +478,30 @@ export function encodeRelationBook(book: RelationBook): Buffer {
   }
   w.varint(book.violations.length);
   for (const v of book.violations) ago(v);
+  if (compact) {
+    // Most books are of addresses that only receive: no owner costs one byte.
+    const bytes = Buffer.from(owner ?? '', 'utf8');
+    w.varint(bytes.length);
+    for (const b of bytes) w.u8(b);
+  }
   return w.done();
 }
 
 /** A book's header (version, time, counterpart count), checked; the reader is left after it. */
 function readBookHeader(r: Reader): {
   readonly compact: boolean;
+  /** Whether an owner follows the violations (version 3). */
+  readonly owned: boolean;
   readonly latestMs: number;
   readonly counterparts: number;
 } {
   const version = r.u8();
-  if (version !== RELATION_BOOK_VERSION && version !== RELATION_BOOK_V1)
+  if (version !== RELATION_BOOK_VERSION && version !== RELATION_BOOK_V2 && version !== RELATION_BOOK_V1)
     throw new StateCodecError(`unknown relation book version ${version}`);
-  const compact = version === RELATION_BOOK_VERSION;
+  const compact = version !== RELATION_BOOK_V1;
   const latestMs = compact ? r.varint() : r.f64();
   if (!Number.isSafeInteger(latestMs)) throw new StateCodecError('relation book time is not a whole ms');
-  return { compact, latestMs, counterparts: r.varint() };
+  return { compact, owned: version === RELATION_BOOK_VERSION, latestMs, counterparts: r.varint() };
 }
 
 /**
@@ -513,6 +560,13 @@ export function decodeRelationBook(bytes: Uint8Array): RelationBook {
   }
   const violations = r.varint();
   for (let i = 0; i < violations; i++) book.violations.push(at());
+  if (header.owned) {
+    const n = r.varint();
+    if (n > MAX_OWNER_BYTES) throw new StateCodecError(`relation book owner of ${n} bytes`);
+    const b = Buffer.allocUnsafe(n);
+    for (let i = 0; i < n; i++) b[i] = r.u8();
+    book.owner = n === 0 ? undefined : b.toString('utf8');
+  }
   r.end();
   return book;
 }

@@ -32,7 +32,8 @@ import { provisionTopics } from '../../../../infra/kafka/provision.ts';
 import { TOPICS } from '../../../../infra/kafka/topics.ts';
 import { featureEngineTopics } from '../../src/config.ts';
 import { createFactKeys, messageFacts } from '../../src/engine/facts.ts';
-import { createPartitionProcessor, DEFAULT_PROCESSOR_OPTIONS } from '../../src/engine/partition-processor.ts';
+import { createPartitionProcessor } from '../../src/engine/partition-processor.ts';
+import { TEST_PROCESSOR_OPTIONS } from '../processor-options.ts';
 
 const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
 const HASH_KEY = 'engine-test-secret-0123456789';
@@ -212,7 +213,7 @@ function reference(
 ): { minutes: string[]; features: Map<string, string> } {
   const keys = createFactKeys(HASH_KEY);
   const options = {
-    ...DEFAULT_PROCESSOR_OPTIONS,
+    ...TEST_PROCESSOR_OPTIONS,
     allowedLatenessMs: latenessMs,
     registrations: loadRegistrations(registrationsPath({ registrationsFile: '' })),
   };

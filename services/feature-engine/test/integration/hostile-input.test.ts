@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { createSubscriberHasher, readToEnd, registerSchemas } from '@spamgate/core';
 import type { RecordName } from '@spamgate/schemas';
 import { hostileCode, hostileRecords, testLogger, uniqueName } from '@spamgate/test';
+import { createFactKeys } from '../../src/engine/facts.ts';
 import { codec, HARNESS_HASH_KEY, oneSenderEvents, useHarness } from './harness.ts';
 
 /** A dead letter is keyed by its record's key as a keyed hash, never the key itself. */
@@ -62,9 +63,10 @@ test('hostile records on every input topic are dead-lettered, and the engine goe
         codec.encode('ReceivedMessage', {
           messageId: 'mis-keyed',
           eventTime: first!.eventTime,
-          recipient: first!.recipient,
+          recipient: createFactKeys(HARNESS_HASH_KEY).bookId(first!.recipient),
           fromHash: Buffer.alloc(8, 1),
           kind: 'MESSAGE',
+          recipientHashed: true,
         }),
       ],
     ];
