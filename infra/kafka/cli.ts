@@ -141,7 +141,6 @@ async function main(argv: readonly string[]): Promise<number> {
   const schemaTopic = topicName(config.topicPrefix, SCHEMAS_TOPIC);
   const schemas = await publishMissingSchemas(kafka, {
     topic: schemaTopic,
-    groupId: `spamgate-topics-${process.pid}-${Date.now()}`,
     schemas: schemaRegistrations({ released: true }),
     logger,
   });

@@ -238,7 +238,6 @@ export function createClickHouseSink(deps: ClickHouseSinkDeps): ClickHouseSink {
     kafka,
     codec,
     topic: schemaTopic,
-    groupId: `${config.groupId}-schemas-${config.instanceId}`,
     logger,
   });
   const kindOf = new Map<string, TopicKind>(

@@ -43,6 +43,7 @@ export {
   isBadInput,
   writerFingerprintOf,
 } from './dead-letter.ts';
+export { type DirectReadOptions, readTopicDirect } from './direct-read.ts';
 export {
   ConfigError,
   type ConfigProblem,

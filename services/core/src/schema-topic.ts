@@ -10,15 +10,15 @@
  *   already there.
  * - `createSchemaCatalog`: a reader that meets bytes with a fingerprint it does not know reads
  *   the topic to its end and learns what is new, so a record written by a newer release is
- *   resolved to the reader's schema instead of dead-lettered. Reads are rate-limited and time out.
- *   (kafkajs cannot fetch outside a consumer group, so each read has a throwaway group.)
+ *   resolved to the reader's schema instead of dead-lettered. Reads are rate-limited, time out,
+ *   and use no consumer group (direct-read.ts).
  *
  * Core knows nothing of Avro: the codec (@spamgate/schemas) is passed in as a SchemaLearner.
  */
 import { type Kafka, Partitioners } from 'kafkajs';
+import { readTopicDirect } from './direct-read.ts';
 import { describeError, SpamgateError } from './errors.ts';
 import type { Logger } from './logger.ts';
-import { readToEnd } from './topic-reader.ts';
 
 /** The catalog name of the schema topic (infra/kafka/topics.ts), before any prefix. */
 export const SCHEMAS_TOPIC = 'spamgate.schemas';
@@ -119,12 +119,11 @@ export async function registerSchemas(
 /** The schema topic as it stands (latest value per key, tombstones applied), by fingerprint. */
 export async function readSchemaTopic(
   kafka: Kafka,
-  options: { readonly topic: string; readonly groupId: string; readonly signal?: AbortSignal },
+  options: { readonly topic: string; readonly signal?: AbortSignal },
 ): Promise<Map<string, StoredSchema>> {
   const out = new Map<string, StoredSchema>();
-  await readToEnd(kafka, {
+  await readTopicDirect(kafka, {
     topic: options.topic,
-    groupId: options.groupId,
     ...(options.signal ? { signal: options.signal } : {}),
     onRecords: ({ messages }) => {
       for (const m of messages) {
@@ -153,7 +152,6 @@ export async function publishMissingSchemas(
   kafka: Kafka,
   options: {
     readonly topic: string;
-    readonly groupId: string;
     readonly schemas: readonly WriterSchema[];
     readonly logger: Logger;
   },
@@ -171,8 +169,6 @@ export interface SchemaCatalogOptions {
   readonly codec: SchemaLearner;
   /** The schema topic under the deployment prefix. */
   readonly topic: string;
-  /** Prefix of the throwaway consumer group of each read (deleted after it). */
-  readonly groupId: string;
   readonly logger: Logger;
   /**
    * How long a fingerprint the topic did not have is not looked for again, ms (default 60 s):
@@ -198,7 +194,7 @@ export interface SchemaCatalogOptions {
   /** Wall clock, ms; tests may pass another. */
   readonly now?: () => number;
   /** Reads the topic (readSchemaTopic by default), stopping when `signal` aborts; tests pass a fake. */
-  readonly read?: (groupId: string, signal: AbortSignal) => Promise<ReadonlyMap<string, StoredSchema>>;
+  readonly read?: (signal: AbortSignal) => Promise<ReadonlyMap<string, StoredSchema>>;
 }
 
 export interface SchemaCatalog {
@@ -227,9 +223,7 @@ export function createSchemaCatalog(options: SchemaCatalogOptions): SchemaCatalo
   const readBurst = options.readBurst ?? 3;
   const readIntervalMs = options.readIntervalMs ?? 10_000;
   const readTimeoutMs = options.readTimeoutMs ?? 15_000;
-  const read =
-    options.read ??
-    ((groupId: string, signal: AbortSignal) => readSchemaTopic(kafka, { topic, groupId, signal }));
+  const read = options.read ?? ((signal: AbortSignal) => readSchemaTopic(kafka, { topic, signal }));
   /** Reads allowed now (the token bucket), as of `tokensAt`. */
   let tokens = readBurst;
   let tokensAt = now();
@@ -281,7 +275,7 @@ export function createSchemaCatalog(options: SchemaCatalogOptions): SchemaCatalo
   }
 
   /** Reads the topic, abandoned (and the reader stopped) after readTimeoutMs. */
-  async function readWithin(groupId: string): Promise<ReadonlyMap<string, StoredSchema>> {
+  async function readWithin(): Promise<ReadonlyMap<string, StoredSchema>> {
     const abort = new AbortController();
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<never>((_, reject) => {
@@ -295,7 +289,7 @@ export function createSchemaCatalog(options: SchemaCatalogOptions): SchemaCatalo
       }, readTimeoutMs);
     });
     try {
-      return await Promise.race([read(groupId, abort.signal), timedOut]);
+      return await Promise.race([read(abort.signal), timedOut]);
     } finally {
       clearTimeout(timer);
     }
@@ -324,7 +318,7 @@ export function createSchemaCatalog(options: SchemaCatalogOptions): SchemaCatalo
     let stored: ReadonlyMap<string, StoredSchema> | undefined;
     let failure: unknown;
     try {
-      stored = await readWithin(`${options.groupId}-${process.pid}-${reads}`);
+      stored = await readWithin();
     } catch (err) {
       failure = err;
     }

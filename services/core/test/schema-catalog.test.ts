@@ -51,12 +51,10 @@ const stored = (n: number, ok = true): [string, StoredSchema] => [
 function harness(topic: Map<string, StoredSchema>, options: Partial<SchemaCatalogOptions> = {}) {
   const codec = fakeCodec();
   let clock = 1_000_000;
-  const groups: string[] = [];
   const catalog = createSchemaCatalog({
     kafka: {} as Kafka,
     codec,
     topic: 'spamgate.schemas',
-    groupId: 'reader',
     logger: createLogger({
       service: 't',
       instanceId: 'i',
@@ -64,17 +62,13 @@ function harness(topic: Map<string, StoredSchema>, options: Partial<SchemaCatalo
       destination: new Writable({ write: (_c, _e, cb) => cb() }),
     }),
     now: () => clock,
-    read: async (groupId) => {
-      groups.push(groupId);
-      return topic;
-    },
+    read: async () => topic,
     readBurst: Number.POSITIVE_INFINITY, // the rate limit has tests of its own
     ...options,
   });
   return {
     codec,
     catalog,
-    groups,
     advance(ms: number) {
       clock += ms;
     },
@@ -207,14 +201,6 @@ test('at most maxUnknown fingerprints are held back; the oldest are forgotten fi
   assert.equal(h.catalog.reads, 4, 'the oldest was forgotten, so it is looked for again');
 });
 
-test('each read has a consumer group of its own', async () => {
-  const h = harness(new Map());
-  await h.catalog.learnWriters([bytesOf(1)]);
-  await h.catalog.learnWriters([bytesOf(2)]);
-  assert.equal(new Set(h.groups).size, 2);
-  for (const g of h.groups) assert.match(g, /^reader-/);
-});
-
 test('reads are rate-limited: a burst, then one per interval; fingerprints met meanwhile are held back, not waited for', async () => {
   const topic = new Map<string, StoredSchema>();
   const h = harness(topic, { readBurst: 2, readIntervalMs: 10_000 });
@@ -245,7 +231,7 @@ test('a read that takes too long is abandoned, its reader told to stop, and coun
   let signal: AbortSignal | undefined;
   const h = harness(new Map(), {
     readTimeoutMs: 50,
-    read: (_groupId, s) => {
+    read: (s) => {
       signal = s;
       return new Promise(() => {}); // a broker that never answers
     },

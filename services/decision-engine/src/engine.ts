@@ -152,7 +152,6 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
     kafka,
     codec,
     topic: topics.schemas,
-    groupId: `${config.groupId}-schemas-${config.instanceId}`,
     logger,
   });
   const tasks = new Map<number, Task>();

@@ -182,7 +182,6 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
     kafka,
     codec,
     topic: topics.schemas,
-    groupId: `${config.groupId}-schemas-${config.instanceId}`,
     logger,
   });
   const options: ProcessorOptions = {
