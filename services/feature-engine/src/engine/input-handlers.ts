@@ -161,6 +161,8 @@ export function createInputHandlers(options: {
       checkAddress('recipient', event.recipient);
       const { facts, content } = messageFacts(event, keys, utcOffsetHours);
       const cluster = content.clusterId ?? Number.NaN;
+      // One keyed hash of the sender: its book id here, its Hash64 in what is re-keyed.
+      const senderHalves = keys.recipientHash(event.sender);
       const { sequential, afterOptOut, senderIgnoresOptOuts, optOutCluster } = p.processor.message(
         event.sender,
         event.senderKind,
@@ -168,10 +170,11 @@ export function createInputHandlers(options: {
         facts,
         wallClockMs,
         cluster,
+        bookId(senderHalves.hi, senderHalves.lo),
       );
       // To the partition of the recipient (same key, same partitioner as the input), where a reply
       // from the recipient's side is credited to it: no body, the sender only hashed.
-      const senderHash = keys.hash64(event.sender);
+      const senderHash = hash64(senderHalves);
       // Past an opt-out: the template that drew it learns that this sender ignored it.
       const ignored =
         afterOptOut && !Number.isNaN(optOutCluster)
