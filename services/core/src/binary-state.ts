@@ -47,6 +47,11 @@ export class Writer {
     this.#view.setUint8(this.#pos, v);
     this.#pos += 1;
   }
+  u16(v: number): void {
+    this.#ensure(2);
+    this.#view.setUint16(this.#pos, v, true);
+    this.#pos += 2;
+  }
   u32(v: number): void {
     this.#ensure(4);
     this.#view.setUint32(this.#pos, v, true);
@@ -130,6 +135,12 @@ export class Reader {
   u8(): number {
     this.#need(1);
     return this.#bytes[this.#pos++]!;
+  }
+  u16(): number {
+    this.#need(2);
+    const v = this.#view.getUint16(this.#pos, true);
+    this.#pos += 2;
+    return v;
   }
   u32(): number {
     this.#need(4);

@@ -85,12 +85,16 @@ export {
 export { Counter, createMetricsRegistry, Gauge, Histogram, instrumentConsumer, Registry } from './metrics.ts';
 export { createOpsServer, type OpsServer, type OpsServerOptions, type ReadinessCheck } from './ops-server.ts';
 export {
+  contentKeySetting,
   createSubscriberHasher,
   HashKeyMismatchError,
+  HashKeyRotationError,
   hashKeyId,
   hashKeySetting,
+  hashKeyTag,
   MIN_HASH_KEY_BYTES,
   normaliseAddress,
+  previousHashKeySetting,
   type SubscriberHasher,
   weakHashKey,
 } from './privacy.ts';

@@ -32,12 +32,59 @@ export function weakHashKey(key: string): string | undefined {
 export const hashKeySetting: Setting<string> = {
   ...setting.string({
     variable: 'SPAMGATE_HASH_KEY',
-    doc: "Secret for keyed hashes of recipients, content fingerprints and dead letters' keys (16 bytes or more, 8 distinct characters or more: openssl rand -hex 24); the same in every service.",
+    doc: "Secret for keyed hashes of subscriber numbers (recipients, dead letters' keys) and, unless SPAMGATE_CONTENT_KEY is set, content fingerprints (16 bytes or more, 8 distinct characters or more: openssl rand -hex 24); the same in every service.",
     expected: 'a random secret of at least 16 bytes and 8 distinct characters (openssl rand -hex 24)',
     secret: true,
   }),
   parse: (raw) => (weakHashKey(raw) === undefined ? { ok: true, value: raw } : { ok: false }),
 };
+
+/**
+ * SPAMGATE_PREVIOUS_HASH_KEY: the key SPAMGATE_HASH_KEY replaces, set for the transition window
+ * of a rotation (docs/key-rotation.md): state under it is still read, and moved to the new key
+ * as its numbers are seen again. Unset outside a rotation.
+ */
+export const previousHashKeySetting: Setting<string | undefined> = {
+  variable: 'SPAMGATE_PREVIOUS_HASH_KEY',
+  doc: 'During a hash-key rotation only: the key SPAMGATE_HASH_KEY replaces. State under it is read and moved to the new key as its numbers are seen again (docs/key-rotation.md); remove it when the feature engine reports the rotation finished.',
+  expected: 'the previous SPAMGATE_HASH_KEY (a random secret of at least 16 bytes)',
+  optional: true,
+  secret: true,
+  parse: (raw) => (weakHashKey(raw) === undefined ? { ok: true, value: raw } : { ok: false }),
+};
+
+/**
+ * SPAMGATE_CONTENT_KEY: the secret content fingerprints and cluster ids are keyed with. They name
+ * templates, not people, so they have a key of their own that a rotation of SPAMGATE_HASH_KEY
+ * leaves alone; unset, it is the hash key (as before it existed).
+ */
+export const contentKeySetting: Setting<string | undefined> = {
+  variable: 'SPAMGATE_CONTENT_KEY',
+  doc: 'Secret for content fingerprints and cluster ids (and sender number blocks); unset: SPAMGATE_HASH_KEY. When rotating the hash key, set it to the old hash key so clusters, content decisions and content overrides keep matching; the same in the feature engine and the firewall.',
+  expected: 'a random secret of at least 16 bytes and 8 distinct characters',
+  optional: true,
+  secret: true,
+  parse: (raw) => (weakHashKey(raw) === undefined ? { ok: true, value: raw } : { ok: false }),
+};
+
+/**
+ * A hash key's 16-bit tag: the first four hex digits of its id (hashKeyId), what a relation book
+ * records of the key it was keyed under. A rotation between two keys of one tag is refused.
+ */
+export function hashKeyTag(key: string): number {
+  return Number.parseInt(hashKeyId(key).slice(0, 4), 16);
+}
+
+/**
+ * A start that would lose state of a rotation not yet finished (HASH_KEY_ROTATION_UNFINISHED), or
+ * a rotation that cannot begin: fatal at start, with what to do.
+ */
+export class HashKeyRotationError extends SpamgateError {
+  override name = 'HashKeyRotationError';
+  constructor(message: string) {
+    super(`${message}; see docs/key-rotation.md`, { code: 'HASH_KEY_ROTATION_UNFINISHED', retriable: false });
+  }
+}
 
 export interface SubscriberHasher {
   /** The first 8 bytes of HMAC-SHA-256(key, normalised number), as an unsigned 64-bit decimal string. */

@@ -40,9 +40,13 @@ export interface ContentMatcher {
   keysOf(body: string | null | undefined, sender: string): ContentMatchKeys;
 }
 
-/** A matcher for a deployment: `secret` is its SPAMGATE_HASH_KEY (at least 16 bytes). */
-export function createContentMatcher(secret: string): ContentMatcher {
-  const clusterKey = contentClusterKey(secret);
+/**
+ * A matcher for a deployment: `secret` is its SPAMGATE_HASH_KEY (at least 16 bytes), which keys the
+ * call-back numbers' hashes; `contentSecret` its SPAMGATE_CONTENT_KEY when set, which keys the
+ * cluster ids (docs/key-rotation.md).
+ */
+export function createContentMatcher(secret: string, contentSecret: string = secret): ContentMatcher {
+  const clusterKey = contentClusterKey(contentSecret);
   const hasher = createSubscriberHasher(secret);
   return {
     keysOf(body, sender) {
