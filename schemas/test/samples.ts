@@ -198,6 +198,8 @@ export const SAMPLES: { [K in keyof Records]: Records[K] } = {
     fromHash: Buffer.from('0123456789abcdef', 'hex'),
     kind: 'OPT_OUT',
     recipientHashed: true,
+    previousRecipient: null,
+    previousFromHash: null,
   },
   DeadLetter: {
     originalTopic: 'sms.message-events',

@@ -30,6 +30,8 @@ test('recipient numbers are found in text and inside binary records, with or wit
     fromHash: Buffer.alloc(8),
     kind: 'MESSAGE',
     recipientHashed: false,
+    previousRecipient: null,
+    previousFromHash: null,
   });
   assert.equal(findSecrets(record.toString('latin1'), secrets).numbers, 1);
 });

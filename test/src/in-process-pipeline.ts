@@ -31,6 +31,7 @@ import {
   DEFAULT_CLUSTER_PROCESSOR_OPTIONS,
   DEFAULT_PROCESSOR_OPTIONS,
   drainPartition,
+  keyedProcessorOptions,
   type PartitionProcessors,
   type Rekeyed,
 } from '@spamgate/feature-engine';
@@ -99,7 +100,7 @@ export function runInProcess(options: InProcessRunOptions): InProcessRun {
   const p: PartitionProcessors = {
     processor: createPartitionProcessor({
       ...DEFAULT_PROCESSOR_OPTIONS,
-      bookId: keys.bookId,
+      ...keyedProcessorOptions(keys),
       registrations: options.registrations,
     }),
     clusters: createClusterProcessor({ ...DEFAULT_CLUSTER_PROCESSOR_OPTIONS }),

@@ -349,6 +349,10 @@ export interface ReceivedMessage {
   kind: ReceivedKind;
   /** Whether recipient is a book id (every release since book ids) or, false, a clear address (records of an earlier release, read the old way). */
   recipientHashed: boolean;
+  /** During a rotation of the hash key only: the recipient's relation-book id under the previous key, so that its book still under that key is found and moved (docs/key-rotation.md); null otherwise. */
+  previousRecipient: null | string;
+  /** During a rotation of the hash key only: the sender's keyed hash under the previous key, so that its entries in the recipient's book still under that key are found and moved; null otherwise. */
+  previousFromHash: null | Hash64;
 }
 
 /** What the message is to its recipient. Readers map symbols they do not know to MESSAGE. */

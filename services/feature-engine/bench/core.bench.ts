@@ -8,7 +8,7 @@ import { cpus } from 'node:os';
 import type { MessageEvent } from '@spamgate/schemas';
 import { seededRandom } from '@spamgate/test';
 import { createClusterProcessor } from '../src/clusters/cluster-processor.ts';
-import { createFactKeys, hash32, messageFacts } from '../src/engine/facts.ts';
+import { createFactKeys, hash32, keyedProcessorOptions, messageFacts } from '../src/engine/facts.ts';
 import { createInputHandlers, drainPartition } from '../src/engine/input-handlers.ts';
 import { createPartitionProcessor, DEFAULT_PROCESSOR_OPTIONS } from '../src/engine/partition-processor.ts';
 
@@ -17,7 +17,11 @@ if (!gc) throw new Error('run with node --expose-gc');
 const keys = createFactKeys('bench-secret-0123456789abcdef');
 const handlers = createInputHandlers({ keys, utcOffsetHours: 0 });
 const T0 = Date.UTC(2026, 10, 27, 10, 0, 0);
-const options = { ...DEFAULT_PROCESSOR_OPTIONS, bookId: keys.bookId, maxFutureSkewMs: 365 * 86_400_000 };
+const options = {
+  ...DEFAULT_PROCESSOR_OPTIONS,
+  ...keyedProcessorOptions(keys),
+  maxFutureSkewMs: 365 * 86_400_000,
+};
 const size = (process.env.SPAMGATE_BENCH_SIZE ?? 'full') === 'smoke' ? 0.02 : 1;
 
 const templates = [

@@ -1,7 +1,9 @@
 /** The feature engine's settings, beyond the common ones (services/core commonSettings). */
 import {
   type ConfigOf,
+  contentKeySetting,
   hashKeySetting,
+  previousHashKeySetting,
   SCHEMAS_TOPIC,
   setting,
   topicName,
@@ -23,6 +25,8 @@ export const featureEngineSettings = {
     pattern: /^[A-Za-z0-9._-]{1,200}$/,
   }),
   hashKey: hashKeySetting,
+  previousHashKey: previousHashKeySetting,
+  contentKey: contentKeySetting,
   allowedLatenessMs: setting.duration({
     variable: 'SPAMGATE_ALLOWED_LATENESS',
     doc: 'How far behind the newest event an event may be and still count on time (watermark lag).',

@@ -6,7 +6,7 @@ export {
   DEFAULT_CLUSTER_PROCESSOR_OPTIONS,
   EventTimeInvalidError,
 } from './clusters/cluster-processor.ts';
-export { createFactKeys, type FactKeys } from './engine/facts.ts';
+export { createFactKeys, type FactKeys, keyedProcessorOptions } from './engine/facts.ts';
 export {
   createInputHandlers,
   drainPartition,

@@ -89,6 +89,16 @@ runMain(async () => {
         help: 'Addresses with a relation book (who they message, who answers, who opted out) held by this instance.',
         registers,
       }),
+      previousKeyOptOuts: new Gauge({
+        name: 'spamgate_feature_engine_previous_key_opt_outs',
+        help: 'During a hash-key rotation: opt-outs still under the previous key in partitions of this instance. The rotation ends when it is 0 (docs/key-rotation.md).',
+        registers,
+      }),
+      rotatingPartitions: new Gauge({
+        name: 'spamgate_feature_engine_rotating_partitions',
+        help: 'Partitions of this instance in a hash-key rotation: SPAMGATE_PREVIOUS_HASH_KEY must stay set while any is.',
+        registers,
+      }),
     },
   });
   await engine.start();

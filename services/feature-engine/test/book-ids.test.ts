@@ -16,9 +16,10 @@ import {
   encodeRelationBook,
   isBookId,
   RELATION_BOOK_V2,
-  RELATION_BOOK_VERSION,
+  RELATION_BOOK_V3,
   recordHeard,
 } from '../src/relations/relation-book.ts';
+import { textMessage } from './message-event.ts';
 import { processorOptionsFor } from './processor-options.ts';
 
 const keys = createFactKeys('book-ids-secret-0123456789abcdef');
@@ -36,18 +37,7 @@ const partitions = (): PartitionProcessors => ({
   clusters: createClusterProcessor(),
 });
 
-let seq = 0;
-const message = (sender: string, recipient: string, t: number, body: string) =>
-  ({
-    messageId: `m${seq++}`,
-    eventTime: t,
-    sender,
-    senderKind: 'LONG_CODE',
-    recipient,
-    body,
-    campaignId: null,
-    originNetwork: null,
-  }) as const;
+const message = textMessage;
 
 /** Every changelog record a processor writes, in order. */
 function changelogOf(p: PartitionProcessors, log: { key: string; value: Uint8Array | null }[]): void {
@@ -149,7 +139,7 @@ function legacyBook(latestMs: number): Buffer {
   const book = createRelationBook();
   recordHeard(book, 1234, latestMs, 'optOut', OPTIONS.relations);
   const v3 = encodeRelationBook(book);
-  assert.equal(v3[0], RELATION_BOOK_VERSION);
+  assert.equal(v3[0], RELATION_BOOK_V3);
   assert.equal(v3.at(-1), 0, 'no owner: one zero byte after version 2');
   return Buffer.concat([Buffer.from([RELATION_BOOK_V2]), v3.subarray(1, v3.length - 1)]);
 }

@@ -425,6 +425,8 @@ test('bad records throw the typed errors the shell dead-letters, and change noth
             fromHash: keys.hash64(S1),
             kind: 'MESSAGE',
             recipientHashed,
+            previousRecipient: null,
+            previousFromHash: null,
           },
           CLOCK,
         ),

@@ -15,6 +15,7 @@ import {
   forgetExpiredRelations,
   packedBookLatestMs,
   RELATION_BOOK_V1,
+  RELATION_BOOK_V3,
   RELATION_BOOK_VERSION,
   type RelationBook,
   type RelationFeatures,
@@ -386,14 +387,19 @@ test('a book of the first layout reads as the same book, is written compact, and
   assert.equal(BOOK_V1[0], RELATION_BOOK_V1);
   assert.deepEqual(decodeRelationBook(BOOK_V1), book);
   const compact = encodeRelationBook(book);
-  assert.equal(compact[0], RELATION_BOOK_VERSION);
+  assert.equal(compact[0], RELATION_BOOK_V3, 'untagged: the layout before key tags');
   assert.equal(
     BOOK_V1.length - compact.length,
     2 + 3 * 1 - 1,
     'the time in 6 bytes, each of 3 keys in 7, no owner in 1',
   );
   assert.deepEqual(decodeRelationBook(compact), book);
-  for (const bytes of [BOOK_V1, compact])
+  // Tagged with its hash key (version 4): two bytes more, and the same book read back.
+  const tagged = encodeRelationBook({ ...book, keyTag: 0xbeef });
+  assert.equal(tagged[0], RELATION_BOOK_VERSION);
+  assert.equal(tagged.length, compact.length + 2);
+  assert.deepEqual(decodeRelationBook(tagged), { ...book, keyTag: 0xbeef });
+  for (const bytes of [BOOK_V1, compact, tagged])
     assert.equal(packedBookLatestMs(bytes.toString('latin1')), T0 + 180_000);
   assert.throws(() => packedBookLatestMs(compact.subarray(0, 3).toString('latin1')), StateCodecError);
 });

@@ -1,8 +1,9 @@
 /**
  * Turns a MessageEvent into the MessageFacts the windows keep: the body is analysed here and
  * goes no further; the recipient becomes a keyed hash, an exchange-level prefix, and a position
- * shifted by a secret offset; call-back numbers become keyed hashes. Everything keyed derives from
- * one secret so a key rotation rotates all of it.
+ * shifted by a secret offset; call-back numbers become keyed hashes. Subscriber hashes derive from
+ * the hash key, content keys from the content key (the hash key unless set), so that a rotation
+ * of the first leaves templates alone (docs/key-rotation.md).
  */
 import { createHmac } from 'node:crypto';
 import {
@@ -14,6 +15,7 @@ import {
   createClusterKey,
   createContentKey,
   createSubscriberHasher,
+  hashKeyTag,
   normaliseAddress,
 } from '@spamgate/core';
 import type { Hash64, MessageEvent } from '@spamgate/schemas';
@@ -28,6 +30,17 @@ export interface FactKeys {
   readonly hash64: (address: string) => Hash64;
   /** The same hash as a relation-book id (relation-book.ts bookId): how books and by-recipient name an address. */
   readonly bookId: (address: string) => string;
+  /** The hash key's tag (hashKeyTag): what relation books record of the key they are under. */
+  readonly tag: number;
+  /**
+   * During a rotation (SPAMGATE_PREVIOUS_HASH_KEY set): the previous key's subscriber hash, book
+   * ids and tag, to find what is still under it (docs/key-rotation.md).
+   */
+  readonly previous?: {
+    readonly tag: number;
+    readonly recipientHash: (address: string) => { hi: number; lo: number };
+    readonly bookId: (address: string) => string;
+  };
   readonly positionOffset: number;
   /**
    * The keyed hash of an address's number block (the number without its last digit, so ten
@@ -39,11 +52,21 @@ export interface FactKeys {
   readonly cluster: ClusterKey;
 }
 
-/** Derives every keyed transform from one secret (at least 16 bytes). */
-export function createFactKeys(secret: string): FactKeys {
+/** The secrets beside the hash key (privacy.ts previousHashKeySetting, contentKeySetting). */
+export interface FactSecrets {
+  /** The key a rotation replaces, while it is under way. */
+  readonly previous?: string | undefined;
+  /** The content key: content fingerprints, cluster ids and number blocks. Default: the hash key. */
+  readonly content?: string | undefined;
+}
+
+/** Derives every keyed transform from one secret (at least 16 bytes), and the content key. */
+export function createFactKeys(secret: string, secrets: FactSecrets = {}): FactKeys {
   const hasher = createSubscriberHasher(secret);
   const offset = createHmac('sha256', secret).update('recipient-position-offset').digest().readUIntBE(0, 5);
-  const blocks = createSubscriberHasher(`${secret}/sender-block`);
+  const contentSecret = secrets.content ?? secret;
+  const blocks = createSubscriberHasher(`${contentSecret}/sender-block`);
+  const previous = secrets.previous === undefined ? undefined : createSubscriberHasher(secrets.previous);
   return {
     recipientHash: (address) => hasher.hashHalves(address),
     hash64: (address) => {
@@ -57,13 +80,39 @@ export function createFactKeys(secret: string): FactKeys {
       const { hi, lo } = hasher.hashHalves(address);
       return bookId(hi, lo);
     },
+    tag: hashKeyTag(secret),
+    previous:
+      previous === undefined
+        ? undefined
+        : {
+            tag: hashKeyTag(secrets.previous!),
+            recipientHash: (address) => previous.hashHalves(address),
+            bookId: (address) => {
+              const { hi, lo } = previous.hashHalves(address);
+              return bookId(hi, lo);
+            },
+          },
     positionOffset: offset,
     senderBlock: (address) => {
       const n = normaliseAddress(address);
       return /^\+?\d{8,15}$/.test(n) ? blocks.hashHalves(n.slice(0, -1)) : null;
     },
-    content: createContentKey(`${secret}/content`),
-    cluster: createClusterKey(`${secret}/cluster`),
+    content: createContentKey(`${contentSecret}/content`),
+    cluster: createClusterKey(`${contentSecret}/cluster`),
+  };
+}
+
+/** The keyed processor options (ProcessorOptions bookId, keyTag, previousKey) that `keys` give. */
+export function keyedProcessorOptions(keys: FactKeys): {
+  readonly bookId: (address: string) => string;
+  readonly keyTag: number;
+  readonly previousKey?: { readonly tag: number; readonly bookId: (address: string) => string };
+} {
+  const previous = keys.previous;
+  return {
+    bookId: keys.bookId,
+    keyTag: keys.tag,
+    ...(previous && { previousKey: { tag: previous.tag, bookId: previous.bookId } }),
   };
 }
 

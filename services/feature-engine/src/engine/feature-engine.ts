@@ -60,8 +60,15 @@ import { type FeatureEngineConfig, type FeatureEngineTopics, featureEngineTopics
 import { createCopartitionAssigner } from '../kafka/copartition-assigner.ts';
 import { DEFAULT_RELATION_OPTIONS } from '../relations/relation-book.ts';
 import { decodePartitionMeta, encodePartitionMeta, PARTITION_META_KEY } from './entry-codec.ts';
-import { createFactKeys } from './facts.ts';
+import { createFactKeys, keyedProcessorOptions } from './facts.ts';
 import { createInputHandlers, drainPartition, type InputHandlers, type Rekeyed } from './input-handlers.ts';
+import {
+  decideKeyStart,
+  decodeKeyRecord,
+  encodeKeyRecord,
+  type KeyRecord,
+  type KeyStart,
+} from './key-record.ts';
 import {
   createPartitionProcessor,
   DEFAULT_PROCESSOR_OPTIONS,
@@ -94,6 +101,10 @@ export interface FeatureEngineMetrics {
   readonly shedRelationBooks: Counter;
   readonly relationBooks: Gauge;
   readonly clusters: Gauge;
+  /** Opt-outs still under the previous hash key, during a rotation (docs/key-rotation.md). */
+  readonly previousKeyOptOuts: Gauge;
+  /** Partitions in a hash-key rotation. */
+  readonly rotatingPartitions: Gauge;
 }
 
 interface Restored {
@@ -101,8 +112,8 @@ interface Restored {
   /** Partition p of the by-cluster topic: the content clusters whose id hashes to p. */
   readonly clusters: ClusterProcessor;
   readonly end: number;
-  /** Whether the changelog already holds this key's id (HASH_KEY_ID_KEY). */
-  keyIdStored: boolean;
+  /** The hash-key record to write at the first commit (key-record.ts), if the changelog's differs. */
+  keyRecordPending: KeyRecord | undefined;
 }
 
 interface Task {
@@ -119,8 +130,8 @@ interface Task {
   readonly byCluster: Message[];
   /** The changelog partition's end offset after our last commit (to skip a needless restore). */
   changelogEnd: number;
-  /** The hash key's id is not on the changelog yet: the next transaction writes it, once. */
-  keyIdPending: boolean;
+  /** The hash-key record the changelog does not hold yet: the next transaction writes it, once. */
+  keyRecordPending: KeyRecord | undefined;
   /** When p's transactions run; each takes what accumulated since the previous one. */
   readonly schedule: CommitSchedule;
   /** Input events applied since the running or last commit took its outputs. */
@@ -164,12 +175,15 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
   const now = deps.now ?? Date.now;
   const codec: Codec = createCodec();
   const keyId = hashKeyId(config.hashKey);
-  const keyIdBytes = Buffer.from(keyId, 'utf8');
+  const previousKeyId = config.previousHashKey === undefined ? undefined : hashKeyId(config.previousHashKey);
   /** Hashes dead letters' keys: a key may be a subscriber's number. */
   const deadLetterHasher = createSubscriberHasher(config.hashKey);
   /** Set when a partition's state was written under another hash key: nothing more is committed. */
   let keyRefused = false;
-  const keys = createFactKeys(config.hashKey);
+  const keys = createFactKeys(config.hashKey, {
+    previous: config.previousHashKey,
+    content: config.contentKey,
+  });
   const handlers: InputHandlers = createInputHandlers({ keys, utcOffsetHours: config.utcOffsetHours });
   const topics: FeatureEngineTopics = featureEngineTopics(
     config.topicPrefix,
@@ -186,7 +200,7 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
   });
   const options: ProcessorOptions = {
     ...DEFAULT_PROCESSOR_OPTIONS,
-    bookId: keys.bookId,
+    ...keyedProcessorOptions(keys),
     allowedLatenessMs: config.allowedLatenessMs,
     emitIntervalMs: config.emitIntervalMs,
     maxFutureSkewMs: config.maxFutureSkewMs,
@@ -260,7 +274,7 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
         processor: createPartitionProcessor(options),
         clusters: createClusterProcessor(clusterOptions),
         end: ends.get(p)?.high ?? 0,
-        keyIdStored: false,
+        keyRecordPending: undefined,
       });
       latest.set(p, new Map());
       const e = ends.get(p);
@@ -321,20 +335,6 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
     }
     for (const [p, records] of latest) {
       const { processor, clusters } = out.get(p)!;
-      const stored = records.get(HASH_KEY_ID_KEY);
-      out.get(p)!.keyIdStored = stored?.toString('utf8') === keyId;
-      if (stored && stored.toString('utf8') !== keyId) {
-        keyRefused = true;
-        const err = new HashKeyMismatchError(
-          `partition ${p} of ${topics.changelog}`,
-          stored.toString('utf8'),
-          keyId,
-        );
-        // Not a partition to retry: every one was written under the other key. Stop, and say why.
-        logger.fatal({ partition: p, err: describeError(err) }, 'hash key mismatch; exiting');
-        void deps.lifecycle.shutdown('hash key mismatch').then(() => process.exit(1));
-        throw err;
-      }
       for (const [key, value] of records) {
         if (value === null || key === HASH_KEY_ID_KEY) continue;
         if (key === PARTITION_META_KEY) {
@@ -343,6 +343,34 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
         } else if (key === CLUSTER_META_KEY) clusters.restoreWatermark(decodePartitionMeta(value).watermark);
         else clusters.restore(key.slice(CLUSTER_KEY_PREFIX.length), value);
       }
+      const where = `partition ${p} of ${topics.changelog}`;
+      const storedBytes = records.get(HASH_KEY_ID_KEY);
+      let start: KeyStart;
+      try {
+        const stored = storedBytes ? decodeKeyRecord(storedBytes) : undefined;
+        start = decideKeyStart(where, stored, keyId, previousKeyId, processor.watermark);
+        if (!storedBytes || !encodeKeyRecord(start.record).equals(storedBytes))
+          out.get(p)!.keyRecordPending = start.record;
+      } catch (err) {
+        keyRefused = true;
+        // Not a partition to retry: every one was written under the other key. Stop, and say why.
+        const mismatch = err instanceof HashKeyMismatchError;
+        logger.fatal(
+          { partition: p, err: describeError(err) },
+          mismatch ? 'hash key mismatch; exiting' : 'hash key rotation unfinished; exiting',
+        );
+        void deps.lifecycle
+          .shutdown(mismatch ? 'hash key mismatch' : 'hash key rotation')
+          .then(() => process.exit(1));
+        throw err;
+      }
+      processor.setRotation(start.rotationSinceMs);
+      const rotation = processor.rotation;
+      if (rotation)
+        logger.info(
+          { partition: p, previousKey: start.record.previous, key: keyId, ...rotation },
+          'hash key rotation under way: state under the previous key moves as it is seen',
+        );
       logger.info(
         {
           partition: p,
@@ -417,7 +445,7 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
       byRecipient: [],
       byCluster: [],
       changelogEnd: restored.end,
-      keyIdPending: !restored.keyIdStored,
+      keyRecordPending: restored.keyRecordPending,
       lastInputAt: t,
       lastWatermarkAtInput: restored.processor.watermark,
       lastClusterWatermarkAtInput: restored.clusters.watermark,
@@ -583,6 +611,11 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
     const lateBefore = task.processor.stats.lateEvents;
     const promotedBefore = task.processor.stats.promotedSenders;
     enforceBudget(task);
+    // A rotation ends in the transaction that deletes what is left under the previous key.
+    if (task.processor.endRotationIfDone()) {
+      task.keyRecordPending = { key: keyId };
+      logger.info({ partition: p, key: keyId }, 'hash key rotation finished for this partition');
+    }
     const { senders: outputs, clusters: clusterOutputs } = drainPartition(task, now());
     const changed = task.processor.takeChanged();
     const clustersChanged = task.clusters.takeChanged();
@@ -617,7 +650,8 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
     });
     // The key this state's hashes are under, once per partition (compaction keeps it): a restore
     // under another key refuses to start.
-    if (task.keyIdPending) changelog.push({ key: HASH_KEY_ID_KEY, value: keyIdBytes, partition: p });
+    const keyRecord = task.keyRecordPending;
+    if (keyRecord) changelog.push({ key: HASH_KEY_ID_KEY, value: encodeKeyRecord(keyRecord), partition: p });
     const clusterFeatures: Message[] = clusterOutputs.map((f) => ({
       key: f.clusterId,
       value: codec.encode('ClusterFeatures', f),
@@ -650,7 +684,7 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
         });
       }
       await txn.commit();
-      task.keyIdPending = false;
+      if (task.keyRecordPending === keyRecord) task.keyRecordPending = undefined;
       // The last record's offset plus one, plus one more for the commit marker.
       if (changelogEnd !== undefined) task.changelogEnd = changelogEnd + 1;
       metrics.commits.inc();
@@ -743,7 +777,14 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
     let bytes = 0;
     let books = 0;
     let clusters = 0;
+    let previousOptOuts = 0;
+    let rotating = 0;
     for (const t of tasks.values()) {
+      const rotation = t.processor.rotation;
+      if (rotation) {
+        rotating++;
+        previousOptOuts += rotation.previousOptOuts;
+      }
       books += t.processor.relationBookCount;
       light += t.processor.lightSenderCount;
       all += t.processor.senderCount;
@@ -755,6 +796,8 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
     metrics.stateBytes.set(bytes);
     metrics.relationBooks.set(books);
     metrics.clusters.set(clusters);
+    metrics.previousKeyOptOuts.set(previousOptOuts);
+    metrics.rotatingPartitions.set(rotating);
   }
 
   /**

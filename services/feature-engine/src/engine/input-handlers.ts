@@ -16,7 +16,7 @@ import type { ClusterFeaturesRecord, ClusterProcessor } from '../clusters/cluste
 import type { ClusterMessage, HashHalves } from '../clusters/cluster-state.ts';
 import { bookId, isBookId } from '../relations/relation-book.ts';
 import { callbackHashes, type FactKeys, messageFacts } from './facts.ts';
-import type { PartitionProcessor, ProcessorOutput } from './partition-processor.ts';
+import type { PartitionProcessor, PreviousHeardHashes, ProcessorOutput } from './partition-processor.ts';
 
 /** The processors of one partition p: its senders, and the content clusters whose id hashes to p. */
 export interface PartitionProcessors {
@@ -92,6 +92,18 @@ function recipientBookOf(event: ReceivedMessage, keys: FactKeys): string {
   return event.recipient;
 }
 
+/**
+ * What a by-recipient record written during a key rotation names under the previous key (both
+ * or neither); a malformed book id is an InvalidAddressError, dead-lettered.
+ */
+function previousHeardOf(event: ReceivedMessage): PreviousHeardHashes | undefined {
+  const book = event.previousRecipient ?? null;
+  const from = event.previousFromHash ?? null;
+  if (book === null || from === null) return undefined;
+  if (!isBookId(book)) throw new InvalidAddressError('previousRecipient', 'not a book id (16 hex digits)');
+  return { book, counterpartHi: from.readUInt32BE(0), counterpartLo: from.readUInt32BE(4) };
+}
+
 /** A keyed 64-bit hash given as halves, as the 8 big-endian bytes of the Avro Hash64 type. */
 function hash64({ hi, lo }: { hi: number; lo: number }): Hash64 {
   const b = Buffer.allocUnsafe(8);
@@ -163,6 +175,10 @@ export function createInputHandlers(options: {
       const cluster = content.clusterId ?? Number.NaN;
       // One keyed hash of the sender: its book id here, its Hash64 in what is re-keyed.
       const senderHalves = keys.recipientHash(event.sender);
+      // During a key rotation, both addresses under the previous key too: what is still under it
+      // is found by these, here and in the recipient's partition.
+      const previousSender = keys.previous?.recipientHash(event.sender);
+      const previousRecipient = keys.previous?.recipientHash(event.recipient);
       const { sequential, afterOptOut, senderIgnoresOptOuts, optOutCluster } = p.processor.message(
         event.sender,
         event.senderKind,
@@ -171,6 +187,12 @@ export function createInputHandlers(options: {
         wallClockMs,
         cluster,
         bookId(senderHalves.hi, senderHalves.lo),
+        previousSender &&
+          previousRecipient && {
+            senderBook: bookId(previousSender.hi, previousSender.lo),
+            recipientHi: previousRecipient.hi,
+            recipientLo: previousRecipient.lo,
+          },
       );
       // To the partition of the recipient (same key, same partitioner as the input), where a reply
       // from the recipient's side is credited to it: no body, the sender only hashed.
@@ -199,6 +221,8 @@ export function createInputHandlers(options: {
           fromHash: senderHash,
           kind: content.isOptOut ? 'OPT_OUT' : content.isOptIn ? 'OPT_IN' : 'MESSAGE',
           recipientHashed: true,
+          previousRecipient: previousRecipient ? bookId(previousRecipient.hi, previousRecipient.lo) : null,
+          previousFromHash: previousSender ? hash64(previousSender) : null,
         },
       };
       if (content.clusterId === null) return ignored ? [received, ignored] : [received];
@@ -241,6 +265,7 @@ export function createInputHandlers(options: {
 
     received(p, event, wallClockMs) {
       const book = recipientBookOf(event, keys);
+      const previous = previousHeardOf(event);
       const from = event.fromHash;
       const kind = event.kind === 'OPT_OUT' ? 'optOut' : event.kind === 'OPT_IN' ? 'optIn' : 'message';
       const cluster = p.processor.heard(
@@ -250,6 +275,7 @@ export function createInputHandlers(options: {
         event.eventTime,
         kind,
         wallClockMs,
+        previous,
       );
       // The first answer to a message of a content cluster counts for the cluster: an opt-out, or
       // a reply (an opt-in is one, as in the sender's reply features).

@@ -20,6 +20,13 @@ import {
   type SenderMinute,
 } from '@spamgate/schemas';
 import {
+  adoptPreviousBook,
+  dropUnmarked,
+  markAllPrevious,
+  previousKeyedOptOuts,
+  rekeyEntry,
+} from '../relations/book-rotation.ts';
+import {
   counterpartKey,
   createRelationBook,
   DEFAULT_RELATION_OPTIONS,
@@ -38,7 +45,9 @@ import {
   recordHeard,
   recordSent,
   relationBookCounterparts,
+  relationBookKeyTag,
   relationFeaturesAt,
+  UNTAGGED,
 } from '../relations/relation-book.ts';
 import { createDistinctCounter } from '../sketches/distinct-counter.ts';
 import {
@@ -107,10 +116,44 @@ export interface ProcessorOptions {
    * hasher: FactKeys.bookId). No default: it needs the hash key.
    */
   readonly bookId: (address: string) => string;
+  /** The tag of the hash key bookId is under (hashKeyTag): what the books written record. */
+  readonly keyTag: number;
+  /**
+   * The key a rotation replaces, while SPAMGATE_PREVIOUS_HASH_KEY is set: its tag and its book
+   * ids. Books under it are moved to the new key as their addresses are seen (setRotation).
+   */
+  readonly previousKey?: { readonly tag: number; readonly bookId: (address: string) => string };
 }
 
-/** Every option but the keyed one (bookId). */
-export type ProcessorDefaults = Omit<ProcessorOptions, 'bookId'>;
+/** Every option but the keyed ones. */
+export type ProcessorDefaults = Omit<ProcessorOptions, 'bookId' | 'keyTag' | 'previousKey'>;
+
+/**
+ * What a message's addresses hash to under the previous key, during a rotation: the sender's book
+ * id and the recipient's hash halves (input-handlers.ts computes them while the key is set).
+ */
+export interface PreviousKeyHashes {
+  readonly senderBook: string;
+  readonly recipientHi: number;
+  readonly recipientLo: number;
+}
+
+/** What an answer's addresses hash to under the previous key: the answered book, the answerer. */
+export interface PreviousHeardHashes {
+  readonly book: string;
+  readonly counterpartHi: number;
+  readonly counterpartLo: number;
+}
+
+/** A hash-key rotation under way in the partition (docs/key-rotation.md). */
+export interface RotationStatus {
+  /** The watermark when it began. */
+  readonly sinceMs: number;
+  /** Books still under their id of the previous key. */
+  readonly previousBooks: number;
+  /** Opt-outs still keyed under the previous key: the rotation ends when none are left. */
+  readonly previousOptOuts: number;
+}
 
 export const DEFAULT_PROCESSOR_OPTIONS: ProcessorDefaults = Object.freeze({
   windows: DEFAULT_WINDOWS,
@@ -241,6 +284,7 @@ export interface PartitionProcessor {
     wallClockMs: number,
     clusterId?: number,
     senderBook?: string,
+    previous?: PreviousKeyHashes,
   ): MessageFlags;
   /**
    * Applies feedback about the sender. For a spam report or a delivery failure naming its
@@ -267,7 +311,22 @@ export interface PartitionProcessor {
     timeMs: number,
     kind: HeardKind,
     wallClockMs: number,
+    previous?: PreviousHeardHashes,
   ): number;
+  /**
+   * After a restore: whether a rotation of the hash key is under way in this partition, since
+   * when (the key record says; undefined: none). Books restored under the previous key's tag,
+   * or untagged, are then under the previous key, and move as they are used.
+   */
+  setRotation(sinceMs: number | undefined): void;
+  /** The rotation under way, if any. */
+  readonly rotation: RotationStatus | undefined;
+  /**
+   * Ends the rotation if it is done: no opt-out left under the previous key, or the opt-out
+   * retention passed since it began. What is left under the previous key is deleted at the next
+   * commit. Returns whether it ended.
+   */
+  endRotationIfDone(): boolean;
   /** Relation books held: of senders, and of addresses that have only received. */
   readonly relationBookCount: number;
   /** Moves the watermark forward to t if it is behind (the shell's idle-partition fallback). */
@@ -474,6 +533,12 @@ export function createPartitionProcessor(options: ProcessorOptions): PartitionPr
   /** Ids whose book came from such a key, and no book-id record since: a tombstone of it drops them. */
   const fromLegacy = new Set<string>();
   let bookBytes = 0;
+  /** Restored books tagged other than options.keyTag (or untagged): what setRotation sorts out. */
+  const foreignTags = new Map<string, number>();
+  /** During a rotation: when it began, books still under their previous-key id, and opt-outs left. */
+  let rotationSince: number | undefined;
+  const previousBooks = new Set<string>();
+  const previousOptOuts = new Map<string, number>();
   const relationHorizonMs = Math.max(
     options.relations.contactLookbackMs,
     options.relations.replyDelayMs,
@@ -490,9 +555,52 @@ export function createPartitionProcessor(options: ProcessorOptions): PartitionPr
     }
     droppedBooks.delete(id);
     if (typeof held === 'object') return held;
-    const book = held === undefined ? createRelationBook() : decodeRelationBook(Buffer.from(held, 'latin1'));
+    let book: RelationBook;
+    if (held === undefined) {
+      book = createRelationBook();
+      book.keyTag = options.keyTag;
+    } else book = decodeRelationBook(Buffer.from(held, 'latin1'));
     books.set(id, book);
     return book;
+  }
+
+  /** A book gone from the partition: nothing of it is under the previous key any more. */
+  function bookGone(id: string): void {
+    foreignTags.delete(id);
+    previousBooks.delete(id);
+    previousOptOuts.delete(id);
+  }
+
+  /**
+   * The book with this id (under the current key), opened and created, after moving into it the
+   * same address's book under the previous key (`previousId`), if a rotation left one.
+   */
+  function openCurrentBook(id: string, previousId: string | undefined): RelationBook {
+    if (previousId !== undefined && previousId !== id && previousBooks.has(previousId)) {
+      const from = openBook(previousId, false)!;
+      const into = openBook(id, true)!;
+      adoptPreviousBook(into, from, options.relations);
+      into.keyTag = options.keyTag;
+      books.delete(previousId);
+      changedBooks.delete(previousId); // its size is out of bookBytes already
+      droppedBooks.add(previousId);
+      bookGone(previousId);
+      return into;
+    }
+    return openBook(id, true)!;
+  }
+
+  /**
+   * The id a sender's features read its book under: during a rotation, its book under the
+   * previous key is moved first, so a sender that has not sent since the rotation keeps its
+   * replies and opt-outs.
+   */
+  function featureBookId(sender: string): string {
+    const id = bookIdOf(sender);
+    if (previousBooks.size === 0 || books.has(id) || options.previousKey === undefined) return id;
+    const previousId = options.previousKey.bookId(sender);
+    if (previousBooks.has(previousId)) openCurrentBook(id, previousId);
+    return id;
   }
 
   /**
@@ -503,10 +611,10 @@ export function createPartitionProcessor(options: ProcessorOptions): PartitionPr
   const recentBookIds = new Map<string, string>();
   const bookIdOf = (sender: string): string => recentBookIds.get(sender) ?? options.bookId(sender);
 
-  /** A sender's own book, opened, with the sender as its owner. */
-  function openOwnBook(sender: string, id: string): RelationBook {
+  /** A sender's own book, opened, with the sender as its owner (moved from `previousId` if a rotation left it there). */
+  function openOwnBook(sender: string, id: string, previousId?: string): RelationBook {
     recentBookIds.set(sender, id);
-    const book = openBook(id, true)!;
+    const book = openCurrentBook(id, previousId);
     book.owner = sender;
     return book;
   }
@@ -557,6 +665,7 @@ export function createPartitionProcessor(options: ProcessorOptions): PartitionPr
       books.delete(id);
       fromLegacy.delete(id);
       droppedBooks.add(id);
+      bookGone(id);
       stats.shedRelationBooks++;
     }
     return freed;
@@ -748,7 +857,7 @@ export function createPartitionProcessor(options: ProcessorOptions): PartitionPr
   }
 
   function features(e: SenderEntry, asOf: number, emittedAt: number): SenderFeatures {
-    const book = readBook(bookIdOf(e.sender));
+    const book = readBook(featureBookId(e.sender));
     const relations = book && relationFeaturesAt(book, asOf, options.windows);
     const longest = options.windows[options.windows.length - 1]!;
     const clusters = book ? dominantClusters(book, asOf, longest) : [];
@@ -907,10 +1016,13 @@ export function createPartitionProcessor(options: ProcessorOptions): PartitionPr
       return expand(sender, openLight(held));
     },
     stats,
-    message(sender, kind, campaignId, facts, wallClockMs, clusterId = Number.NaN, senderBook) {
+    message(sender, kind, campaignId, facts, wallClockMs, clusterId = Number.NaN, senderBook, previous) {
       observe(facts.timeMs, wallClockMs);
-      const book = openOwnBook(sender, senderBook ?? options.bookId(sender));
+      const rotating = rotationSince !== undefined ? previous : undefined;
+      const book = openOwnBook(sender, senderBook ?? options.bookId(sender), rotating?.senderBook);
       const recipient = counterpartKey(facts.recipientHi, facts.recipientLo);
+      if (rotating !== undefined && book.previousKeyed !== undefined)
+        rekeyEntry(book, recipient, counterpartKey(rotating.recipientHi, rotating.recipientLo));
       const { contact, afterOptOut, optOutCluster } = recordSent(
         book,
         recipient,
@@ -964,10 +1076,13 @@ export function createPartitionProcessor(options: ProcessorOptions): PartitionPr
       advance(timeMs);
       return cluster;
     },
-    heard(id, counterpartHi, counterpartLo, timeMs, kind, wallClockMs) {
+    heard(id, counterpartHi, counterpartLo, timeMs, kind, wallClockMs, previous) {
       observe(timeMs, wallClockMs);
-      const book = openBook(id, true)!;
+      const rotating = rotationSince !== undefined ? previous : undefined;
+      const book = openCurrentBook(id, rotating?.book);
       const key = counterpartKey(counterpartHi, counterpartLo);
+      if (rotating !== undefined && book.previousKeyed !== undefined)
+        rekeyEntry(book, key, counterpartKey(rotating.counterpartHi, rotating.counterpartLo));
       const cluster = recordHeard(book, key, timeMs, kind, options.relations);
       if (book.owner !== undefined) outcomeChanged(book.owner);
       advance(timeMs);
@@ -1063,11 +1178,22 @@ export function createPartitionProcessor(options: ProcessorOptions): PartitionPr
         if (isEmptyBook(book)) {
           books.delete(id);
           droppedBooks.add(id);
+          bookGone(id);
           continue;
+        }
+        const underPrevious = previousBooks.has(id);
+        if (rotationSince === undefined) book.previousKeyed = undefined;
+        else dropUnmarked(book);
+        // An untagged book is under the key it was written with: the previous one in a rotation.
+        if (book.keyTag === UNTAGGED) book.keyTag = underPrevious ? options.previousKey!.tag : options.keyTag;
+        if (rotationSince !== undefined) {
+          const left = previousKeyedOptOuts(book, underPrevious);
+          if (left > 0) previousOptOuts.set(id, left);
+          else previousOptOuts.delete(id);
         }
         // The owner is written only while it has sender state: a book restored from a clear key
         // holds that address, which may be one that only ever received.
-        const bytes = encodeRelationBook(book, ownerHeld(book));
+        const bytes = encodeRelationBook(book, ownerHeld(book), rotationSince !== undefined);
         const kept = book.counterparts.size <= PACKED_BOOK_MAX_COUNTERPARTS ? bytes.toString('latin1') : book;
         books.set(id, kept);
         bookBytes += relationBookBytes(kept);
@@ -1163,6 +1289,9 @@ export function createPartitionProcessor(options: ProcessorOptions): PartitionPr
             : decodeRelationBook(bytes);
         books.set(id, kept);
         bookBytes += relationBookBytes(kept);
+        const tag = relationBookKeyTag(bytes);
+        if (tag === options.keyTag) foreignTags.delete(id);
+        else foreignTags.set(id, tag);
         return;
       }
       const sender = key;
@@ -1211,10 +1340,55 @@ export function createPartitionProcessor(options: ProcessorOptions): PartitionPr
         if (changedBooks.delete(id)) fromLegacy.delete(id);
         else bookBytes -= relationBookBytes(held);
         books.delete(id);
+        bookGone(id);
         return;
       }
       remove(key);
       dirtySenders.delete(key);
+    },
+    setRotation(sinceMs) {
+      rotationSince = sinceMs;
+      previousBooks.clear();
+      previousOptOuts.clear();
+      if (sinceMs !== undefined) {
+        const previous = options.previousKey;
+        if (previous === undefined) throw new Error('a rotation needs ProcessorOptions.previousKey');
+        for (const [id, tag] of foreignTags)
+          if (tag === UNTAGGED || tag === previous.tag) previousBooks.add(id);
+        // Books of a release before book ids, re-keyed by their clear address: the id is under
+        // the new key already, their entries under the previous one.
+        for (const id of fromLegacy) {
+          const book = books.get(id);
+          if (typeof book === 'object') markAllPrevious(book);
+        }
+        for (const id of books.keys()) {
+          const left = previousKeyedOptOuts(readBook(id)!, previousBooks.has(id));
+          if (left > 0) previousOptOuts.set(id, left);
+        }
+      }
+      foreignTags.clear();
+    },
+    get rotation() {
+      if (rotationSince === undefined) return undefined;
+      let optOuts = 0;
+      for (const n of previousOptOuts.values()) optOuts += n;
+      return { sinceMs: rotationSince, previousBooks: previousBooks.size, previousOptOuts: optOuts };
+    },
+    endRotationIfDone() {
+      if (rotationSince === undefined) return false;
+      const retentionPassed = watermark - rotationSince > options.relations.optOutRetentionMs;
+      if (previousOptOuts.size > 0 && !retentionPassed) return false;
+      // What is left under the previous key can no longer be matched once the key is removed.
+      for (const id of previousBooks) {
+        const held = books.get(id);
+        if (held !== undefined && !changedBooks.delete(id)) bookBytes -= relationBookBytes(held);
+        books.delete(id);
+        droppedBooks.add(id);
+      }
+      previousBooks.clear();
+      previousOptOuts.clear();
+      rotationSince = undefined;
+      return true;
     },
     restoreWatermark(w, closedBy = Number.NEGATIVE_INFINITY) {
       if (w > watermark) watermark = w;

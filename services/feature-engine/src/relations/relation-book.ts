@@ -96,7 +96,21 @@ export interface RelationBook {
    * features it changes. Never set from a recipient: an address that only receives stays a hash.
    */
   owner: string | undefined;
+  /**
+   * The 16-bit tag of the hash key (hashKeyTag) its id and entries are under; UNTAGGED for a
+   * book of a release before tags, which is under the key the partition had then.
+   */
+  keyTag: number;
+  /**
+   * During a key rotation, in a book moved to its id under the new key: the keys of its
+   * counterparts and opt-outs still under the previous key (docs/key-rotation.md); undefined
+   * when none are.
+   */
+  previousKeyed: Set<number> | undefined;
 }
+
+/** The key tag of a book written before books recorded one. */
+export const UNTAGGED = -1;
 
 /** The relation features of one window (see catalog.ts for the published definitions). */
 export interface RelationFeatures {
@@ -152,6 +166,8 @@ export function createRelationBook(): RelationBook {
     violations: [],
     latestMs: Number.NEGATIVE_INFINITY,
     owner: undefined,
+    keyTag: UNTAGGED,
+    previousKeyed: undefined,
   };
 }
 
@@ -418,8 +434,10 @@ export function isEmptyBook(book: RelationBook): boolean {
 
 // ---- bytes -------------------------------------------------------------------------------------
 
-/** First byte of a relation book's changelog value: version 2's layout and the owner after it. */
-export const RELATION_BOOK_VERSION = 3;
+/** First byte of a relation book's changelog value: version 3's layout with its key tag after this byte. */
+export const RELATION_BOOK_VERSION = 4;
+/** Version 2's layout and the owner after it: a book before key tags, still read and written untagged. */
+export const RELATION_BOOK_V3 = 3;
 /** Version 3 without the owner: what books were before they were keyed by a hash. Still decodes. */
 export const RELATION_BOOK_V2 = 2;
 /** The first release's layout: latestMs a float64, every key 8 bytes. Still decodes, and is still written for a time before 1970. */
@@ -434,8 +452,11 @@ const HAS_ANSWERED = 4;
 const HAS_OPT_OUT_ANSWERED = 8;
 const HAS_PREV_SENT = 16;
 const HAS_CLUSTER = 32;
+/** Version 4: the counterpart's key is under the previous hash key (RelationBook.previousKeyed). */
+const UNDER_PREVIOUS_KEY = 64;
 const OPT_OUT_CONFIRMED = 1;
 const OPT_OUT_CLUSTER = 2;
+const OPT_OUT_UNDER_PREVIOUS_KEY = 4;
 
 /**
  * Layout: u8 version | varint latestMs (version 1: f64) | varint counterparts | per counterpart:
@@ -445,14 +466,21 @@ const OPT_OUT_CLUSTER = 2;
  * opt-out: key, u8 flags (1 confirmed, 2 cluster), varint seconds before latestMs, the cluster id
  * (as a key) if any | varint violations | varint seconds before latestMs each | (version 3)
  * varint owner length, the owner's UTF-8 bytes (length 0: none). Books written before opt-outs
- * kept their cluster have flags 0 or 1, and decode with none.
+ * kept their cluster have flags 0 or 1, and decode with none. Version 4 has the book's key tag
+ * (u16) after the version byte, and entries under the previous key flag UNDER_PREVIOUS_KEY.
  */
-/** A book's changelog bytes; without `withOwner`, as if it had none (its owner no longer sends). */
-export function encodeRelationBook(book: RelationBook, withOwner = true): Buffer {
+/**
+ * A book's changelog bytes; without `withOwner`, as if it had none (its owner no longer sends);
+ * without `withPrevious`, as if no entry were under a previous key (no rotation is under way).
+ */
+export function encodeRelationBook(book: RelationBook, withOwner = true, withPrevious = true): Buffer {
   const owner = withOwner ? book.owner : undefined;
   const w = new Writer();
   const compact = Number.isSafeInteger(book.latestMs) && book.latestMs >= 0;
-  w.u8(compact ? RELATION_BOOK_VERSION : RELATION_BOOK_V1);
+  const tagged = compact && book.keyTag !== UNTAGGED;
+  const previous = tagged && withPrevious ? book.previousKeyed : undefined;
+  w.u8(tagged ? RELATION_BOOK_VERSION : compact ? RELATION_BOOK_V3 : RELATION_BOOK_V1);
+  if (tagged) w.u16(book.keyTag);
   if (compact) w.varint(book.latestMs);
   else w.f64(book.latestMs);
   const key = compact ? (k: number) => writeKey(w, k) : (k: number) => writeWideKey(w, k);
@@ -464,6 +492,7 @@ export function encodeRelationBook(book: RelationBook, withOwner = true): Buffer
     let flags = 0;
     for (let i = 0; i < times.length; i++) if (!Number.isNaN(times[i])) flags |= 1 << i;
     if (!Number.isNaN(c.clusterId)) flags |= HAS_CLUSTER;
+    if (previous?.has(k)) flags |= UNDER_PREVIOUS_KEY;
     w.u8(flags);
     for (const ms of times) if (!Number.isNaN(ms)) ago(ms);
     if (!Number.isNaN(c.clusterId)) key(c.clusterId);
@@ -472,7 +501,11 @@ export function encodeRelationBook(book: RelationBook, withOwner = true): Buffer
   for (const [k, opt] of book.optOuts) {
     key(k);
     const cluster = !Number.isNaN(opt.clusterId);
-    w.u8((opt.confirmed ? OPT_OUT_CONFIRMED : 0) | (cluster ? OPT_OUT_CLUSTER : 0));
+    w.u8(
+      (opt.confirmed ? OPT_OUT_CONFIRMED : 0) |
+        (cluster ? OPT_OUT_CLUSTER : 0) |
+        (previous?.has(k) ? OPT_OUT_UNDER_PREVIOUS_KEY : 0),
+    );
     ago(opt.ms);
     if (cluster) key(opt.clusterId);
   }
@@ -490,18 +523,26 @@ export function encodeRelationBook(book: RelationBook, withOwner = true): Buffer
 /** A book's header (version, time, counterpart count), checked; the reader is left after it. */
 function readBookHeader(r: Reader): {
   readonly compact: boolean;
-  /** Whether an owner follows the violations (version 3). */
+  /** Whether an owner follows the violations (version 3 and later). */
   readonly owned: boolean;
+  /** Version 4's key tag, else UNTAGGED. */
+  readonly keyTag: number;
   readonly latestMs: number;
   readonly counterparts: number;
 } {
   const version = r.u8();
-  if (version !== RELATION_BOOK_VERSION && version !== RELATION_BOOK_V2 && version !== RELATION_BOOK_V1)
+  if (version < RELATION_BOOK_V1 || version > RELATION_BOOK_VERSION)
     throw new StateCodecError(`unknown relation book version ${version}`);
+  const keyTag = version === RELATION_BOOK_VERSION ? r.u16() : UNTAGGED;
   const compact = version !== RELATION_BOOK_V1;
   const latestMs = compact ? r.varint() : r.f64();
   if (!Number.isSafeInteger(latestMs)) throw new StateCodecError('relation book time is not a whole ms');
-  return { compact, owned: version === RELATION_BOOK_VERSION, latestMs, counterparts: r.varint() };
+  return { compact, owned: version >= RELATION_BOOK_V3, keyTag, latestMs, counterparts: r.varint() };
+}
+
+/** The key tag of an encoded book (UNTAGGED before version 4), read from its header alone. */
+export function relationBookKeyTag(bytes: Uint8Array): number {
+  return readBookHeader(new Reader(bytes)).keyTag;
 }
 
 /**
@@ -513,7 +554,7 @@ export function relationBookCounterparts(bytes: Uint8Array): number {
 }
 
 /** A book's first bytes, copied out of its string for packedBookLatestMs, and the reader over them. */
-const HEAD = Buffer.alloc(9);
+const HEAD = Buffer.alloc(11);
 // Made on first use: this module and state-codec.ts import each other (through sender-state.ts).
 let headReader: Reader | undefined;
 
@@ -524,7 +565,7 @@ let headReader: Reader | undefined;
 export function packedBookLatestMs(packed: string): number {
   const n = HEAD.write(packed, 0, HEAD.length, 'latin1');
   headReader ??= new Reader(HEAD);
-  const r = headReader.reset(HEAD, 1, n);
+  const r = headReader.reset(HEAD, HEAD[0] === RELATION_BOOK_VERSION ? 3 : 1, n);
   return HEAD[0] === RELATION_BOOK_V1 ? r.f64() : r.varint();
 }
 
@@ -533,13 +574,20 @@ export function decodeRelationBook(bytes: Uint8Array): RelationBook {
   const header = readBookHeader(r);
   const book = createRelationBook();
   book.latestMs = header.latestMs;
+  book.keyTag = header.keyTag;
+  const maxFlags = header.keyTag === UNTAGGED ? 63 : 127;
+  const underPrevious = (key: number) => {
+    book.previousKeyed ??= new Set();
+    book.previousKeyed.add(key);
+  };
   const at = () => book.latestMs - r.varint() * 1000;
   const readKey = header.compact ? () => readCompactKey(r) : () => readWideKey(r);
   const count = header.counterparts;
   for (let i = 0; i < count; i++) {
     const key = readKey();
     const flags = r.u8();
-    if (flags > 63) throw new StateCodecError(`bad counterpart flags ${flags}`);
+    if (flags > maxFlags) throw new StateCodecError(`bad counterpart flags ${flags}`);
+    if (flags & UNDER_PREVIOUS_KEY) underPrevious(key);
     const sentMs = flags & HAS_SENT ? at() : Number.NaN;
     const heardMs = flags & HAS_HEARD ? at() : Number.NaN;
     const answeredMs = flags & HAS_ANSWERED ? at() : Number.NaN;
@@ -553,7 +601,8 @@ export function decodeRelationBook(bytes: Uint8Array): RelationBook {
   for (let i = 0; i < optOuts; i++) {
     const key = readKey();
     const flags = r.u8();
-    if (flags > (OPT_OUT_CONFIRMED | OPT_OUT_CLUSTER)) throw new StateCodecError('bad opt-out flag');
+    if (flags > (maxFlags === 63 ? 3 : 7)) throw new StateCodecError('bad opt-out flag');
+    if (flags & OPT_OUT_UNDER_PREVIOUS_KEY) underPrevious(key);
     const ms = at();
     const clusterId = flags & OPT_OUT_CLUSTER ? readKey() : Number.NaN;
     book.optOuts.set(key, { confirmed: (flags & OPT_OUT_CONFIRMED) !== 0, ms, clusterId });

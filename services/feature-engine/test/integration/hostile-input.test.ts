@@ -67,6 +67,8 @@ test('hostile records on every input topic are dead-lettered, and the engine goe
           fromHash: Buffer.alloc(8, 1),
           kind: 'MESSAGE',
           recipientHashed: true,
+          previousRecipient: null,
+          previousFromHash: null,
         }),
       ],
     ];

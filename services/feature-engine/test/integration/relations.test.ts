@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import type { MessageEvent, SenderFeatures } from '@spamgate/schemas';
 import { eventually, uniqueName } from '@spamgate/test';
+import { textMessage } from '../message-event.ts';
 import { codec, useHarness } from './harness.ts';
 
 const h = useHarness();
@@ -26,19 +27,7 @@ const stranger = (k: number) => `+1650555${4000 + k}`;
 const answer = (j: number): 'optOut' | 'reply' | null =>
   j % 5 === 0 ? 'optOut' : j % 5 <= 2 ? 'reply' : null;
 
-let seq = 0;
-function message(sender: string, recipient: string, eventTime: number, body: string): MessageEvent {
-  return {
-    messageId: `m-${seq++}`,
-    eventTime,
-    sender,
-    senderKind: 'LONG_CODE',
-    recipient,
-    body,
-    campaignId: null,
-    originNetwork: null,
-  };
-}
+const message = textMessage;
 
 /**
  * Three phases, ten and twenty minutes apart: businesses message their customers (and pals
