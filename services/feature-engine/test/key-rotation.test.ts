@@ -7,7 +7,12 @@ import { test } from 'node:test';
 import { HashKeyMismatchError, HashKeyRotationError, hashKeyId, hashKeyTag } from '@spamgate/core';
 import { createClusterProcessor } from '../src/clusters/cluster-processor.ts';
 import { createFactKeys, type FactKeys } from '../src/engine/facts.ts';
-import { createInputHandlers, type PartitionProcessors, type Rekeyed } from '../src/engine/input-handlers.ts';
+import {
+  createInputHandlers,
+  InvalidAddressError,
+  type PartitionProcessors,
+  type Rekeyed,
+} from '../src/engine/input-handlers.ts';
 import { decideKeyStart, decodeKeyRecord, encodeKeyRecord } from '../src/engine/key-record.ts';
 import { createPartitionProcessor, RELATION_KEY_PREFIX } from '../src/engine/partition-processor.ts';
 import {
@@ -169,6 +174,23 @@ test('after a rotation, a send past an opt-out made under the previous key is st
       log3.some((r) => r.key === RELATION_KEY_PREFIX + A.bookId(address) && r.value === null),
       `${address}'s book under key A is deleted`,
     );
+});
+
+test('a by-recipient record whose previous book id is not one is refused as a bad address, before anything changes', () => {
+  const b = world(B);
+  const handlers = createInputHandlers({ keys: B, utcOffsetHours: 0 });
+  const record = {
+    messageId: 'x',
+    eventTime: T0,
+    recipient: B.bookId(S),
+    fromHash: B.hash64(R),
+    kind: 'OPT_OUT' as const,
+    recipientHashed: true,
+    previousRecipient: '+12025550100',
+    previousFromHash: A.hash64(R),
+  };
+  assert.throws(() => handlers.received(b.senders, record, CLOCK), InvalidAddressError);
+  assert.equal(b.senders.processor.relationBookCount, 0);
 });
 
 test('a rotation whose opt-outs are never seen again ends when the opt-out retention has passed', () => {

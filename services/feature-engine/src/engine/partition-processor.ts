@@ -1289,9 +1289,12 @@ export function createPartitionProcessor(options: ProcessorOptions): PartitionPr
             : decodeRelationBook(bytes);
         books.set(id, kept);
         bookBytes += relationBookBytes(kept);
-        const tag = relationBookKeyTag(bytes);
-        if (tag === options.keyTag) foreignTags.delete(id);
-        else foreignTags.set(id, tag);
+        // Only a rotation asks which books are under another key: without a previous key, none.
+        if (options.previousKey !== undefined) {
+          const tag = relationBookKeyTag(bytes);
+          if (tag === options.keyTag) foreignTags.delete(id);
+          else foreignTags.set(id, tag);
+        }
         return;
       }
       const sender = key;

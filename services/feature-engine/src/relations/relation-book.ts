@@ -540,9 +540,11 @@ function readBookHeader(r: Reader): {
   return { compact, owned: version >= RELATION_BOOK_V3, keyTag, latestMs, counterparts: r.varint() };
 }
 
-/** The key tag of an encoded book (UNTAGGED before version 4), read from its header alone. */
+/** The key tag of an encoded book (UNTAGGED before version 4), read from its first bytes alone. */
 export function relationBookKeyTag(bytes: Uint8Array): number {
-  return readBookHeader(new Reader(bytes)).keyTag;
+  if (bytes[0] !== RELATION_BOOK_VERSION) return UNTAGGED;
+  if (bytes.length < 3) throw new StateCodecError('state bytes end early');
+  return bytes[1]! | (bytes[2]! << 8); // little-endian, as Writer.u16
 }
 
 /**
