@@ -10,7 +10,8 @@ import { seededRandom } from '@spamgate/test';
 import { createClusterProcessor } from '../src/clusters/cluster-processor.ts';
 import { createFactKeys, hash32, keyedProcessorOptions, messageFacts } from '../src/engine/facts.ts';
 import { createInputHandlers, drainPartition } from '../src/engine/input-handlers.ts';
-import { createPartitionProcessor, DEFAULT_PROCESSOR_OPTIONS } from '../src/engine/partition-processor.ts';
+import { createPartitionProcessor } from '../src/engine/partition-processor.ts';
+import { DEFAULT_PROCESSOR_OPTIONS } from '../src/engine/processor-api.ts';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with node --expose-gc');

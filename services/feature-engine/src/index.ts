@@ -16,15 +16,15 @@ export {
   type PartitionProcessors,
   type Rekeyed,
 } from './engine/input-handlers.ts';
+export { createPartitionProcessor } from './engine/partition-processor.ts';
 export {
-  createPartitionProcessor,
   DEFAULT_PROCESSOR_OPTIONS,
   EventTimeSkewError,
   type MessageFlags,
   type PartitionProcessor,
   type ProcessorOptions,
   type ProcessorOutput,
-} from './engine/partition-processor.ts';
+} from './engine/processor-api.ts';
 export { FEATURES, type FeatureDefinition, featuresDocument } from './features/catalog.ts';
 export { DEFAULT_RELATION_OPTIONS, type RelationOptions } from './relations/relation-book.ts';
 export {

@@ -8,7 +8,8 @@ import { createCodec } from '@spamgate/schemas';
 import { createClusterProcessor } from '../src/clusters/cluster-processor.ts';
 import { createFactKeys } from '../src/engine/facts.ts';
 import { createInputHandlers, type PartitionProcessors, type Rekeyed } from '../src/engine/input-handlers.ts';
-import { createPartitionProcessor, RELATION_KEY_PREFIX } from '../src/engine/partition-processor.ts';
+import { createPartitionProcessor } from '../src/engine/partition-processor.ts';
+import { RELATION_KEY_PREFIX } from '../src/relations/book-store.ts';
 import {
   bookId,
   createRelationBook,

@@ -35,7 +35,7 @@ import {
   fingerprintOf,
   inWindow,
 } from '../src/clusters/cluster-state.ts';
-import { EventTimeSkewError } from '../src/engine/partition-processor.ts';
+import { EventTimeSkewError } from '../src/engine/processor-api.ts';
 import type { WindowSpec } from '../src/windows/window-spec.ts';
 
 const T0 = 1_794_996_000_000; // on the hour

@@ -25,7 +25,8 @@ import {
   type PartitionProcessors,
   type Rekeyed,
 } from '../src/engine/input-handlers.ts';
-import { createPartitionProcessor, EventTimeSkewError } from '../src/engine/partition-processor.ts';
+import { createPartitionProcessor } from '../src/engine/partition-processor.ts';
+import { EventTimeSkewError } from '../src/engine/processor-api.ts';
 import { processorOptionsFor } from './processor-options.ts';
 
 const SECRET = 'input-handlers-secret-0123456789';

@@ -14,7 +14,8 @@ import {
   type Rekeyed,
 } from '../src/engine/input-handlers.ts';
 import { decideKeyStart, decodeKeyRecord, encodeKeyRecord } from '../src/engine/key-record.ts';
-import { createPartitionProcessor, RELATION_KEY_PREFIX } from '../src/engine/partition-processor.ts';
+import { createPartitionProcessor } from '../src/engine/partition-processor.ts';
+import { RELATION_KEY_PREFIX } from '../src/relations/book-store.ts';
 import {
   counterpartKey,
   createRelationBook,

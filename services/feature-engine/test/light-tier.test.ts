@@ -16,14 +16,14 @@ import {
   peekLightBytes,
 } from '../src/engine/light-codec.ts';
 import { emptyLight } from '../src/engine/light-entry.ts';
-import {
-  createPartitionProcessor,
-  type HeardKind,
-  type MessageFlags,
-  type PartitionProcessor,
-  type ProcessorOptions,
-  type ProcessorOutput,
-} from '../src/engine/partition-processor.ts';
+import { createPartitionProcessor } from '../src/engine/partition-processor.ts';
+import type {
+  HeardKind,
+  MessageFlags,
+  PartitionProcessor,
+  ProcessorOptions,
+  ProcessorOutput,
+} from '../src/engine/processor-api.ts';
 import { processorOptionsFor } from './processor-options.ts';
 
 const KEYS = createFactKeys('light-secret-0123456789abcdef');

@@ -11,13 +11,13 @@ import {
   messageFacts,
   recipientPrefix,
 } from '../src/engine/facts.ts';
+import { createPartitionProcessor } from '../src/engine/partition-processor.ts';
 import {
-  createPartitionProcessor,
   EventTimeSkewError,
   type PartitionProcessor,
   type ProcessorOptions,
   type ProcessorOutput,
-} from '../src/engine/partition-processor.ts';
+} from '../src/engine/processor-api.ts';
 import type { MessageFacts } from '../src/windows/sender-state.ts';
 import { processorOptionsFor } from './processor-options.ts';
 import { referenceUrlDomains } from './url-domains-reference.ts';

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { StateCodecError } from '@spamgate/core';
 import { seededRandom } from '@spamgate/test';
-import { createPartitionProcessor, RELATION_KEY_PREFIX } from '../src/engine/partition-processor.ts';
+import { createPartitionProcessor } from '../src/engine/partition-processor.ts';
+import { RELATION_KEY_PREFIX } from '../src/relations/book-store.ts';
 import {
   counterpartKey,
   createRelationBook,

@@ -42,7 +42,7 @@
  * changes memory, never results. shed() forgets whole clusters, least active first.
  */
 import { SpamgateError, StateCodecError } from '@spamgate/core';
-import { EventTimeSkewError } from '../engine/partition-processor.ts';
+import { EventTimeSkewError } from '../engine/processor-api.ts';
 import { sliceStart, validateWindows, type WindowSpec } from '../windows/window-spec.ts';
 import {
   type ClusterMeta,

@@ -69,12 +69,12 @@ import {
   type KeyRecord,
   type KeyStart,
 } from './key-record.ts';
+import { createPartitionProcessor } from './partition-processor.ts';
 import {
-  createPartitionProcessor,
   DEFAULT_PROCESSOR_OPTIONS,
   type PartitionProcessor,
   type ProcessorOptions,
-} from './partition-processor.ts';
+} from './processor-api.ts';
 
 export interface FeatureEngineDeps {
   readonly kafka: Kafka;

@@ -14,9 +14,10 @@ import { clusterIdString, parseClusterId, SpamgateError } from '@spamgate/core';
 import type { ClusterEvent, FeedbackEvent, Hash64, MessageEvent, ReceivedMessage } from '@spamgate/schemas';
 import type { ClusterFeaturesRecord, ClusterProcessor } from '../clusters/cluster-processor.ts';
 import type { ClusterMessage, HashHalves } from '../clusters/cluster-state.ts';
+import type { PreviousKeys } from '../relations/book-store.ts';
 import { bookId, isBookId } from '../relations/relation-book.ts';
 import { callbackHashes, type FactKeys, messageFacts } from './facts.ts';
-import type { PartitionProcessor, PreviousHeardHashes, ProcessorOutput } from './partition-processor.ts';
+import type { PartitionProcessor, ProcessorOutput } from './processor-api.ts';
 
 /** The processors of one partition p: its senders, and the content clusters whose id hashes to p. */
 export interface PartitionProcessors {
@@ -96,7 +97,7 @@ function recipientBookOf(event: ReceivedMessage, keys: FactKeys): string {
  * What a by-recipient record written during a key rotation names under the previous key (both
  * or neither); a malformed book id is an InvalidAddressError, dead-lettered.
  */
-function previousHeardOf(event: ReceivedMessage): PreviousHeardHashes | undefined {
+function previousHeardOf(event: ReceivedMessage): PreviousKeys | undefined {
   const book = event.previousRecipient ?? null;
   const from = event.previousFromHash ?? null;
   if (book === null || from === null) return undefined;
@@ -189,9 +190,9 @@ export function createInputHandlers(options: {
         bookId(senderHalves.hi, senderHalves.lo),
         previousSender &&
           previousRecipient && {
-            senderBook: bookId(previousSender.hi, previousSender.lo),
-            recipientHi: previousRecipient.hi,
-            recipientLo: previousRecipient.lo,
+            book: bookId(previousSender.hi, previousSender.lo),
+            counterpartHi: previousRecipient.hi,
+            counterpartLo: previousRecipient.lo,
           },
       );
       // To the partition of the recipient (same key, same partitioner as the input), where a reply
