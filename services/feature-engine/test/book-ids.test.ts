@@ -9,17 +9,14 @@ import { createClusterProcessor } from '../src/clusters/cluster-processor.ts';
 import { createFactKeys } from '../src/engine/facts.ts';
 import { createInputHandlers, type PartitionProcessors, type Rekeyed } from '../src/engine/input-handlers.ts';
 import { createPartitionProcessor } from '../src/engine/partition-processor.ts';
-import { RELATION_KEY_PREFIX } from '../src/relations/book-store.ts';
 import {
-  bookId,
-  createRelationBook,
   decodeRelationBook,
   encodeRelationBook,
-  isBookId,
   RELATION_BOOK_V2,
   RELATION_BOOK_V3,
-  recordHeard,
-} from '../src/relations/relation-book.ts';
+} from '../src/relations/book-codec.ts';
+import { RELATION_KEY_PREFIX } from '../src/relations/book-store.ts';
+import { bookId, createRelationBook, isBookId, recordHeard } from '../src/relations/relation-book.ts';
 import { textMessage } from './message-event.ts';
 import { processorOptionsFor } from './processor-options.ts';
 

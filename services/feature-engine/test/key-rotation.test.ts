@@ -15,16 +15,14 @@ import {
 } from '../src/engine/input-handlers.ts';
 import { decideKeyStart, decodeKeyRecord, encodeKeyRecord } from '../src/engine/key-record.ts';
 import { createPartitionProcessor } from '../src/engine/partition-processor.ts';
-import { RELATION_KEY_PREFIX } from '../src/relations/book-store.ts';
 import {
-  counterpartKey,
-  createRelationBook,
   decodeRelationBook,
   encodeRelationBook,
   RELATION_BOOK_V3,
   relationBookKeyTag,
-  UNTAGGED,
-} from '../src/relations/relation-book.ts';
+} from '../src/relations/book-codec.ts';
+import { RELATION_KEY_PREFIX } from '../src/relations/book-store.ts';
+import { counterpartKey, createRelationBook, UNTAGGED } from '../src/relations/relation-book.ts';
 import { textMessage } from './message-event.ts';
 import { processorOptionsFor } from './processor-options.ts';
 

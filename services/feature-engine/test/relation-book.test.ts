@@ -5,19 +5,21 @@ import { test } from 'node:test';
 import { StateCodecError } from '@spamgate/core';
 import { seededRandom } from '@spamgate/test';
 import { createPartitionProcessor } from '../src/engine/partition-processor.ts';
+import {
+  decodeRelationBook,
+  encodeRelationBook,
+  packedBookLatestMs,
+  RELATION_BOOK_V1,
+  RELATION_BOOK_V3,
+  RELATION_BOOK_VERSION,
+} from '../src/relations/book-codec.ts';
 import { RELATION_KEY_PREFIX } from '../src/relations/book-store.ts';
 import {
   counterpartKey,
   createRelationBook,
   DEFAULT_RELATION_OPTIONS,
-  decodeRelationBook,
   dominantClusters,
-  encodeRelationBook,
   forgetExpiredRelations,
-  packedBookLatestMs,
-  RELATION_BOOK_V1,
-  RELATION_BOOK_V3,
-  RELATION_BOOK_VERSION,
   type RelationBook,
   type RelationFeatures,
   recordHeard,

@@ -6,6 +6,13 @@
  */
 import type { WindowSpec } from '../windows/window-spec.ts';
 import {
+  decodeRelationBook,
+  encodeRelationBook,
+  packedBookLatestMs,
+  relationBookCounterparts,
+  relationBookKeyTag,
+} from './book-codec.ts';
+import {
   adoptPreviousBook,
   dropUnmarked,
   markAllPrevious,
@@ -15,16 +22,11 @@ import {
 import {
   counterpartKey,
   createRelationBook,
-  decodeRelationBook,
-  encodeRelationBook,
   forgetExpiredRelations,
   isBookId,
   isEmptyBook,
-  packedBookLatestMs,
   type RelationBook,
   type RelationOptions,
-  relationBookCounterparts,
-  relationBookKeyTag,
   UNTAGGED,
 } from './relation-book.ts';
 
