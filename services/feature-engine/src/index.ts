@@ -1,11 +1,11 @@
+export { createClusterProcessor } from './clusters/cluster-processor.ts';
 export {
   type ClusterFeaturesRecord,
   type ClusterProcessor,
   type ClusterProcessorOptions,
-  createClusterProcessor,
   DEFAULT_CLUSTER_PROCESSOR_OPTIONS,
   EventTimeInvalidError,
-} from './clusters/cluster-processor.ts';
+} from './clusters/cluster-processor-api.ts';
 export { createFactKeys, type FactKeys, keyedProcessorOptions } from './engine/facts.ts';
 export {
   createInputHandlers,

@@ -19,14 +19,14 @@ import {
   LIGHT_TAG,
   LIGHT_TAG_V1,
 } from '../src/clusters/cluster-codec.ts';
+import { createClusterProcessor } from '../src/clusters/cluster-processor.ts';
 import {
   type ClusterFeaturesRecord,
   type ClusterProcessor,
   type ClusterProcessorOptions,
-  createClusterProcessor,
   DEFAULT_CLUSTER_PROCESSOR_OPTIONS,
   EventTimeInvalidError,
-} from '../src/clusters/cluster-processor.ts';
+} from '../src/clusters/cluster-processor-api.ts';
 import {
   type ClusterMessage,
   type ClusterOutcomeKind,

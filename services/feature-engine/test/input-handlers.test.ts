@@ -16,7 +16,8 @@ import {
   isBadInput,
 } from '@spamgate/core';
 import type { ClusterEvent, FeedbackEvent, MessageEvent, ReceivedMessage } from '@spamgate/schemas';
-import { createClusterProcessor, EventTimeInvalidError } from '../src/clusters/cluster-processor.ts';
+import { createClusterProcessor } from '../src/clusters/cluster-processor.ts';
+import { EventTimeInvalidError } from '../src/clusters/cluster-processor-api.ts';
 import { createFactKeys } from '../src/engine/facts.ts';
 import {
   createInputHandlers,

@@ -51,11 +51,11 @@ import {
   schemaRegistrations,
 } from '@spamgate/schemas';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+import { createClusterProcessor } from '../clusters/cluster-processor.ts';
 import {
   type ClusterProcessor,
-  createClusterProcessor,
   DEFAULT_CLUSTER_PROCESSOR_OPTIONS,
-} from '../clusters/cluster-processor.ts';
+} from '../clusters/cluster-processor-api.ts';
 import { type FeatureEngineConfig, type FeatureEngineTopics, featureEngineTopics } from '../config.ts';
 import { createCopartitionAssigner } from '../kafka/copartition-assigner.ts';
 import { DEFAULT_RELATION_OPTIONS } from '../relations/relation-book.ts';

@@ -12,7 +12,7 @@
  */
 import { clusterIdString, parseClusterId, SpamgateError } from '@spamgate/core';
 import type { ClusterEvent, FeedbackEvent, Hash64, MessageEvent, ReceivedMessage } from '@spamgate/schemas';
-import type { ClusterFeaturesRecord, ClusterProcessor } from '../clusters/cluster-processor.ts';
+import type { ClusterFeaturesRecord, ClusterProcessor } from '../clusters/cluster-processor-api.ts';
 import type { ClusterMessage, HashHalves } from '../clusters/cluster-state.ts';
 import type { PreviousKeys } from '../relations/book-store.ts';
 import { bookId, isBookId } from '../relations/relation-book.ts';
