@@ -30,6 +30,7 @@ export {
   securedKafka,
   tlsListeners,
 } from './kafka-logins.ts';
+export { assertLagMetrics } from './lag-metrics.ts';
 export { removeGroupMember } from './leave-group.ts';
 export { type NewerRelease, newerRelease, type RecordSchema } from './newer-release.ts';
 export {

@@ -1,16 +1,27 @@
 /**
- * One Prometheus registry per service (never the global one), with default process metrics
- * under the spamgate_ prefix, and kafkajs instrumentation events mapped to metrics in one place.
+ * One Prometheus registry per service (never the global one), with prom-client's default process
+ * and Node.js metrics under their standard names (so off-the-shelf dashboards find them), and
+ * kafkajs instrumentation events mapped to metrics in one place.
  */
 import type { Consumer } from 'kafkajs';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 export { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+/**
+ * Every series carries `service`; the instance id is on `spamgate_service_info` alone, so that it
+ * never clashes with the `instance` label Prometheus adds to every scraped series.
+ */
 export function createMetricsRegistry(labels: { service: string; instance: string }): Registry {
   const registry = new Registry();
-  registry.setDefaultLabels(labels);
-  collectDefaultMetrics({ register: registry, prefix: 'spamgate_' });
+  registry.setDefaultLabels({ service: labels.service });
+  collectDefaultMetrics({ register: registry });
+  new Gauge({
+    name: 'spamgate_service_info',
+    help: 'Always 1: which spamgate service and instance (SPAMGATE_INSTANCE_ID) serves these metrics.',
+    labelNames: ['instance_id'],
+    registers: [registry],
+  }).set({ instance_id: labels.instance }, 1);
   return registry;
 }
 

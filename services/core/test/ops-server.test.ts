@@ -61,8 +61,13 @@ test('/metrics serves the service registry in Prometheus text format with defaul
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
   const text = await res.text();
-  assert.match(text, /spamgate_test_events_total\{service="ops-test",instance="i-1"\} 3/);
-  assert.match(text, /spamgate_process_resident_memory_bytes/);
+  assert.match(text, /spamgate_test_events_total\{service="ops-test"\} 3/);
+  // prom-client's standard names, and no `instance` label to clash with Prometheus's own.
+  assert.match(text, /^process_resident_memory_bytes\{service="ops-test"\} \d/m);
+  assert.match(text, /^nodejs_heap_size_used_bytes\{service="ops-test"\} \d/m);
+  assert.match(text, /^spamgate_service_info\{instance_id="i-1",service="ops-test"\} 1$/m);
+  assert.doesNotMatch(text, /[{,]instance="/);
+  assert.doesNotMatch(text, /^spamgate_(process|nodejs)_/m);
 });
 
 test('unknown paths are 404 and other methods 405', async () => {

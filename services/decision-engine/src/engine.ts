@@ -23,6 +23,7 @@ import {
   type Gauge,
   type Histogram,
   inputLags,
+  instrumentConsumer,
   isBadInput,
   type Lifecycle,
   type Logger,
@@ -30,6 +31,7 @@ import {
   partitionEnd,
   partitionOfKey,
   partitionStart,
+  type Registry,
   readToEnd,
   registerSchemas,
   SpamgateError,
@@ -70,12 +72,16 @@ export interface DecisionEngineMetrics {
   readonly shedSenders: Counter;
   readonly overrides: Gauge;
   readonly clusters: Gauge;
+  /** Now − the partition's clock (the newest features' time, or the idle advance), per owned partition. */
+  readonly eventTimeLag: Gauge;
 }
 
 export interface DecisionEngineDeps {
   readonly kafka: Kafka;
   readonly logger: Logger;
   readonly lifecycle: Lifecycle;
+  /** The service's registry, for the consumer's own metrics (core's instrumentConsumer). */
+  readonly registry: Registry;
   readonly config: DecisionEngineConfig & { readonly instanceId: string };
   readonly metrics: DecisionEngineMetrics;
   /** The policy in force and the shadow policy (read at every evaluation: they may be reloaded). */
@@ -205,6 +211,8 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
     maxBytesPerPartition: 1_048_576,
     ...fetchWait(config.fetchWaitMs),
   });
+  // Consumer lag per partition, as every service exports it (core's metrics.ts).
+  instrumentConsumer(consumer, deps.registry, config.groupId);
 
   const mine = (key: string, p: number) => partitionCount > 0 && partitionOfKey(key, partitionCount) === p;
 
@@ -678,7 +686,16 @@ export function createDecisionEngine(deps: DecisionEngineDeps): DecisionEngine {
       );
     metrics.latency.observe({ stage: 'evaluate' }, (now() - received) / 1000);
     let senders = 0;
-    for (const t of tasks.values()) senders += t.decider.senderCount;
+    metrics.eventTimeLag.reset();
+    const wall = now();
+    for (const t of tasks.values()) {
+      senders += t.decider.senderCount;
+      if (Number.isFinite(t.decider.clock))
+        metrics.eventTimeLag.set(
+          { partition: String(t.partition) },
+          Math.max(0, (wall - t.decider.clock) / 1000),
+        );
+    }
     metrics.senders.set(senders);
   }
 

@@ -95,6 +95,7 @@ runMain(async () => {
     kafka,
     logger,
     lifecycle: ctx.lifecycle,
+    registry: ctx.registry,
     config,
     policy: policy.current,
     shadowPolicy: () => shadow?.current(),
@@ -163,6 +164,12 @@ runMain(async () => {
       clusters: new Gauge({
         name: 'spamgate_decision_engine_clusters',
         help: 'Content clusters held.',
+        registers,
+      }),
+      eventTimeLag: new Gauge({
+        name: 'spamgate_decision_engine_event_time_lag_seconds',
+        help: "Now minus the partition's clock (the newest features' time, moved with the wall clock while idle), per owned partition.",
+        labelNames: ['partition'],
         registers,
       }),
     },

@@ -94,6 +94,12 @@ runMain(async () => {
         help: 'During a hash-key rotation: opt-outs still under the previous key in partitions of this instance. The rotation ends when it is 0 (docs/key-rotation.md).',
         registers,
       }),
+      eventTimeLag: new Gauge({
+        name: 'spamgate_feature_engine_event_time_lag_seconds',
+        help: "Now minus the partition's watermark (newest event time − allowed lateness), per owned partition: how far behind event time the engine runs.",
+        labelNames: ['partition'],
+        registers,
+      }),
       rotatingPartitions: new Gauge({
         name: 'spamgate_feature_engine_rotating_partitions',
         help: 'Partitions of this instance in a hash-key rotation: SPAMGATE_PREVIOUS_HASH_KEY must stay set while any is.',

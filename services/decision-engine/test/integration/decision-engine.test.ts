@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { partitionOfKey } from '@spamgate/core';
 import type { DeadLetter, Decision, SenderFeatures } from '@spamgate/schemas';
-import { eventually, uniqueName } from '@spamgate/test';
+import { assertLagMetrics, eventually, uniqueName } from '@spamgate/test';
 import { BLAST, DEFAULT_POLICY, DEFAULT_POLICY_PATH, features } from '../fixtures.ts';
 import { codec, decodeDecision, type Received, useDecisionHarness } from './harness.ts';
 
@@ -114,6 +114,8 @@ test('decisions from features: blast blocked, registered twin throttled at its c
       engine = h.startEngine(prefix, env);
     }
     await h.waitCommitted(prefix, topics.features, input.length, engine);
+    if (!kill)
+      await assertLagMetrics(engine, `${prefix}-de`, 'spamgate_decision_engine_event_time_lag_seconds');
     const decisions = await h.read(topics.decisions, decodeDecision);
     const evaluations = await h.read(topics.evaluations, decodeDecision);
     await eventually(() => (evaluations.records.length >= input.length * 2 ? true : undefined), {

@@ -30,6 +30,7 @@ import {
   type Histogram,
   hashKeyId,
   inputLags,
+  instrumentConsumer,
   isBadInput,
   type Lifecycle,
   type Logger,
@@ -105,6 +106,8 @@ export interface FeatureEngineMetrics {
   readonly previousKeyOptOuts: Gauge;
   /** Partitions in a hash-key rotation. */
   readonly rotatingPartitions: Gauge;
+  /** Now − the partition's watermark, per owned partition: how far behind event time it runs. */
+  readonly eventTimeLag: Gauge;
 }
 
 interface Restored {
@@ -237,6 +240,8 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
     ...fetchWait(config.fetchWaitMs),
     partitionAssigners: [copartition.assigner],
   });
+  // Consumer lag per partition, as every service exports it (core's metrics.ts).
+  instrumentConsumer(consumer, deps.registry, config.groupId);
 
   /**
    * Partitions of the by-recipient topic: its records name the recipient by a hash, so the shell
@@ -798,6 +803,13 @@ export function createFeatureEngine(deps: FeatureEngineDeps): FeatureEngine {
     metrics.clusters.set(clusters);
     metrics.previousKeyOptOuts.set(previousOptOuts);
     metrics.rotatingPartitions.set(rotating);
+    metrics.eventTimeLag.reset();
+    const t = now();
+    for (const task of tasks.values()) {
+      const watermark = task.processor.watermark;
+      if (Number.isFinite(watermark))
+        metrics.eventTimeLag.set({ partition: String(task.partition) }, Math.max(0, (t - watermark) / 1000));
+    }
   }
 
   /**

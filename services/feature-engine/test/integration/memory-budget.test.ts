@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { MessageEvent } from '@spamgate/schemas';
-import { eventually, seededRandom, uniqueName } from '@spamgate/test';
+import { assertLagMetrics, eventually, seededRandom, uniqueName } from '@spamgate/test';
 import { codec, useHarness } from './harness.ts';
 
 const h = useHarness();
@@ -55,6 +55,7 @@ test('over its memory budget the engine sheds the least active senders and keeps
   });
   const port = Number((await engine.waitForLog((l) => typeof l.port === 'number')).port);
   await h.waitCommitted(prefix, t.messages, events.length, engine, 180_000);
+  await assertLagMetrics(engine, `${prefix}-fe`, 'spamgate_feature_engine_event_time_lag_seconds');
   // One later event per partition moves every watermark past the input: every minute closes.
   const sentinels = (round: number) =>
     h.produce(
