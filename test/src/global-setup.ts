@@ -18,6 +18,14 @@ export async function globalSetup(): Promise<void> {
       timeout: 15 * 60_000,
     });
   }
+  // The alerting rules' test runs promtool (Debian's prometheus package), likewise.
+  const onPath = (tool: string) =>
+    (process.env.PATH ?? '').split(':').some((dir) => dir !== '' && existsSync(`${dir}/${tool}`));
+  if (!onPath('promtool')) {
+    await promisify(execFile)('bash', [`${REPO_ROOT}infra/local/spamgate-local`, 'install', 'promtool'], {
+      timeout: 15 * 60_000,
+    });
+  }
   infra = await resolveInfra();
   process.env.KAFKA_BROKERS = infra.kafkaBrokers.join(',');
   if (infra.kafkaSecuredBrokers) process.env.KAFKA_SECURED_BROKERS = infra.kafkaSecuredBrokers.join(',');

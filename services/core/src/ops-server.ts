@@ -2,12 +2,13 @@
  * The operations endpoint every service exposes on a port of its own:
  *   GET /healthz  200 while the process serves requests (liveness)
  *   GET /readyz   200 when every readiness check passes, else 503, with each check's state
- *   GET /metrics  Prometheus text format from the service's registry
+ *   GET /metrics  Prometheus text format from the service's registry, with spamgate_ready: the
+ *                 readiness checks as a gauge, so that alerting sees what /readyz says
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from './logger.ts';
-import type { Registry } from './metrics.ts';
+import { Gauge, type Registry } from './metrics.ts';
 
 /** A named readiness check: true when ready; a string explains why not. */
 export type ReadinessCheck = () => boolean | string | Promise<boolean | string>;
@@ -39,6 +40,22 @@ export function createOpsServer(options: OpsServerOptions): OpsServer {
   const checks = new Map<string, ReadinessCheck>();
   let server: Server | undefined;
   let closing: Promise<void> | undefined;
+  /** Every check's state, by name. */
+  const readiness = async () => {
+    const results: Record<string, { ready: boolean; detail?: string }> = {};
+    for (const [name, check] of checks) results[name] = await runCheck(check);
+    return results;
+  };
+  // One ops server per registry in a service; the newest owns the gauge (tests make several).
+  options.registry.removeSingleMetric('spamgate_ready');
+  new Gauge({
+    name: 'spamgate_ready',
+    help: '1 when every readiness check passes (/readyz is 200), else 0.',
+    registers: [options.registry],
+    async collect() {
+      this.set(Object.values(await readiness()).every((r) => r.ready) ? 1 : 0);
+    },
+  });
 
   const handler: Parameters<typeof createServer>[1] = (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -52,8 +69,7 @@ export function createOpsServer(options: OpsServerOptions): OpsServer {
     }
     if (path === '/readyz') {
       void (async () => {
-        const results: Record<string, { ready: boolean; detail?: string }> = {};
-        for (const [name, check] of checks) results[name] = await runCheck(check);
+        const results = await readiness();
         const ready = Object.values(results).every((r) => r.ready);
         res
           .writeHead(ready ? 200 : 503, { 'content-type': 'application/json' })

@@ -49,6 +49,7 @@ test('/readyz is 503 with the reason until every check passes, then 200', async 
     status: 'not ready',
     checks: { state: { ready: false, detail: 'still restoring partition 3' }, kafka: { ready: true } },
   });
+  assert.match(await (await fetch(`${base}/metrics`)).text(), /^spamgate_ready\{service="ops-test"\} 0$/m);
   ready = true;
   res = await fetch(`${base}/readyz`);
   assert.equal(res.status, 200);
@@ -68,6 +69,8 @@ test('/metrics serves the service registry in Prometheus text format with defaul
   assert.match(text, /^spamgate_service_info\{instance_id="i-1",service="ops-test"\} 1$/m);
   assert.doesNotMatch(text, /[{,]instance="/);
   assert.doesNotMatch(text, /^spamgate_(process|nodejs)_/m);
+  // What /readyz says, for alerting: ready here, every check having passed by now.
+  assert.match(text, /^spamgate_ready\{service="ops-test"\} 1$/m);
 });
 
 test('unknown paths are 404 and other methods 405', async () => {
