@@ -33,6 +33,8 @@ export interface Segment {
   readonly rows: number;
   /** When the range was read, ms: a buffer's age is its oldest segment's. */
   readonly readAt: number;
+  /** The newest Kafka timestamp among its records, ms: how fresh the table is once it is written. */
+  readonly newestMs: number;
   /** Marks the range written, so its partition may be committed past it. */
   readonly ticket: RangeTicket;
 }

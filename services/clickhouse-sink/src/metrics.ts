@@ -14,6 +14,7 @@ export interface SinkMetrics {
   readonly commitFailures: Counter;
   readonly skippedOffsets: Counter<'topic'>;
   readonly roomWaitSeconds: Counter<'table'>;
+  readonly eventTimeLag: Gauge<'table'>;
 }
 
 export function createSinkMetrics(registry: Registry): SinkMetrics {
@@ -81,6 +82,12 @@ export function createSinkMetrics(registry: Registry): SinkMetrics {
     roomWaitSeconds: new Counter({
       name: 'spamgate_sink_room_wait_seconds_total',
       help: 'Time read batches waited for room under SPAMGATE_SINK_MAX_PENDING_ROWS (inserts slower than reading), per table; nothing is fetched meanwhile.',
+      labelNames: ['table'],
+      registers,
+    }),
+    eventTimeLag: new Gauge({
+      name: 'spamgate_sink_event_time_lag_seconds',
+      help: 'Now minus the Kafka timestamp of the newest record written to the table: how far behind its topic the table is (it also grows while the topic is quiet).',
       labelNames: ['table'],
       registers,
     }),

@@ -215,6 +215,8 @@ interface TableState {
   paused: boolean;
   /** Batches waiting for room (rows pending under SPAMGATE_SINK_MAX_PENDING_ROWS), woken by each insert's end. */
   readonly waiting: Set<() => void>;
+  /** The newest Kafka timestamp of a record written to the table, ms; -Infinity before the first. */
+  newestWrittenMs: number;
 }
 
 /** A partition's progress in the current assignment (generation). */
@@ -258,6 +260,7 @@ export function createClickHouseSink(deps: ClickHouseSinkDeps): ClickHouseSink {
         failing: undefined,
         paused: false,
         waiting: new Set(),
+        newestWrittenMs: Number.NEGATIVE_INFINITY,
       },
     ]),
   );
@@ -474,6 +477,7 @@ export function createClickHouseSink(deps: ClickHouseSinkDeps): ClickHouseSink {
     );
     const records: RecordRows[] = [];
     let rows = 0;
+    let newestMs = Number.NEGATIVE_INFINITY;
     const deadLetters: Message[] = [];
     for (const m of batch.messages) {
       let recordRows: Row[];
@@ -504,6 +508,7 @@ export function createClickHouseSink(deps: ClickHouseSinkDeps): ClickHouseSink {
         rows: recordRows,
       });
       rows += recordRows.length;
+      newestMs = Math.max(newestMs, Number(m.timestamp));
     }
     if (
       deadLetters.length > 0 &&
@@ -516,7 +521,7 @@ export function createClickHouseSink(deps: ClickHouseSinkDeps): ClickHouseSink {
     const next = (BigInt(batch.lastOffset()) + 1n).toString();
     const ticket = p.read(fetchedOffset, next);
     if (rows === 0) ticket.written();
-    else state.buffer.append({ topic, partition, records, rows, readAt: now(), ticket });
+    else state.buffer.append({ topic, partition, records, rows, readAt: now(), newestMs, ticket });
     // Moves the fetch position only: commits come when ClickHouse has the rows.
     resolveOffset(batch.lastOffset());
     if (rows === 0) queueCommit();
@@ -748,7 +753,10 @@ export function createClickHouseSink(deps: ClickHouseSinkDeps): ClickHouseSink {
     metrics.rowsWritten.inc({ table }, batch.rows - refusedRows);
     metrics.batches.inc({ table });
     metrics.insertSeconds.observe({ table }, (now() - started) / 1000);
-    for (const s of batch.segments) s.ticket.written();
+    for (const s of batch.segments) {
+      s.ticket.written();
+      if (s.newestMs > state.newestWrittenMs) state.newestWrittenMs = s.newestMs;
+    }
     queueCommit();
   }
 
@@ -863,7 +871,15 @@ export function createClickHouseSink(deps: ClickHouseSinkDeps): ClickHouseSink {
       running = true;
       const tick = Math.max(10, Math.min(250, Math.floor(config.batchAgeMs / 4)));
       timer = setInterval(() => {
-        for (const state of tables.values()) schedule(state);
+        const t = now();
+        for (const state of tables.values()) {
+          schedule(state);
+          if (Number.isFinite(state.newestWrittenMs))
+            metrics.eventTimeLag.set(
+              { table: state.spec.name },
+              Math.max(0, (t - state.newestWrittenMs) / 1000),
+            );
+        }
         queueCommit();
       }, tick);
       timer.unref();

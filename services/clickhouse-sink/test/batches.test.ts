@@ -32,7 +32,7 @@ function segment(
     value: null,
     rows: Array.from({ length: rowsPerRecord }, (_, w): Row => ({ offset: first + i, partition, w })),
   }));
-  return { topic: 't', partition, records, rows: count * rowsPerRecord, readAt, ticket };
+  return { topic: 't', partition, records, rows: count * rowsPerRecord, readAt, newestMs: readAt, ticket };
 }
 
 test('a buffer is due once it holds a batch of rows, or its oldest row waited the batch age', () => {

@@ -17,7 +17,7 @@ import {
   senderFeaturesQuery,
   type TableName,
 } from '@spamgate/schemas';
-import { docQueries, eventually } from '@spamgate/test';
+import { assertLagMetrics, docQueries, eventually } from '@spamgate/test';
 import type { Message } from 'kafkajs';
 import { SINK_SERVICE } from '../../src/sink.ts';
 import { contentOverrideKey, recordFactory } from '../records.ts';
@@ -294,6 +294,7 @@ test('every record lands once through a hard kill and a restart, and a malformed
   const ops = `http://127.0.0.1:${listening.port}`;
   const ready = await fetch(`${ops}/readyz`);
   assert.equal(ready.status, 200, await ready.text());
+  await assertLagMetrics(sink, h.groupId, 'spamgate_sink_event_time_lag_seconds');
   const metrics = await (await fetch(`${ops}/metrics`)).text();
   assert.match(metrics, /spamgate_sink_rows_written_total\{[^}]*table="sender_features"[^}]*\} \d+/);
   assert.match(metrics, /spamgate_sink_paused\{[^}]*table="decisions"[^}]*\} 0/);
