@@ -1,6 +1,7 @@
 export { mulberry32, seededRandom } from '@spamgate/core';
 export { fmt, gist, logTime, metricValue, procStats, quantile, sleep, until } from './bench-support.ts';
 export { docQueries } from './doc-queries.ts';
+export { exportedMetricNames, unexportedMetrics } from './exported-metrics.ts';
 export {
   createMigratedTestDatabase,
   createTestDatabase,
