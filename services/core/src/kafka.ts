@@ -31,24 +31,37 @@ const LEVELS: Readonly<Record<number, 'error' | 'warn' | 'info' | 'debug'>> = {
 };
 
 /**
- * A broker refusal kafkajs retries by itself yet logs at error level on every attempt: a
- * transactional producer's next transaction is refused while the broker still writes the last
- * one's markers (CONCURRENT_TRANSACTIONS, retried after 10 ms, see TRANSACTIONAL_PRODUCER_RETRY).
- * Routine when a partition's transactions run back to back: thousands of error lines per
- * benchmark run. Logged at debug; a retry that finally fails reaches the service as an error of
- * its own, which it logs.
+ * What kafkajs logs at warn or error level that is routine here, logged at debug instead; a retry
+ * that finally fails reaches the service as an error of its own, which it logs.
+ * - A transactional producer's next transaction refused while the broker still writes the last
+ *   one's markers (CONCURRENT_TRANSACTIONS, retried after 10 ms, see TRANSACTIONAL_PRODUCER_RETRY):
+ *   routine when a partition's transactions run back to back, thousands of lines per bench run.
+ * - A coordinator not available, or still loading, while the broker starts or a group or
+ *   transaction coordinator moves: kafkajs retries; about 15 lines on every healthy start.
+ * - "Limiting retries for the idempotent producer": the limit is deliberate (a producer that
+ *   exhausts it is fenced and its partition restored), said once per producer.
+ * - The v2 partitioner notice: spamgate uses the default partitioner on purpose (partitionOfKey).
  */
-const CONCURRENT_TRANSACTIONS =
-  'The producer attempted to update a transaction while another concurrent operation on the same transaction was ongoing';
+const ROUTINE = [
+  'The producer attempted to update a transaction while another concurrent operation on the same transaction was ongoing',
+  'The group coordinator is not available',
+  'The coordinator is not available',
+  'The coordinator is loading',
+  'Limiting retries for the idempotent producer',
+  'KafkaJS v2.0.0 switched default partitioner',
+];
+
+/** Whether a kafkajs log line is one of the ROUTINE ones. */
+export function isRoutineKafkaLog(message: string, error: unknown): boolean {
+  const text = `${message} ${String(error ?? '')}`;
+  return ROUTINE.some((r) => text.includes(r));
+}
 
 function kafkaLogCreator(logger: Logger): logCreator {
   return () =>
     ({ namespace, level, log }) => {
       const { message, timestamp: _timestamp, logger: _l, ...extra } = log;
-      const retried =
-        String(extra.error ?? '').includes(CONCURRENT_TRANSACTIONS) ||
-        message.includes(CONCURRENT_TRANSACTIONS);
-      const method = retried ? 'debug' : (LEVELS[level] ?? 'info');
+      const method = isRoutineKafkaLog(message, extra.error) ? 'debug' : (LEVELS[level] ?? 'info');
       logger[method]({ namespace, ...extra }, message);
     };
 }

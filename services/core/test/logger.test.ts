@@ -100,7 +100,7 @@ test('the level setting filters lower levels', () => {
   );
 });
 
-test("kafkajs's routine retries of a refused transaction are logged at debug, its other errors at error", () => {
+test("kafkajs's routine lines (refused transactions, coordinators moving, the retry limit) are logged at debug, the rest as they are", () => {
   const out = capture();
   const logger = createLogger({
     service: 'feature-engine',
@@ -120,8 +120,19 @@ test("kafkajs's routine retries of a refused transaction are logged at debug, it
   kafka.error('Response Produce(key: 0, version: 7)', {
     error: 'This server does not host this topic-partition',
   });
+  // What every healthy start logged before: coordinators moving or loading, the deliberate retry
+  // limit, the partitioner notice.
+  kafka.error('Response GroupCoordinator(key: 10, version: 2)', {
+    error: 'The group coordinator is not available',
+  });
+  kafka.error('Response InitProducerId(key: 22, version: 1)', {
+    error: "The coordinator is loading and hence can't process requests for this group",
+  });
+  kafka.warn('Limiting retries for the idempotent producer may invalidate EoS guarantees', {});
+  kafka.warn('KafkaJS v2.0.0 switched default partitioner. To retain the same partitioning behavior ...', {});
+  kafka.warn('Connection timeout', { broker: '127.0.0.1:1' });
   assert.deepEqual(
     out.lines().map((l) => l.level),
-    ['debug', 'debug', 'error'],
+    ['debug', 'debug', 'error', 'debug', 'debug', 'debug', 'debug', 'warn'],
   );
 });
