@@ -35,8 +35,13 @@ export function settingsList(raw: string | undefined): Record<string, string> {
   );
 }
 
-export function spawnService(script: string, env: Record<string, string>): ServiceProcess {
-  const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', script], {
+/** `node <script> [args]` with `env` and PATH alone; a line of output that is not JSON is kept as its msg. */
+export function spawnService(
+  script: string,
+  env: Record<string, string>,
+  args: readonly string[] = [],
+): ServiceProcess {
+  const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', script, ...args], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
