@@ -89,6 +89,7 @@ before(async () => {
     ...o,
   });
   const block = decision('d1', SPAMMER, 'BLOCK', {
+    published: 1,
     'reasons.code': ['POST_OPT_OUT_SENDS', 'VOLUME_OVER_CAP'],
     'reasons.feature': ['postOptOutSends', 'messages'],
     'reasons.time_window': ['1h', '1m'],
@@ -327,7 +328,7 @@ after(async () => {
   await db?.drop();
 });
 
-test('docs/queries.md holds the fourteen queries this test runs', () => {
+test('docs/queries.md holds the fifteen queries this test runs', () => {
   assert.deepEqual(
     [...QUERIES.keys()],
     [
@@ -345,6 +346,7 @@ test('docs/queries.md holds the fourteen queries this test runs', () => {
       'shadow-vs-enforced',
       'content-blocked-today',
       'throttles-by-scope',
+      'restricted-now',
     ],
   );
 });
@@ -508,4 +510,38 @@ test('14. throttles by scope count a retried write once, tell new-contact thrott
       lowest_per_hour: 600,
     },
   ]);
+});
+
+test('15. senders restricted now: the latest published decision of each, an override that lifted a block and shadow ones left out', async () => {
+  const rows = await run('restricted-now');
+  assert.deepEqual(
+    rows.map((r) => [r.sender, r.action, r.override_id, r.since]),
+    [
+      [VOLUNTEER, 'THROTTLE', '', at(41_000)],
+      [SPAMMER, 'BLOCK', '', at(30_000)],
+    ],
+  );
+  assert.deepEqual(rows[1]!.reason_codes, ['POST_OPT_OUT_SENDS', 'VOLUME_OVER_CAP']);
+  // The appealed sender's block was replaced by the override on the same evidence: ALLOW now.
+  const rs = await db.client.query({
+    query: `SELECT action, override_id, decision_id FROM current_sender_decisions WHERE sender = '${APPEALED}'`,
+    format: 'JSONEachRow',
+  });
+  assert.deepEqual(await rs.json(), [{ action: 'ALLOW', override_id: 'o-9', decision_id: 'd6' }]);
+  // Per content cluster the same: the override lifted the charity's block; yesterday's block stands.
+  const clusters = await db.client.query({
+    query: 'SELECT cluster_id, action, override_id FROM current_content_decisions',
+    format: 'JSONEachRow',
+  });
+  const byCluster = Object.fromEntries(
+    (await clusters.json<{ cluster_id: string; action: string; override_id: string }>()).map((r) => [
+      r.cluster_id,
+      [r.action, r.override_id],
+    ]),
+  );
+  assert.deepEqual(byCluster, {
+    [PARCEL_CLUSTER]: ['BLOCK', ''],
+    [CHARITY_CLUSTER]: ['ALLOW', 'co-7'],
+    [OLD_CLUSTER]: ['BLOCK', ''],
+  });
 });
