@@ -52,7 +52,7 @@ const ROUTINE = [
 ];
 
 /** Whether a kafkajs log line is one of the ROUTINE ones. */
-export function isRoutineKafkaLog(message: string, error: unknown): boolean {
+function isRoutineKafkaLog(message: string, error: unknown): boolean {
   const text = `${message} ${String(error ?? '')}`;
   return ROUTINE.some((r) => text.includes(r));
 }

@@ -4,7 +4,7 @@
  * key from configuration; data teams can count and join on the hash but not read the number.
  * The key is rotatable: a new key gives new hashes (old and new do not join), which is the point.
  */
-import { type Setting, setting } from './config.ts';
+import { type ParseResult, type Setting, setting } from './config.ts';
 import { SpamgateError } from './errors.ts';
 import { createHmacSha256 } from './hmac-sha256.ts';
 
@@ -36,36 +36,45 @@ export const hashKeySetting: Setting<string> = {
     expected: 'a random secret of at least 16 bytes and 8 distinct characters (openssl rand -hex 24)',
     secret: true,
   }),
-  parse: (raw) => (weakHashKey(raw) === undefined ? { ok: true, value: raw } : { ok: false }),
+  parse: parseSecretKey,
 };
+
+/** A secret key setting's value, refused when weakHashKey says it is no secret. */
+function parseSecretKey(raw: string): ParseResult<string> {
+  return weakHashKey(raw) === undefined ? { ok: true, value: raw } : { ok: false };
+}
+
+/** A secret key that may be left unset (never echoed in errors or docs). */
+function optionalSecretKey(variable: string, doc: string): Setting<string | undefined> {
+  return {
+    variable,
+    doc,
+    expected: 'a random secret of at least 16 bytes and 8 distinct characters (openssl rand -hex 24)',
+    optional: true,
+    secret: true,
+    parse: parseSecretKey,
+  };
+}
 
 /**
  * SPAMGATE_PREVIOUS_HASH_KEY: the key SPAMGATE_HASH_KEY replaces, set for the transition window
  * of a rotation (docs/key-rotation.md): state under it is still read, and moved to the new key
  * as its numbers are seen again. Unset outside a rotation.
  */
-export const previousHashKeySetting: Setting<string | undefined> = {
-  variable: 'SPAMGATE_PREVIOUS_HASH_KEY',
-  doc: 'During a hash-key rotation only: the key SPAMGATE_HASH_KEY replaces. State under it is read and moved to the new key as its numbers are seen again (docs/key-rotation.md); remove it when the feature engine reports the rotation finished.',
-  expected: 'the previous SPAMGATE_HASH_KEY (a random secret of at least 16 bytes)',
-  optional: true,
-  secret: true,
-  parse: (raw) => (weakHashKey(raw) === undefined ? { ok: true, value: raw } : { ok: false }),
-};
+export const previousHashKeySetting: Setting<string | undefined> = optionalSecretKey(
+  'SPAMGATE_PREVIOUS_HASH_KEY',
+  'During a hash-key rotation only: the key SPAMGATE_HASH_KEY replaces. State under it is read and moved to the new key as its numbers are seen again (docs/key-rotation.md); remove it when the feature engine reports the rotation finished.',
+);
 
 /**
  * SPAMGATE_CONTENT_KEY: the secret content fingerprints and cluster ids are keyed with. They name
  * templates, not people, so they have a key of their own that a rotation of SPAMGATE_HASH_KEY
  * leaves alone; unset, it is the hash key (as before it existed).
  */
-export const contentKeySetting: Setting<string | undefined> = {
-  variable: 'SPAMGATE_CONTENT_KEY',
-  doc: 'Secret for content fingerprints and cluster ids (and sender number blocks); unset: SPAMGATE_HASH_KEY. When rotating the hash key, set it to the old hash key so clusters, content decisions and content overrides keep matching; the same in the feature engine and the firewall.',
-  expected: 'a random secret of at least 16 bytes and 8 distinct characters',
-  optional: true,
-  secret: true,
-  parse: (raw) => (weakHashKey(raw) === undefined ? { ok: true, value: raw } : { ok: false }),
-};
+export const contentKeySetting: Setting<string | undefined> = optionalSecretKey(
+  'SPAMGATE_CONTENT_KEY',
+  'Secret for content fingerprints and cluster ids (and sender number blocks); unset: SPAMGATE_HASH_KEY. When rotating the hash key, set it to the old hash key so clusters, content decisions and content overrides keep matching; the same in the feature engine and the firewall.',
+);
 
 /**
  * A hash key's 16-bit tag: the first four hex digits of its id (hashKeyId), what a relation book
