@@ -170,5 +170,6 @@ async function stop(signal: NodeJS.Signals): Promise<void> {
   say('stopped');
   process.exit(0);
 }
-process.on('SIGINT', (s) => void stop(s));
-process.on('SIGTERM', (s) => void stop(s));
+// SIGHUP too: closing the terminal would otherwise end the supervisor and leave its services,
+// each in a process group of its own, running. Only a SIGKILL of the supervisor does that.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, (s) => void stop(s));
